@@ -1,0 +1,58 @@
+"""The composition root: builds the HTTP client, the database and the checker from settings.
+
+Nothing else in the package constructs a client or opens a connection; commands and the service
+ask this module for an `App` and pass its parts down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from .check import Checker, Clock, utcnow
+from .config import Settings
+from .fetch import Fetcher, build_client
+from .store import Store
+
+
+@dataclass(frozen=True)
+class App:
+    settings: Settings
+    fetcher: Fetcher
+    store: Store
+    checker: Checker
+
+
+@contextmanager
+def open_fetcher(settings: Settings) -> Iterator[Fetcher]:
+    m = settings.monitor
+    client = build_client(
+        timeout=m.timeout, user_agent=m.user_agent, max_connections=max(m.concurrency, 1)
+    )
+    try:
+        yield Fetcher(client, max_body=m.max_body, retries=m.retries, backoff=m.backoff)
+    finally:
+        client.close()
+
+
+@contextmanager
+def open_store(settings: Settings) -> Iterator[Store]:
+    store = Store.open(settings.monitor.database)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@contextmanager
+def open_app(settings: Settings, *, clock: Clock = utcnow) -> Iterator[App]:
+    with open_fetcher(settings) as fetcher, open_store(settings) as store:
+        checker = Checker(
+            fetcher,
+            store,
+            concurrency=settings.monitor.concurrency,
+            per_host=settings.monitor.per_host,
+            clock=clock,
+        )
+        yield App(settings, fetcher, store, checker)

@@ -1,0 +1,233 @@
+"""One check of one or many sources: fetch, extract, compare, store.
+
+The worker step (`observe`) touches no database; it runs in a thread pool under a global and a
+per-host limit. Every write happens in the calling thread, one transaction per check, so the
+SQLite connection is never shared between threads.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from .compare import Comparison, compare
+from .config import Source
+from .errors import CaptureError, MonitorError
+from .extract import Regions, extract
+from .fetch import Fetcher
+from .store import CheckRecord, Store
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    source_id: str
+    outcome: str  # new | changed | unchanged | not_modified | error
+    started_at: datetime
+    duration_ms: int = 0
+    status: int | None = None
+    error: str | None = None
+    comparison: Comparison | None = None
+    regions: Regions | None = None
+    change_id: int | None = None
+    revert_to: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    url: str | None = None
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return self.comparison.kinds if self.comparison and self.outcome == "changed" else ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The object `monitor check --json` prints for each source (DESIGN.md)."""
+        return {
+            "source": self.source_id,
+            "outcome": self.outcome,
+            "change_id": self.change_id,
+            "kinds": list(self.kinds),
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a worker needs: the source and the version it compares against."""
+
+    source: Source
+    current: Regions | None
+    etag: str | None = None
+    last_modified: str | None = None
+    early: CheckResult | None = field(default=None)  # set when the check failed before fetching
+
+
+def read_baseline(source: Source, fetcher: Fetcher) -> Regions:
+    """The regions of a source's baseline capture; raises `CaptureError` if it is unusable."""
+    assert source.baseline is not None
+    regions = extract(fetcher.read_file(str(source.baseline)), source.extract)
+    if regions.access == "unknown":
+        raise CaptureError(f"baseline {source.baseline}: {regions.error}")
+    return regions
+
+
+def observe(job: Job, fetcher: Fetcher, started_at: datetime) -> CheckResult:
+    """Fetch, extract and compare one source. No database, safe to run in a worker thread."""
+    if job.early is not None:
+        return job.early
+    source = job.source
+    began = time.perf_counter()
+
+    def result(outcome: str, **kwargs: Any) -> CheckResult:
+        elapsed = int((time.perf_counter() - began) * 1000)
+        return CheckResult(source.id, outcome, started_at, duration_ms=elapsed, **kwargs)
+
+    try:
+        capture = fetcher.fetch(source.url, etag=job.etag, last_modified=job.last_modified)
+        meta = {
+            "status": capture.status,
+            "etag": capture.etag,
+            "last_modified": capture.last_modified,
+            "url": capture.url if capture.url != source.url else None,
+        }
+        if capture.not_modified:
+            if job.current is None:
+                return result("error", error="HTTP 304 with nothing stored to compare", **meta)
+            return result("not_modified", **meta)
+        regions = extract(capture, source.extract)
+    except CaptureError as exc:
+        return result("error", status=exc.status, error=str(exc))
+    except MonitorError as exc:  # pragma: no cover - defensive: any domain error is a failed check
+        return result("error", error=str(exc))
+    if regions.access == "unknown":
+        return result("error", error=regions.error, **meta)
+    if job.current is None:
+        return result("new", regions=regions, **meta)
+    comparison = compare(job.current, regions)
+    outcome = "changed" if comparison.changed else "unchanged"
+    return result(outcome, regions=regions, comparison=comparison, **meta)
+
+
+class HostLimiter:
+    """A semaphore per host, so that one site never gets more than `per_host` requests at once."""
+
+    def __init__(self, per_host: int) -> None:
+        self.per_host = per_host
+        self._lock = threading.Lock()
+        self._hosts: dict[str, threading.Semaphore] = {}
+
+    def __call__(self, url: str) -> threading.Semaphore:
+        host = urllib.parse.urlsplit(url).netloc.lower() or "local"
+        with self._lock:
+            if host not in self._hosts:
+                self._hosts[host] = threading.Semaphore(self.per_host)
+            return self._hosts[host]
+
+
+class Checker:
+    """Runs checks. Holds the fetcher and the store it is given; owns neither."""
+
+    def __init__(
+        self,
+        fetcher: Fetcher,
+        store: Store,
+        *,
+        concurrency: int = 16,
+        per_host: int = 2,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.fetcher = fetcher
+        self.store = store
+        self.concurrency = concurrency
+        self.limiter = HostLimiter(per_host)
+        self.clock = clock
+
+    def prepare(self, source: Source, *, dry_run: bool) -> Job:
+        """Read the stored state; on a first check, import the baseline (not in a dry run)."""
+        state = self.store.state(source.id)
+        if state.current is not None:
+            return Job(source, state.current.regions, state.etag, state.last_modified)
+        if source.baseline is None:
+            return Job(source, None)
+        try:
+            baseline = read_baseline(source, self.fetcher)
+        except CaptureError as exc:
+            return Job(
+                source, None, early=CheckResult(source.id, "error", self.clock(), error=str(exc))
+            )
+        if not dry_run:
+            self.store.import_baseline(source.id, baseline, self.clock())
+        return Job(source, baseline)
+
+    def _run(self, job: Job) -> CheckResult:
+        started = self.clock()
+        try:
+            with self.limiter(job.source.url):
+                return observe(job, self.fetcher, started)
+        except Exception as exc:  # a bug in one source's check must not stop the others
+            return CheckResult(job.source.id, "error", started, error=f"internal error: {exc!r}")
+
+    def record(self, result: CheckResult, source: Source) -> CheckResult:
+        recorded = self.store.record_check(
+            CheckRecord(
+                source_id=result.source_id,
+                started_at=result.started_at,
+                duration_ms=result.duration_ms,
+                outcome=result.outcome,
+                status=result.status,
+                error=result.error,
+                etag=result.etag,
+                last_modified=result.last_modified,
+                url=result.url,
+                regions=result.regions,
+                comparison=result.comparison,
+                recipients=source.recipients,
+            )
+        )
+        return replace(result, change_id=recorded.change_id, revert_to=recorded.revert_to)
+
+    def check(
+        self,
+        sources: Sequence[Source],
+        *,
+        dry_run: bool = False,
+        on_result: Callable[[CheckResult], None] | None = None,
+    ) -> list[CheckResult]:
+        """Check each source once; results in the order of `sources`."""
+        if not dry_run:
+            self.store.sync_sources(((s.id, s.url) for s in sources), self.clock())
+        results: dict[str, CheckResult] = {}
+        by_id = {s.id: s for s in sources}
+        pending: set[Future[CheckResult]] = set()
+        queue: Iterator[Source] = iter(sources)
+        window = self.concurrency * 2  # bounded, so memory does not grow with the source count
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="check") as pool:
+            exhausted = False
+            while pending or not exhausted:
+                while not exhausted and len(pending) < window:
+                    source = next(queue, None)
+                    if source is None:
+                        exhausted = True
+                        break
+                    pending.add(pool.submit(self._run, self.prepare(source, dry_run=dry_run)))
+                if not pending:
+                    break
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    result = future.result()
+                    if not dry_run:
+                        result = self.record(result, by_id[result.source_id])
+                    results[result.source_id] = result
+                    if on_result is not None:
+                        on_result(result)
+        return [results[s.id] for s in sources]

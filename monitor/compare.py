@@ -1,0 +1,120 @@
+"""Compare two sets of regions and classify the change.
+
+Pure. Equality is decided on the whitespace-free canonical text of each region, so that only
+edits a reader would notice count; the word diff is computed only for regions that differ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .diff import Segment, render_plain, with_context, word_diff
+from .extract import Access, Regions
+from .normalise import squash
+
+REGIONS = ("teaser", "paywall", "description")
+KINDS = (
+    "access_changed",
+    "paywall_changed",
+    "teaser_rewritten",
+    "teaser_length_changed",
+    "description_changed",
+)
+CONTEXT_WORDS = 12
+
+
+@dataclass(frozen=True)
+class RegionDiff:
+    changed: bool
+    before: str
+    after: str
+    segments: tuple[Segment, ...] = ()
+
+    def plain(self, context: int | None = CONTEXT_WORDS) -> str:
+        if not self.changed:
+            return ""
+        segments = self.segments if context is None else with_context(self.segments, context)
+        return render_plain(segments)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    changed: bool
+    kinds: tuple[str, ...]
+    access_before: Access
+    access_after: Access
+    regions: Mapping[str, RegionDiff] = field(default_factory=dict)
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The object `monitor compare --json` prints (DESIGN.md, "Command line")."""
+        data: dict[str, Any] = {
+            "changed": self.changed,
+            "kinds": list(self.kinds),
+            "access": {"before": self.access_before, "after": self.access_after},
+            "regions": {
+                name: {
+                    "changed": region.changed,
+                    "before": region.before,
+                    "after": region.after,
+                    "diff": region.plain(),
+                }
+                for name, region in self.regions.items()
+            },
+        }
+        if self.error is not None:
+            data["error"] = self.error
+        return data
+
+
+def compare(old: Regions, new: Regions) -> Comparison:
+    """What changed from `old` to `new`. An unknown side is an extraction failure, not a change."""
+    regions = {name: _region(getattr(old, name), getattr(new, name)) for name in REGIONS}
+    if old.access == "unknown" or new.access == "unknown":
+        which = "new" if new.access == "unknown" else "old"
+        reason = new.error if new.access == "unknown" else old.error
+        unchanged = {n: RegionDiff(False, r.before, r.after) for n, r in regions.items()}
+        return Comparison(
+            changed=False,
+            kinds=(),
+            access_before=old.access,
+            access_after=new.access,
+            regions=unchanged,
+            error=f"{which} capture has no recognisable article: {reason or 'unknown reason'}",
+        )
+    kinds = classify(old, new, regions)
+    return Comparison(
+        changed=bool(kinds),
+        kinds=kinds,
+        access_before=old.access,
+        access_after=new.access,
+        regions=regions,
+    )
+
+
+def _region(before: str, after: str) -> RegionDiff:
+    if squash(before) == squash(after):
+        return RegionDiff(False, before, after)
+    return RegionDiff(True, before, after, tuple(word_diff(before, after)))
+
+
+def classify(old: Regions, new: Regions, regions: Mapping[str, RegionDiff]) -> tuple[str, ...]:
+    """The kinds of a change, in the order of `KINDS`."""
+    kinds: list[str] = []
+    access_changed = old.access != new.access
+    if access_changed:
+        kinds.append("access_changed")
+    paywall = regions["paywall"]
+    # A notice that appears or vanishes with the access state is the access change itself; one
+    # that vanishes while the page still declares itself locked is a change of the notice.
+    if paywall.changed and ((old.paywall and new.paywall) or not access_changed):
+        kinds.append("paywall_changed")
+    if regions["teaser"].changed:
+        before, after = squash(old.teaser), squash(new.teaser)
+        cut_moved = before.startswith(after) or after.startswith(before)
+        kinds.append("teaser_length_changed" if cut_moved else "teaser_rewritten")
+    if regions["description"].changed:
+        kinds.append("description_changed")
+    return tuple(kinds)

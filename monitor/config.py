@@ -1,0 +1,417 @@
+"""Load `config.toml` once into validated, immutable settings.
+
+Every problem is reported as a `ConfigError` that names the key and the fix; unknown keys are
+errors, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from selectolax.lexbor import LexborHTMLParser, SelectolaxError
+
+from .errors import ConfigError
+
+DEFAULT_TEASER = ("[itemprop=articleBody]", ".entry-content", "article", "main")
+DEFAULT_PAYWALL = (
+    ".mepr-unauthorized-message",
+    ".pmpro_content_message",
+    "#leaky_paywall_message",
+    ".memberful-paywall",
+    ".paywall",
+)
+DEFAULT_DESCRIPTION = ('meta[property="og:description"]', 'meta[name="description"]')
+DEFAULT_MARKERS = ("Members-Only Content",)
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB)?\s*$")
+_SIZE_UNITS = {
+    None: 1,
+    "B": 1,
+    "KB": 1000,
+    "KiB": 1024,
+    "MB": 1000**2,
+    "MiB": 1024**2,
+    "GB": 1000**3,
+    "GiB": 1024**3,
+}
+_SOURCE_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+_CRON_FIELD = re.compile(r"^[\d*/,\-a-zA-Z?]+$")
+
+
+@dataclass(frozen=True)
+class ExtractRules:
+    """Where the regions are on a page. Selectors are tried in order, first match wins."""
+
+    teaser: tuple[str, ...] = DEFAULT_TEASER
+    paywall: tuple[str, ...] = DEFAULT_PAYWALL
+    description: tuple[str, ...] = DEFAULT_DESCRIPTION
+    markers: tuple[str, ...] = DEFAULT_MARKERS
+    exclude: tuple[str, ...] = ()
+    min_words: int = 20
+
+
+@dataclass(frozen=True)
+class MonitorSettings:
+    database: Path
+    interval: float = 3600.0
+    timeout: float = 30.0
+    max_body: int = 5 * 1024 * 1024
+    concurrency: int = 16
+    per_host: int = 2
+    keep_checks: float = 90 * 86400.0
+    user_agent: str = "monitor/0.1 (+https://example.org/monitor)"
+    retries: int = 2
+    backoff: float = 1.0
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    host: str | None = None
+    port: int = 587
+    security: str = "starttls"
+    sender: str = "monitor@localhost"
+    to: tuple[str, ...] = ()
+    username: str | None = None
+    password_env: str | None = None
+    mode: str = "immediate"
+    digest_interval: float = 86400.0
+    outbox: Path = Path("outbox")
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    url: str
+    baseline: Path | None = None
+    interval: float | None = None
+    cron: str | None = None
+    recipients: tuple[str, ...] = ()
+    extract: ExtractRules = field(default_factory=ExtractRules)
+
+
+@dataclass(frozen=True)
+class Settings:
+    path: Path
+    monitor: MonitorSettings
+    email: EmailSettings
+    sources: tuple[Source, ...]
+
+    def source(self, source_id: str) -> Source:
+        for source in self.sources:
+            if source.id == source_id:
+                return source
+        known = ", ".join(s.id for s in self.sources) or "none configured"
+        raise ConfigError(f"no source with id {source_id!r} in {self.path} (known: {known})")
+
+
+def parse_duration(value: object, key: str) -> float:
+    """Seconds from "90s", "15m", "1h", "1d" (or a positive number of seconds)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ConfigError(f'{key}: expected a duration such as "90s", "15m", "1h" or "1d"')
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(value)
+        if not match:
+            raise ConfigError(
+                f'{key}: {value!r} is not a duration; write it like "90s", "15m", "1h" or "1d"'
+            )
+        seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    if seconds <= 0:
+        raise ConfigError(f"{key}: {value!r} must be longer than zero")
+    return seconds
+
+
+def parse_size(value: object, key: str) -> int:
+    """Bytes from "5MiB", "512KB", "1000" or an integer."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ConfigError(f'{key}: expected a size such as "5MiB" or "512KiB"')
+    if isinstance(value, int):
+        size = value
+    else:
+        match = _SIZE.match(value)
+        if not match:
+            raise ConfigError(f'{key}: {value!r} is not a size; write it like "5MiB" or "512KiB"')
+        size = int(float(match.group(1)) * _SIZE_UNITS[match.group(2)])
+    if size <= 0:
+        raise ConfigError(f"{key}: {value!r} must be larger than zero")
+    return size
+
+
+class _Table:
+    """A TOML table being validated: typed getters, and unknown keys reported at the end."""
+
+    def __init__(self, data: object, where: str, allowed: tuple[str, ...]) -> None:
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{where}: expected a table, got {type(data).__name__}")
+        self.data: Mapping[str, Any] = data
+        self.where = where
+        for key in data:
+            if key not in allowed:
+                close = difflib.get_close_matches(key, allowed, n=1)
+                hint = (
+                    f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(allowed)}"
+                )
+                raise ConfigError(f"{self.key(key)}: unknown key; {hint}")
+
+    def key(self, name: str) -> str:
+        return f"{self.where}.{name}" if self.where else name
+
+    def get(self, name: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
+        if name not in self.data:
+            return default
+        value = self.data[name]
+        if isinstance(value, bool) and kind is not bool:
+            raise ConfigError(f"{self.key(name)}: expected {_kind_name(kind)}, got a boolean")
+        if not isinstance(value, kind):
+            raise ConfigError(
+                f"{self.key(name)}: expected {_kind_name(kind)}, got {type(value).__name__}"
+            )
+        return value
+
+    def positive_int(self, name: str, default: int) -> int:
+        value: int = self.get(name, int, default)
+        if value < 1:
+            raise ConfigError(f"{self.key(name)}: must be 1 or more, got {value}")
+        return value
+
+    def strings(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        """A string or a list of strings, as a tuple."""
+        value = self.get(name, (str, list), None)
+        if value is None:
+            return default
+        items = [value] if isinstance(value, str) else value
+        if not items or not all(isinstance(v, str) and v.strip() for v in items):
+            raise ConfigError(f"{self.key(name)}: expected a non-empty string or list of strings")
+        return tuple(v.strip() for v in items)
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    names = {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        list: "a list",
+        bool: "true or false",
+        dict: "a table",
+    }
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def _check_selectors(selectors: tuple[str, ...], key: str) -> None:
+    probe = LexborHTMLParser("<html><body></body></html>")
+    for selector in selectors:
+        try:
+            probe.css(selector)
+        except SelectolaxError:
+            raise ConfigError(f"{key}: {selector!r} is not a valid CSS selector") from None
+
+
+def _inside(path: Path, root: Path, key: str) -> Path:
+    resolved = (root / path).resolve()
+    if not resolved.is_relative_to(root.resolve()):
+        raise ConfigError(f"{key}: {str(path)!r} points outside the project folder {root}")
+    return resolved
+
+
+def _load_extract(data: object, where: str) -> ExtractRules:
+    allowed = ("teaser", "paywall", "description", "markers", "exclude", "min_words")
+    table = _Table(data, where, allowed)
+    rules = ExtractRules(
+        teaser=table.strings("teaser", DEFAULT_TEASER),
+        paywall=table.strings("paywall", DEFAULT_PAYWALL),
+        description=table.strings("description", DEFAULT_DESCRIPTION),
+        markers=table.strings("markers", DEFAULT_MARKERS),
+        exclude=table.strings("exclude", ()),
+        min_words=table.positive_int("min_words", ExtractRules.min_words),
+    )
+    for name in ("teaser", "paywall", "description", "exclude"):
+        _check_selectors(getattr(rules, name), table.key(name))
+    return rules
+
+
+def _load_source(data: object, index: int, root: Path, emails: tuple[str, ...]) -> Source:
+    allowed = ("id", "url", "baseline", "interval", "cron", "recipients", "extract")
+    where = f"source[{index}]"
+    if isinstance(data, Mapping) and isinstance(data.get("id"), str):
+        where = f"source[{index}] (id {data['id']!r})"
+    table = _Table(data, where, allowed)
+    source_id = table.get("id", str)
+    if source_id is None:
+        raise ConfigError(f'{table.key("id")}: missing; give each source an id like "my-article"')
+    if not _SOURCE_ID.match(source_id):
+        raise ConfigError(
+            f"{table.key('id')}: {source_id!r} may use only a-z, 0-9 and '-' (at most 64)"
+        )
+    url = table.get("url", str)
+    if not url:
+        raise ConfigError(f"{table.key('url')}: missing; give the article's https:// address")
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", url):
+        if not re.match(r"^(https?|file)://", url):
+            raise ConfigError(f"{table.key('url')}: {url!r}: use https://, http:// or file://")
+        if re.match(r"^https?://[^/?#]+", url) is None and not url.startswith("file://"):
+            raise ConfigError(f"{table.key('url')}: {url!r} has no host name")
+    else:
+        url = str((root / url).resolve())
+    baseline = None
+    if (raw := table.get("baseline", str)) is not None:
+        baseline = _inside(Path(raw), root, table.key("baseline"))
+        if not baseline.is_file():
+            raise ConfigError(
+                f"{table.key('baseline')}: file {raw!r} not found (looked in {root}); "
+                "fix the path or remove the key"
+            )
+    interval = table.get("interval", (str, int, float))
+    cron = table.get("cron", str)
+    if interval is not None and cron is not None:
+        raise ConfigError(f"{where}: set either interval or cron, not both")
+    if cron is not None and (
+        len(fields := cron.split()) != 5 or not all(_CRON_FIELD.match(f) for f in fields)
+    ):
+        raise ConfigError(f"{table.key('cron')}: {cron!r} is not a five-field cron expression")
+    recipients = table.strings("recipients", emails)
+    _check_addresses(recipients, table.key("recipients"))
+    return Source(
+        id=source_id,
+        url=url,
+        baseline=baseline,
+        interval=None if interval is None else parse_duration(interval, table.key("interval")),
+        cron=cron,
+        recipients=recipients,
+        extract=_load_extract(table.get("extract", dict, {}), f"{where}.extract"),
+    )
+
+
+def _check_addresses(addresses: tuple[str, ...], key: str) -> None:
+    for address in addresses:
+        if not re.fullmatch(r"[^@\s<>,;]+@[^@\s<>,;]+", address):
+            raise ConfigError(f"{key}: {address!r} is not an email address")
+
+
+def _load_monitor(data: object, root: Path) -> MonitorSettings:
+    allowed = (
+        "database",
+        "interval",
+        "timeout",
+        "max_body",
+        "concurrency",
+        "per_host",
+        "keep_checks",
+        "user_agent",
+        "retries",
+        "backoff",
+    )
+    table = _Table(data, "monitor", allowed)
+    d = MonitorSettings(database=Path("monitor.db"))
+    retries: int = table.get("retries", int, d.retries)
+    if retries < 0:
+        raise ConfigError(f"{table.key('retries')}: must be 0 or more")
+    return MonitorSettings(
+        database=root / table.get("database", str, "monitor.db"),
+        interval=parse_duration(table.get("interval", (str, int, float), "1h"), "monitor.interval"),
+        timeout=parse_duration(table.get("timeout", (str, int, float), "30s"), "monitor.timeout"),
+        max_body=parse_size(table.get("max_body", (str, int), "5MiB"), "monitor.max_body"),
+        concurrency=table.positive_int("concurrency", d.concurrency),
+        per_host=table.positive_int("per_host", d.per_host),
+        keep_checks=parse_duration(
+            table.get("keep_checks", (str, int, float), "90d"), "monitor.keep_checks"
+        ),
+        user_agent=table.get("user_agent", str, d.user_agent),
+        retries=retries,
+        backoff=parse_duration(table.get("backoff", (str, int, float), "1s"), "monitor.backoff"),
+    )
+
+
+def _load_email(data: object, root: Path) -> EmailSettings:
+    allowed = (
+        "host",
+        "port",
+        "security",
+        "from",
+        "to",
+        "username",
+        "password_env",
+        "mode",
+        "digest_interval",
+        "outbox",
+    )
+    table = _Table(data, "email", allowed)
+    security = table.get("security", str, "starttls")
+    if security not in ("tls", "starttls", "none"):
+        raise ConfigError(f'email.security: {security!r}; use "tls", "starttls" or "none"')
+    mode = table.get("mode", str, "immediate")
+    if mode not in ("immediate", "digest"):
+        raise ConfigError(f'email.mode: {mode!r}; use "immediate" or "digest"')
+    port = table.get("port", int, 465 if security == "tls" else 587)
+    if not 0 < port < 65536:
+        raise ConfigError(f"email.port: {port} is not a TCP port")
+    sender = table.get("from", str, "monitor@localhost")
+    to = table.strings("to", ())
+    _check_addresses((sender, *to), "email.from/to")
+    return EmailSettings(
+        host=table.get("host", str),
+        port=port,
+        security=security,
+        sender=sender,
+        to=to,
+        username=table.get("username", str),
+        password_env=table.get("password_env", str),
+        mode=mode,
+        digest_interval=parse_duration(
+            table.get("digest_interval", (str, int, float), "1d"), "email.digest_interval"
+        ),
+        outbox=root / table.get("outbox", str, "outbox"),
+    )
+
+
+def parse_settings(text: str, path: Path) -> Settings:
+    """Validate the text of a config file; relative paths are taken from `path`'s folder."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    root = path.parent
+    top = _Table(data, "", ("monitor", "email", "source"))
+    monitor = _load_monitor(top.get("monitor", dict, {}), root)
+    email = _load_email(top.get("email", dict, {}), root)
+    raw_sources = top.get("source", list, [])
+    sources = tuple(_load_source(s, i, root, email.to) for i, s in enumerate(raw_sources, 1))
+    seen: set[str] = set()
+    for source in sources:
+        if source.id in seen:
+            raise ConfigError(f"source id {source.id!r} is used twice; ids must be unique")
+        seen.add(source.id)
+    return Settings(path=path, monitor=monitor, email=email, sources=sources)
+
+
+def load_settings(path: Path) -> Settings:
+    """Read and validate the config file at `path`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: config file not found; pass --config PATH or set MONITOR_CONFIG"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc}") from None
+    return parse_settings(text, path.resolve())
+
+
+def default_settings(path: Path | None = None) -> Settings:
+    """Settings for commands that need no config file (compare)."""
+    where = (path or Path("config.toml")).resolve()
+    return Settings(
+        path=where,
+        monitor=MonitorSettings(database=where.parent / "monitor.db"),
+        email=EmailSettings(outbox=where.parent / "outbox"),
+        sources=(),
+    )

@@ -1,0 +1,205 @@
+"""Reading sources: HTTP(S) through a shared `httpx.Client`, and local captures.
+
+The fetcher never decides what a page means; it returns a `Capture` or raises `CaptureError`
+with a reason a person can act on. Transient failures are retried with backoff.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from .capture import Capture, parse_content_type
+from .errors import CaptureError
+
+TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+MAX_RETRY_AFTER = 60.0  # a longer wait is better left to the next scheduled check
+
+
+def build_client(*, timeout: float, user_agent: str, max_connections: int = 32) -> httpx.Client:
+    """The one HTTP client of a process: keep-alive, redirects followed, explicit timeouts."""
+    return httpx.Client(
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        headers={"User-Agent": user_agent, "Accept": "text/html,text/plain;q=0.9,*/*;q=0.5"},
+        follow_redirects=True,
+        max_redirects=10,
+        limits=httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        ),
+    )
+
+
+def is_local(url: str) -> bool:
+    return not url.startswith(("http://", "https://"))
+
+
+def format_size(size: int) -> str:
+    for unit, scale in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if size >= scale:
+            return f"{size / scale:g} {unit}"
+    return f"{size} bytes"
+
+
+class _Transient(CaptureError):
+    """A failure worth another try: connect errors, timeouts, 429 and 5xx."""
+
+    def __init__(self, message: str, *, status: int | None = None, wait: float | None = None):
+        super().__init__(message, status=status)
+        self.wait = wait
+
+
+class Fetcher:
+    """Reads captures. One instance per process, built by the composition root."""
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        max_body: int,
+        retries: int = 2,
+        backoff: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.client = client
+        self.max_body = max_body
+        self.retries = retries
+        self.backoff = backoff
+        self.sleep = sleep
+
+    def fetch(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> Capture:
+        if is_local(url):
+            return self.read_file(url)
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        for attempt in range(self.retries + 1):
+            try:
+                return self._get(url, headers)
+            except _Transient as exc:
+                wait = exc.wait if exc.wait is not None else self._delay(attempt)
+                if attempt == self.retries or wait > MAX_RETRY_AFTER:
+                    tries = f" after {attempt + 1} tries" if attempt else ""
+                    raise CaptureError(f"{exc}{tries}", status=exc.status) from None
+                self.sleep(wait)
+        raise AssertionError("unreachable")
+
+    def _delay(self, attempt: int) -> float:
+        # Exponential with full jitter, so that many sources failing together do not retry in step.
+        base: float = self.backoff * (2**attempt)
+        return base / 2 + random.uniform(0, base / 2)
+
+    def _get(self, url: str, headers: dict[str, str]) -> Capture:
+        try:
+            with self.client.stream("GET", url, headers=headers) as response:
+                status = response.status_code
+                if status == 304:
+                    return self._capture(response, b"")
+                if status in TRANSIENT_STATUSES:
+                    raise _Transient(
+                        f"HTTP {status} {response.reason_phrase}".rstrip(),
+                        status=status,
+                        wait=_retry_after(response.headers.get("Retry-After")),
+                    )
+                if status >= 400:
+                    raise CaptureError(
+                        f"HTTP {status} {response.reason_phrase}".rstrip(), status=status
+                    )
+                return self._capture(response, self._read_capped(response))
+        except httpx.TooManyRedirects:
+            raise CaptureError("too many redirects (a redirect loop?)") from None
+        except httpx.TimeoutException as exc:
+            raise _Transient(f"timed out ({type(exc).__name__})") from None
+        except httpx.ConnectError as exc:
+            raise _Transient(f"cannot connect: {exc}") from None
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            raise _Transient(f"connection broken while reading: {exc}") from None
+        except httpx.DecodingError as exc:
+            raise CaptureError(f"cannot decode the response body: {exc}") from None
+        except httpx.HTTPError as exc:
+            raise CaptureError(f"HTTP error: {exc}") from None
+
+    def _read_capped(self, response: httpx.Response) -> bytes:
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.max_body:
+            raise CaptureError(
+                f"body of {format_size(int(declared))} is over the "
+                f"{format_size(self.max_body)} limit (max_body)"
+            )
+        chunks: list[bytes] = []
+        size = 0
+        # iter_bytes yields decompressed data, so a compressed bomb hits the cap too.
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > self.max_body:
+                raise CaptureError(
+                    f"body is over the {format_size(self.max_body)} limit (max_body)"
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    @staticmethod
+    def _capture(response: httpx.Response, body: bytes) -> Capture:
+        media_type, charset = parse_content_type(response.headers.get("Content-Type"))
+        return Capture(
+            url=str(response.url),
+            body=body,
+            status=response.status_code,
+            media_type=media_type,
+            charset=charset,
+            etag=response.headers.get("ETag"),
+            last_modified=response.headers.get("Last-Modified"),
+            fetched_at=datetime.now(UTC),
+            headers=dict(response.headers),
+        )
+
+    def read_file(self, url: str) -> Capture:
+        path = file_path(url)
+        try:
+            size = path.stat().st_size
+            if size > self.max_body:
+                raise CaptureError(
+                    f"{path}: {format_size(size)} is over the {format_size(self.max_body)} "
+                    "limit (max_body)"
+                )
+            body = path.read_bytes()
+        except FileNotFoundError:
+            raise CaptureError(f"{path}: file not found") from None
+        except IsADirectoryError:
+            raise CaptureError(f"{path}: is a folder, not a capture file") from None
+        except OSError as exc:
+            raise CaptureError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        return Capture(url=str(path), body=body, fetched_at=datetime.now(UTC))
+
+
+def file_path(url: str) -> Path:
+    if url.startswith("file://"):
+        parsed = urllib.parse.urlparse(url)
+        return Path(urllib.request.url2pathname(parsed.path))
+    return Path(url)
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())

@@ -1,0 +1,75 @@
+"""Canonical text and fingerprints: what makes two captures "the same".
+
+Pure functions. `normalise` gives the text that is stored and diffed (paragraph breaks kept as
+single newlines); `squash` removes all whitespace, so that blocks glued by a capture
+("38 NorthRussia") and blocks separated by HTML ("38 North Russia") compare equal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+# Typographic variants a publisher's CMS swaps freely; none of them is an edit.
+_TRANSLATION = str.maketrans(
+    {
+        **dict.fromkeys("‘’‚‛′`´", "'"),
+        **dict.fromkeys("“”„‟″«»", '"'),
+        **dict.fromkeys("‐‑‒–—―−⁃", "-"),
+        # invisible characters: zero-width, soft hyphen, BOM, word joiner, bidi controls
+        **dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e", None),
+        **dict.fromkeys("\u200e\u200f\u202a\u202b\u202c\u202d\u202e", None),
+        **dict.fromkeys("\u2066\u2067\u2068\u2069", None),
+        # C0 and C1 controls other than tab and newlines
+        **dict.fromkeys([chr(c) for c in (*range(0, 9), 11, 12, *range(14, 32), 127)], None),
+        **dict.fromkeys([chr(c) for c in range(0x80, 0xA0)], None),
+    }
+)
+_ORNAMENT = re.compile(r"(?:\*[^\S\n]*){3,}|⁂")
+_NEWLINES = re.compile(r"\r\n?")
+_SPACES = re.compile(r"[^\S\n]+")
+_BREAKS = re.compile(r"\s*\n\s*")
+_WHITESPACE = re.compile(r"\s+")
+_WORD = re.compile(r"\w+")
+_TRAILING_ELLIPSIS = re.compile(r"\s*(?:\[\.\.\.\]|\.\.\.)\s*$")
+
+
+def normalise(text: str) -> str:
+    """The canonical form of a piece of page text. Idempotent."""
+    text = _NEWLINES.sub("\n", text)
+    # Removing an invisible character can make a base letter and a combining mark adjacent,
+    # and NFKC can produce characters the table maps (U+2011 becomes U+2010), so repeat to a
+    # fixed point; two passes settle every input seen, the bound keeps it linear.
+    for _ in range(4):
+        before = text
+        text = unicodedata.normalize("NFKC", text.translate(_TRANSLATION))
+        if text == before:
+            break
+    text = _ORNAMENT.sub(" ", text)
+    text = _SPACES.sub(" ", text)
+    text = _BREAKS.sub("\n", text)
+    return text.strip()
+
+
+def strip_trailing_ellipsis(text: str) -> str:
+    """A teaser cut with "…" or "[…]" is the same teaser as one cut without it."""
+    return _TRAILING_ELLIPSIS.sub("", text)
+
+
+def squash(text: str) -> str:
+    """Normalised text with every whitespace character removed."""
+    return _WHITESPACE.sub("", normalise(text))
+
+
+def fingerprint(*parts: str) -> str:
+    """A stable hash of the whitespace-free canonical form of `parts`."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(squash(part).encode("utf-8"))
+        digest.update(b"\x1f")
+    return digest.hexdigest()
+
+
+def word_count(text: str) -> int:
+    return len(_WORD.findall(text))

@@ -1,0 +1,173 @@
+"""Change reports for people: headlines, terminal output of comparisons, changes and history.
+
+The headline wording lives here so that the terminal, the emails and the HTML views say the
+same thing about a change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from .check import CheckResult
+from .compare import REGIONS, Comparison
+from .diff import Segment, render_plain, render_rich, with_context, word_diff
+from .normalise import word_count
+from .store import ChangeRow, StoredVersion
+
+_KIND_LABELS = {
+    "paywall_changed": "Paywall notice reworded",
+    "teaser_rewritten": "Teaser edited",
+    "teaser_length_changed": "Teaser cut moved",
+    "description_changed": "Description changed",
+}
+_OUTCOME_STYLES = {"changed": "bold yellow", "new": "cyan", "error": "bold red"}
+
+
+def headline(kinds: Sequence[str], access_before: str, access_after: str) -> str:
+    """A short summary such as "Paywall lifted, teaser cut moved"."""
+    parts = []
+    if "access_changed" in kinds:
+        if access_after == "free":
+            parts.append("Paywall lifted")
+        elif access_after == "locked":
+            parts.append("Paywall added")
+        else:
+            parts.append(f"Access {access_before} → {access_after}")
+    parts += [_KIND_LABELS[k] for k in kinds if k in _KIND_LABELS]
+    if not parts:
+        return "No change"
+    return ", ".join([parts[0], *(p[0].lower() + p[1:] for p in parts[1:])])
+
+
+def _region_title(name: str) -> Text:
+    return Text(f"{name}:", style="bold underline")
+
+
+def print_diffs(console: Console, diffs: Mapping[str, Sequence[Segment]]) -> None:
+    """Colour on a terminal; `[-old-]{+new+}` marks where colour would be lost."""
+    for name in REGIONS:
+        if name in diffs:
+            console.print(_region_title(name))
+            if console.is_terminal and console.color_system:
+                console.print(render_rich(diffs[name]), soft_wrap=True)
+            else:
+                console.print(Text(render_plain(diffs[name])), soft_wrap=True)
+            console.print()
+
+
+def print_comparison(console: Console, comparison: Comparison, old: str, new: str) -> None:
+    console.print(f"[bold]old:[/] {old}\n[bold]new:[/] {new}", highlight=False)
+    console.print(f"access: {comparison.access_before} → {comparison.access_after}")
+    if comparison.error:
+        console.print(Text(f"error: {comparison.error}", style="bold red"))
+        return
+    kinds = ", ".join(comparison.kinds) or "none"
+    console.print(
+        f"{headline(comparison.kinds, comparison.access_before, comparison.access_after)}"
+        f" (kinds: {kinds})",
+        highlight=False,
+    )
+    console.print()
+    diffs = {
+        name: with_context(region.segments)
+        for name, region in comparison.regions.items()
+        if region.changed
+    }
+    print_diffs(console, diffs)
+
+
+def print_change(
+    console: Console,
+    change: ChangeRow,
+    url: str | None,
+    before: StoredVersion,
+    after: StoredVersion,
+    *,
+    full: bool = False,
+) -> None:
+    title = headline(change.kinds, change.access_before, change.access_after)
+    console.print(Text(f"Change #{change.id}: {title}", style="bold"))
+    console.print(f"source:   {change.source_id}" + (f" ({url})" if url else ""), highlight=False)
+    console.print(f"detected: {change.detected_at}", highlight=False)
+    console.print(f"kinds:    {', '.join(change.kinds)}", highlight=False)
+    console.print(f"access:   {change.access_before} → {change.access_after}", highlight=False)
+    console.print(f"versions: #{before.id} → #{after.id}", highlight=False)
+    if change.revert_to is not None:
+        console.print(
+            Text(
+                f"returns to version #{change.revert_to} (first seen {after.first_seen})",
+                style="magenta",
+            ),
+        )
+    console.print(f"reviewed: {'yes' if change.reviewed else 'no'}\n", highlight=False)
+    if full:
+        diffs = {
+            name: word_diff(getattr(before.regions, name), getattr(after.regions, name))
+            for name in change.diff
+        }
+    else:
+        diffs = change.diff
+    print_diffs(console, diffs)
+
+
+def print_results(console: Console, results: Sequence[CheckResult]) -> None:
+    width = max((len(r.source_id) for r in results), default=0)
+    for result in results:
+        line = Text(f"{result.source_id:<{width}}  ")
+        line.append(f"{result.outcome:<12}", style=_OUTCOME_STYLES.get(result.outcome, ""))
+        if result.change_id is not None:
+            line.append(f" change #{result.change_id}: ")
+            comparison = result.comparison
+            assert comparison is not None
+            line.append(headline(result.kinds, comparison.access_before, comparison.access_after))
+            if result.revert_to is not None:
+                line.append(f" (back to version #{result.revert_to})", style="magenta")
+        elif result.outcome == "changed":
+            line.append(" " + ", ".join(result.kinds) + " (dry run, not stored)")
+        if result.error:
+            line.append(f" {result.error}", style="red")
+        console.print(line, soft_wrap=True)
+
+
+def changes_table(rows: Sequence[ChangeRow]) -> Table:
+    table = Table(box=None, pad_edge=False)
+    for column in ("id", "detected", "source", "change", "access", "reviewed"):
+        table.add_column(column, no_wrap=column != "change")
+    for row in rows:
+        table.add_row(
+            str(row.id),
+            row.detected_at,
+            row.source_id,
+            headline(row.kinds, row.access_before, row.access_after)
+            + (f" (back to #{row.revert_to})" if row.revert_to else ""),
+            f"{row.access_before} → {row.access_after}",
+            "yes" if row.reviewed else "",
+        )
+    return table
+
+
+def history_table(versions: Sequence[StoredVersion], changes: Sequence[ChangeRow]) -> Table:
+    made_by = {c.to_version_id: c for c in changes}
+    table = Table(box=None, pad_edge=False)
+    for column in ("version", "first seen", "last seen", "access", "teaser words", "how"):
+        table.add_column(column, no_wrap=column != "how")
+    for version in versions:
+        change = made_by.get(version.id)
+        how = version.origin
+        if change is not None:
+            how = f"change #{change.id}: " + headline(
+                change.kinds, change.access_before, change.access_after
+            )
+        table.add_row(
+            f"#{version.id}",
+            version.first_seen,
+            version.last_seen,
+            version.regions.access,
+            str(word_count(version.regions.teaser)),
+            how,
+        )
+    return table

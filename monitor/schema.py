@@ -1,0 +1,107 @@
+"""The database schema, as sqlite-utils migrations: append new steps, never edit applied ones."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("monitor")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db.table("sources").create(
+        {
+            "id": str,
+            "url": str,
+            "created_at": str,
+            "current_version_id": int,
+            "last_check_at": str,
+            "last_outcome": str,
+            "consecutive_failures": int,
+            "etag": str,
+            "last_modified": str,
+        },
+        pk="id",
+        defaults={"consecutive_failures": 0},
+    )
+    db.table("versions").create(
+        {
+            "id": int,
+            "source_id": str,
+            "fingerprint": str,
+            "access": str,
+            "teaser": str,
+            "paywall": str,
+            "description": str,
+            "first_seen": str,
+            "last_seen": str,
+            "origin": str,
+        },
+        pk="id",
+        foreign_keys=[("source_id", "sources", "id")],
+    )
+    db.table("versions").create_index(["source_id", "fingerprint"], unique=True)
+    db.table("changes").create(
+        {
+            "id": int,
+            "source_id": str,
+            "detected_at": str,
+            "from_version_id": int,
+            "to_version_id": int,
+            "kinds": str,
+            "access_before": str,
+            "access_after": str,
+            "diff": str,
+            "revert_to": int,
+            "reviewed": int,
+            "reviewed_at": str,
+        },
+        pk="id",
+        defaults={"reviewed": 0},
+        foreign_keys=[
+            ("source_id", "sources", "id"),
+            ("from_version_id", "versions", "id"),
+            ("to_version_id", "versions", "id"),
+        ],
+    )
+    db.table("changes").create_index(["source_id", "detected_at"])
+    db.table("changes").create_index(["detected_at"])
+    db.table("checks").create(
+        {
+            "id": int,
+            "source_id": str,
+            "started_at": str,
+            "duration_ms": int,
+            "outcome": str,
+            "status": int,
+            "error": str,
+            "etag": str,
+            "last_modified": str,
+            "url": str,
+            "version_id": int,
+            "change_id": int,
+        },
+        pk="id",
+        foreign_keys=[("source_id", "sources", "id")],
+    )
+    db.table("checks").create_index(["source_id", "started_at"])
+    db.table("alerts").create(
+        {
+            "id": int,
+            "change_id": int,
+            "source_id": str,
+            "event": str,
+            "recipient": str,
+            "status": str,
+            "tries": int,
+            "last_error": str,
+            "next_attempt_at": str,
+            "created_at": str,
+            "sent_at": str,
+            "message_id": str,
+        },
+        pk="id",
+        defaults={"status": "pending", "tries": 0},
+        foreign_keys=[("change_id", "changes", "id"), ("source_id", "sources", "id")],
+    )
+    db.table("alerts").create_index(["status", "next_attempt_at"])

@@ -1,0 +1,397 @@
+"""SQLite storage through sqlite-utils: sources, versions, checks, changes and the alert outbox.
+
+One row per *distinct* content of a source (`versions`), one row per attempt (`checks`). All
+writes for one check happen in one transaction, so a crash leaves either the whole check or
+nothing. Schema changes go through `sqlite_utils.Migrations`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+
+from sqlite_utils import Database
+
+from .compare import Comparison
+from .diff import Segment, segments_from_json, segments_to_json, with_context
+from .errors import NotFound, StoreError
+from .extract import Access, Regions
+from .schema import migrations
+
+
+def iso(moment: datetime) -> str:
+    """UTC, to the second, sortable as text: 2026-11-23T02:45:00Z."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class StoredVersion:
+    id: int
+    source_id: str
+    fingerprint: str
+    regions: Regions
+    first_seen: str
+    last_seen: str
+    origin: str
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """What a check needs to know about a source before it fetches."""
+
+    source_id: str
+    current: StoredVersion | None
+    etag: str | None
+    last_modified: str | None
+    consecutive_failures: int
+
+
+@dataclass(frozen=True)
+class CheckRecord:
+    """Everything one check writes, handed to `Store.record_check` in one piece."""
+
+    source_id: str
+    started_at: datetime
+    duration_ms: int
+    outcome: str  # new | changed | unchanged | not_modified | error
+    status: int | None = None
+    error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    url: str | None = None
+    regions: Regions | None = None
+    comparison: Comparison | None = None
+    recipients: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class Recorded:
+    check_id: int
+    version_id: int | None
+    change_id: int | None
+    revert_to: int | None
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    id: int
+    source_id: str
+    detected_at: str
+    kinds: tuple[str, ...]
+    access_before: Access
+    access_after: Access
+    reviewed: bool
+    revert_to: int | None
+    from_version_id: int
+    to_version_id: int
+    diff: dict[str, list[Segment]]
+
+    def to_json(self) -> dict[str, Any]:
+        """The object `monitor changes --json` prints for each change."""
+        return {
+            "id": self.id,
+            "source": self.source_id,
+            "detected_at": self.detected_at,
+            "kinds": list(self.kinds),
+            "access": {"before": self.access_before, "after": self.access_after},
+            "reviewed": self.reviewed,
+            "revert_to": self.revert_to,
+        }
+
+
+class Store:
+    """The database of one monitor. Built by the composition root; not thread-safe on its own."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @classmethod
+    def open(cls, path: Path) -> Store:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False)
+            db = Database(conn)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            migrations.apply(db)
+        except (sqlite3.DatabaseError, OSError) as exc:
+            raise StoreError(f"{path}: cannot open the database: {exc}") from None
+        return cls(db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+        cursor = self.db.execute(sql, params)
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        return dict(zip([c[0] for c in cursor.description], row, strict=True))
+
+    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        cursor = self.db.execute(sql, params)
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def state(self, source_id: str) -> SourceState:
+        row = self._one("select * from sources where id = ?", [source_id])
+        if row is None:
+            return SourceState(source_id, None, None, None, 0)
+        current = self.version(row["current_version_id"]) if row["current_version_id"] else None
+        return SourceState(
+            source_id=source_id,
+            current=current,
+            etag=row["etag"],
+            last_modified=row["last_modified"],
+            consecutive_failures=row["consecutive_failures"] or 0,
+        )
+
+    def version(self, version_id: int) -> StoredVersion:
+        row = self._one("select * from versions where id = ?", [version_id])
+        if row is None:
+            raise NotFound(f"no version {version_id}")
+        return _version(row)
+
+    def versions(self, source_id: str) -> list[StoredVersion]:
+        rows = self._all("select * from versions where source_id = ? order by id", [source_id])
+        return [_version(r) for r in rows]
+
+    def known_sources(self) -> list[str]:
+        return [r["id"] for r in self._all("select id from sources order by id")]
+
+    def checks(self, source_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        return self._all(
+            "select * from checks where source_id = ? order by id desc limit ?", [source_id, limit]
+        )
+
+    def changes(
+        self,
+        *,
+        source_id: str | None = None,
+        kind: str | None = None,
+        since: str | None = None,
+        reviewed: bool | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[ChangeRow]:
+        where: list[str] = ["1 = 1"]
+        params: list[Any] = []
+        if source_id is not None:
+            where.append("source_id = ?")
+            params.append(source_id)
+        if kind is not None:
+            where.append("exists (select 1 from json_each(changes.kinds) where value = ?)")
+            params.append(kind)
+        if since is not None:
+            where.append("detected_at >= ?")
+            params.append(since)
+        if reviewed is not None:
+            where.append("reviewed = ?")
+            params.append(int(reviewed))
+        sql = f"select * from changes where {' and '.join(where)} order by id desc"
+        if limit is not None:
+            sql += " limit ? offset ?"
+            params += [limit, offset]
+        return [_change(r) for r in self._all(sql, params)]
+
+    def change(self, change_id: int) -> ChangeRow:
+        row = self._one("select * from changes where id = ?", [change_id])
+        if row is None:
+            raise NotFound(f"no change with id {change_id}")
+        return _change(row)
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def sync_sources(self, sources: Iterable[tuple[str, str]], now: datetime) -> None:
+        """Make sure a row exists for each configured (id, url); the url follows the config."""
+        with self.db.atomic():
+            for source_id, url in sources:
+                self.db.execute(
+                    "insert into sources (id, url, created_at, consecutive_failures) "
+                    "values (?, ?, ?, 0) on conflict(id) do update set url = excluded.url",
+                    [source_id, url, iso(now)],
+                )
+
+    def import_baseline(self, source_id: str, regions: Regions, at: datetime) -> int | None:
+        """Store `regions` as the first version of a source that has none. Idempotent."""
+        with self.db.atomic():
+            if self._one("select 1 from versions where source_id = ?", [source_id]):
+                return None
+            version_id = self._insert_version(source_id, regions, at, origin="baseline")
+            self.db.execute(
+                "update sources set current_version_id = ? where id = ?", [version_id, source_id]
+            )
+            return version_id
+
+    def _insert_version(self, source_id: str, regions: Regions, at: datetime, origin: str) -> int:
+        cursor = self.db.execute(
+            "insert into versions (source_id, fingerprint, access, teaser, paywall, description,"
+            " first_seen, last_seen, origin) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                source_id,
+                regions.fingerprint,
+                regions.access,
+                regions.teaser,
+                regions.paywall,
+                regions.description,
+                iso(at),
+                iso(at),
+                origin,
+            ],
+        )
+        return cast(int, cursor.lastrowid)
+
+    def record_check(self, record: CheckRecord) -> Recorded:
+        """Write one check, and the version, change and alerts it implies, atomically."""
+        now = iso(record.started_at)
+        with self.db.atomic():
+            state = self._one("select * from sources where id = ?", [record.source_id])
+            if state is None:
+                raise NotFound(f"source {record.source_id!r} is not in the database")
+            current_id: int | None = state["current_version_id"]
+            version_id, change_id, revert_to = current_id, None, None
+            if record.outcome in ("new", "changed") and record.regions is not None:
+                found = self._one(
+                    "select id from versions where source_id = ? and fingerprint = ?",
+                    [record.source_id, record.regions.fingerprint],
+                )
+                if found:
+                    version_id = found["id"]
+                    revert_to = version_id if record.outcome == "changed" else None
+                else:
+                    version_id = self._insert_version(
+                        record.source_id, record.regions, record.started_at, "check"
+                    )
+                if record.outcome == "changed" and record.comparison is not None:
+                    change_id = self._insert_change(record, now, current_id, version_id, revert_to)
+            if version_id is not None and record.outcome != "error":
+                self.db.execute("update versions set last_seen = ? where id = ?", [now, version_id])
+            failed = record.outcome == "error"
+            cursor = self.db.execute(
+                "insert into checks (source_id, started_at, duration_ms, outcome, status, error,"
+                " etag, last_modified, url, version_id, change_id)"
+                " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    record.source_id,
+                    now,
+                    record.duration_ms,
+                    record.outcome,
+                    record.status,
+                    record.error,
+                    record.etag,
+                    record.last_modified,
+                    record.url,
+                    None if failed else version_id,
+                    change_id,
+                ],
+            )
+            self.db.execute(
+                "update sources set current_version_id = ?, last_check_at = ?, last_outcome = ?,"
+                " consecutive_failures = case when ? then consecutive_failures + 1 else 0 end,"
+                " etag = case when ? then etag else ? end,"
+                " last_modified = case when ? then last_modified else ? end where id = ?",
+                [
+                    version_id,
+                    now,
+                    record.outcome,
+                    failed,
+                    failed or record.outcome == "not_modified",
+                    record.etag,
+                    failed or record.outcome == "not_modified",
+                    record.last_modified,
+                    record.source_id,
+                ],
+            )
+            return Recorded(cast(int, cursor.lastrowid), version_id, change_id, revert_to)
+
+    def _insert_change(
+        self,
+        record: CheckRecord,
+        now: str,
+        from_id: int | None,
+        to_id: int | None,
+        revert_to: int | None,
+    ) -> int:
+        comparison = record.comparison
+        assert comparison is not None
+        diff = {
+            name: segments_to_json(with_context(region.segments))
+            for name, region in comparison.regions.items()
+            if region.changed
+        }
+        cursor = self.db.execute(
+            "insert into changes (source_id, detected_at, from_version_id, to_version_id, kinds,"
+            " access_before, access_after, diff, revert_to, reviewed)"
+            " values (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+            [
+                record.source_id,
+                now,
+                from_id,
+                to_id,
+                json.dumps(list(comparison.kinds)),
+                comparison.access_before,
+                comparison.access_after,
+                json.dumps(diff),
+                revert_to,
+            ],
+        )
+        change_id = cast(int, cursor.lastrowid)
+        for recipient in dict.fromkeys(record.recipients):
+            self.db.execute(
+                "insert into alerts (change_id, source_id, event, recipient, status, tries,"
+                " next_attempt_at, created_at) values (?, ?, 'change', ?, 'pending', 0, ?, ?)",
+                [change_id, record.source_id, recipient, now, now],
+            )
+        return change_id
+
+    def mark_reviewed(self, change_id: int, reviewed: bool, now: datetime) -> None:
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "update changes set reviewed = ?, reviewed_at = ? where id = ?",
+                [int(reviewed), iso(now) if reviewed else None, change_id],
+            )
+            if cursor.rowcount == 0:
+                raise NotFound(f"no change with id {change_id}")
+
+
+def _version(row: dict[str, Any]) -> StoredVersion:
+    regions = Regions(
+        teaser=row["teaser"] or "",
+        paywall=row["paywall"] or "",
+        description=row["description"] or "",
+        access=row["access"],
+    )
+    return StoredVersion(
+        id=row["id"],
+        source_id=row["source_id"],
+        fingerprint=row["fingerprint"],
+        regions=regions,
+        first_seen=row["first_seen"],
+        last_seen=row["last_seen"],
+        origin=row["origin"],
+    )
+
+
+def _change(row: dict[str, Any]) -> ChangeRow:
+    diff = json.loads(row["diff"] or "{}")
+    return ChangeRow(
+        id=row["id"],
+        source_id=row["source_id"],
+        detected_at=row["detected_at"],
+        kinds=tuple(json.loads(row["kinds"] or "[]")),
+        access_before=row["access_before"],
+        access_after=row["access_after"],
+        reviewed=bool(row["reviewed"]),
+        revert_to=row["revert_to"],
+        from_version_id=row["from_version_id"],
+        to_version_id=row["to_version_id"],
+        diff={name: segments_from_json(segs) for name, segs in diff.items()},
+    )
