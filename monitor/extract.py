@@ -120,6 +120,7 @@ def extract_html(text: str, rules: ExtractRules) -> Regions:
         return Regions.failed("empty page: no <body>")
     if tree.css_first(_CHALLENGE_SELECTORS) is not None:
         return Regions.failed(f"bot challenge page ({title or 'no title'})")
+    login = tree.css_first('input[type="password"]') is not None
     declared = _declared_access(tree)
     description = _description(tree, rules)
     container = next((n for sel in rules.teaser if (n := tree.css_first(sel))), None)
@@ -133,8 +134,9 @@ def extract_html(text: str, rules: ExtractRules) -> Regions:
             node.decompose()
         _drop(container, _JUNK, *rules.exclude)
         teaser = strip_trailing_ellipsis(normalise(_block_text(container)))
-    login = tree.css_first('input[type="password"]') is not None
-    if reason := _failure(teaser, paywall, rules, title=title, login_form=login):
+    # With no article text, what the page does say tells a challenge from an error page.
+    page_text = "" if teaser else normalise(tree.body.text(separator=" "))[:2000]
+    if reason := _failure(teaser, paywall, rules, title=title, login_form=login, page=page_text):
         return Regions.failed(reason)
     access: Access = "locked" if paywall or declared == "locked" else "free"
     return Regions(teaser, paywall, description, access)
@@ -147,13 +149,21 @@ def _drop(node: LexborNode, *selectors: str) -> None:
 
 
 def _failure(
-    teaser: str, paywall: str, rules: ExtractRules, *, title: str | None, login_form: bool
+    teaser: str,
+    paywall: str,
+    rules: ExtractRules,
+    *,
+    title: str | None,
+    login_form: bool,
+    page: str = "",
 ) -> str | None:
     """Why a capture holds no article, or None when it does."""
     words = word_count(teaser)
     folded_title = (title or "").casefold()
+    # A challenge page is short; an article that merely mentions "access denied" is not.
+    probe = (teaser or page).casefold()
     if any(folded_title.startswith(p) for p in _CHALLENGES) or (
-        words < 60 and any(p in teaser.casefold() for p in _CHALLENGES)
+        word_count(probe) < 60 and any(p in probe for p in _CHALLENGES)
     ):
         return f"bot challenge or block page ({title or teaser[:60]!r})"
     if paywall:

@@ -174,7 +174,7 @@ class PageServer:
 
     @contextmanager
     def running(self) -> Iterator[PageServer]:
-        thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
         thread.start()
         try:
             yield self

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from monitor.cli import cli
+from monitor.pages import Article, PageServer, parse_snapshot
+
+from .server import LoopServer
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+SEED_FILES = sorted(SEEDS.glob("*.txt"))
+TITLES = ("In Brief: The North Korean-Russian Threat", "In Brief: North Korea's Critical Allies")
+
+
+@pytest.fixture
+def seed_texts() -> list[str]:
+    return [p.read_text(encoding="utf-8") for p in SEED_FILES]
+
+
+@pytest.fixture
+def seed_articles(seed_texts: list[str]) -> list[Article]:
+    return [parse_snapshot(t, title) for t, title in zip(seed_texts, TITLES, strict=True)]
+
+
+@pytest.fixture
+def pages() -> Iterator[PageServer]:
+    server = PageServer()
+    with server.running():
+        yield server
+
+
+@pytest.fixture
+def http() -> Iterator[LoopServer]:
+    server = LoopServer()
+    with server.running():
+        yield server
+
+
+def write_config(folder: Path, body: str, seeds: bool = True) -> Path:
+    """A config.toml in `folder`, with the seeds copied beside it."""
+    if seeds:
+        (folder / "seeds").mkdir(exist_ok=True)
+        for seed in SEED_FILES:
+            (folder / "seeds" / seed.name).write_bytes(seed.read_bytes())
+    path = folder / "config.toml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def source_block(source_id: str, url: str, baseline: str | None = None, extra: str = "") -> str:
+    lines = ["[[source]]", f'id = "{source_id}"', f'url = "{url}"']
+    if baseline:
+        lines.append(f'baseline = "seeds/{baseline}"')
+    return "\n".join(lines) + "\n" + extra + "\n"
+
+
+def run(config: Path | None, *args: str) -> Result:
+    """Run the real command line in-process, as a user would type it."""
+    prefix = ["--config", str(config)] if config is not None else []
+    return CliRunner().invoke(cli, [*prefix, *args], catch_exceptions=False)

@@ -1,0 +1,89 @@
+"""A scriptable HTTP server on 127.0.0.1 for tests: each route is a function of the request."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+@dataclass
+class Request:
+    path: str
+    headers: dict[str, str]
+    hit: int  # 1 for the first request to this path
+
+
+Route = Callable[[Request], Reply]
+
+
+class LoopServer:
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.requests: list[Request] = []
+        self._lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                path = self.path
+                with outer._lock:
+                    hit = sum(1 for r in outer.requests if r.path == path) + 1
+                    request = Request(path, dict(self.headers), hit)
+                    outer.requests.append(request)
+                    route = outer.routes.get(path)
+                reply = route(request) if route else Reply(404, b"not here")
+                if reply.delay:
+                    time.sleep(reply.delay)
+                self.send_response(reply.status)
+                headers = {"Content-Length": str(len(reply.body)), **reply.headers}
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(reply.body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def route(self, path: str, route: Route) -> str:
+        self.routes[path] = route
+        return self.url(path)
+
+    def static(self, path: str, body: bytes | str, status: int = 200, **headers: str) -> str:
+        data = body.encode() if isinstance(body, str) else body
+        hdrs = {k.replace("_", "-"): v for k, v in headers.items()}
+        return self.route(path, lambda r: Reply(status, data, hdrs))
+
+    def hits(self, path: str) -> list[Request]:
+        return [r for r in self.requests if r.path == path]
+
+    @contextmanager
+    def running(self) -> Iterator[LoopServer]:
+        thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+            thread.join(timeout=5)

@@ -1,0 +1,165 @@
+"""The detection rules: what must never be reported, and what must always be."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitor.capture import Capture
+from monitor.compare import compare
+from monitor.config import ExtractRules
+from monitor.extract import Regions, extract
+from monitor.pages import Article, render
+
+RULES = ExtractRules()
+
+
+def snapshot(text: str | bytes) -> Regions:
+    body = text.encode("utf-8") if isinstance(text, str) else text
+    return extract(Capture(url="snap.txt", body=body), RULES)
+
+
+def html(article: Article | str) -> Regions:
+    page = render(article) if isinstance(article, Article) else article
+    return extract(Capture(url="http://x/", body=page.encode(), media_type="text/html"), RULES)
+
+
+def edit_line(text: str, index: int, edit: Callable[[str], str]) -> str:
+    lines = text.split("\n")
+    lines[index] = edit(lines[index])
+    return "\n".join(lines)
+
+
+NOISE: dict[str, Callable[[str], str | bytes]] = {
+    "crlf": lambda t: t.replace("\n", "\r\n"),
+    "bom": lambda t: "\ufeff" + t,
+    "bom bytes": lambda t: b"\xef\xbb\xbf" + t.encode(),
+    "runs of spaces and tabs": lambda t: t.replace(" ", "  \t "),
+    "nbsp": lambda t: t.replace(" ", "\u00a0"),
+    "straight quotes": lambda t: t.replace("’", "'").replace("“", '"').replace("”", '"'),
+    "en dash for em dash": lambda t: t.replace("—", "–"),
+    "zero-width spaces": lambda t: t.replace("North", "No\u200brth"),
+    "soft hyphens": lambda t: t.replace("Pyongyang", "Pyong\u00adyang"),
+    "html entities": lambda t: t.replace("’", "&#8217;"),
+    "ornament spacing": lambda t: t.replace("***", " * * * "),
+    "blocks separated": lambda t: t.replace("NorthRussia", "North Russia").replace(
+        ".Jenny", ". Jenny"
+    ),
+    "trailing ellipsis": lambda t: edit_line(t, 0, lambda line: line + " […]"),
+}
+
+
+@pytest.mark.parametrize("noise", NOISE)
+def test_noise_in_snapshots_is_never_a_change(noise: str, seed_texts: list[str]) -> None:
+    for text in seed_texts:
+        comparison = compare(snapshot(text), snapshot(NOISE[noise](text)))
+        assert not comparison.changed, (noise, comparison.kinds)
+        assert comparison.kinds == ()
+
+
+def test_seed_text_and_live_html_compare_equal(
+    seed_texts: list[str], seed_articles: list[Article]
+) -> None:
+    for text, article in zip(seed_texts, seed_articles, strict=True):
+        comparison = compare(snapshot(text), html(article))
+        assert not comparison.changed
+        assert comparison.access_before == comparison.access_after == "locked"
+
+
+def test_html_noise_is_never_a_change(seed_articles: list[Article]) -> None:
+    article = seed_articles[1]
+    base = html(article)
+    page = render(article)
+    variants = {
+        "chrome rotated": render(replace(article, chrome=99)),
+        "paragraphs merged": page.replace("</p>\n<p>", " ", 3),
+        "entities": page.replace("’", "&#8217;").replace("—", "&mdash;"),
+        "json-ld gone, notice stays": page.split('<script type="application/ld+json">')[0]
+        + page.split("</script>", 1)[1],
+        "inline script added": page.replace("<p>", "<p><script>var n=1;</script>", 1),
+        "minified": page.replace("\n", ""),
+    }
+    for name, variant in variants.items():
+        comparison = compare(base, html(variant))
+        assert not comparison.changed, (name, comparison.kinds)
+
+
+def _kinds(old: Regions, new: Regions) -> tuple[str, ...]:
+    comparison = compare(old, new)
+    assert comparison.changed
+    return comparison.kinds
+
+
+@pytest.mark.parametrize(
+    "old, new, shown",
+    [
+        ("took a rare trip", "took a rare journey", "[-trip-]{+journey+}"),
+        ("at least 11,000 troops", "at least 12,000 troops", "[-11,000-]{+12,000+}"),
+        ("is likely to result", "is not likely to result", "{+not+}"),
+        ("Jenny Town Senior Fellow", "Jane Town Senior Fellow", "[-Jenny-]{+Jane+}"),
+    ],
+)
+def test_teaser_edits_are_reported(old: str, new: str, shown: str, seed_texts: list[str]) -> None:
+    text = next(t for t in seed_texts if old in t.split("\n")[0])
+    edited = edit_line(text, 0, lambda line: line.replace(old, new))
+    comparison = compare(snapshot(text), snapshot(edited))
+    assert comparison.kinds == ("teaser_rewritten",)
+    assert shown in comparison.regions["teaser"].plain()
+    assert not comparison.regions["paywall"].changed
+    assert not comparison.regions["description"].changed
+
+
+@pytest.mark.parametrize("cut", [-40, +0])
+def test_teaser_cut_moved(cut: int, seed_texts: list[str]) -> None:
+    text = seed_texts[0]
+    if cut:
+        edited = edit_line(text, 0, lambda line: line[:cut])
+    else:
+        edited = edit_line(text, 0, lambda line: line + " the relationship may not last.")
+    assert _kinds(snapshot(text), snapshot(edited)) == ("teaser_length_changed",)
+
+
+def test_notice_reworded_or_shortened(seed_texts: list[str]) -> None:
+    text = seed_texts[0]
+    reworded = edit_line(text, 2, lambda n: n.replace("Join our community", "Become a member"))
+    shortened = edit_line(text, 2, lambda n: n.split(".")[0] + ".")
+    for edited in (reworded, shortened):
+        comparison = compare(snapshot(text), snapshot(edited))
+        assert comparison.kinds == ("paywall_changed",)
+        assert comparison.access_after == "locked"
+
+
+def test_only_the_description(seed_texts: list[str]) -> None:
+    text = seed_texts[1]
+    edited = edit_line(text, 3, lambda d: d.replace("This weekend", "Last weekend"))
+    comparison = compare(snapshot(text), snapshot(edited))
+    assert comparison.kinds == ("description_changed",)
+    assert "[-This-]{+Last+}" in comparison.regions["description"].plain()
+
+
+def test_paywall_lifted_and_added(seed_articles: list[Article]) -> None:
+    locked = seed_articles[0]
+    lifted = replace(locked, locked=False, teaser=locked.teaser + " the rest of the article.")
+    kinds = _kinds(html(locked), html(lifted))
+    assert kinds == ("access_changed", "teaser_length_changed")
+    comparison = compare(html(lifted), html(locked))
+    assert (comparison.access_before, comparison.access_after) == ("free", "locked")
+    assert "access_changed" in comparison.kinds
+
+
+def test_unknown_is_an_error_not_a_change(seed_texts: list[str]) -> None:
+    comparison = compare(snapshot(seed_texts[0]), snapshot(""))
+    assert not comparison.changed
+    assert comparison.access_after == "unknown"
+    assert comparison.error and "no recognisable article" in comparison.error
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.text(st.characters(exclude_categories=("Cc", "Cs")), max_size=400))
+def test_a_capture_compared_with_itself_never_changes(text: str) -> None:
+    for regions in (snapshot(text), html(f"<html><body><main>{text}</main></body></html>")):
+        assert not compare(regions, regions).changed

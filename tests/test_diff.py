@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from monitor.diff import (
+    has_changes,
+    render_html,
+    render_plain,
+    tokenize,
+    with_context,
+    word_diff,
+)
+
+
+def test_one_word_edit_is_one_word_in_a_long_single_line(seed_texts: list[str]) -> None:
+    teaser = seed_texts[0].splitlines()[0]
+    edited = teaser.replace("a rare trip", "a rare journey")
+    plain = render_plain(with_context(word_diff(teaser, edited), 5))
+    assert "[-trip-]{+journey+}" in plain
+    # context, not the whole paragraph
+    assert len(plain) < 150
+    assert plain.startswith("…") and plain.endswith("…")
+
+
+def test_tokens_ignore_whitespace_and_split_glued_blocks() -> None:
+    assert [t.key for t in tokenize("38 NorthRussia")] == ["38", "North", "Russia"]
+    assert [t.key for t in tokenize("below.Jenny")] == ["below", ".", "Jenny"]
+    assert [t.key for t in tokenize("11,000 troops")] == ["11,000", "troops"]
+    assert not has_changes(word_diff("38 NorthRussia and", "38 North Russia and"))
+
+
+def test_numbers_and_negations_show_whole_words() -> None:
+    assert render_plain(word_diff("at least 11,000 troops", "at least 12,000 troops")) == (
+        "at least [-11,000-]{+12,000+} troops"
+    )
+    assert render_plain(word_diff("it is likely", "it is not likely")) == "it is {+not+} likely"
+
+
+def test_html_is_escaped_and_marked() -> None:
+    out = render_html(word_diff("x <b>", "x <script>alert(1)</script>"))
+    assert "<script" not in out and "</script" not in out
+    assert "&lt;/script" in out
+    assert "<del" in out and "<ins" in out
+
+
+def test_plain_rendering_keeps_paragraph_breaks() -> None:
+    assert (
+        render_plain(word_diff("one.\ntwo three", "one.\ntwo four"))
+        == "one.\ntwo [-three-]{+four+}"
+    )
+
+
+words = st.lists(st.sampled_from(["the", "a", "North", "Korea", ",", ".", "11,000", "not"]))
+
+
+@given(words, words)
+def test_diff_reconstructs_both_sides(a: list[str], b: list[str]) -> None:
+    old, new = " ".join(a), " ".join(b)
+    segments = word_diff(old, new)
+    before = [t.key for s in segments if s.op != "+" for t in tokenize(s.text)]
+    after = [t.key for s in segments if s.op != "-" for t in tokenize(s.text)]
+    assert before == [t.key for t in tokenize(old)]
+    assert after == [t.key for t in tokenize(new)]

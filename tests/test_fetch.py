@@ -1,0 +1,181 @@
+from __future__ import annotations
+
+import gzip
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from monitor.capture import decode, sniff_format
+from monitor.errors import CaptureError
+from monitor.fetch import Fetcher, build_client
+
+from .server import LoopServer, Reply
+
+HTML = "<html><body><main><p>Hello</p></main></body></html>"
+
+
+@pytest.fixture
+def fetcher() -> Iterator[Fetcher]:
+    client = build_client(timeout=1.0, user_agent="monitor-test/1")
+    try:
+        yield Fetcher(client, max_body=1024 * 1024, retries=2, backoff=0.01)
+    finally:
+        client.close()
+
+
+def test_user_agent_and_conditional_headers(http: LoopServer, fetcher: Fetcher) -> None:
+    url = http.static("/a", HTML, Content_Type="text/html", ETag='"v1"')
+    capture = fetcher.fetch(url, etag='"v0"', last_modified="Mon, 02 Nov 2026 10:00:00 GMT")
+    request = http.hits("/a")[0]
+    assert request.headers["User-Agent"] == "monitor-test/1"
+    assert request.headers["If-None-Match"] == '"v0"'
+    assert request.headers["If-Modified-Since"] == "Mon, 02 Nov 2026 10:00:00 GMT"
+    assert (capture.status, capture.etag, capture.media_type) == (200, '"v1"', "text/html")
+
+
+def test_304_is_not_modified(http: LoopServer, fetcher: Fetcher) -> None:
+    url = http.route(
+        "/a",
+        lambda r: (
+            Reply(304)
+            if r.headers.get("If-None-Match") == '"v1"'
+            else Reply(200, HTML.encode(), {"ETag": '"v1"'})
+        ),
+    )
+    assert not fetcher.fetch(url).not_modified
+    assert fetcher.fetch(url, etag='"v1"').not_modified
+
+
+@pytest.mark.parametrize("status", [404, 410, 403])
+def test_client_errors_fail_at_once(http: LoopServer, fetcher: Fetcher, status: int) -> None:
+    url = http.static("/gone", "nope", status=status)
+    with pytest.raises(CaptureError, match=f"HTTP {status}") as info:
+        fetcher.fetch(url)
+    assert info.value.status == status
+    assert len(http.hits("/gone")) == 1
+
+
+def test_transient_errors_are_retried_honouring_retry_after(
+    http: LoopServer, fetcher: Fetcher
+) -> None:
+    url = http.route(
+        "/flaky",
+        lambda r: (
+            Reply(503, b"busy", {"Retry-After": "0"})
+            if r.hit < 3
+            else Reply(200, HTML.encode(), {"Content-Type": "text/html"})
+        ),
+    )
+    assert fetcher.fetch(url).status == 200
+    assert len(http.hits("/flaky")) == 3
+
+
+def test_retries_give_up_with_the_reason(http: LoopServer, fetcher: Fetcher) -> None:
+    url = http.static("/down", "x", status=502)
+    with pytest.raises(CaptureError, match=r"HTTP 502 .*after 3 tries"):
+        fetcher.fetch(url)
+
+
+def test_a_long_retry_after_is_left_to_the_next_check(http: LoopServer, fetcher: Fetcher) -> None:
+    url = http.static("/slow-down", "x", status=429, Retry_After="3600")
+    with pytest.raises(CaptureError, match="HTTP 429"):
+        fetcher.fetch(url)
+    assert len(http.hits("/slow-down")) == 1
+
+
+def test_timeout(http: LoopServer, fetcher: Fetcher) -> None:
+    url = http.route("/stall", lambda r: Reply(200, b"late", delay=1.5))
+    fetcher.retries = 0
+    with pytest.raises(CaptureError, match="timed out"):
+        fetcher.fetch(url)
+
+
+def test_connection_refused(fetcher: Fetcher) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(CaptureError, match="cannot connect"):
+        fetcher.fetch(f"http://127.0.0.1:{port}/")
+
+
+def test_body_cap_declared_and_streamed(http: LoopServer, fetcher: Fetcher) -> None:
+    fetcher.max_body = 1000
+    url = http.static("/big", "x" * 5000)
+    with pytest.raises(CaptureError, match="over the 1000 bytes limit"):
+        fetcher.fetch(url)
+
+
+def test_gzip_bomb_hits_the_cap(http: LoopServer, fetcher: Fetcher) -> None:
+    bomb = gzip.compress(b"\0" * (8 * 1024 * 1024))
+    assert len(bomb) < 20_000
+    url = http.static("/bomb", bomb, Content_Encoding="gzip", Content_Type="text/html")
+    with pytest.raises(CaptureError, match="limit"):
+        fetcher.fetch(url)
+
+
+def test_redirects_followed_and_loops_stopped(http: LoopServer, fetcher: Fetcher) -> None:
+    http.static("/final", HTML, Content_Type="text/html")
+    url = http.static("/moved", "", status=301, Location="/final")
+    assert fetcher.fetch(url).url.endswith("/final")
+    loop = http.static("/loop", "", status=302, Location="/loop")
+    with pytest.raises(CaptureError, match="redirect"):
+        fetcher.fetch(loop)
+
+
+@pytest.mark.parametrize(
+    "body, headers, expected",
+    [
+        ("café".encode("latin-1"), {"Content-Type": "text/html; charset=ISO-8859-1"}, "café"),
+        (
+            '<meta charset="windows-1252"><p>caf\xe9</p>'.encode("latin-1"),
+            {"Content-Type": "text/html"},
+            "café",
+        ),
+        ("<p>café</p>".encode("latin-1"), {"Content-Type": "text/html"}, "café"),
+        ("<p>café</p>".encode(), {"Content-Type": "text/html"}, "café"),
+    ],
+)
+def test_charset_header_then_meta_then_utf8(
+    http: LoopServer, fetcher: Fetcher, body: bytes, headers: dict[str, str], expected: str
+) -> None:
+    url = http.route("/c", lambda r: Reply(200, body, headers))
+    capture = fetcher.fetch(url)
+    assert expected in decode(capture, sniff_format(capture))
+
+
+def test_body_invalid_in_its_declared_charset(http: LoopServer, fetcher: Fetcher) -> None:
+    url = http.static("/bad", b"<p>\xff\xfe\xfa</p>", Content_Type="text/html; charset=utf-8")
+    capture = fetcher.fetch(url)
+    with pytest.raises(CaptureError, match="not valid utf-8"):
+        decode(capture, sniff_format(capture))
+
+
+def test_binary_served_as_html(http: LoopServer, fetcher: Fetcher) -> None:
+    url = http.static(
+        "/png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" + bytes(range(256)) * 4, Content_Type="text/html"
+    )
+    capture = fetcher.fetch(url)
+    with pytest.raises(CaptureError, match="binary"):
+        decode(capture, sniff_format(capture))
+
+
+def test_local_files(tmp_path: Path, fetcher: Fetcher) -> None:
+    path = tmp_path / "a b.txt"
+    path.write_text("hello", encoding="utf-8")
+    assert fetcher.fetch(str(path)).body == b"hello"
+    assert fetcher.fetch(path.as_uri()).body == b"hello"
+    with pytest.raises(CaptureError, match="not found"):
+        fetcher.fetch(str(tmp_path / "missing.txt"))
+    fetcher.max_body = 2
+    with pytest.raises(CaptureError, match="limit"):
+        fetcher.fetch(str(path))
+
+
+def test_text_snapshot_must_be_utf8(tmp_path: Path, fetcher: Fetcher) -> None:
+    path = tmp_path / "snap.txt"
+    path.write_bytes("caf\xe9 au lait".encode("latin-1"))
+    capture = fetcher.fetch(str(path))
+    with pytest.raises(CaptureError, match="not valid UTF-8"):
+        decode(capture, sniff_format(capture))

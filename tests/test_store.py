@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from monitor.compare import compare
+from monitor.extract import Regions
+from monitor.store import CheckRecord, Store
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+A = Regions("A lot happens every day. " * 5, "Members-Only Content\nReserved.", "A lot.", "locked")
+B = Regions("A lot happens every week. " * 5, A.paywall, A.description, "locked")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    store = Store.open(tmp_path / "m.db")
+    store.sync_sources([("s", "https://example.org/a")], NOW)
+    return store
+
+
+def test_schema_wal_and_migrations_are_recorded(tmp_path: Path, store: Store) -> None:
+    assert store.db.execute("pragma journal_mode").fetchone()[0] == "wal"
+    assert set(store.db.table_names()) >= {"sources", "versions", "checks", "changes", "alerts"}
+    store.close()
+    again = Store.open(tmp_path / "m.db")  # reopening applies nothing twice
+    rows = again.db.execute("select name from _sqlite_migrations").fetchall()
+    assert rows == [("m001_initial",)]
+
+
+def test_baseline_import_is_idempotent(store: Store) -> None:
+    assert store.import_baseline("s", A, NOW) == 1
+    assert store.import_baseline("s", B, NOW) is None
+    assert [v.regions for v in store.versions("s")] == [A]
+    state = store.state("s")
+    assert state.current is not None and state.current.regions == A
+
+
+def test_change_version_and_alerts_in_one_record(store: Store) -> None:
+    store.import_baseline("s", A, NOW)
+    recorded = store.record_check(
+        CheckRecord(
+            "s",
+            NOW,
+            12,
+            "changed",
+            status=200,
+            regions=B,
+            comparison=compare(A, B),
+            recipients=["a@example.org", "b@example.org", "a@example.org"],
+        )
+    )
+    assert recorded.change_id == 1 and recorded.version_id == 2
+    change = store.change(1)
+    assert change.kinds == ("teaser_rewritten",)
+    assert "[-day-]" in "".join(
+        f"[-{s.text.strip()}-]" for s in change.diff["teaser"] if s.op == "-"
+    )
+    alerts = store.db.execute("select recipient, status from alerts order by id").fetchall()
+    assert alerts == [("a@example.org", "pending"), ("b@example.org", "pending")]
+
+
+def test_a_failure_mid_check_writes_nothing(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    store.import_baseline("s", A, NOW)
+
+    def broken(*args: object, **kwargs: object) -> int:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(store, "_insert_change", broken)
+    with pytest.raises(sqlite3.OperationalError):
+        store.record_check(CheckRecord("s", NOW, 5, "changed", regions=B, comparison=compare(A, B)))
+    assert store.db.execute("select count(*) from versions").fetchone()[0] == 1
+    assert store.db.execute("select count(*) from checks").fetchone()[0] == 0
+    assert store.state("s").current.regions == A  # type: ignore[union-attr]
+
+
+def test_unchanged_check_adds_no_version(store: Store) -> None:
+    store.import_baseline("s", A, NOW)
+    for _ in range(3):
+        store.record_check(
+            CheckRecord("s", NOW, 5, "unchanged", status=200, regions=A, comparison=compare(A, A))
+        )
+    assert len(store.versions("s")) == 1
+    assert len(store.checks("s")) == 3
+
+
+def test_reviewed_flag(store: Store) -> None:
+    store.import_baseline("s", A, NOW)
+    store.record_check(CheckRecord("s", NOW, 1, "changed", regions=B, comparison=compare(A, B)))
+    store.mark_reviewed(1, True, NOW)
+    assert store.change(1).reviewed
+    assert store.changes(reviewed=False) == []
