@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from .compare import Comparison, compare
+from .compare import Comparison, compare, suspect
 from .config import Source
 from .errors import CaptureError, MonitorError
 from .extract import Regions, extract
@@ -114,6 +114,8 @@ def observe(job: Job, fetcher: Fetcher, started_at: datetime) -> CheckResult:
     if job.current is None:
         return result("new", regions=regions, **meta)
     comparison = compare(job.current, regions)
+    if comparison.changed and (reason := suspect(job.current, regions)):
+        return result("error", error=reason, **meta)
     outcome = "changed" if comparison.changed else "unchanged"
     return result(outcome, regions=regions, comparison=comparison, **meta)
 

@@ -49,7 +49,7 @@ def domain_errors() -> Iterator[None]:
 
 def _console() -> Console:
     # Piped output is read by scripts and pagers: wide lines rather than wrapped tables.
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 120)
 
 
 def _echo_json(data: Any) -> None:

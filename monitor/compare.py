@@ -12,7 +12,7 @@ from typing import Any
 
 from .diff import Segment, render_plain, with_context, word_diff
 from .extract import Access, Regions
-from .normalise import squash
+from .normalise import squash, word_count
 
 REGIONS = ("teaser", "paywall", "description")
 KINDS = (
@@ -118,3 +118,23 @@ def classify(old: Regions, new: Regions, regions: Mapping[str, RegionDiff]) -> t
     if regions["description"].changed:
         kinds.append("description_changed")
     return tuple(kinds)
+
+
+def suspect(old: Regions, new: Regions) -> str | None:
+    """Why `new` looks like a broken extraction rather than an edit, or None.
+
+    A notice that vanishes while the article text does not grow is far more often a paywall
+    selector that stopped matching than a publisher lifting the paywall: a lifted paywall shows
+    more of the article.
+    """
+    if not old.paywall or new.paywall:
+        return None
+    teaser = squash(new.teaser)
+    # the notice's own sentences now read as article text: the block is there, unrecognised
+    notice = [squash(line) for line in old.paywall.split("\n") if word_count(line) >= 5]
+    if len(teaser) <= len(squash(old.teaser)) or any(line in teaser for line in notice):
+        return (
+            "regions stopped matching: the paywall notice is gone but the article text did not "
+            "grow; check the source's paywall selectors and markers"
+        )
+    return None

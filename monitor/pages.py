@@ -153,6 +153,7 @@ class PageServer:
         handler = _handler(self)
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
+        self.httpd.handle_error = _quiet  # type: ignore[method-assign]
         self.port = self.httpd.server_address[1]
 
     def url(self, path: str) -> str:
@@ -218,3 +219,7 @@ def _handler(server: PageServer) -> type[BaseHTTPRequestHandler]:
             pass  # the demo's and the tests' output stays readable
 
     return Handler
+
+
+def _quiet(request: object, client_address: object) -> None:
+    """A client that hangs up early (a body cap, a timeout) is expected, not worth a traceback."""

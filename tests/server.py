@@ -60,6 +60,7 @@ class LoopServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
+        self.httpd.handle_error = _quiet  # type: ignore[method-assign]
         self.port = self.httpd.server_address[1]
 
     def url(self, path: str) -> str:
@@ -87,3 +88,7 @@ class LoopServer:
             self.httpd.shutdown()
             self.httpd.server_close()
             thread.join(timeout=5)
+
+
+def _quiet(request: object, client_address: object) -> None:
+    """A client that hangs up early (a body cap, a timeout) is expected, not worth a traceback."""

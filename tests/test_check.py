@@ -35,7 +35,7 @@ def setup(tmp_path: Path, pages: PageServer, seed_articles: list[Article]) -> Pa
 def check_json(config: Path, *args: str) -> list[dict[str, object]]:
     result = run(config, "check", "--json", *args)
     assert result.exit_code in (0, 1), result.output
-    return json.loads(result.output)
+    return json.loads(result.stdout)
 
 
 def test_first_check_imports_the_baseline_and_finds_no_change(setup: Path) -> None:
@@ -210,3 +210,29 @@ def test_local_capture_files_as_sources(tmp_path: Path, seed_texts: list[str]) -
     config = write_config(tmp_path, source_block("local", "captures/now.txt", SEED_FILES[0].name))
     out = check_json(config)[0]
     assert (out["outcome"], out["kinds"]) == ("changed", ["teaser_rewritten"])
+
+
+def test_a_paywall_selector_that_stops_matching_is_not_a_lifted_paywall(
+    setup: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    from monitor.pages import render
+
+    check_json(setup, "threat")
+    page = render(replace(seed_articles[0], chrome=2))
+    # the site renames its paywall block and drops the heading: same teaser, no notice found
+    broken = page.replace("mepr-unauthorized-message", "mp-gate").replace(
+        "<h3>Members-Only Content</h3>", ""
+    )
+    pages.put(PATHS[0], broken)
+    result = run(setup, "check", "threat")
+    assert result.exit_code == 1
+    assert "regions stopped matching" in result.output
+    assert count(setup.parent / "monitor.db", "changes") == 0
+
+
+def test_binary_and_huge_bodies_are_failed_checks(setup: Path, pages: PageServer) -> None:
+    pages.put(PATHS[0], b"\x89PNG\r\n\x1a\n\0\0" + bytes(range(256)) * 8)
+    pages.put(PATHS[1], "<p>" + "x" * (6 * 1024 * 1024) + "</p>")
+    out = check_json(setup)
+    assert [r["outcome"] for r in out] == ["error", "error"]
+    assert "binary" in str(out[0]["error"]) and "limit" in str(out[1]["error"])
