@@ -53,6 +53,7 @@ def open_app(settings: Settings, *, clock: Clock = utcnow) -> Iterator[App]:
             store,
             concurrency=settings.monitor.concurrency,
             per_host=settings.monitor.per_host,
+            failing_after=settings.monitor.failing_after,
             clock=clock,
         )
         yield App(settings, fetcher, store, checker)

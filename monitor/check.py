@@ -45,6 +45,7 @@ class CheckResult:
     etag: str | None = None
     last_modified: str | None = None
     url: str | None = None
+    event: str | None = None  # "failing" or "recovered" when this check turned the source's health
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -146,11 +147,13 @@ class Checker:
         *,
         concurrency: int = 16,
         per_host: int = 2,
+        failing_after: int = 3,
         clock: Clock = utcnow,
     ) -> None:
         self.fetcher = fetcher
         self.store = store
         self.concurrency = concurrency
+        self.failing_after = failing_after
         self.limiter = HostLimiter(per_host)
         self.clock = clock
 
@@ -194,9 +197,20 @@ class Checker:
                 regions=result.regions,
                 comparison=result.comparison,
                 recipients=source.recipients,
+                failing_after=self.failing_after,
             )
         )
-        return replace(result, change_id=recorded.change_id, revert_to=recorded.revert_to)
+        return replace(
+            result,
+            change_id=recorded.change_id,
+            revert_to=recorded.revert_to,
+            event=recorded.event,
+        )
+
+    def check_one(self, source: Source) -> CheckResult:
+        """Check and record one source; safe to call from several threads at once."""
+        self.store.sync_sources([(source.id, source.url)], self.clock())
+        return self.record(self._run(self.prepare(source, dry_run=False)), source)
 
     def check(
         self,

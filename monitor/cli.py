@@ -7,6 +7,7 @@ Domain errors become click exceptions here and nowhere else: exit 2 for bad usag
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -252,6 +253,65 @@ def show_cmd(ctx: Context, change_id: int, full: bool, as_json: bool) -> None:
         _echo_json(data)
         return
     report.print_change(_console(), change, url, before, after, full=full)
+
+
+@cli.command("run")
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+)
+@click.option(
+    "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@pass_context
+def run_cmd(ctx: Context, log_level: str, log_format: str) -> None:
+    """The background service: check every source on its schedule until stopped."""
+    from .logs import configure
+    from .service import Service
+
+    settings = ctx.settings()
+    service = Service(ctx.path, settings, log=configure(log_level, log_format))
+    with domain_errors():
+        code = service.run()
+    if service.abandoned:
+        # Threads still inside a check would keep the interpreter alive; every write is
+        # transactional, so leaving now loses nothing that was committed.
+        os._exit(code)
+    sys.exit(code)
+
+
+@cli.command("status")
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def status_cmd(ctx: Context, as_json: bool) -> None:
+    """Is the service up, and how is each source doing? Exit 1 if down or a source is failing."""
+    from .health import status
+
+    settings = ctx.settings()
+    with domain_errors(), open_store(settings) as store:
+        state = status(store, settings, datetime.now(UTC))
+    if as_json:
+        _echo_json(state.to_json())
+    else:
+        report.print_status(_console(), state)
+    sys.exit(0 if state.healthy else 1)
+
+
+@cli.command("gc")
+@pass_context
+def gc_cmd(ctx: Context) -> None:
+    """Delete checks older than keep_checks (versions and changes are kept)."""
+    from datetime import timedelta
+
+    from .health import prune_checks
+
+    settings = ctx.settings()
+    cutoff = datetime.now(UTC) - timedelta(seconds=settings.monitor.keep_checks)
+    with domain_errors(), open_store(settings) as store:
+        deleted = prune_checks(store, cutoff)
+    click.echo(f"deleted {deleted} checks older than {cutoff:%Y-%m-%d %H:%M}Z")
 
 
 @cli.command("demo")

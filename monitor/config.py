@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from apscheduler.triggers.cron import CronTrigger
 from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
 from .errors import ConfigError
@@ -43,7 +44,6 @@ _SIZE_UNITS = {
     "GiB": 1024**3,
 }
 _SOURCE_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
-_CRON_FIELD = re.compile(r"^[\d*/,\-a-zA-Z?]+$")
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,7 @@ class MonitorSettings:
     user_agent: str = "monitor/0.1 (+https://example.org/monitor)"
     retries: int = 2
     backoff: float = 1.0
+    failing_after: int = 3
 
 
 @dataclass(frozen=True)
@@ -274,10 +275,13 @@ def _load_source(data: object, index: int, root: Path, emails: tuple[str, ...]) 
     cron = table.get("cron", str)
     if interval is not None and cron is not None:
         raise ConfigError(f"{where}: set either interval or cron, not both")
-    if cron is not None and (
-        len(fields := cron.split()) != 5 or not all(_CRON_FIELD.match(f) for f in fields)
-    ):
-        raise ConfigError(f"{table.key('cron')}: {cron!r} is not a five-field cron expression")
+    if cron is not None:
+        try:
+            CronTrigger.from_crontab(cron)
+        except ValueError as exc:
+            raise ConfigError(
+                f"{table.key('cron')}: {cron!r} is not a five-field cron expression ({exc})"
+            ) from None
     recipients = table.strings("recipients", emails)
     _check_addresses(recipients, table.key("recipients"))
     return Source(
@@ -309,6 +313,7 @@ def _load_monitor(data: object, root: Path) -> MonitorSettings:
         "user_agent",
         "retries",
         "backoff",
+        "failing_after",
     )
     table = _Table(data, "monitor", allowed)
     d = MonitorSettings(database=Path("monitor.db"))
@@ -328,6 +333,7 @@ def _load_monitor(data: object, root: Path) -> MonitorSettings:
         user_agent=table.get("user_agent", str, d.user_agent),
         retries=retries,
         backoff=parse_duration(table.get("backoff", (str, int, float), "1s"), "monitor.backoff"),
+        failing_after=table.positive_int("failing_after", d.failing_after),
     )
 
 

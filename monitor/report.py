@@ -15,6 +15,7 @@ from rich.text import Text
 from .check import CheckResult
 from .compare import REGIONS, Comparison
 from .diff import Segment, render_plain, render_rich, with_context, word_diff
+from .health import Status, format_seconds
 from .normalise import word_count
 from .store import ChangeRow, StoredVersion
 
@@ -171,3 +172,42 @@ def history_table(versions: Sequence[StoredVersion], changes: Sequence[ChangeRow
             how,
         )
     return table
+
+
+def print_status(console: Console, state: Status) -> None:
+    if state.alive:
+        console.print(
+            f"[green]service up[/]: pid {state.pid} on {state.host}, "
+            f"up {format_seconds(state.uptime_seconds or 0)}, last heartbeat {state.heartbeat_at}"
+        )
+    else:
+        last = f" (last heartbeat {state.heartbeat_at})" if state.heartbeat_at else ""
+        console.print(f"[bold red]service not running[/]{last}")
+    table = Table(box=None, pad_edge=False)
+    for column in (
+        "source",
+        "schedule",
+        "state",
+        "last check",
+        "outcome",
+        "next due",
+        "failures",
+        "versions",
+    ):
+        table.add_column(column, no_wrap=True)
+    for s in state.sources:
+        style = "bold red" if s.state == "failing" else ""
+        table.add_row(
+            s.id,
+            s.schedule,
+            Text(s.state, style=style),
+            s.last_check_at or "never",
+            s.last_outcome or "",
+            s.next_due_at or "",
+            str(s.consecutive_failures),
+            str(s.versions),
+        )
+    console.print(table)
+    for s in state.sources:
+        if s.last_error:
+            console.print(Text(f"{s.id}: {s.last_error}", style="red"))

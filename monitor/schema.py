@@ -105,3 +105,29 @@ def m001_initial(db: Database) -> None:
         foreign_keys=[("change_id", "changes", "id"), ("source_id", "sources", "id")],
     )
     db.table("alerts").create_index(["status", "next_attempt_at"])
+
+
+@migrations()
+def m002_service(db: Database) -> None:
+    sources = db.table("sources")
+    sources.add_column("state", str, not_null_default="healthy")
+    sources.add_column("next_due_at", str)
+    db.table("events").create(
+        {"id": int, "source_id": str, "at": str, "kind": str, "detail": str},
+        pk="id",
+        foreign_keys=[("source_id", "sources", "id")],
+    )
+    db.table("events").create_index(["source_id", "at"])
+    db.table("service").create(
+        {
+            "id": int,
+            "pid": int,
+            "host": str,
+            "started_at": str,
+            "heartbeat_at": str,
+            "stopped_at": str,
+            "config": str,
+        },
+        pk="id",
+    )
+    db.table("alerts").add_column("event_id", int)

@@ -7,13 +7,15 @@ nothing. Schema changes go through `sqlite_utils.Migrations`.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlite_utils import Database
 
@@ -22,6 +24,8 @@ from .diff import Segment, segments_from_json, segments_to_json, with_context
 from .errors import NotFound, StoreError
 from .extract import Access, Regions
 from .schema import migrations
+
+M = TypeVar("M", bound=Callable[..., Any])
 
 
 def iso(moment: datetime) -> str:
@@ -67,6 +71,7 @@ class CheckRecord:
     regions: Regions | None = None
     comparison: Comparison | None = None
     recipients: Sequence[str] = ()
+    failing_after: int = 3
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,7 @@ class Recorded:
     version_id: int | None
     change_id: int | None
     revert_to: int | None
+    event: str | None = None  # "failing" or "recovered" when the source's health turned
 
 
 @dataclass(frozen=True)
@@ -104,11 +110,23 @@ class ChangeRow:
         }
 
 
+def locked(method: M) -> M:
+    """Serialise a method on the store's lock: one connection, shared by the service's threads."""
+
+    @functools.wraps(method)
+    def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
+        with self.lock:
+            return method(self, *args, **kwargs)
+
+    return cast(M, wrapper)
+
+
 class Store:
-    """The database of one monitor. Built by the composition root; not thread-safe on its own."""
+    """The database of one monitor. Built by the composition root; safe to share by threads."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.lock = threading.RLock()
 
     @classmethod
     def open(cls, path: Path) -> Store:
@@ -124,11 +142,13 @@ class Store:
             raise StoreError(f"{path}: cannot open the database: {exc}") from None
         return cls(db)
 
+    @locked
     def close(self) -> None:
         self.db.close()
 
     # -- reads -------------------------------------------------------------------------------
 
+    @locked
     def _one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
         cursor = self.db.execute(sql, params)
         row = cursor.fetchone()
@@ -136,11 +156,13 @@ class Store:
             return None
         return dict(zip([c[0] for c in cursor.description], row, strict=True))
 
+    @locked
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         cursor = self.db.execute(sql, params)
         names = [c[0] for c in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
+    @locked
     def state(self, source_id: str) -> SourceState:
         row = self._one("select * from sources where id = ?", [source_id])
         if row is None:
@@ -154,24 +176,29 @@ class Store:
             consecutive_failures=row["consecutive_failures"] or 0,
         )
 
+    @locked
     def version(self, version_id: int) -> StoredVersion:
         row = self._one("select * from versions where id = ?", [version_id])
         if row is None:
             raise NotFound(f"no version {version_id}")
         return _version(row)
 
+    @locked
     def versions(self, source_id: str) -> list[StoredVersion]:
         rows = self._all("select * from versions where source_id = ? order by id", [source_id])
         return [_version(r) for r in rows]
 
+    @locked
     def known_sources(self) -> list[str]:
         return [r["id"] for r in self._all("select id from sources order by id")]
 
+    @locked
     def checks(self, source_id: str, limit: int = 50) -> list[dict[str, Any]]:
         return self._all(
             "select * from checks where source_id = ? order by id desc limit ?", [source_id, limit]
         )
 
+    @locked
     def changes(
         self,
         *,
@@ -202,6 +229,7 @@ class Store:
             params += [limit, offset]
         return [_change(r) for r in self._all(sql, params)]
 
+    @locked
     def change(self, change_id: int) -> ChangeRow:
         row = self._one("select * from changes where id = ?", [change_id])
         if row is None:
@@ -210,6 +238,7 @@ class Store:
 
     # -- writes ------------------------------------------------------------------------------
 
+    @locked
     def sync_sources(self, sources: Iterable[tuple[str, str]], now: datetime) -> None:
         """Make sure a row exists for each configured (id, url); the url follows the config."""
         with self.db.atomic():
@@ -220,6 +249,7 @@ class Store:
                     [source_id, url, iso(now)],
                 )
 
+    @locked
     def import_baseline(self, source_id: str, regions: Regions, at: datetime) -> int | None:
         """Store `regions` as the first version of a source that has none. Idempotent."""
         with self.db.atomic():
@@ -249,6 +279,7 @@ class Store:
         )
         return cast(int, cursor.lastrowid)
 
+    @locked
     def record_check(self, record: CheckRecord) -> Recorded:
         """Write one check, and the version, change and alerts it implies, atomically."""
         now = iso(record.started_at)
@@ -310,7 +341,33 @@ class Store:
                     record.source_id,
                 ],
             )
-            return Recorded(cast(int, cursor.lastrowid), version_id, change_id, revert_to)
+            event = self._transition(record, state, now)
+            return Recorded(cast(int, cursor.lastrowid), version_id, change_id, revert_to, event)
+
+    def _transition(self, record: CheckRecord, before: dict[str, Any], now: str) -> str | None:
+        """Mark a source failing after `failing_after` failed checks in a row, healthy again on
+        the next good one; each transition is an event, with one alert per recipient."""
+        failed = record.outcome == "error"
+        failures = (before["consecutive_failures"] or 0) + 1 if failed else 0
+        state = before["state"] or "healthy"
+        if failed and state == "healthy" and failures >= record.failing_after:
+            kind, detail, new_state = "failing", record.error, "failing"
+        elif not failed and state == "failing":
+            kind, detail, new_state = "recovered", record.outcome, "healthy"
+        else:
+            return None
+        self.db.execute("update sources set state = ? where id = ?", [new_state, record.source_id])
+        cursor = self.db.execute(
+            "insert into events (source_id, at, kind, detail) values (?, ?, ?, ?)",
+            [record.source_id, now, kind, detail],
+        )
+        for recipient in dict.fromkeys(record.recipients):
+            self.db.execute(
+                "insert into alerts (event_id, source_id, event, recipient, status, tries,"
+                " next_attempt_at, created_at) values (?, ?, ?, ?, 'pending', 0, ?, ?)",
+                [cursor.lastrowid, record.source_id, kind, recipient, now, now],
+            )
+        return kind
 
     def _insert_change(
         self,
@@ -352,6 +409,7 @@ class Store:
             )
         return change_id
 
+    @locked
     def mark_reviewed(self, change_id: int, reviewed: bool, now: datetime) -> None:
         with self.db.atomic():
             cursor = self.db.execute(

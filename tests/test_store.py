@@ -8,6 +8,7 @@ import pytest
 
 from monitor.compare import compare
 from monitor.extract import Regions
+from monitor.schema import migrations
 from monitor.store import CheckRecord, Store
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -28,7 +29,8 @@ def test_schema_wal_and_migrations_are_recorded(tmp_path: Path, store: Store) ->
     store.close()
     again = Store.open(tmp_path / "m.db")  # reopening applies nothing twice
     rows = again.db.execute("select name from _sqlite_migrations").fetchall()
-    assert rows == [("m001_initial",)]
+    assert rows[0] == ("m001_initial",) and len(rows) == len(set(rows))
+    assert migrations.pending(again.db) == []
 
 
 def test_baseline_import_is_idempotent(store: Store) -> None:

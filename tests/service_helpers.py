@@ -1,0 +1,64 @@
+"""Start `monitor run` as a real process and watch its JSON log lines."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+class RunningService:
+    def __init__(self, config: Path) -> None:
+        self.config = config
+        self.lines: list[dict[str, Any]] = []
+        self.raw: list[str] = []
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "--config", str(config), "run",
+             "--log-format", "json"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.raw.append(line)
+            with contextlib.suppress(ValueError):
+                self.lines.append(json.loads(line))
+
+    def events(self, name: str, **fields: Any) -> list[dict[str, Any]]:
+        return [
+            line for line in list(self.lines)
+            if line.get("event") == name and all(line.get(k) == v for k, v in fields.items())
+        ]  # fmt: skip
+
+    def wait_for(self, what: Callable[[], Any], timeout: float = 20.0) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if value := what():
+                return value
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"timed out; service log:\n{''.join(self.raw)}")
+
+    def signal(self, sig: signal.Signals) -> None:
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout: float = 30.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
