@@ -10,9 +10,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from .alerts import Sender
 from .check import Checker, Clock, utcnow
 from .config import Settings
 from .fetch import Fetcher, build_client
+from .mailer import build_transport
 from .store import Store
 
 
@@ -22,6 +24,7 @@ class App:
     fetcher: Fetcher
     store: Store
     checker: Checker
+    sender: Sender
 
 
 @contextmanager
@@ -56,4 +59,5 @@ def open_app(settings: Settings, *, clock: Clock = utcnow) -> Iterator[App]:
             failing_after=settings.monitor.failing_after,
             clock=clock,
         )
-        yield App(settings, fetcher, store, checker)
+        sender = Sender(store, settings.email, lambda: build_transport(settings.email), clock)
+        yield App(settings, fetcher, store, checker, sender)

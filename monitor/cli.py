@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from email.utils import make_msgid
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,6 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from . import report
+from .alerts import DeliveryReport, list_alerts, requeue_failed
 from .app import open_app, open_fetcher, open_store
 from .check import CheckResult
 from .compare import KINDS, compare
@@ -126,14 +128,32 @@ def check_cmd(ctx: Context, sources: tuple[str, ...], dry_run: bool, as_json: bo
     if not chosen:
         raise ConfigProblem(f"{settings.path}: no [[source]] configured; add one to check")
     show_progress = not as_json and sys.stderr.isatty()
-    with domain_errors(), open_app(settings) as app, _progress(show_progress, len(chosen)) as step:
-        results = app.checker.check(chosen, dry_run=dry_run, on_result=step)
+    with domain_errors(), open_app(settings) as app:
+        with _progress(show_progress, len(chosen)) as step:
+            results = app.checker.check(chosen, dry_run=dry_run, on_result=step)
+        delivery = None if dry_run else app.sender.deliver()
     if as_json:
         _echo_json([r.to_json() for r in results])
     else:
         report.print_results(_console(), results)
+    if delivery is not None:
+        _report_delivery(delivery, settings, stderr=as_json)
     if any(r.outcome == "error" for r in results):
         sys.exit(1)
+
+
+def _report_delivery(delivery: DeliveryReport, settings: Settings, *, stderr: bool) -> None:
+    if not (delivery.sent or delivery.failed or delivery.deferred):
+        return
+    where = f" to {settings.email.outbox}" if settings.email.host is None else ""
+    line = f"alerts: {delivery.sent} sent{where}"
+    if delivery.deferred:
+        line += f", {delivery.deferred} waiting to be retried"
+    if delivery.failed:
+        line += f", {delivery.failed} failed (see `monitor alerts --failed`)"
+    click.echo(line, err=stderr)
+    for error in delivery.errors:
+        click.echo(f"  {error}", err=True)
 
 
 @contextmanager
@@ -312,6 +332,57 @@ def gc_cmd(ctx: Context) -> None:
     with domain_errors(), open_store(settings) as store:
         deleted = prune_checks(store, cutoff)
     click.echo(f"deleted {deleted} checks older than {cutoff:%Y-%m-%d %H:%M}Z")
+
+
+@cli.command("alerts")
+@click.option("--pending", "status", flag_value="pending", help="Only alerts waiting to be sent.")
+@click.option("--failed", "status", flag_value="failed", help="Only alerts that gave up.")
+@click.option("--retry", is_flag=True, help="Requeue failed alerts and try to send them now.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def alerts_cmd(ctx: Context, status: str | None, retry: bool, as_json: bool) -> None:
+    """The alert outbox: what was sent, what waits, what failed."""
+    settings = ctx.settings()
+    with domain_errors(), open_app(settings) as app:
+        if retry:
+            requeued = requeue_failed(app.store, datetime.now(UTC))
+            click.echo(f"requeued {requeued} failed alerts", err=as_json)
+            _report_delivery(app.sender.deliver(), settings, stderr=as_json)
+        rows = list_alerts(app.store, status)
+    if as_json:
+        _echo_json([r.to_json() for r in rows])
+    elif rows:
+        _console().print(report.alerts_table(rows))
+    else:
+        click.echo(f"no {status or ''} alerts".replace("  ", " "))
+
+
+@cli.command("test-email")
+@click.option("--to", "recipient", help="Send here instead of [email].to.")
+@pass_context
+def test_email_cmd(ctx: Context, recipient: str | None) -> None:
+    """Send one message through the configured transport and show the server's answer."""
+    from .mailer import DeliveryError, build_message, build_transport
+
+    settings = ctx.settings()
+    email = settings.email
+    to = recipient or (email.to[0] if email.to else email.sender)
+    message = build_message(
+        sender=email.sender,
+        recipient=to,
+        subject="monitor test message",
+        text="This is a test message from monitor: mail delivery works.",
+        html="<p>This is a test message from <b>monitor</b>: mail delivery works.</p>",
+        message_id=make_msgid("monitor-test", email.sender.rpartition("@")[2] or None),
+    )
+    transport = build_transport(email)
+    try:
+        answer = transport.send(message, to)
+    except DeliveryError as exc:
+        raise click.ClickException(f"not delivered to {to}: {exc}") from None
+    finally:
+        transport.close()
+    click.echo(f"delivered to {to}: {answer}")
 
 
 @cli.command("demo")

@@ -85,6 +85,10 @@ class EmailSettings:
     mode: str = "immediate"
     digest_interval: float = 86400.0
     outbox: Path = Path("outbox")
+    ca_file: Path | None = None
+    report_url: str | None = None
+    max_tries: int = 8
+    backoff: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -337,7 +341,7 @@ def _load_monitor(data: object, root: Path) -> MonitorSettings:
     )
 
 
-def _load_email(data: object, root: Path) -> EmailSettings:
+def _load_email(data: object, root: Path, database: Path) -> EmailSettings:
     allowed = (
         "host",
         "port",
@@ -349,6 +353,10 @@ def _load_email(data: object, root: Path) -> EmailSettings:
         "mode",
         "digest_interval",
         "outbox",
+        "ca_file",
+        "report_url",
+        "max_tries",
+        "backoff",
     )
     table = _Table(data, "email", allowed)
     security = table.get("security", str, "starttls")
@@ -363,6 +371,18 @@ def _load_email(data: object, root: Path) -> EmailSettings:
     sender = table.get("from", str, "monitor@localhost")
     to = table.strings("to", ())
     _check_addresses((sender, *to), "email.from/to")
+    password_env = table.get("password_env", str)
+    if password_env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", password_env):
+        raise ConfigError(
+            f"email.password_env: {password_env!r} is not an environment variable "
+            "name (the password itself never goes in the file)"
+        )
+    ca_file = table.get("ca_file", str)
+    if ca_file is not None and not (root / ca_file).is_file():
+        raise ConfigError(f"email.ca_file: {ca_file!r} not found")
+    report_url = table.get("report_url", str)
+    if report_url is not None and not re.match(r"^https?://", report_url):
+        raise ConfigError(f"email.report_url: {report_url!r} must start with http:// or https://")
     return EmailSettings(
         host=table.get("host", str),
         port=port,
@@ -370,12 +390,16 @@ def _load_email(data: object, root: Path) -> EmailSettings:
         sender=sender,
         to=to,
         username=table.get("username", str),
-        password_env=table.get("password_env", str),
+        password_env=password_env,
         mode=mode,
         digest_interval=parse_duration(
             table.get("digest_interval", (str, int, float), "1d"), "email.digest_interval"
         ),
-        outbox=root / table.get("outbox", str, "outbox"),
+        outbox=database.parent / table.get("outbox", str, "outbox"),
+        ca_file=None if ca_file is None else root / ca_file,
+        report_url=None if report_url is None else report_url.rstrip("/"),
+        max_tries=table.positive_int("max_tries", 8),
+        backoff=parse_duration(table.get("backoff", (str, int, float), "1m"), "email.backoff"),
     )
 
 
@@ -388,9 +412,14 @@ def parse_settings(text: str, path: Path) -> Settings:
     root = path.parent
     top = _Table(data, "", ("monitor", "email", "source"))
     monitor = _load_monitor(top.get("monitor", dict, {}), root)
-    email = _load_email(top.get("email", dict, {}), root)
+    email = _load_email(top.get("email", dict, {}), root, monitor.database)
+    # With no mail server, alerts still go somewhere a person can read: .eml files in the
+    # outbox, addressed to the sender when nobody else is named.
+    default_to = email.to or ((email.sender,) if email.host is None else ())
     raw_sources = top.get("source", list, [])
-    sources = tuple(_load_source(s, i, root, email.to) for i, s in enumerate(raw_sources, 1))
+    sources = tuple(_load_source(s, i, root, default_to) for i, s in enumerate(raw_sources, 1))
+    if email.host is not None and any(not s.recipients for s in sources):
+        raise ConfigError("email.to: set default recipients, or give every source recipients")
     seen: set[str] = set()
     for source in sources:
         if source.id in seen:

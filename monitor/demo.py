@@ -72,6 +72,9 @@ def _write_config(folder: Path, server: PageServer) -> Path:
         'database = "monitor.db"',
         'timeout = "10s"',
         "",
+        "[email]  # no host: alerts are written as .eml files to the outbox folder",
+        'to = ["you@example.org"]',
+        "",
     ]
     for source_id, path, seed, _ in ARTICLES:
         shutil.copyfile(seeds_folder() / seed, folder / "seeds" / seed)
@@ -126,6 +129,11 @@ def run_demo(console: Console, folder: Path | None = None) -> Path:
             )
             results = app.checker.check(settings.sources)
             report.print_results(console, results)
+            delivery = app.sender.deliver()
+            console.print(
+                f"alerts: {delivery.sent} emails written to {settings.email.outbox}",
+                highlight=False,
+            )
 
             for result in results:
                 if result.change_id is None:

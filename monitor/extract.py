@@ -66,6 +66,7 @@ class Regions:
     description: str
     access: Access
     error: str | None = None
+    title: str = ""  # shown in reports and mail subjects; not watched, not in the fingerprint
 
     @property
     def fingerprint(self) -> str:
@@ -139,7 +140,9 @@ def extract_html(text: str, rules: ExtractRules) -> Regions:
     if reason := _failure(teaser, paywall, rules, title=title, login_form=login, page=page_text):
         return Regions.failed(reason)
     access: Access = "locked" if paywall or declared == "locked" else "free"
-    return Regions(teaser, paywall, description, access)
+    og_title = tree.css_first('meta[property="og:title"]')
+    heading = normalise((og_title.attributes.get("content") or "") if og_title else "") or title
+    return Regions(teaser, paywall, description, access, title=heading[:300])
 
 
 def _drop(node: LexborNode, *selectors: str) -> None:

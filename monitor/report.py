@@ -7,12 +7,16 @@ same thing about a change.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from .check import CheckResult
+
+if TYPE_CHECKING:
+    from .alerts import Alert
 from .compare import REGIONS, Comparison
 from .diff import Segment, render_plain, render_rich, with_context, word_diff
 from .health import Status, format_seconds
@@ -211,3 +215,23 @@ def print_status(console: Console, state: Status) -> None:
     for s in state.sources:
         if s.last_error:
             console.print(Text(f"{s.id}: {s.last_error}", style="red"))
+
+
+def alerts_table(rows: Sequence[Alert]) -> Table:
+    table = Table(box=None, pad_edge=False)
+    for column in ("id", "created", "source", "about", "to", "status", "tries", "last error"):
+        table.add_column(column, no_wrap=column != "last error")
+    for row in rows:
+        about = f"change #{row.change_id}" if row.change_id is not None else row.event
+        style = {"failed": "bold red", "pending": "yellow", "sent": "green"}.get(row.status, "")
+        table.add_row(
+            str(row.id),
+            row.created_at,
+            row.source_id,
+            about,
+            row.recipient,
+            Text(row.status, style=style),
+            str(row.tries),
+            row.last_error or "",
+        )
+    return table

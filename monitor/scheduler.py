@@ -19,6 +19,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from .config import Source
 
 HOUSEKEEPING_JOB = "_housekeeping"
+ALERTS_JOB = "_alerts"
 MAX_JITTER = 300.0
 
 
@@ -119,7 +120,12 @@ class Scheduler:
         return added, removed, rescheduled
 
     def every(self, job_id: str, func: Callable[[], object], seconds: float) -> None:
-        self.aps.add_job(func, IntervalTrigger(seconds=seconds, timezone=UTC), id=job_id)
+        self.aps.add_job(
+            func,
+            IntervalTrigger(seconds=seconds, timezone=UTC),
+            id=job_id,
+            misfire_grace_time=int(seconds) + 1,
+        )
 
     def next_due(self) -> dict[str, datetime | None]:
         return {job.id: job.next_run_time for job in self.aps.get_jobs() if job.id in self._keys}

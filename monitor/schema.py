@@ -131,3 +131,10 @@ def m002_service(db: Database) -> None:
         pk="id",
     )
     db.table("alerts").add_column("event_id", int)
+
+
+@migrations()
+def m003_alerts(db: Database) -> None:
+    db.table("sources").add_column("title", str)
+    db.table("alerts").add_column("attempted_at", str)
+    db.table("alerts").create_index(["recipient", "status"])

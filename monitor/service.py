@@ -26,9 +26,10 @@ from .app import App, open_app
 from .check import CheckResult, Clock, utcnow
 from .config import Settings, load_settings
 from .errors import ConfigError, MonitorError
-from .scheduler import HOUSEKEEPING_JOB, Scheduler
+from .scheduler import ALERTS_JOB, HOUSEKEEPING_JOB, Scheduler
 
 HOUSEKEEPING_SECONDS = 6 * 3600.0
+ALERT_SECONDS = 5.0
 
 
 class AlreadyRunning(MonitorError):
@@ -150,6 +151,22 @@ class Service:
         if result.event:
             self.log.warning(f"source {result.event}", extra={"source": result.source_id})
 
+    def _send_alerts(self) -> None:
+        if self._app is None or self._stopping:
+            return
+        try:
+            report = self._app.sender.deliver()
+        except Exception:
+            self.log.exception("alert delivery crashed")
+            return
+        if report.sent or report.failed or report.deferred:
+            self.log.info(
+                "alerts",
+                extra={"sent": report.sent, "failed": report.failed, "deferred": report.deferred},
+            )
+        for error in report.errors:
+            self.log.warning("alert not delivered", extra={"error": error})
+
     def _housekeep(self) -> None:
         if self._app is None:
             return
@@ -211,6 +228,7 @@ class Service:
             self._sync(app, scheduler)
             housekeeping = min(HOUSEKEEPING_SECONDS, self.settings.monitor.keep_checks)
             scheduler.every(HOUSEKEEPING_JOB, self._housekeep, housekeeping)
+            scheduler.every(ALERTS_JOB, self._send_alerts, ALERT_SECONDS)
             with self._signals():
                 scheduler.start()
                 self.log.info(

@@ -341,6 +341,11 @@ class Store:
                     record.source_id,
                 ],
             )
+            if record.regions is not None and record.regions.title:
+                self.db.execute(
+                    "update sources set title = ? where id = ?",
+                    [record.regions.title, record.source_id],
+                )
             event = self._transition(record, state, now)
             return Recorded(cast(int, cursor.lastrowid), version_id, change_id, revert_to, event)
 

@@ -55,10 +55,14 @@ def test_changes_appear_and_sigterm_exits_0(
     page["html"] = render(replace(seed_articles[0], teaser=edited))
     line = service.wait_for(lambda: service.events("check", source="a", outcome="changed"))[0]
     assert line["kinds"] == "teaser_rewritten"
+    service.wait_for(lambda: service.events("alerts", sent=1))
     assert service.stop() == 0
     db = tmp_path / "monitor.db"
     assert rows(db, "select kinds from changes") == [('["teaser_rewritten"]',)]
     assert service.events("service stopped")
+    # the service sent the alert (no SMTP configured: an .eml file in the outbox)
+    assert rows(db, "select status from alerts") == [("sent",)]
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
 
 
 def test_sigterm_lets_a_slow_check_finish(

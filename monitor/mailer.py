@@ -1,0 +1,178 @@
+"""Mail transports: SMTP (STARTTLS, TLS or plain, with AUTH) and a folder of `.eml` files.
+
+A transport sends one `EmailMessage` to one recipient and returns the server's answer, or raises
+`DeliveryError` saying whether trying again could help.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import os
+import smtplib
+import ssl
+import tempfile
+from email.message import EmailMessage
+from email.utils import formatdate
+from pathlib import Path
+from typing import Protocol
+
+from .config import EmailSettings
+from .errors import MonitorError
+
+
+class DeliveryError(MonitorError):
+    def __init__(self, message: str, *, permanent: bool = False, connection: bool = False):
+        super().__init__(message)
+        self.permanent = permanent  # the server refused this message: trying again will not help
+        self.connection = connection  # the server is unreachable: stop this round
+
+
+class Transport(Protocol):
+    def send(self, message: EmailMessage, recipient: str) -> str: ...
+
+    def close(self) -> None: ...
+
+
+def build_message(
+    *,
+    sender: str,
+    recipient: str,
+    subject: str,
+    text: str,
+    html: str,
+    message_id: str,
+    headers: dict[str, str] | None = None,
+) -> EmailMessage:
+    """multipart/alternative with a plain-text and an HTML part."""
+    message = EmailMessage(policy=email.policy.SMTP)
+    message["From"] = sender
+    message["To"] = recipient
+    message["Subject"] = subject
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = message_id
+    message["Auto-Submitted"] = "auto-generated"
+    for name, value in (headers or {}).items():
+        message[name] = value
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    return message
+
+
+class SmtpTransport:
+    """One SMTP connection, opened on the first message and reused for the rest of a round."""
+
+    def __init__(self, settings: EmailSettings, *, timeout: float = 30.0) -> None:
+        assert settings.host is not None
+        self.settings = settings
+        self.timeout = timeout
+        self._conn: smtplib.SMTP | None = None
+
+    def _context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context()
+        if self.settings.ca_file is not None:
+            context.load_verify_locations(cafile=str(self.settings.ca_file))
+        return context
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        assert s.host is not None
+        try:
+            if s.security == "tls":
+                conn: smtplib.SMTP = smtplib.SMTP_SSL(
+                    s.host, s.port, timeout=self.timeout, context=self._context()
+                )
+            else:
+                conn = smtplib.SMTP(s.host, s.port, timeout=self.timeout)
+                if s.security == "starttls":
+                    conn.starttls(context=self._context())
+            if s.username:
+                password = os.environ.get(s.password_env or "")
+                if password is None:
+                    conn.close()
+                    raise DeliveryError(
+                        f"email.password_env: environment variable {s.password_env!r} is not set",
+                        connection=True,
+                    )
+                conn.login(s.username, password)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise DeliveryError(f"SMTP login refused: {_answer(exc)}", connection=True) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise DeliveryError(
+                f"cannot reach SMTP server {s.host}:{s.port}: {exc}", connection=True
+            ) from None
+        return conn
+
+    def send(self, message: EmailMessage, recipient: str) -> str:
+        if self._conn is None:
+            self._conn = self._connect()
+        conn = self._conn
+        try:
+            conn.ehlo_or_helo_if_needed()
+            code, answer = conn.mail(self.settings.sender)
+            if code >= 400:
+                raise DeliveryError(
+                    f"sender refused: {code} {answer.decode()}", permanent=code >= 500
+                )
+            code, answer = conn.rcpt(recipient)
+            if code >= 400:
+                conn.rset()
+                raise DeliveryError(
+                    f"recipient {recipient} refused: {code} {answer.decode(errors='replace')}",
+                    permanent=code >= 500,
+                )
+            code, answer = conn.data(message.as_bytes())
+        except DeliveryError:
+            raise
+        except (OSError, smtplib.SMTPException) as exc:
+            self.close()
+            raise DeliveryError(f"SMTP connection lost: {exc}", connection=True) from None
+        if code >= 400:
+            raise DeliveryError(
+                f"message refused: {code} {answer.decode(errors='replace')}", permanent=code >= 500
+            )
+        return f"{code} {answer.decode(errors='replace')}"
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.quit()
+            except (OSError, smtplib.SMTPException):
+                self._conn.close()
+            self._conn = None
+
+
+def _answer(exc: smtplib.SMTPResponseException) -> str:
+    error = exc.smtp_error
+    text = error.decode(errors="replace") if isinstance(error, bytes) else str(error)
+    return f"{exc.smtp_code} {text}"
+
+
+class FolderTransport:
+    """With no mail server configured: each message becomes an `.eml` file in a folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def send(self, message: EmailMessage, recipient: str) -> str:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            name = str(message["Message-ID"]).strip("<>").replace("@", "_").replace("/", "_")
+            path = self.folder / f"{name}.eml"
+            # Written whole or not at all: a crash leaves no half message for a reader.
+            with tempfile.NamedTemporaryFile(
+                "wb", dir=self.folder, delete=False, suffix=".tmp"
+            ) as handle:
+                handle.write(message.as_bytes())
+            Path(handle.name).replace(path)
+        except OSError as exc:
+            raise DeliveryError(f"cannot write to {self.folder}: {exc}", connection=True) from None
+        return f"written to {path}"
+
+    def close(self) -> None:
+        pass
+
+
+def build_transport(settings: EmailSettings) -> Transport:
+    if settings.host is None:
+        return FolderTransport(settings.outbox)
+    return SmtpTransport(settings)

@@ -1,0 +1,113 @@
+"""What a person reads about a change, shared by the emails and the HTML views.
+
+`ChangeView` gathers a change, its source and both versions from the store; the Jinja2
+environment renders it. Page text reaches HTML only through autoescaping or `render_html`,
+which escapes it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from .compare import REGIONS
+from .diff import Segment, render_html, render_plain, word_diff
+from .report import headline
+from .store import ChangeRow, Store, StoredVersion
+
+_UNSAFE_HEADER = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+
+def header_text(value: str, limit: int = 150) -> str:
+    """Page text made safe for a mail header: one line, no controls, bounded."""
+    text = " ".join(_UNSAFE_HEADER.sub(" ", value).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+@dataclass(frozen=True)
+class RegionView:
+    name: str
+    before: str
+    after: str
+    segments: tuple[Segment, ...]
+
+    @property
+    def plain(self) -> str:
+        return render_plain(self.segments)
+
+    @property
+    def html(self) -> Markup:
+        return Markup(render_html(self.segments))
+
+    def side_by_side(self) -> tuple[Markup, Markup]:
+        """The full before and after texts with removals and additions marked."""
+        full = word_diff(self.before, self.after)
+        left = [s for s in full if s.op != "+"]
+        right = [s for s in full if s.op != "-"]
+        return Markup(render_html(left)), Markup(render_html(right))
+
+
+@dataclass(frozen=True)
+class ChangeView:
+    change: ChangeRow
+    title: str
+    url: str
+    before: StoredVersion
+    after: StoredVersion
+    link: str | None = None
+
+    @property
+    def headline(self) -> str:
+        text = headline(self.change.kinds, self.change.access_before, self.change.access_after)
+        if self.change.revert_to is not None:
+            text += " (back to an earlier version)"
+        return text
+
+    @property
+    def subject(self) -> str:
+        return header_text(f"{self.headline}: {self.title}")
+
+    @property
+    def regions(self) -> list[RegionView]:
+        return [
+            RegionView(
+                name,
+                getattr(self.before.regions, name),
+                getattr(self.after.regions, name),
+                tuple(self.change.diff[name]),
+            )
+            for name in REGIONS
+            if name in self.change.diff
+        ]
+
+
+def change_view(store: Store, change: ChangeRow, report_url: str | None = None) -> ChangeView:
+    with store.lock:
+        row = store.db.execute(
+            "select url, title from sources where id = ?", [change.source_id]
+        ).fetchone()
+    url, title = row if row else ("", None)
+    return ChangeView(
+        change=change,
+        title=title or change.source_id,
+        url=url,
+        before=store.version(change.from_version_id),
+        after=store.version(change.to_version_id),
+        link=f"{report_url}/changes/{change.id}" if report_url else None,
+    )
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("monitor", "templates"),
+        autoescape=select_autoescape(["html", "j2.html", "xml"], default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env

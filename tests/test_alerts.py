@@ -1,0 +1,284 @@
+"""Email alerts against a real SMTP server on 127.0.0.1, driven through the command line."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import replace
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+import trustme
+
+from monitor.alerts import Sender
+from monitor.app import open_app
+from monitor.config import load_settings
+from monitor.mailer import build_transport
+from monitor.pages import Article, PageServer
+from monitor.store import Store
+
+from .conftest import SEED_FILES, run, source_block, write_config
+from .smtp_helpers import Mailbox, free_port, smtp_server
+
+PATH = "/2023/09/threat"
+
+
+def email_config(tmp_path: Path, pages: PageServer, email: str, extra: str = "") -> Path:
+    sources = source_block("threat", pages.url(PATH), SEED_FILES[0].name, extra)
+    return write_config(tmp_path, f"[monitor]\nretries = 0\n\n[email]\n{email}\n\n{sources}")
+
+
+def edit(pages: PageServer, article: Article, old: str, new: str, chrome: int = 1) -> None:
+    pages.put_article(
+        PATH, replace(article, teaser=article.teaser.replace(old, new), chrome=chrome)
+    )
+
+
+def alerts(config: Path) -> list[dict[str, object]]:
+    return json.loads(run(config, "alerts", "--json").stdout)
+
+
+def parts(message) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    assert message.get_content_type() == "multipart/alternative"
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    return text, html
+
+
+def test_a_teaser_edit_sends_one_message_per_recipient(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    box = Mailbox()
+    with smtp_server(box) as port:
+        config = email_config(
+            tmp_path,
+            pages,
+            f'host = "127.0.0.1"\nport = {port}\n'
+            'security = "none"\nto = ["a@example.org", "b@example.org"]',
+        )
+        pages.put_article(PATH, seed_articles[0])
+        assert run(config, "check").exit_code == 0
+        assert box.received == []
+        edit(pages, seed_articles[0], "rare trip", "rare journey")
+        result = run(config, "check")
+        assert "alerts: 2 sent" in result.output
+        assert run(config, "check").exit_code == 0  # nothing new: nothing sent again
+    assert len(box.received) == 2
+    for address in ("a@example.org", "b@example.org"):
+        (message,) = box.to(address)
+        assert message["Subject"] == "Teaser edited: In Brief: The North Korean-Russian Threat"
+        text, html = parts(message)
+        assert "[-trip-]{+journey+}" in text and "locked -> locked" in text
+        assert "<del" in html and ">trip</del>" in html and ">journey</ins>" in html
+        assert pages.url(PATH) in text
+    assert {a["status"] for a in alerts(config)} == {"sent"}
+    assert all(str(a["message_id"]).startswith("<monitor.") for a in alerts(config))
+
+
+def test_starttls_and_auth(tmp_path: Path, pages: PageServer,
+                           monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    ca = trustme.CA()
+    server_context = __import__("ssl").create_default_context(__import__("ssl").Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    box = Mailbox()
+    monkeypatch.setenv("MONITOR_TEST_SMTP_PASSWORD", "s3cret")
+    with smtp_server(box, tls=server_context, password="s3cret") as port:
+        config = email_config(
+            tmp_path, pages,
+            f'host = "127.0.0.1"\nport = {port}\nsecurity = "starttls"\nusername = "monitor"\n'
+            'password_env = "MONITOR_TEST_SMTP_PASSWORD"\nca_file = "ca.pem"\n'
+            'to = ["desk@example.org"]',
+        )  # fmt: skip
+        result = run(config, "test-email")
+        assert result.exit_code == 0, result.output
+        assert "delivered to desk@example.org: 250" in result.output
+        monkeypatch.setenv("MONITOR_TEST_SMTP_PASSWORD", "wrong")
+        refused = run(config, "test-email")
+        assert refused.exit_code == 1 and "login refused" in refused.output
+    assert box.logins == ["monitor"]
+    assert len(box.received) == 1
+
+
+def test_server_down_then_back_delivers_once(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    port = free_port()
+    config = email_config(
+        tmp_path,
+        pages,
+        f'host = "127.0.0.1"\nport = {port}\n'
+        'security = "none"\nto = ["desk@example.org"]\nbackoff = "1s"',
+    )
+    pages.put_article(PATH, seed_articles[0])
+    run(config, "check")
+    edit(pages, seed_articles[0], "rare trip", "rare journey")
+    result = run(config, "check")
+    assert result.exit_code == 0 and "1 waiting to be retried" in result.output
+    (alert,) = alerts(config)
+    assert alert["status"] == "pending" and "cannot reach SMTP server" in str(alert["last_error"])
+    box = Mailbox()
+    with smtp_server(box, port):
+        time.sleep(1.1)  # the retry is due after the backoff
+        run(config, "check")
+        run(config, "check")
+    assert len(box.received) == 1
+    assert alerts(config)[0]["status"] == "sent"
+
+
+def test_a_rejected_recipient_does_not_hold_back_the_others(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    box = Mailbox(reject=("gone@example.org",))
+    with smtp_server(box) as port:
+        config = email_config(
+            tmp_path,
+            pages,
+            f'host = "127.0.0.1"\nport = {port}\n'
+            'security = "none"\nto = ["gone@example.org", "desk@example.org"]',
+        )
+        pages.put_article(PATH, seed_articles[0])
+        run(config, "check")
+        edit(pages, seed_articles[0], "rare trip", "rare journey")
+        run(config, "check")
+    assert len(box.to("desk@example.org")) == 1
+    by_recipient = {a["recipient"]: a for a in alerts(config)}
+    assert by_recipient["desk@example.org"]["status"] == "sent"
+    assert by_recipient["gone@example.org"]["status"] == "failed"
+    assert "550" in str(by_recipient["gone@example.org"]["last_error"])
+    failed = run(config, "alerts", "--failed")
+    assert "gone@example.org" in failed.output and "desk@example.org" not in failed.output
+
+
+class Killed(BaseException):
+    """Stands for SIGKILL: nothing after it runs, no handler catches it."""
+
+
+def test_killed_between_send_and_mark_resends_with_the_same_message_id(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    box = Mailbox()
+    with smtp_server(box) as port:
+        config = email_config(
+            tmp_path,
+            pages,
+            f'host = "127.0.0.1"\nport = {port}\n'
+            'security = "none"\nto = ["desk@example.org"]\nbackoff = "1s"',
+        )
+        pages.put_article(PATH, seed_articles[0])
+        run(config, "check")
+        edit(pages, seed_articles[0], "rare trip", "rare journey")
+        settings = load_settings(config)
+        # store the change, then "die" right after the server accepted the message
+        with open_app(settings) as app:
+            app.checker.check(settings.sources)
+        store = Store.open(settings.monitor.database)
+        sender = Sender(store, settings.email, lambda: build_transport(settings.email))
+
+        def die(*args: object, **kwargs: object) -> None:
+            raise Killed
+
+        sender._finish = die  # type: ignore[method-assign]
+        with pytest.raises(Killed):
+            sender.deliver()
+        store.close()
+        assert len(box.received) == 1
+        assert alerts(config)[0]["status"] == "pending"  # not marked sent: the kill came first
+        time.sleep(1.1)
+        run(config, "check")
+        run(config, "check")
+    ids = [m["Message-ID"] for _, m in box.received]
+    assert len(ids) == 2 and ids[0] == ids[1]  # a duplicate, recognisable as one
+    assert alerts(config)[0]["status"] == "sent"
+
+
+def test_digest_gathers_changes_into_one_message(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    box = Mailbox()
+    with smtp_server(box) as port:
+        config = email_config(
+            tmp_path,
+            pages,
+            f'host = "127.0.0.1"\nport = {port}\n'
+            'security = "none"\nto = ["desk@example.org"]\n'
+            'mode = "digest"\ndigest_interval = "1s"',
+        )
+        pages.put_article(PATH, seed_articles[0])
+        run(config, "check")
+        for i, (old, new) in enumerate([("rare trip", "rare journey"), ("three", "four")], 1):
+            edit(pages, seed_articles[0], old, new, chrome=i)
+            assert run(config, "check").exit_code == 0
+        assert box.received == []  # not yet: the digest waits for its interval
+        time.sleep(1.1)
+        run(config, "check")
+    (message,) = box.to("desk@example.org")
+    assert message["Subject"] == "monitor: 2 updates"
+    text, html = parts(message)
+    assert "[-trip-]{+journey+}" in text and "[-three-]{+four+}" in text
+    assert ">trip</del>" in html and ">three</del>" in html
+    assert len({a["message_id"] for a in alerts(config)}) == 1
+
+
+def test_without_smtp_messages_are_eml_files(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    config = write_config(tmp_path, source_block("threat", pages.url(PATH), SEED_FILES[0].name))
+    pages.put_article(PATH, seed_articles[0])
+    run(config, "check")
+    edit(pages, seed_articles[0], "rare trip", "rare journey")
+    result = run(config, "check")
+    assert f"1 sent to {tmp_path / 'outbox'}" in result.output
+    (path,) = (tmp_path / "outbox").glob("*.eml")
+    message = message_from_bytes(path.read_bytes(), policy=policy.default)
+    assert message["To"] == "monitor@localhost"  # nobody configured: the sender itself
+    text, html = parts(message)
+    assert "[-trip-]{+journey+}" in text and ">journey</ins>" in html
+
+
+def test_page_text_is_escaped_and_headers_stay_single_lines(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    config = write_config(tmp_path, source_block("threat", pages.url(PATH), SEED_FILES[0].name))
+    article = replace(seed_articles[0], title="Evil\r\nBcc: victim@example.org")
+    pages.put_article(PATH, article)
+    run(config, "check")
+    hostile = "<script>alert(1)</script> <img src=x onerror=alert(2)> {{ 7*7 }}"
+    pages.put_article(PATH, replace(article, teaser=article.teaser.replace("rare trip", hostile)))
+    run(config, "check")
+    (path,) = (tmp_path / "outbox").glob("*.eml")
+    raw = path.read_bytes()
+    message = message_from_bytes(raw, policy=policy.default)
+    assert message["Bcc"] is None
+    assert "\n" not in message["Subject"] and "Evil Bcc:" in message["Subject"]
+    text, html = parts(message)
+    assert "{+<script>alert(1)</script>" in text  # plain text carries it as text
+    assert "<script" not in html and "<img" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "{{ 7*7 }}" in html
+
+
+def test_failing_and_recovered_events_become_alerts(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    sources = source_block("threat", pages.url(PATH), SEED_FILES[0].name)
+    config = write_config(tmp_path, f"[monitor]\nretries = 0\nfailing_after = 2\n\n{sources}")
+    pages.put_article(PATH, seed_articles[0])
+    run(config, "check")
+    pages.put(PATH, "oops", status=500)
+    run(config, "check")
+    assert alerts(config) == []  # one failure is not yet "failing"
+    run(config, "check")
+    pages.put_article(PATH, seed_articles[0])
+    run(config, "check")
+    subjects = sorted(
+        message_from_bytes(p.read_bytes(), policy=policy.default)["Subject"]
+        for p in (tmp_path / "outbox").glob("*.eml")
+    )
+    assert subjects == [
+        "Source failing: In Brief: The North Korean-Russian Threat",
+        "Source recovered: In Brief: The North Korean-Russian Threat",
+    ]
+    with sqlite3.connect(tmp_path / "monitor.db") as conn:
+        assert conn.execute("select count(*) from changes").fetchone()[0] == 0
