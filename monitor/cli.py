@@ -385,6 +385,83 @@ def test_email_cmd(ctx: Context, recipient: str | None) -> None:
     click.echo(f"delivered to {to}: {answer}")
 
 
+@cli.command("report")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    default="report.html",
+    show_default=True,
+    help="Where to write the HTML file ('-' for stdout).",
+)
+@click.option("--source", "source_id", help="Only this source.")
+@click.option("--since", help="Only changes detected at or after this date (ISO 8601).")
+@pass_context
+def report_cmd(ctx: Context, output: str, source_id: str | None, since: str | None) -> None:
+    """One self-contained HTML file: sources, then every change with its word diffs."""
+    from .htmlreport import build_report, write_report
+
+    settings = ctx.settings()
+    with domain_errors(), open_store(settings) as store:
+        html = build_report(
+            store,
+            now=datetime.now(UTC),
+            source_id=source_id,
+            since=_since(since),
+            report_url=settings.email.report_url,
+        )
+    if output == "-":
+        click.echo(html)
+        return
+    write_report(Path(output), html)
+    click.echo(f"wrote {output}")
+
+
+@cli.command("feed")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    default="-",
+    show_default=True,
+    help="Where to write the Atom feed ('-' for stdout).",
+)
+@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
+@pass_context
+def feed_cmd(ctx: Context, output: str, limit: int) -> None:
+    """The changes as an Atom feed."""
+    from .feed import build_feed
+
+    settings = ctx.settings()
+    with domain_errors(), open_store(settings) as store:
+        body = build_feed(
+            store, now=datetime.now(UTC), limit=limit, report_url=settings.email.report_url
+        )
+    if output == "-":
+        sys.stdout.buffer.write(body)
+    else:
+        Path(output).write_bytes(body)
+        click.echo(f"wrote {output}")
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8750, show_default=True)
+@pass_context
+def serve_cmd(ctx: Context, host: str, port: int) -> None:
+    """A small read-only web UI (marking a change reviewed is the only write)."""
+    import uvicorn
+
+    from .web import TOKEN_ENV, check_binding, create_app
+
+    settings = ctx.settings()
+    token = os.environ.get(TOKEN_ENV) or None
+    with domain_errors():
+        check_binding(host, token)
+    app = create_app(settings.monitor.database, token=token, report_url=settings.email.report_url)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
 @cli.command("demo")
 @click.option(
     "--dir", "folder", type=click.Path(file_okay=False), help="Keep the demo's files here."

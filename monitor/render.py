@@ -101,13 +101,76 @@ def change_view(store: Store, change: ChangeRow, report_url: str | None = None) 
     )
 
 
+KIND_BADGES = {
+    "access_changed": "access",
+    "paywall_changed": "paywall notice",
+    "teaser_rewritten": "teaser edited",
+    "teaser_length_changed": "teaser cut moved",
+    "description_changed": "description",
+}
+
+
+@dataclass(frozen=True)
+class SourceSummary:
+    id: str
+    title: str
+    url: str
+    access: str
+    state: str
+    last_check_at: str | None
+    last_outcome: str | None
+    last_error: str | None
+    versions: int
+    changes: int
+
+
+def source_summaries(store: Store, source_id: str | None = None) -> list[SourceSummary]:
+    """One line per source: where it stands now. Every source in the database, or one."""
+    where, params = ("where s.id = ?", [source_id]) if source_id else ("", [])
+    with store.lock:
+        rows = store.db.execute(
+            "select s.id, coalesce(s.title, s.id), s.url,"
+            " coalesce((select access from versions v where v.id = s.current_version_id), ''),"
+            " s.state, s.last_check_at, s.last_outcome,"
+            " (select error from checks c where c.source_id = s.id order by c.id desc limit 1),"
+            " (select count(*) from versions v where v.source_id = s.id),"
+            " (select count(*) from changes c where c.source_id = s.id)"
+            f" from sources s {where} order by s.id",
+            params,
+        ).fetchall()
+    return [
+        SourceSummary(
+            r[0],
+            r[1],
+            r[2],
+            r[3] or "unknown",
+            r[4] or "healthy",
+            r[5],
+            r[6],
+            r[7] if r[6] == "error" else None,
+            r[8],
+            r[9],
+        )
+        for r in rows
+    ]
+
+
+def stylesheet() -> str:
+    """The one stylesheet: inlined in the report file, served by the web UI."""
+    source = environment().loader
+    assert source is not None
+    return source.get_source(environment(), "style.css")[0]
+
+
 @cache
 def environment() -> Environment:
     env = Environment(
         loader=PackageLoader("monitor", "templates"),
-        autoescape=select_autoescape(["html", "j2.html", "xml"], default_for_string=True),
+        # .css is ours, never page text: no escaping, so selectors such as "a > b" survive.
+        autoescape=select_autoescape(["html", "xml"], disabled_extensions=["txt", "css"]),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.globals["badges"] = KIND_BADGES
     return env

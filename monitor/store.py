@@ -209,25 +209,25 @@ class Store:
         limit: int | None = None,
         offset: int = 0,
     ) -> list[ChangeRow]:
-        where: list[str] = ["1 = 1"]
-        params: list[Any] = []
-        if source_id is not None:
-            where.append("source_id = ?")
-            params.append(source_id)
-        if kind is not None:
-            where.append("exists (select 1 from json_each(changes.kinds) where value = ?)")
-            params.append(kind)
-        if since is not None:
-            where.append("detected_at >= ?")
-            params.append(since)
-        if reviewed is not None:
-            where.append("reviewed = ?")
-            params.append(int(reviewed))
-        sql = f"select * from changes where {' and '.join(where)} order by id desc"
+        where, params = _change_filter(source_id, kind, since, reviewed)
+        sql = f"select * from changes where {where} order by id desc"
         if limit is not None:
             sql += " limit ? offset ?"
             params += [limit, offset]
         return [_change(r) for r in self._all(sql, params)]
+
+    @locked
+    def count_changes(
+        self,
+        *,
+        source_id: str | None = None,
+        kind: str | None = None,
+        since: str | None = None,
+        reviewed: bool | None = None,
+    ) -> int:
+        where, params = _change_filter(source_id, kind, since, reviewed)
+        row = self._one(f"select count(*) as n from changes where {where}", params)
+        return int(row["n"]) if row else 0
 
     @locked
     def change(self, change_id: int) -> ChangeRow:
@@ -423,6 +423,26 @@ class Store:
             )
             if cursor.rowcount == 0:
                 raise NotFound(f"no change with id {change_id}")
+
+
+def _change_filter(
+    source_id: str | None, kind: str | None, since: str | None, reviewed: bool | None
+) -> tuple[str, list[Any]]:
+    where: list[str] = ["1 = 1"]
+    params: list[Any] = []
+    if source_id is not None:
+        where.append("source_id = ?")
+        params.append(source_id)
+    if kind is not None:
+        where.append("exists (select 1 from json_each(changes.kinds) where value = ?)")
+        params.append(kind)
+    if since is not None:
+        where.append("detected_at >= ?")
+        params.append(since)
+    if reviewed is not None:
+        where.append("reviewed = ?")
+        params.append(int(reviewed))
+    return " and ".join(where), params
 
 
 def _version(row: dict[str, Any]) -> StoredVersion:
