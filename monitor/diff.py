@@ -6,9 +6,11 @@ Pure. A diff is a list of segments `(op, text)` with op `=` (same), `-` (removed
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import html
 import re
+from collections import Counter
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -17,8 +19,11 @@ from rich.text import Text
 ELLIPSIS = "…"
 
 # Numbers stay whole ("11,000"), words keep their apostrophes, every other mark is a token.
-_TOKEN = re.compile(r"\d+(?:[.,:]\d+)*|[^\W\d_]+(?:'[^\W\d_]+)*|[^\w\s]|_+", re.UNICODE)
-_SPACE = re.compile(r"\s*")
+_TOKEN = r"\d+(?:[.,:]\d+)*|[^\W\d_]+(?:'[^\W\d_]+)*|[^\w\s\x00]|_+"
+# Where a capture glued two blocks ("NorthRussia"), a lower-case letter runs into a capital:
+# mark the spot so that it splits the word, as the page's "North" and "Russia" are two words.
+_GLUE = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_SPACED_TOKEN = re.compile(rf"([\s\x00]*)({_TOKEN})")
 
 
 class Token(NamedTuple):
@@ -33,27 +38,18 @@ class Segment(NamedTuple):
 
 def tokenize(text: str) -> list[Token]:
     """Tokens whose keys ignore whitespace: "NorthRussia" and "North Russia" tokenise alike."""
-    tokens: list[Token] = []
-    pos = 0
-    for match in _TOKEN.finditer(text):
-        space = text[pos : match.start()]
-        pos = match.end()
-        word = match.group()
-        for i, part in enumerate(_split_glued(word)):
-            tokens.append(Token(part, space if i == 0 else ""))
-    return tokens
+    keys, spaces = _scan(text)
+    return [Token(k, s) for k, s in zip(keys, spaces, strict=True)]
 
 
-def _split_glued(word: str) -> list[str]:
-    """Split a lower-to-upper case step, where captures glue adjacent blocks ("NorthRussia")."""
-    parts: list[str] = []
-    start = 0
-    for i in range(1, len(word)):
-        if word[i].isupper() and word[i - 1].islower():
-            parts.append(word[start:i])
-            start = i
-    parts.append(word[start:])
-    return parts
+def _scan(text: str) -> tuple[list[str], list[str]]:
+    """Token keys, and the whitespace written before each, as two parallel lists."""
+    marked = _GLUE.sub("\x00", text.replace("\x00", ""))
+    pairs = _SPACED_TOKEN.findall(marked)
+    spaces = [p[0] for p in pairs]
+    if len(marked) != len(text):
+        spaces = [space.replace("\x00", "") for space in spaces]
+    return [p[1] for p in pairs], spaces
 
 
 def _join(tokens: Sequence[Token]) -> str:
@@ -63,36 +59,137 @@ def _join(tokens: Sequence[Token]) -> str:
 
 def word_diff(old: str, new: str) -> list[Segment]:
     """The full diff of two texts as segments (no context trimming)."""
-    a, b = tokenize(old), tokenize(new)
-    # Most edits touch a small part of a long text: match the common ends in linear time and
-    # leave only the middle to SequenceMatcher.
-    head = 0
-    limit = min(len(a), len(b))
-    while head < limit and a[head].key == b[head].key:
-        head += 1
-    tail = 0
-    while tail < limit - head and a[-1 - tail].key == b[-1 - tail].key:
-        tail += 1
+    keys_a, spaces_a = _scan(old)
+    keys_b, spaces_b = _scan(new)
     segments: list[Segment] = []
-    _add(segments, "=", b[:head])
-    mid_a, mid_b = a[head : len(a) - tail], b[head : len(b) - tail]
-    matcher = difflib.SequenceMatcher(
-        None, [t.key for t in mid_a], [t.key for t in mid_b], autojunk=False
-    )
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    for tag, i1, i2, j1, j2 in opcodes(keys_a, keys_b):
         if tag == "equal":
-            _add(segments, "=", mid_b[j1:j2])
+            _add(segments, "=", keys_b, spaces_b, j1, j2)
         else:
-            _add(segments, "-", mid_a[i1:i2])
-            _add(segments, "+", mid_b[j1:j2])
-    _add(segments, "=", b[len(b) - tail :])
+            _add(segments, "-", keys_a, spaces_a, i1, i2)
+            _add(segments, "+", keys_b, spaces_b, j1, j2)
     return segments
 
 
-def _add(segments: list[Segment], op: str, tokens: Sequence[Token]) -> None:
-    if not tokens:
+Opcode = tuple[str, int, int, int, int]
+# Below this many token pairs SequenceMatcher runs as it is; above, the texts are first cut at
+# anchors (n-grams found once in each), so that it only ever sees the gaps between them.
+_DIRECT = 400_000
+# Two blocks this large with nothing in common are shown as one replacement, not searched.
+_UNRELATED = 4_000_000
+_GRAM = 3
+_ANCHOR_STEP = 4
+
+
+def opcodes(a: list[str], b: list[str]) -> list[Opcode]:
+    """SequenceMatcher-style opcodes over token keys, in near-linear time on long texts."""
+    out: list[Opcode] = []
+    _align(a, b, 0, len(a), 0, len(b), out)
+    merged: list[Opcode] = []
+    for op in out:
+        if op[1] == op[2] and op[3] == op[4]:
+            continue
+        if merged and (merged[-1][0] == "equal") == (op[0] == "equal"):
+            last = merged[-1]
+            op = (last[0] if op[0] == last[0] else "replace", last[1], op[2], last[3], op[4])
+            merged[-1] = op
+        else:
+            merged.append(op)
+    return merged
+
+
+def _align(
+    a: list[str], b: list[str], alo: int, ahi: int, blo: int, bhi: int, out: list[Opcode]
+) -> None:
+    start_a, start_b = alo, blo
+    while alo < ahi and blo < bhi and a[alo] == b[blo]:
+        alo, blo = alo + 1, blo + 1
+    end_a, end_b = ahi, bhi
+    while ahi > alo and bhi > blo and a[ahi - 1] == b[bhi - 1]:
+        ahi, bhi = ahi - 1, bhi - 1
+    out.append(("equal", start_a, alo, start_b, blo))
+    _middle(a, b, alo, ahi, blo, bhi, out)
+    out.append(("equal", ahi, end_a, bhi, end_b))
+
+
+def _middle(
+    a: list[str], b: list[str], alo: int, ahi: int, blo: int, bhi: int, out: list[Opcode]
+) -> None:
+    size = (ahi - alo) * (bhi - blo)
+    if size == 0:
+        out.append(("replace", alo, ahi, blo, bhi))
         return
-    text = _join(tokens)
+    anchors = _anchors(a, b, alo, ahi, blo, bhi) if size > _DIRECT else []
+    if not anchors:
+        if size > _UNRELATED:
+            out.append(("replace", alo, ahi, blo, bhi))
+            return
+        matcher = difflib.SequenceMatcher(None, a[alo:ahi], b[blo:bhi], autojunk=False)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            out.append((tag, alo + i1, alo + i2, blo + j1, blo + j2))
+        return
+    pa, pb = alo, blo
+    for i, j in anchors:
+        if i < pa or j < pb:
+            continue  # inside the equal run of the previous anchor
+        if i > pa or j > pb:
+            _align(a, b, pa, i, pb, j, out)
+        # the anchor, and as far as the two sides go on agreeing
+        end_a, end_b = i + _GRAM, j + _GRAM
+        while end_a < ahi and end_b < bhi and a[end_a] == b[end_b]:
+            end_a, end_b = end_a + 1, end_b + 1
+        out.append(("equal", i, end_a, j, end_b))
+        pa, pb = end_a, end_b
+    _align(a, b, pa, ahi, pb, bhi, out)
+
+
+def _anchors(
+    a: list[str], b: list[str], alo: int, ahi: int, blo: int, bhi: int
+) -> list[tuple[int, int]]:
+    """Positions of n-grams that occur exactly once on each side, in an order both agree on
+    (the longest increasing run, as patience diff does)."""
+    grams_a = list(zip(a[alo:ahi], a[alo + 1 : ahi], a[alo + 2 : ahi], strict=False))
+    grams_b = list(zip(b[blo:bhi], b[blo + 1 : bhi], b[blo + 2 : bhi], strict=False))
+    count_a, count_b = Counter(grams_a), Counter(grams_b)
+    # Each anchor's equal run is extended as far as it goes, so every few positions of the old
+    # side is enough; the gaps left are small, and SequenceMatcher fills them exactly.
+    sampled = grams_a[::_ANCHOR_STEP]
+    wanted = {g for g in sampled if count_a[g] == 1 and count_b[g] == 1}
+    where_b = {g: j for j, g in enumerate(grams_b) if g in wanted}
+    pairs = [
+        (alo + i * _ANCHOR_STEP, blo + where_b[g]) for i, g in enumerate(sampled) if g in where_b
+    ]
+    return _increasing(pairs)
+
+
+def _increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The longest subsequence of `pairs` (sorted by the first item) rising in the second."""
+    tails: list[int] = []  # tails[k]: smallest second item ending a run of length k + 1
+    tail_at: list[int] = []
+    previous = [-1] * len(pairs)
+    for index, (_, j) in enumerate(pairs):
+        k = bisect.bisect_left(tails, j)
+        if k == len(tails):
+            tails.append(j)
+            tail_at.append(index)
+        else:
+            tails[k] = j
+            tail_at[k] = index
+        previous[index] = tail_at[k - 1] if k else -1
+    run = []
+    index = tail_at[-1] if tail_at else -1
+    while index != -1:
+        run.append(pairs[index])
+        index = previous[index]
+    return run[::-1]
+
+
+def _add(
+    segments: list[Segment], op: str, keys: list[str], spaces: list[str], lo: int, hi: int
+) -> None:
+    if lo >= hi:
+        return
+    text = "".join([part for k in range(lo, hi) for part in (spaces[k], keys[k])])
     if not segments:
         text = text.lstrip()
     if segments and segments[-1].op == op:

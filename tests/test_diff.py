@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.diff import (
@@ -62,3 +62,59 @@ def test_diff_reconstructs_both_sides(a: list[str], b: list[str]) -> None:
     after = [t.key for s in segments if s.op != "-" for t in tokenize(s.text)]
     assert before == [t.key for t in tokenize(old)]
     assert after == [t.key for t in tokenize(new)]
+
+
+def _sides(segments: list) -> tuple[list[str], list[str]]:  # type: ignore[type-arg]
+    before = [t.key for s in segments if s.op != "+" for t in tokenize(s.text)]
+    after = [t.key for s in segments if s.op != "-" for t in tokenize(s.text)]
+    return before, after
+
+
+vocabulary = st.sampled_from("the a of North Korea Russia China , . troops 11,000 not".split())
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(vocabulary, min_size=700, max_size=1500), st.data())
+def test_long_texts_take_the_anchored_path_and_stay_exact(
+    base: list[str], data: st.DataObject
+) -> None:
+    edited = list(base)
+    for _ in range(data.draw(st.integers(1, 20))):
+        at = data.draw(st.integers(0, len(edited) - 1))
+        edited[at : at + data.draw(st.integers(0, 3))] = data.draw(st.lists(vocabulary, max_size=4))
+    old, new = " ".join(base), " ".join(edited)
+    before, after = _sides(word_diff(old, new))
+    assert before == [t.key for t in tokenize(old)]
+    assert after == [t.key for t in tokenize(new)]
+
+
+def test_pathological_inputs_finish(seed_texts: list[str]) -> None:
+    """Inputs that are quadratic for a plain SequenceMatcher. The alarm turns a hang into a
+    failure; it is a safety net minutes wide, not a timing assertion."""
+    import random
+    import signal
+
+    def hang(signum: int, frame: object) -> None:
+        raise AssertionError("the diff did not finish")
+
+    previous = signal.signal(signal.SIGALRM, hang)
+    signal.alarm(120)
+    try:
+        rng = random.Random(7)
+        words = seed_texts[0].split()
+        a = " ".join(rng.choice(words) for _ in range(50_000))
+        b = a.split()
+        for i in rng.sample(range(len(b)), 500):
+            b[i] = "EDITED"
+        segments = word_diff(a, " ".join(b))
+        assert sum(1 for s in segments if s.op == "+") == 493  # adjacent edits merge
+        unrelated = word_diff(
+            " ".join(rng.choice(words) for _ in range(100_000)),
+            " ".join(rng.choice(words) for _ in range(100_000)),
+        )
+        assert has_changes(unrelated)
+        long_words = word_diff("x" * 100_000 + " y", "x" * 100_000 + " z")
+        assert render_plain(with_context(long_words, 1)).endswith("[-y-]{+z+}")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
