@@ -61,7 +61,7 @@ def list_alerts(store: Store, status: str | None = None, limit: int = 1000) -> l
 
 def requeue_failed(store: Store, now: datetime) -> int:
     """Give failed alerts another full set of tries (`monitor alerts --retry`)."""
-    with store.lock, store.db.atomic():
+    with store.write():
         cursor = store.db.execute(
             "update alerts set status = 'pending', tries = 0, next_attempt_at = ?"
             " where status = 'failed'",
@@ -136,7 +136,7 @@ class Sender:
 
     def _claim(self, alert: Alert, now: datetime) -> bool:
         delay = self.settings.backoff * 2**alert.tries
-        with self.store.lock, self.store.db.atomic():
+        with self.store.write():
             cursor = self.store.db.execute(
                 "update alerts set tries = tries + 1, attempted_at = ?, next_attempt_at = ?"
                 " where id = ? and status = 'pending' and tries = ?",
@@ -146,7 +146,7 @@ class Sender:
 
     def _finish(self, alerts: Sequence[Alert], **values: Any) -> None:
         sets = ", ".join(f"{name} = ?" for name in values)
-        with self.store.lock, self.store.db.atomic():
+        with self.store.write():
             for alert in alerts:
                 self.store.db.execute(
                     f"update alerts set {sets} where id = ?", [*values.values(), alert.id]

@@ -7,6 +7,7 @@ SQLite connection is never shared between threads.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 import urllib.parse
@@ -183,6 +184,16 @@ class Checker:
             return CheckResult(job.source.id, "error", started, error=f"internal error: {exc!r}")
 
     def record(self, result: CheckResult, source: Source) -> CheckResult:
+        try:
+            return self._record(result, source)
+        except sqlite3.Error as exc:
+            # Disk full, a lock held too long, an I/O error: the transaction rolled back, so the
+            # database is as it was; the check failed and the next one tries again.
+            return replace(
+                result, outcome="error", comparison=None, error=f"could not store the check: {exc}"
+            )
+
+    def _record(self, result: CheckResult, source: Source) -> CheckResult:
         recorded = self.store.record_check(
             CheckRecord(
                 source_id=result.source_id,

@@ -11,9 +11,11 @@ import random
 import time
 import urllib.parse
 import urllib.request
+import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -28,7 +30,11 @@ def build_client(*, timeout: float, user_agent: str, max_connections: int = 32) 
     """The one HTTP client of a process: keep-alive, redirects followed, explicit timeouts."""
     return httpx.Client(
         timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-        headers={"User-Agent": user_agent, "Accept": "text/html,text/plain;q=0.9,*/*;q=0.5"},
+        headers={
+            "User-Agent": user_agent,
+            "Accept": "text/html,text/plain;q=0.9,*/*;q=0.5",
+            "Accept-Encoding": "gzip, deflate",  # what `_Inflater` decodes with a bound
+        },
         follow_redirects=True,
         max_redirects=10,
         limits=httpx.Limits(
@@ -46,6 +52,38 @@ def format_size(size: int) -> str:
         if size >= scale:
             return f"{size / scale:g} {unit}"
     return f"{size} bytes"
+
+
+class _Inflater:
+    """Content-Encoding, decoded with a bound.
+
+    httpx's own decoders expand each received chunk whole, so a few kilobytes of a gzip bomb
+    become hundreds of megabytes before any cap can look at them; here no call returns more
+    than the cap allows.
+    """
+
+    def __init__(self, encoding: str, limit: int) -> None:
+        encoding = encoding.strip().lower()
+        self.limit = limit
+        self.decoder: Any = None
+        if encoding in ("gzip", "x-gzip"):
+            self.decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self.decoder = zlib.decompressobj()
+        elif encoding not in ("", "identity"):
+            raise CaptureError(f"unsupported Content-Encoding {encoding!r}")
+
+    def __call__(self, data: bytes) -> bytes:
+        if self.decoder is None:
+            return data
+        try:
+            out: bytes = self.decoder.decompress(data, self.limit + 1)
+        except zlib.error as exc:
+            raise CaptureError(f"cannot decode the compressed body: {exc}") from None
+        if self.decoder.unconsumed_tail:
+            # More output is waiting than the cap allows: the body is over it by definition.
+            return out + b"\0"
+        return out
 
 
 class _Transient(CaptureError):
@@ -137,10 +175,11 @@ class Fetcher:
                 f"body of {format_size(int(declared))} is over the "
                 f"{format_size(self.max_body)} limit (max_body)"
             )
+        inflate = _Inflater(response.headers.get("Content-Encoding", ""), self.max_body)
         chunks: list[bytes] = []
         size = 0
-        # iter_bytes yields decompressed data, so a compressed bomb hits the cap too.
-        for chunk in response.iter_bytes():
+        for raw in response.iter_raw():
+            chunk = inflate(raw)
             size += len(chunk)
             if size > self.max_body:
                 raise CaptureError(

@@ -33,7 +33,7 @@ def beat(
     next_due: dict[str, datetime | None],
 ) -> None:
     """Record that the service is alive, and when each source is next due."""
-    with store.lock, store.db.atomic():
+    with store.write():
         store.db.execute(
             "insert into service (id, pid, host, started_at, heartbeat_at, stopped_at, config)"
             " values (1, ?, ?, ?, ?, null, ?) on conflict(id) do update set pid = excluded.pid,"
@@ -49,7 +49,7 @@ def beat(
 
 
 def stopped(store: Store, now: datetime) -> None:
-    with store.lock, store.db.atomic():
+    with store.write():
         store.db.execute("update service set stopped_at = ? where id = 1", [iso(now)])
 
 
@@ -58,7 +58,7 @@ def prune_checks(store: Store, older_than: datetime) -> int:
 
     The latest check of each source is kept whatever its age: it is what `status` shows.
     """
-    with store.lock, store.db.atomic():
+    with store.write():
         cursor = store.db.execute(
             "delete from checks where started_at < ? and id not in"
             " (select max(id) from checks group by source_id)",

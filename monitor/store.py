@@ -11,7 +11,8 @@ import functools
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -142,6 +143,25 @@ class Store:
             raise StoreError(f"{path}: cannot open the database: {exc}") from None
         return cls(db)
 
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        """One write transaction, holding the store's lock.
+
+        `BEGIN IMMEDIATE` takes SQLite's write lock at the start, so another process that holds
+        it (a running service, a backup) is waited for (the connection's busy timeout) instead
+        of failing later on a snapshot that went stale.
+        """
+        with self.lock:
+            conn = self.db.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
     @locked
     def close(self) -> None:
         self.db.close()
@@ -241,7 +261,7 @@ class Store:
     @locked
     def sync_sources(self, sources: Iterable[tuple[str, str]], now: datetime) -> None:
         """Make sure a row exists for each configured (id, url); the url follows the config."""
-        with self.db.atomic():
+        with self.write():
             for source_id, url in sources:
                 self.db.execute(
                     "insert into sources (id, url, created_at, consecutive_failures) "
@@ -252,7 +272,7 @@ class Store:
     @locked
     def import_baseline(self, source_id: str, regions: Regions, at: datetime) -> int | None:
         """Store `regions` as the first version of a source that has none. Idempotent."""
-        with self.db.atomic():
+        with self.write():
             if self._one("select 1 from versions where source_id = ?", [source_id]):
                 return None
             version_id = self._insert_version(source_id, regions, at, origin="baseline")
@@ -283,7 +303,7 @@ class Store:
     def record_check(self, record: CheckRecord) -> Recorded:
         """Write one check, and the version, change and alerts it implies, atomically."""
         now = iso(record.started_at)
-        with self.db.atomic():
+        with self.write():
             state = self._one("select * from sources where id = ?", [record.source_id])
             if state is None:
                 raise NotFound(f"source {record.source_id!r} is not in the database")
@@ -416,7 +436,7 @@ class Store:
 
     @locked
     def mark_reviewed(self, change_id: int, reviewed: bool, now: datetime) -> None:
-        with self.db.atomic():
+        with self.write():
             cursor = self.db.execute(
                 "update changes set reviewed = ?, reviewed_at = ? where id = ?",
                 [int(reviewed), iso(now) if reviewed else None, change_id],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +18,9 @@ class Reply:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    length: int | None = None  # a Content-Length other than the body's (a short body)
+    stream: Callable[[], Iterator[bytes]] | None = None  # sent without a length, then closed
+    reset: bool = False  # send half the body, then reset the connection
 
 
 @dataclass
@@ -32,6 +37,7 @@ class LoopServer:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[Request] = []
+        self.streamed = 0  # bytes of streamed bodies actually written
         self._lock = threading.Lock()
         outer = self
 
@@ -49,11 +55,31 @@ class LoopServer:
                 if reply.delay:
                     time.sleep(reply.delay)
                 self.send_response(reply.status)
-                headers = {"Content-Length": str(len(reply.body)), **reply.headers}
+                headers = dict(reply.headers)
+                if reply.stream is None:
+                    length = len(reply.body) if reply.length is None else reply.length
+                    headers.setdefault("Content-Length", str(length))
+                else:
+                    headers["Connection"] = "close"
                 for name, value in headers.items():
                     self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(reply.body)
+                if reply.reset:
+                    self.wfile.write(reply.body[: len(reply.body) // 2])
+                    self.wfile.flush()
+                    linger = struct.pack("ii", 1, 0)  # close with RST, not FIN
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+                    self.connection.close()
+                    self.close_connection = True
+                elif reply.stream is not None:
+                    self.close_connection = True
+                    for chunk in reply.stream():
+                        self.wfile.write(chunk)
+                        outer.streamed += len(chunk)
+                else:
+                    self.wfile.write(reply.body)
+                    if reply.length is not None:
+                        self.close_connection = True
 
             def log_message(self, format: str, *args: object) -> None:
                 pass

@@ -1,0 +1,157 @@
+"""Sites misbehaving on purpose: every fault is a failed check with a reason, never a change or
+an alert, and the next good response is compared with the last good version."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import socket
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from monitor.pages import Article, render
+
+from .conftest import SEED_FILES, run, source_block, write_config
+from .server import LoopServer, Reply
+
+HTML = {"Content-Type": "text/html; charset=utf-8"}
+LOGIN = (b"<html><head><title>Log in</title></head><body><main><h1>Log in</h1><form>"
+         b"<input name=u><input type=password name=p></form></main></body></html>")  # fmt: skip
+
+
+def count(db: Path, sql: str) -> int:
+    with sqlite3.connect(db) as conn:
+        return int(conn.execute(sql).fetchone()[0])
+
+
+def _zeros() -> Iterator[bytes]:
+    chunk = b"<p>" + b"x" * (64 * 1024 - 3)
+    for _ in range(50 * 16):  # 50 MiB
+        yield chunk
+
+
+def faults(page: bytes) -> dict[str, tuple[Callable[[LoopServer], Reply], str]]:
+    """Each fault: the reply that /a gives, and a word of the reason the check must record."""
+    bomb = gzip.compress(b"<p>" + b"\0" * (64 * 1024 * 1024))
+    broken = page.replace(b"mepr-unauthorized-message", b"gate").replace(
+        b"<h3>Members-Only Content</h3>", b"")  # fmt: skip
+    return {
+        "500": (lambda s: Reply(500, b"oops"), "HTTP 500"),
+        "502": (lambda s: Reply(502, b"bad gateway"), "HTTP 502"),
+        "503 retry-after": (lambda s: Reply(503, b"", {"Retry-After": "0"}), "HTTP 503"),
+        "429": (lambda s: Reply(429, b"slow down"), "HTTP 429"),
+        "404": (lambda s: Reply(404, b"gone"), "HTTP 404"),
+        "410": (lambda s: Reply(410, b"gone"), "HTTP 410"),
+        "stall": (lambda s: Reply(200, page, HTML, delay=2.5), "timed out"),
+        "reset mid-body": (lambda s: Reply(200, page, HTML, reset=True), "connection"),
+        "short body": (lambda s: Reply(200, page[:2000], HTML, length=len(page)), "connection"),
+        "50 MiB": (lambda s: Reply(200, headers=HTML, stream=_zeros), "limit"),
+        "gzip bomb": (lambda s: Reply(200, bomb, {**HTML, "Content-Encoding": "gzip"}), "limit"),
+        "bad charset": (
+            lambda s: Reply(200, page.replace(b"rare trip", b"rare \xff\xfe trip"), HTML),
+            "not valid utf-8",
+        ),  # fmt: skip
+        "binary": (
+            lambda s: Reply(200, b"\x89PNG\r\n\x1a\n\0\0" + bytes(range(256)) * 40, HTML),
+            "binary",
+        ),  # fmt: skip
+        "redirect loop": (lambda s: Reply(302, b"", {"Location": "/a"}), "redirect"),
+        "redirect to login": (lambda s: Reply(302, b"", {"Location": "/login"}), "login wall"),
+        "challenge 200": (
+            lambda s: Reply(
+                200, b"<html><head><title>Just a moment...</title></head><body></body></html>", HTML
+            ),
+            "bot challenge",
+        ),  # fmt: skip
+        "challenge 403": (
+            lambda s: Reply(403, b"<title>Attention Required!</title>", HTML),
+            "HTTP 403",
+        ),  # fmt: skip
+        "empty 200": (lambda s: Reply(200, b"", HTML), "no article text"),
+        "paywall selector gone": (lambda s: Reply(200, broken, HTML), "regions stopped matching"),
+    }
+
+
+@pytest.fixture
+def site(tmp_path: Path, http: LoopServer, seed_articles: list[Article]):  # type: ignore[no-untyped-def]
+    page = render(seed_articles[0]).encode()
+    state: dict[str, Callable[[LoopServer], Reply]] = {"a": lambda s: Reply(200, page, HTML)}
+    http.route("/a", lambda r: state["a"](http))
+    http.route("/login", lambda r: Reply(200, LOGIN, HTML))
+    body = '[monitor]\nretries = 0\ntimeout = "1s"\n\n[email]\nto = ["desk@example.org"]\n\n'
+    config = write_config(tmp_path, body + source_block("a", http.url("/a"), SEED_FILES[0].name))
+    return config, state, page
+
+
+@pytest.mark.parametrize("name", list(faults(b"")))
+def test_fault_is_a_failed_check(site, http: LoopServer, name: str,  # type: ignore[no-untyped-def]
+                                 seed_articles: list[Article]) -> None:  # fmt: skip
+    config, state, page = site
+    db = config.parent / "monitor.db"
+    first = json.loads(run(config, "check", "--json").stdout)[0]
+    assert first["outcome"] == "unchanged"
+    route, reason = faults(page)[name]
+    state["a"] = route
+    result = run(config, "check", "--json")
+    out = json.loads(result.stdout)[0]
+    assert result.exit_code == 1
+    assert out["outcome"] == "error" and out["change_id"] is None
+    assert reason.lower() in out["error"].lower(), out["error"]
+    assert count(db, "select count(*) from checks where outcome = 'error'") == 1
+    assert count(db, "select count(*) from changes") == 0
+    assert count(db, "select count(*) from alerts") == 0
+    assert not (config.parent / "outbox").exists()
+    if name == "50 MiB":
+        assert http.streamed < 50 * 1024 * 1024  # the fetch stopped at the cap
+    good = render(replace(seed_articles[0], chrome=7)).encode()
+    state["a"] = lambda s: Reply(200, good, HTML)
+    after = json.loads(run(config, "check", "--json").stdout)[0]
+    assert after["outcome"] == "unchanged", after
+
+
+def test_latin1_page_without_charset_is_read_as_browsers_do(site) -> None:  # type: ignore[no-untyped-def]
+    """Not a failure: an undeclared legacy page is windows-1252, so the same text is the same."""
+    config, state, page = site
+    run(config, "check")
+    text = page.decode().replace('<meta charset="UTF-8">', "")
+    latin = text.replace("’", "'").replace("—", "-").encode("latin-1")
+    state["a"] = lambda s: Reply(200, latin, {"Content-Type": "text/html"})
+    out = json.loads(run(config, "check", "--json").stdout)[0]
+    assert out["outcome"] == "unchanged"
+
+
+def test_gzip_pages_decode(site, seed_articles: list[Article]) -> None:  # type: ignore[no-untyped-def]
+    config, state, page = site
+    state["a"] = lambda s: Reply(200, gzip.compress(page), {**HTML, "Content-Encoding": "gzip"})
+    assert json.loads(run(config, "check", "--json").stdout)[0]["outcome"] == "unchanged"
+
+
+def test_connection_refused(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = write_config(tmp_path, '[monitor]\nretries = 0\n\n' + source_block(
+        "a", f"http://127.0.0.1:{port}/a", SEED_FILES[0].name))  # fmt: skip
+    out = json.loads(run(config, "check", "--json").stdout)[0]
+    assert out["outcome"] == "error" and "cannot connect" in out["error"]
+    assert count(tmp_path / "monitor.db", "select count(*) from changes") == 0
+
+
+def test_regions_stopped_matching_is_reported_once(site) -> None:  # type: ignore[no-untyped-def]
+    """Three checks in a row see the broken page: one "failing" event, one alert, no change."""
+    config, state, page = site
+    run(config, "check")
+    route, _ = faults(page)["paywall selector gone"]
+    state["a"] = route
+    for _ in range(4):
+        run(config, "check")
+    db = config.parent / "monitor.db"
+    assert count(db, "select count(*) from events where kind = 'failing'") == 1
+    assert count(db, "select count(*) from alerts") == 1
+    assert count(db, "select count(*) from changes") == 0
+    (eml,) = (config.parent / "outbox").glob("*.eml")
+    assert b"regions stopped matching" in eml.read_bytes()
