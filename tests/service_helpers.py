@@ -20,10 +20,20 @@ class RunningService:
         self.lines: list[dict[str, Any]] = []
         self.raw: list[str] = []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "monitor", "--config", str(config), "run",
-             "--log-format", "json"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "monitor",
+                "--config",
+                str(config),
+                "run",
+                "--log-format",
+                "json",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -36,9 +46,10 @@ class RunningService:
 
     def events(self, name: str, **fields: Any) -> list[dict[str, Any]]:
         return [
-            line for line in list(self.lines)
+            line
+            for line in list(self.lines)
             if line.get("event") == name and all(line.get(k) == v for k, v in fields.items())
-        ]  # fmt: skip
+        ]
 
     def wait_for(self, what: Callable[[], Any], timeout: float = 20.0) -> Any:
         deadline = time.monotonic() + timeout

@@ -26,8 +26,9 @@ class Mailbox:
         self.received: list[tuple[list[str], EmailMessage]] = []
         self.logins: list[str] = []
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
-                          rcpt_options: Any) -> str:  # fmt: skip
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
+    ) -> str:
         if address in self.reject:
             return "550 5.1.1 no such user here"
         envelope.rcpt_tos.append(address)
@@ -50,8 +51,9 @@ def smtp_server(
     tls: ssl.SSLContext | None = None,
     password: str | None = None,
 ) -> Iterator[int]:
-    def authenticate(server: Any, session: Any, envelope: Any, mechanism: str,
-                     data: Any) -> AuthResult:  # fmt: skip
+    def authenticate(
+        server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+    ) -> AuthResult:
         ok = isinstance(data, LoginPassword) and data.password.decode() == password
         if ok:
             mailbox.logins.append(data.login.decode())
@@ -61,8 +63,11 @@ def smtp_server(
     if tls is not None:
         kwargs |= {"tls_context": tls, "require_starttls": True}
     if password is not None:
-        kwargs |= {"authenticator": authenticate, "auth_required": True,
-                   "auth_require_tls": tls is not None}  # fmt: skip
+        kwargs |= {
+            "authenticator": authenticate,
+            "auth_required": True,
+            "auth_require_tls": tls is not None,
+        }
     port = port or free_port()
     controller = Controller(mailbox, hostname="127.0.0.1", port=port, **kwargs)
     controller.start()

@@ -77,8 +77,9 @@ def test_a_teaser_edit_sends_one_message_per_recipient(
     assert all(str(a["message_id"]).startswith("<monitor.") for a in alerts(config))
 
 
-def test_starttls_and_auth(tmp_path: Path, pages: PageServer,
-                           monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_starttls_and_auth(
+    tmp_path: Path, pages: PageServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ca = trustme.CA()
     server_context = __import__("ssl").create_default_context(__import__("ssl").Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1").configure_cert(server_context)
@@ -87,11 +88,12 @@ def test_starttls_and_auth(tmp_path: Path, pages: PageServer,
     monkeypatch.setenv("MONITOR_TEST_SMTP_PASSWORD", "s3cret")
     with smtp_server(box, tls=server_context, password="s3cret") as port:
         config = email_config(
-            tmp_path, pages,
+            tmp_path,
+            pages,
             f'host = "127.0.0.1"\nport = {port}\nsecurity = "starttls"\nusername = "monitor"\n'
             'password_env = "MONITOR_TEST_SMTP_PASSWORD"\nca_file = "ca.pem"\n'
             'to = ["desk@example.org"]',
-        )  # fmt: skip
+        )
         result = run(config, "test-email")
         assert result.exit_code == 0, result.output
         assert "delivered to desk@example.org: 250" in result.output

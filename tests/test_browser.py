@@ -34,10 +34,16 @@ def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"],
-        )  # fmt: skip
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         yield browser
         browser.close()
 
@@ -46,8 +52,11 @@ def browser() -> Iterator[Browser]:
 def site(tmp_path: Path, pages: PageServer, seed_articles: list[Article]) -> Iterator[str]:
     config = fill(tmp_path, pages, seed_articles)
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config), "serve",
-                             "--port", str(port)], stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(config), "serve", "--port", str(port)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 20

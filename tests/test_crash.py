@@ -71,12 +71,17 @@ def test_sigkill_at_random_moments_loses_nothing(
                 changes = {int(r[0]) for r in query(db, "select id from changes")}
                 assert committed <= changes  # every committed change is still there
                 committed = changes
-                orphans = query(db, "select count(*) from changes c where not exists"
-                                    " (select 1 from alerts a where a.change_id = c.id)")  # fmt: skip
+                orphans = query(
+                    db,
+                    "select count(*) from changes c where not exists"
+                    " (select 1 from alerts a where a.change_id = c.id)",
+                )
                 assert orphans == [(0,)]  # and each has its alert
                 received = {str(m["Message-ID"]) for _, m in box.received}
-                marked = {str(r[0]) for r in query(db, "select message_id from alerts"
-                                                       " where status = 'sent'")}  # fmt: skip
+                marked = {
+                    str(r[0])
+                    for r in query(db, "select message_id from alerts where status = 'sent'")
+                }
                 assert marked <= received  # nothing marked sent that the server did not get
         finally:
             stop.set()
@@ -84,8 +89,10 @@ def test_sigkill_at_random_moments_loses_nothing(
         assert len(committed) >= 10, "the kills came before the service recorded much"
         # Let a last run deliver everything still queued, then stop it cleanly.
         service = RunningService(config)
-        service.wait_for(lambda: query(db, "select count(*) from alerts"
-                                           " where status != 'sent'") == [(0,)], timeout=60)  # fmt: skip
+        service.wait_for(
+            lambda: query(db, "select count(*) from alerts where status != 'sent'") == [(0,)],
+            timeout=60,
+        )
         assert service.stop() == 0
     ids = [str(m["Message-ID"]) for _, m in box.received]
     expected = {str(r[0]) for r in query(db, "select message_id from alerts")}
@@ -116,8 +123,9 @@ def test_disk_full_fails_the_check_cleanly_and_recovers(
     pages.put_article("/a", replace(article, teaser=huge))
     limit = db.stat().st_size + 4096
     cmd = [sys.executable, "-m", "monitor", "--config", str(config), "check", "--json"]
-    full = subprocess.run(cmd, capture_output=True, text=True, timeout=60,
-                          preexec_fn=_limited(limit))  # fmt: skip
+    full = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=60, preexec_fn=_limited(limit)
+    )
     assert full.returncode == 1, full.stderr
     out = json.loads(full.stdout)[0]
     assert out["outcome"] == "error" and "could not store" in out["error"]
@@ -137,13 +145,17 @@ def test_a_locked_database_is_waited_for(
     db = tmp_path / "monitor.db"
     run(config, "check")
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sqlite3, sys, time\n"
-         f"c = sqlite3.connect({str(db)!r}, isolation_level=None)\n"
-         "c.execute('begin exclusive'); print('locked', flush=True); time.sleep(2)\n"
-         "c.execute('commit')"],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys, time\n"
+            f"c = sqlite3.connect({str(db)!r}, isolation_level=None)\n"
+            "c.execute('begin exclusive'); print('locked', flush=True); time.sleep(2)\n"
+            "c.execute('commit')",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
     pages.put_article("/a", replace(seed_articles[0], teaser="Entirely new. " * 30))
     result = run(config, "check", "--json")

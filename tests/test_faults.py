@@ -19,8 +19,10 @@ from .conftest import SEED_FILES, run, source_block, write_config
 from .server import LoopServer, Reply
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}
-LOGIN = (b"<html><head><title>Log in</title></head><body><main><h1>Log in</h1><form>"
-         b"<input name=u><input type=password name=p></form></main></body></html>")  # fmt: skip
+LOGIN = (
+    b"<html><head><title>Log in</title></head><body><main><h1>Log in</h1><form>"
+    b"<input name=u><input type=password name=p></form></main></body></html>"
+)
 
 
 def count(db: Path, sql: str) -> int:
@@ -38,7 +40,8 @@ def faults(page: bytes) -> dict[str, tuple[Callable[[LoopServer], Reply], str]]:
     """Each fault: the reply that /a gives, and a word of the reason the check must record."""
     bomb = gzip.compress(b"<p>" + b"\0" * (64 * 1024 * 1024))
     broken = page.replace(b"mepr-unauthorized-message", b"gate").replace(
-        b"<h3>Members-Only Content</h3>", b"")  # fmt: skip
+        b"<h3>Members-Only Content</h3>", b""
+    )
     return {
         "500": (lambda s: Reply(500, b"oops"), "HTTP 500"),
         "502": (lambda s: Reply(502, b"bad gateway"), "HTTP 502"),
@@ -54,11 +57,11 @@ def faults(page: bytes) -> dict[str, tuple[Callable[[LoopServer], Reply], str]]:
         "bad charset": (
             lambda s: Reply(200, page.replace(b"rare trip", b"rare \xff\xfe trip"), HTML),
             "not valid utf-8",
-        ),  # fmt: skip
+        ),
         "binary": (
             lambda s: Reply(200, b"\x89PNG\r\n\x1a\n\0\0" + bytes(range(256)) * 40, HTML),
             "binary",
-        ),  # fmt: skip
+        ),
         "redirect loop": (lambda s: Reply(302, b"", {"Location": "/a"}), "redirect"),
         "redirect to login": (lambda s: Reply(302, b"", {"Location": "/login"}), "login wall"),
         "challenge 200": (
@@ -66,11 +69,11 @@ def faults(page: bytes) -> dict[str, tuple[Callable[[LoopServer], Reply], str]]:
                 200, b"<html><head><title>Just a moment...</title></head><body></body></html>", HTML
             ),
             "bot challenge",
-        ),  # fmt: skip
+        ),
         "challenge 403": (
             lambda s: Reply(403, b"<title>Attention Required!</title>", HTML),
             "HTTP 403",
-        ),  # fmt: skip
+        ),
         "empty 200": (lambda s: Reply(200, b"", HTML), "no article text"),
         "paywall selector gone": (lambda s: Reply(200, broken, HTML), "regions stopped matching"),
     }
@@ -88,8 +91,12 @@ def site(tmp_path: Path, http: LoopServer, seed_articles: list[Article]):  # typ
 
 
 @pytest.mark.parametrize("name", list(faults(b"")))
-def test_fault_is_a_failed_check(site, http: LoopServer, name: str,  # type: ignore[no-untyped-def]
-                                 seed_articles: list[Article]) -> None:  # fmt: skip
+def test_fault_is_a_failed_check(
+    site,
+    http: LoopServer,
+    name: str,  # type: ignore[no-untyped-def]
+    seed_articles: list[Article],
+) -> None:
     config, state, page = site
     db = config.parent / "monitor.db"
     first = json.loads(run(config, "check", "--json").stdout)[0]
@@ -134,8 +141,11 @@ def test_connection_refused(tmp_path: Path) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    config = write_config(tmp_path, '[monitor]\nretries = 0\n\n' + source_block(
-        "a", f"http://127.0.0.1:{port}/a", SEED_FILES[0].name))  # fmt: skip
+    config = write_config(
+        tmp_path,
+        "[monitor]\nretries = 0\n\n"
+        + source_block("a", f"http://127.0.0.1:{port}/a", SEED_FILES[0].name),
+    )
     out = json.loads(run(config, "check", "--json").stdout)[0]
     assert out["outcome"] == "error" and "cannot connect" in out["error"]
     assert count(tmp_path / "monitor.db", "select count(*) from changes") == 0

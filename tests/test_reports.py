@@ -125,8 +125,9 @@ def test_pagination_with_many_changes(filled: Path) -> None:
         copy.pop("id")
         names = ", ".join(copy)
         marks = ", ".join("?" for _ in copy)
-        conn.executemany(f"insert into changes ({names}) values ({marks})",
-                         [list(copy.values())] * 117)  # fmt: skip
+        conn.executemany(
+            f"insert into changes ({names}) values ({marks})", [list(copy.values())] * 117
+        )
     with TestClient(create_app(db)) as client:
         first = client.get("/")
         assert first.text.count('class="change-row"') == 50 and "page 1 of 3" in first.text

@@ -47,8 +47,9 @@ def test_changes_appear_and_sigterm_exits_0(
     http: LoopServer, service_factory, seed_articles: list[Article], tmp_path: Path
 ) -> None:
     page = {"html": render(seed_articles[0])}
-    url = http.route("/a", lambda r: Reply(200, page["html"].encode(),
-                                           {"Content-Type": "text/html"}))  # fmt: skip
+    url = http.route(
+        "/a", lambda r: Reply(200, page["html"].encode(), {"Content-Type": "text/html"})
+    )
     service = service_factory(source_block("a", url, SEED_FILES[0].name))
     service.wait_for(lambda: service.events("check", source="a", outcome="unchanged"))
     edited = seed_articles[0].teaser.replace("rare trip", "rare journey")
@@ -93,8 +94,9 @@ def test_sighup_adds_a_source_and_refuses_a_broken_config(
     service.wait_for(lambda: service.events("check", source="two"))
     config.write_text(good + "[[source]]\nid = 'three'\nurl = 'https://x'\ncolour = 'red'\n")
     service.signal(signal.SIGHUP)
-    refused = service.wait_for(lambda: service.events("config reload refused; the old config "
-                                                      "keeps running"))  # fmt: skip
+    refused = service.wait_for(
+        lambda: service.events("config reload refused; the old config keeps running")
+    )
     assert "colour" in refused[0]["error"]
     before = len(http.hits("/two"))
     service.wait_for(lambda: len(http.hits("/two")) > before + 1)  # the old config runs on
@@ -122,8 +124,12 @@ def test_retries_failing_and_recovery(
     assert len(http.hits("/f")) >= 2
     state["down"] = True
     service.wait_for(lambda: service.events("source failing", source="f"))
-    status = subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "status",
-                             "--json"], capture_output=True, text=True, timeout=30)  # fmt: skip
+    status = subprocess.run(
+        [sys.executable, "-m", "monitor", "--config", str(config), "status", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     data = json.loads(status.stdout)
     assert status.returncode == 1
     assert data["alive"] is True and data["sources"][0]["state"] == "failing"
@@ -142,14 +148,21 @@ def test_one_writer_and_readers_alongside(
     url = http.route("/a", lambda r: Reply(200, html, {"Content-Type": "text/html"}))
     service = service_factory(source_block("a", url, SEED_FILES[0].name))
     service.wait_for(lambda: service.events("check", source="a"))
-    second = subprocess.run([sys.executable, "-m", "monitor", "--config", str(service.config),
-                             "run"], capture_output=True, text=True, timeout=30)  # fmt: skip
+    second = subprocess.run(
+        [sys.executable, "-m", "monitor", "--config", str(service.config), "run"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert second.returncode == 1
     assert "already using" in second.stderr
     for args in (["check", "--json"], ["history", "a"], ["changes"], ["status"]):
-        result = subprocess.run([sys.executable, "-m", "monitor", "--config",
-                                 str(service.config), *args], capture_output=True, text=True,
-                                timeout=30)  # fmt: skip
+        result = subprocess.run(
+            [sys.executable, "-m", "monitor", "--config", str(service.config), *args],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert result.returncode == 0, (args, result.stderr)
     assert service.stop() == 0
 
