@@ -7,6 +7,7 @@ errors, so a typo never silently falls back to a default.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -130,8 +131,8 @@ def parse_duration(value: object, key: str) -> float:
                 f'{key}: {value!r} is not a duration; write it like "90s", "15m", "1h" or "1d"'
             )
         seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
-    if seconds <= 0:
-        raise ConfigError(f"{key}: {value!r} must be longer than zero")
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ConfigError(f"{key}: {value!r} must be a finite duration longer than zero")
     return seconds
 
 
@@ -174,6 +175,8 @@ class _Table:
         if name not in self.data:
             return default
         value = self.data[name]
+        if isinstance(value, str) and "\x00" in value:
+            raise ConfigError(f"{self.key(name)}: contains a NUL character")
         if isinstance(value, bool) and kind is not bool:
             raise ConfigError(f"{self.key(name)}: expected {_kind_name(kind)}, got a boolean")
         if not isinstance(value, kind):
@@ -222,7 +225,10 @@ def _check_selectors(selectors: tuple[str, ...], key: str) -> None:
 
 
 def _inside(path: Path, root: Path, key: str) -> Path:
-    resolved = (root / path).resolve()
+    try:
+        resolved = (root / path).resolve()
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{key}: {str(path)!r} is not a usable path ({exc})") from None
     if not resolved.is_relative_to(root.resolve()):
         raise ConfigError(f"{key}: {str(path)!r} points outside the project folder {root}")
     return resolved

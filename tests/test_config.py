@@ -61,7 +61,7 @@ def test_good_config(tmp_path: Path) -> None:
             "monitor.intervall: unknown key; did you mean 'interval'",
         ),
         (('interval = "15m"', "interval = true"), "monitor.interval: expected"),
-        (('interval = "15m"', 'interval = "0s"'), "must be longer than zero"),
+        (('interval = "15m"', 'interval = "0s"'), "longer than zero"),
         (('interval = "15m"', 'interval = "-1h"'), "is not a duration"),
         (('max_body = "2MiB"', 'max_body = "lots"'), "monitor.max_body"),
         (('interval = "30m"', 'interval = "30m"\ncolour = "red"'), "colour: unknown key"),
