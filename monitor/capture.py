@@ -39,6 +39,9 @@ _BOMS = (
 )
 
 
+_NOT_CONTROL = bytes(b for b in range(256) if not (b < 9 or 13 < b < 32))
+
+
 @dataclass(frozen=True)
 class Capture:
     """The bytes of one read, with what the transport said about them."""
@@ -79,7 +82,7 @@ def _is_binary(body: bytes, media_type: str | None) -> bool:
         return False  # UTF-16 text has NULs by design
     if b"\x00" in head:
         return True
-    controls = sum(1 for b in head if b < 9 or 13 < b < 32)
+    controls = len(head.translate(None, _NOT_CONTROL))  # C speed: the bytes left are controls
     return controls > len(head) * 0.05
 
 

@@ -218,6 +218,26 @@ class Checker:
             event=recorded.event,
         )
 
+    def _record_batch(
+        self, finished: list[CheckResult], by_id: dict[str, Source]
+    ) -> list[CheckResult]:
+        """Record checks that finished together in one transaction, each in a savepoint of its
+        own: one commit instead of many, and one check's failure does not undo another's."""
+        try:
+            with self.store.write():
+                return [self.record(result, by_id[result.source_id]) for result in finished]
+        except sqlite3.Error as exc:  # the commit itself failed: nothing of the batch is stored
+            return [
+                replace(
+                    r,
+                    outcome="error",
+                    comparison=None,
+                    change_id=None,
+                    error=f"could not store the check: {exc}",
+                )
+                for r in finished
+            ]
+
     def check_one(self, source: Source) -> CheckResult:
         """Check and record one source; safe to call from several threads at once."""
         self.store.sync_sources([(source.id, source.url)], self.clock())
@@ -250,10 +270,10 @@ class Checker:
                 if not pending:
                     break
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    result = future.result()
-                    if not dry_run:
-                        result = self.record(result, by_id[result.source_id])
+                finished = [future.result() for future in done]
+                if not dry_run:
+                    finished = self._record_batch(finished, by_id)
+                for result in finished:
                     results[result.source_id] = result
                     if on_result is not None:
                         on_result(result)

@@ -1,6 +1,7 @@
 """Compare two sets of regions and classify the change.
 
-Pure. Equality is decided on the whitespace-free canonical text of each region, so that only
+Pure. Regions hold normalised text, so equality is decided on that text with its whitespace
+removed, so that only
 edits a reader would notice count; the word diff is computed only for regions that differ.
 """
 
@@ -12,7 +13,7 @@ from typing import Any
 
 from .diff import Segment, render_plain, with_context, word_diff
 from .extract import Access, Regions
-from .normalise import squash, word_count
+from .normalise import compact, word_count
 
 REGIONS = ("teaser", "paywall", "description")
 KINDS = (
@@ -95,7 +96,7 @@ def compare(old: Regions, new: Regions) -> Comparison:
 
 
 def _region(before: str, after: str) -> RegionDiff:
-    if squash(before) == squash(after):
+    if compact(before) == compact(after):
         return RegionDiff(False, before, after)
     return RegionDiff(True, before, after, tuple(word_diff(before, after)))
 
@@ -112,7 +113,7 @@ def classify(old: Regions, new: Regions, regions: Mapping[str, RegionDiff]) -> t
     if paywall.changed and ((old.paywall and new.paywall) or not access_changed):
         kinds.append("paywall_changed")
     if regions["teaser"].changed:
-        before, after = squash(old.teaser), squash(new.teaser)
+        before, after = compact(old.teaser), compact(new.teaser)
         cut_moved = before.startswith(after) or after.startswith(before)
         kinds.append("teaser_length_changed" if cut_moved else "teaser_rewritten")
     if regions["description"].changed:
@@ -129,10 +130,10 @@ def suspect(old: Regions, new: Regions) -> str | None:
     """
     if not old.paywall or new.paywall:
         return None
-    teaser = squash(new.teaser)
+    teaser = compact(new.teaser)
     # the notice's own sentences now read as article text: the block is there, unrecognised
-    notice = [squash(line) for line in old.paywall.split("\n") if word_count(line) >= 5]
-    if len(teaser) <= len(squash(old.teaser)) or any(line in teaser for line in notice):
+    notice = [compact(line) for line in old.paywall.split("\n") if word_count(line) >= 5]
+    if len(teaser) <= len(compact(old.teaser)) or any(line in teaser for line in notice):
         return (
             "regions stopped matching: the paywall notice is gone but the article text did not "
             "grow; check the source's paywall selectors and markers"

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from apscheduler.triggers.cron import CronTrigger
 from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
 from .errors import ConfigError
@@ -286,6 +285,8 @@ def _load_source(data: object, index: int, root: Path, emails: tuple[str, ...]) 
     if interval is not None and cron is not None:
         raise ConfigError(f"{where}: set either interval or cron, not both")
     if cron is not None:
+        from apscheduler.triggers.cron import CronTrigger  # only configs with cron pay for it
+
         try:
             CronTrigger.from_crontab(cron)
         except ValueError as exc:

@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -68,7 +69,7 @@ class Regions:
     error: str | None = None
     title: str = ""  # shown in reports and mail subjects; not watched, not in the fingerprint
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         return fingerprint(self.access, self.teaser, self.paywall, self.description)
 

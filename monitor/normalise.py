@@ -62,11 +62,16 @@ def squash(text: str) -> str:
     return _WHITESPACE.sub("", normalise(text))
 
 
+def compact(text: str) -> str:
+    """`squash` for text that is already normalised: only the whitespace goes."""
+    return "".join(text.split())
+
+
 def fingerprint(*parts: str) -> str:
-    """A stable hash of the whitespace-free canonical form of `parts`."""
+    """A stable hash of normalised `parts` with all whitespace removed."""
     digest = hashlib.sha256()
     for part in parts:
-        digest.update(squash(part).encode("utf-8"))
+        digest.update(compact(part).encode("utf-8"))
         digest.update(b"\x1f")
     return digest.hexdigest()
 

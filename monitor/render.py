@@ -10,9 +10,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 from .compare import REGIONS
 from .diff import Segment, render_html, render_plain, word_diff
@@ -164,6 +167,9 @@ def stylesheet() -> str:
 
 @cache
 def environment() -> Environment:
+    # Imported here: `monitor check` with nothing to send never needs the template engine.
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
     env = Environment(
         loader=PackageLoader("monitor", "templates"),
         # .css is ours, never page text: no escaping, so selectors such as "a > b" survive.

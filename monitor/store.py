@@ -145,22 +145,26 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[None]:
-        """One write transaction, holding the store's lock.
+        """One write transaction, holding the store's lock; inside another one, a savepoint.
 
         `BEGIN IMMEDIATE` takes SQLite's write lock at the start, so another process that holds
         it (a running service, a backup) is waited for (the connection's busy timeout) instead
-        of failing later on a snapshot that went stale.
+        of failing later on a snapshot that went stale. Nested, a failure rolls back only the
+        inner part: checks batched into one transaction stay independent of each other.
         """
         with self.lock:
             conn = self.db.conn
-            conn.execute("BEGIN IMMEDIATE")
+            nested = conn.in_transaction
+            conn.execute("SAVEPOINT inner" if nested else "BEGIN IMMEDIATE")
             try:
                 yield
             except BaseException:
                 if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                    conn.execute("ROLLBACK TO inner" if nested else "ROLLBACK")
+                    if nested:
+                        conn.execute("RELEASE inner")
                 raise
-            conn.execute("COMMIT")
+            conn.execute("RELEASE inner" if nested else "COMMIT")
 
     @locked
     def close(self) -> None:
@@ -184,16 +188,21 @@ class Store:
 
     @locked
     def state(self, source_id: str) -> SourceState:
-        row = self._one("select * from sources where id = ?", [source_id])
+        row = self._one(
+            "select s.etag as s_etag, s.last_modified as s_last_modified,"
+            " s.consecutive_failures as s_failures, v.* from sources s"
+            " left join versions v on v.id = s.current_version_id where s.id = ?",
+            [source_id],
+        )
         if row is None:
             return SourceState(source_id, None, None, None, 0)
-        current = self.version(row["current_version_id"]) if row["current_version_id"] else None
+        current = _version(row) if row["id"] is not None else None
         return SourceState(
             source_id=source_id,
             current=current,
-            etag=row["etag"],
-            last_modified=row["last_modified"],
-            consecutive_failures=row["consecutive_failures"] or 0,
+            etag=row["s_etag"],
+            last_modified=row["s_last_modified"],
+            consecutive_failures=row["s_failures"] or 0,
         )
 
     @locked
