@@ -26,9 +26,19 @@ SEED = (ROOT / "seeds" / "000_c860228f409f0487.txt").read_text(encoding="utf-8")
 WORDS = SEED.split()
 
 # Chrome a real page carries: a large stylesheet, a menu, scripts. ~35 KB with the article.
-_STYLE = "<style>" + "".join(f".c{i}{{margin:{i % 7}px;padding:{i % 5}px}}" for i in range(500)) + "</style>"
-_MENU = "<nav class='mega'>" + "".join(f"<a href='/topic/{i}'>Topic {i}</a>" for i in range(300)) + "</nav>"
-_SCRIPT = "<script>" + "var t=[" + ",".join(str(i * 7919 % 10007) for i in range(1500)) + "];</script>"
+_STYLE = (
+    "<style>"
+    + "".join(f".c{i}{{margin:{i % 7}px;padding:{i % 5}px}}" for i in range(500))
+    + "</style>"
+)
+_MENU = (
+    "<nav class='mega'>"
+    + "".join(f"<a href='/topic/{i}'>Topic {i}</a>" for i in range(300))
+    + "</nav>"
+)
+_SCRIPT = (
+    "<script>" + "var t=[" + ",".join(str(i * 7919 % 10007) for i in range(1500)) + "];</script>"
+)
 
 
 def article(i: int, version: int = 0) -> Article:
@@ -62,7 +72,7 @@ class Site:
     def __init__(self, n: int, folder: Path) -> None:
         self.n = n
         self.folder = folder
-        folder.chmod(0o755)  # nginx workers run as an unprivileged user
+        folder.mkdir(parents=True, exist_ok=True)
         self.versions = [0] * n
         for sub in ("static", "rotating"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
@@ -95,6 +105,7 @@ class Nginx:
         conf = self.dir / "nginx.conf"
         conf.write_text(f"""
 worker_processes 1;
+user root;  # the pages live in a private temporary folder
 daemon off;
 pid {self.dir}/nginx.pid;
 error_log {self.dir}/error.log warn;
@@ -155,9 +166,13 @@ class LatencyServer:
                 body = file.read_bytes() if file.is_file() else b"not found"
                 status = b"200 OK" if file.is_file() else b"404 Not Found"
                 etag = hashlib.md5(body).hexdigest()
-                writer.write(b"HTTP/1.1 " + status + b"\r\nContent-Type: text/html; charset=utf-8"
-                             + f"\r\nContent-Length: {len(body)}\r\nETag: \"{etag}\"\r\n\r\n".encode()
-                             + body)
+                writer.write(
+                    b"HTTP/1.1 "
+                    + status
+                    + b"\r\nContent-Type: text/html; charset=utf-8"
+                    + f'\r\nContent-Length: {len(body)}\r\nETag: "{etag}"\r\n\r\n'.encode()
+                    + body
+                )
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass

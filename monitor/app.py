@@ -58,6 +58,8 @@ def open_app(settings: Settings, *, clock: Clock = utcnow) -> Iterator[App]:
             per_host=settings.monitor.per_host,
             failing_after=settings.monitor.failing_after,
             clock=clock,
+            user_agent=settings.monitor.user_agent,
+            timeout=settings.monitor.timeout,
         )
         sender = Sender(store, settings.email, lambda: build_transport(settings.email), clock)
         yield App(settings, fetcher, store, checker, sender)

@@ -7,12 +7,13 @@ SQLite connection is never shared between threads.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +26,9 @@ from .fetch import Fetcher
 from .store import CheckRecord, Store
 
 Clock = Callable[[], datetime]
+_BATCH = 100
+# From this many sources a pass uses worker processes; below it, starting them costs more.
+PROCESS_THRESHOLD = 200
 
 
 def utcnow() -> datetime:
@@ -150,7 +154,11 @@ class Checker:
         per_host: int = 2,
         failing_after: int = 3,
         clock: Clock = utcnow,
+        user_agent: str | None = None,
+        timeout: float = 30.0,
     ) -> None:
+        self.user_agent = user_agent  # set: large passes may use worker processes
+        self.timeout = timeout
         self.fetcher = fetcher
         self.store = store
         self.concurrency = concurrency
@@ -183,65 +191,87 @@ class Checker:
         except Exception as exc:  # a bug in one source's check must not stop the others
             return CheckResult(job.source.id, "error", started, error=f"internal error: {exc!r}")
 
-    def record(self, result: CheckResult, source: Source) -> CheckResult:
-        try:
-            return self._record(result, source)
-        except sqlite3.Error as exc:
-            # Disk full, a lock held too long, an I/O error: the transaction rolled back, so the
-            # database is as it was; the check failed and the next one tries again.
-            return replace(
-                result, outcome="error", comparison=None, error=f"could not store the check: {exc}"
-            )
+    def _check_record(self, result: CheckResult, source: Source) -> CheckRecord:
+        return CheckRecord(
+            source_id=result.source_id,
+            started_at=result.started_at,
+            duration_ms=result.duration_ms,
+            outcome=result.outcome,
+            status=result.status,
+            error=result.error,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            url=result.url,
+            regions=result.regions,
+            comparison=result.comparison,
+            recipients=source.recipients,
+            failing_after=self.failing_after,
+        )
 
-    def _record(self, result: CheckResult, source: Source) -> CheckResult:
-        recorded = self.store.record_check(
-            CheckRecord(
-                source_id=result.source_id,
-                started_at=result.started_at,
-                duration_ms=result.duration_ms,
-                outcome=result.outcome,
-                status=result.status,
-                error=result.error,
-                etag=result.etag,
-                last_modified=result.last_modified,
-                url=result.url,
-                regions=result.regions,
-                comparison=result.comparison,
-                recipients=source.recipients,
-                failing_after=self.failing_after,
-            )
-        )
-        return replace(
-            result,
-            change_id=recorded.change_id,
-            revert_to=recorded.revert_to,
-            event=recorded.event,
-        )
+    def record(self, result: CheckResult, source: Source) -> CheckResult:
+        return self._record_batch([result], {source.id: source})[0]
 
     def _record_batch(
         self, finished: list[CheckResult], by_id: dict[str, Source]
     ) -> list[CheckResult]:
-        """Record checks that finished together in one transaction, each in a savepoint of its
-        own: one commit instead of many, and one check's failure does not undo another's."""
+        """Record checks that finished together in one transaction, each all or nothing on
+        its own: one commit instead of many, and one check's failure does not undo another's."""
         try:
-            with self.store.write():
-                return [self.record(result, by_id[result.source_id]) for result in finished]
+            stored = self.store.record_many(
+                [self._check_record(r, by_id[r.source_id]) for r in finished]
+            )
         except sqlite3.Error as exc:  # the commit itself failed: nothing of the batch is stored
-            return [
-                replace(
-                    r,
-                    outcome="error",
-                    comparison=None,
-                    change_id=None,
-                    error=f"could not store the check: {exc}",
+            stored = [exc] * len(finished)
+        out = []
+        for result, recorded in zip(finished, stored, strict=True):
+            if isinstance(recorded, sqlite3.Error):
+                # Disk full, a lock held too long, an I/O error: rolled back, so the database
+                # is as it was; the check failed and the next one tries again.
+                out.append(
+                    replace(
+                        result,
+                        outcome="error",
+                        comparison=None,
+                        change_id=None,
+                        error=f"could not store the check: {recorded}",
+                    )
                 )
-                for r in finished
-            ]
+            else:
+                out.append(
+                    replace(
+                        result,
+                        change_id=recorded.change_id,
+                        revert_to=recorded.revert_to,
+                        event=recorded.event,
+                    )
+                )
+        return out
 
     def check_one(self, source: Source) -> CheckResult:
         """Check and record one source; safe to call from several threads at once."""
         self.store.sync_sources([(source.id, source.url)], self.clock())
         return self.record(self._run(self.prepare(source, dry_run=False)), source)
+
+    def _executor(self, count: int) -> Executor:
+        """Threads, or for a large pass a process per core (see `workers`).
+
+        Each worker process fetches one page at a time, so processes fit when `per_host` is
+        about the number of cores (the default, 2): the pass is CPU-bound, and the per-host
+        limit holds. A `per_host` above that asks for many requests in flight (slow sites):
+        threads give that concurrency.
+        """
+        cores = os.cpu_count() or 1
+        if (
+            count >= PROCESS_THRESHOLD
+            and self.user_agent is not None
+            and (cores > 1 and self.limiter.per_host <= cores)
+        ):
+            from .workers import process_pool
+
+            pool = process_pool(self.fetcher, self.user_agent, self.timeout, cores)
+            if pool is not None:
+                return pool
+        return ThreadPoolExecutor(self.concurrency, thread_name_prefix="check")
 
     def check(
         self,
@@ -258,7 +288,21 @@ class Checker:
         pending: set[Future[CheckResult]] = set()
         queue: Iterator[Source] = iter(sources)
         window = self.concurrency * 2  # bounded, so memory does not grow with the source count
-        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="check") as pool:
+        buffer: list[CheckResult] = []
+        flushed = time.monotonic()
+
+        def flush() -> None:
+            nonlocal flushed
+            done = buffer if dry_run else self._record_batch(buffer, by_id)
+            for result in done:
+                results[result.source_id] = result
+                if on_result is not None:
+                    on_result(result)
+            buffer.clear()
+            flushed = time.monotonic()
+
+        with self._executor(len(sources)) as pool:
+            processes = not isinstance(pool, ThreadPoolExecutor)
             exhausted = False
             while pending or not exhausted:
                 while not exhausted and len(pending) < window:
@@ -266,15 +310,24 @@ class Checker:
                     if source is None:
                         exhausted = True
                         break
-                    pending.add(pool.submit(self._run, self.prepare(source, dry_run=dry_run)))
+                    job = self.prepare(source, dry_run=dry_run)
+                    if processes and job.early is None:
+                        pending.add(pool.submit(_in_process, job, self.clock()))
+                    else:
+                        pending.add(pool.submit(self._run, job))
                 if not pending:
                     break
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                finished = [future.result() for future in done]
-                if not dry_run:
-                    finished = self._record_batch(finished, by_id)
-                for result in finished:
-                    results[result.source_id] = result
-                    if on_result is not None:
-                        on_result(result)
+                buffer.extend(future.result() for future in done)
+                # A commit costs more than the rows it writes: gather up to a hundred checks,
+                # or a second's worth, into one transaction (each still all or nothing).
+                if len(buffer) >= _BATCH or time.monotonic() - flushed > 1.0:
+                    flush()
+            flush()
         return [results[s.id] for s in sources]
+
+
+def _in_process(job: Job, started_at: datetime) -> CheckResult:
+    from .workers import _observe
+
+    return _observe(job, started_at)

@@ -7,6 +7,7 @@ errors, so a typo never silently falls back to a default.
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import re
 import tomllib
@@ -215,12 +216,19 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
 
 
 def _check_selectors(selectors: tuple[str, ...], key: str) -> None:
-    probe = LexborHTMLParser("<html><body></body></html>")
     for selector in selectors:
-        try:
-            probe.css(selector)
-        except SelectolaxError:
-            raise ConfigError(f"{key}: {selector!r} is not a valid CSS selector") from None
+        if not _valid_selector(selector):
+            raise ConfigError(f"{key}: {selector!r} is not a valid CSS selector")
+
+
+@functools.cache
+def _valid_selector(selector: str) -> bool:
+    # Thousands of sources share the same few selectors: compile each once.
+    try:
+        LexborHTMLParser("<html><body></body></html>").css(selector)
+    except SelectolaxError:
+        return False
+    return True
 
 
 def _inside(path: Path, root: Path, key: str) -> Path:

@@ -143,6 +143,7 @@ class Fetcher:
             with self.client.stream("GET", url, headers=headers) as response:
                 status = response.status_code
                 if status == 304:
+                    response.read()  # consumed, so the connection goes back to the pool
                     return self._capture(response, b"")
                 if status in TRANSIENT_STATUSES:
                     raise _Transient(

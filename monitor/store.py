@@ -77,7 +77,7 @@ class CheckRecord:
 
 @dataclass(frozen=True)
 class Recorded:
-    check_id: int
+    check_id: int | None  # None for checks written in bulk
     version_id: int | None
     change_id: int | None
     revert_to: int | None
@@ -307,6 +307,90 @@ class Store:
             ],
         )
         return cast(int, cursor.lastrowid)
+
+    @locked
+    def record_many(self, records: Sequence[CheckRecord]) -> list[Recorded | sqlite3.Error]:
+        """Write several checks in one transaction; each is all or nothing on its own.
+
+        The common case, a healthy source found unchanged or not modified, touches no version
+        and no alert: those are written in bulk. Every other check goes through `record_check`
+        in a savepoint of its own.
+        """
+        results: list[Recorded | sqlite3.Error] = []
+        with self.write():
+            ids = [r.source_id for r in records]
+            marks = ",".join("?" * len(ids))
+            state = {
+                row[0]: row[1:]
+                for row in self.db.execute(
+                    f"select id, state, current_version_id from sources where id in ({marks})", ids
+                ).fetchall()
+            }
+            quiet = [
+                r
+                for r in records
+                if r.outcome in ("unchanged", "not_modified")
+                and state.get(r.source_id, ("", None))[0] == "healthy"
+                and state[r.source_id][1] is not None
+            ]
+            self._record_quiet(quiet, state)
+            done = {id(r) for r in quiet}
+            for record in records:
+                if id(record) in done:
+                    version = state[record.source_id][1]
+                    results.append(Recorded(None, version, None, None))
+                    continue
+                try:
+                    results.append(self.record_check(record))
+                except sqlite3.Error as exc:
+                    results.append(exc)
+        return results
+
+    def _record_quiet(self, records: Sequence[CheckRecord], state: dict[str, Any]) -> None:
+        if not records:
+            return
+        self.db.conn.executemany(
+            "insert into checks (source_id, started_at, duration_ms, outcome, status, etag,"
+            " last_modified, url, version_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                # a 304 repeats the validators the source row already holds: not stored again
+                (
+                    r.source_id,
+                    iso(r.started_at),
+                    r.duration_ms,
+                    r.outcome,
+                    r.status,
+                    None if r.outcome == "not_modified" else r.etag,
+                    None if r.outcome == "not_modified" else r.last_modified,
+                    r.url,
+                    state[r.source_id][1],
+                )
+                for r in records
+            ],
+        )
+        self.db.conn.executemany(
+            "update sources set last_check_at = ?, last_outcome = ?, consecutive_failures = 0,"
+            " title = coalesce(nullif(?, ''), title),"
+            " etag = case when ? then etag else ? end,"
+            " last_modified = case when ? then last_modified else ? end where id = ?",
+            [
+                (
+                    iso(r.started_at),
+                    r.outcome,
+                    r.regions.title if r.regions else None,
+                    r.outcome == "not_modified",
+                    r.etag,
+                    r.outcome == "not_modified",
+                    r.last_modified,
+                    r.source_id,
+                )
+                for r in records
+            ],
+        )
+        self.db.conn.executemany(
+            "update versions set last_seen = ? where id = ?",
+            [(iso(r.started_at), state[r.source_id][1]) for r in records],
+        )
 
     @locked
     def record_check(self, record: CheckRecord) -> Recorded:

@@ -236,3 +236,26 @@ def test_binary_and_huge_bodies_are_failed_checks(setup: Path, pages: PageServer
     out = check_json(setup)
     assert [r["outcome"] for r in out] == ["error", "error"]
     assert "binary" in str(out[0]["error"]) and "limit" in str(out[1]["error"])
+
+
+def test_a_large_pass_uses_worker_processes_and_finds_the_same(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    from monitor.check import PROCESS_THRESHOLD
+
+    n = PROCESS_THRESHOLD + 10
+    for i in range(n):
+        pages.put_article(f"/p{i}", replace(seed_articles[i % 2], chrome=i))
+    body = "[monitor]\nretries = 0\n\n" + "".join(
+        source_block(f"p{i}", pages.url(f"/p{i}")) for i in range(n)
+    )
+    config = write_config(tmp_path, body, seeds=False)
+    assert {r["outcome"] for r in check_json(config)} == {"new"}
+    edited = replace(seed_articles[1], teaser=seed_articles[1].teaser.replace("three", "four"))
+    pages.put_article("/p7", replace(edited, chrome=7))
+    out = check_json(config)
+    changed = [r for r in out if r["outcome"] == "changed"]
+    assert [r["source"] for r in changed] == ["p7"]
+    assert changed[0]["kinds"] == ["teaser_rewritten"]
+    assert {r["outcome"] for r in out} - {"changed"} == {"not_modified"}
+    assert count(tmp_path / "monitor.db", "versions") == n + 1

@@ -1,0 +1,189 @@
+"""monitor against urlwatch and a fetch-only lower bound, measured side by side in one run.
+
+    .venv/bin/python bench/run.py                      # N = 1,000 and 10,000, all variants
+    .venv/bin/python bench/run.py --n 1000 --repeats 3 --variants static,rotating,latency
+
+Every tool starts from an empty state and runs three cycles: baseline (all pages new),
+unchanged, and mutated (10% of teasers edited). Loopback only; writes bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from tools import LowerBound, Monitor, Run, Urlwatch  # noqa: E402
+from website import LatencyServer, Nginx, Site  # noqa: E402
+
+CYCLES = ("baseline", "unchanged", "mutated")
+HERE = Path(__file__).resolve().parent
+
+
+def correct(tool: str, cycle: str, run: Run, ids: set[str], mutated: set[str]) -> str:
+    if tool == "lower bound":
+        return "n/a"
+    if run.errors:
+        return f"NO ({run.errors} errors)"
+    want_new, want_changed = (ids, set()) if cycle == "baseline" else (set(), set())
+    if cycle == "mutated":
+        want_changed = mutated
+    ok = run.new == want_new and run.changed == want_changed
+    return "yes" if ok else f"NO (new {len(run.new)}, changed {len(run.changed)})"
+
+
+def one_round(variant: str, n: int, work: Path, tools: list[str]) -> dict[tuple[str, str], Run]:
+    site = Site(n, work / "site")
+    if variant == "latency":
+        server: Nginx | LatencyServer = LatencyServer(work / "site", 0.1)
+        prefix = "/static"
+    else:
+        server = Nginx(work / "site")
+        prefix = "/rotating" if variant == "rotating" else "/static"
+    ids = {f"p{i}": server.url(f"{prefix}/p{i}.html") for i in range(n)}
+    results: dict[tuple[str, str], Run] = {}
+    mutated: set[str] = set()
+    try:
+        for tool in tools:
+            site = Site(n, work / "site")  # every tool starts from the same pages
+            folder = work / tool.replace(" ", "-")
+            shutil.rmtree(folder, ignore_errors=True)
+            # the latency variant raises the per-host limit to the global one (one host)
+            per_host = 16 if variant == "latency" else 2
+            runner = {
+                "monitor": lambda: Monitor(folder, ids, per_host=per_host),
+                "urlwatch": lambda: Urlwatch(folder, ids),
+                "lower bound": lambda: LowerBound(folder, ids),
+            }[tool]()
+            for cycle in CYCLES:
+                if cycle == "mutated":
+                    mutated = {f"p{i}" for i in site.mutate(0.10, seed=n)}
+                run = runner.cycle()
+                run.correct = correct(tool, cycle, run, set(ids), mutated)  # type: ignore[attr-defined]
+                results[(tool, cycle)] = run
+    finally:
+        server.stop()
+    return results
+
+
+def median_runs(rounds: list[dict[tuple[str, str], Run]]) -> dict[tuple[str, str], Run]:
+    merged = {}
+    for key in rounds[0]:
+        runs = [r[key] for r in rounds]
+        m = Run(
+            statistics.median(r.wall for r in runs),
+            statistics.median(r.cpu for r in runs),
+            max(r.rss_mib for r in runs),
+        )
+        m.correct = "; ".join(sorted({r.correct for r in runs}))  # type: ignore[attr-defined]
+        merged[key] = m
+    return merged
+
+
+def table(title: str, res: dict[tuple[str, str], Run], tools: list[str]) -> list[str]:
+    lines = [f"### {title}", "",
+             "| cycle | tool | wall s | CPU s | peak RSS MiB | correct |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
+    for cycle in CYCLES:
+        for tool in tools:
+            r = res[(tool, cycle)]
+            lines.append(
+                f"| {cycle} | {tool} | {r.wall:.2f} | {r.cpu:.2f} | {r.rss_mib:.0f} | {r.correct} |"
+            )  # type: ignore[attr-defined]
+    lines += ["", "| cycle | monitor / urlwatch | monitor / lower bound |", "|---|---|---|"]
+    for cycle in CYCLES:
+        mon = res[("monitor", cycle)].wall
+        uw = res.get(("urlwatch", cycle))
+        lb = res.get(("lower bound", cycle))
+        lines.append(
+            f"| {cycle} | {mon / uw.wall:.2f} | {mon / lb.wall:.2f} |"
+            if uw and lb
+            else f"| {cycle} | - | - |"
+        )
+    return lines + [""]
+
+
+def targets(variant: str, n: int, res: dict[tuple[str, str], Run]) -> list[str]:
+    out = []
+    for cycle in CYCLES:
+        mon = res[("monitor", cycle)]
+        out.append(f"- {variant} N={n} {cycle}: monitor correct: {mon.correct}")  # type: ignore[attr-defined]
+        if ("urlwatch", cycle) in res:
+            factor = 2 if variant == "latency" else 3
+            ratio = res[("urlwatch", cycle)].wall / mon.wall
+            out.append(
+                f"- {variant} N={n} {cycle}: at least {factor}x faster than urlwatch: "
+                f"{'HOLDS' if ratio >= factor else 'MISSED'} ({ratio:.2f}x)"
+            )
+        if ("lower bound", cycle) in res and variant == "static":
+            lb = res[("lower bound", cycle)].wall
+            if cycle == "baseline":
+                verdict = mon.wall <= 1.5 * lb
+                out.append(
+                    f"- {variant} N={n} baseline within 1.5x of the lower bound: "
+                    f"{'HOLDS' if verdict else 'MISSED'} ({mon.wall / lb:.2f}x)"
+                )
+            if cycle == "unchanged":
+                verdict = mon.wall < lb
+                out.append(
+                    f"- {variant} N={n} unchanged below the lower bound: "
+                    f"{'HOLDS' if verdict else 'MISSED'} ({mon.wall / lb:.2f}x)"
+                )
+    return out
+
+
+def machine() -> list[str]:
+    cpu = next((line.split(":", 1)[1].strip() for line in
+                Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+               platform.processor())  # fmt: skip
+    nginx = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip()
+    import httpx
+
+    from monitor import __version__
+
+    return [f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+            f"- machine: {platform.machine()}, {cpu}, {__import__('os').cpu_count()} cores",
+            f"- Python {platform.python_version()}, monitor {__version__}, httpx {httpx.__version__},"
+            f" urlwatch 2.29, {nginx}"]  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--variants", default="static,rotating,latency")
+    parser.add_argument("--no-urlwatch", action="store_true")
+    parser.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
+    args = parser.parse_args()
+    tools = ["monitor", "lower bound"] + ([] if args.no_urlwatch else ["urlwatch"])
+    report = ["# Benchmark results", "", *machine(), ""]
+    verdicts: list[str] = []
+    for variant in args.variants.split(","):
+        sizes = [200] if variant == "latency" else args.n
+        for n in sizes:
+            rounds = []
+            for r in range(args.repeats):
+                with tempfile.TemporaryDirectory(prefix="monitor-bench-") as tmp:
+                    print(f"{variant} N={n} round {r + 1}/{args.repeats}", flush=True)
+                    rounds.append(one_round(variant, n, Path(tmp), tools))
+            res = median_runs(rounds)
+            lines = table(f"{variant}, N = {n} (median of {args.repeats})", res, tools)
+            print("\n".join(lines), flush=True)
+            report += lines
+            verdicts += targets(variant, n, res)
+    report += ["## Targets", "", *verdicts, ""]
+    print("\n".join(verdicts))
+    args.output.write_text("\n".join(report), encoding="utf-8")
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
