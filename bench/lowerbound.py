@@ -2,10 +2,11 @@
 
 import hashlib
 import sys
+from pathlib import Path
 
 import httpx
 
-urls = open(sys.argv[1], encoding="utf-8").read().split()
+urls = Path(sys.argv[1]).read_text(encoding="utf-8").split()
 digests = set()
 with httpx.Client(timeout=30) as client:
     for url in urls:

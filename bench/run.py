@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from tools import LowerBound, Monitor, Run, Urlwatch  # noqa: E402
-from website import LatencyServer, Nginx, Site  # noqa: E402
+from tools import LowerBound, Monitor, Run, Urlwatch
+from website import LatencyServer, Nginx, Site
 
 CYCLES = ("baseline", "unchanged", "mutated")
 HERE = Path(__file__).resolve().parent
@@ -58,11 +58,13 @@ def one_round(variant: str, n: int, work: Path, tools: list[str]) -> dict[tuple[
             shutil.rmtree(folder, ignore_errors=True)
             # the latency variant raises the per-host limit to the global one (one host)
             per_host = 16 if variant == "latency" else 2
-            runner = {
-                "monitor": lambda: Monitor(folder, ids, per_host=per_host),
-                "urlwatch": lambda: Urlwatch(folder, ids),
-                "lower bound": lambda: LowerBound(folder, ids),
-            }[tool]()
+            runner: Monitor | Urlwatch | LowerBound
+            if tool == "monitor":
+                runner = Monitor(folder, ids, per_host=per_host)
+            elif tool == "urlwatch":
+                runner = Urlwatch(folder, ids)
+            else:
+                runner = LowerBound(folder, ids)
             for cycle in CYCLES:
                 if cycle == "mutated":
                     mutated = {f"p{i}" for i in site.mutate(0.10, seed=n)}
@@ -89,9 +91,12 @@ def median_runs(rounds: list[dict[tuple[str, str], Run]]) -> dict[tuple[str, str
 
 
 def table(title: str, res: dict[tuple[str, str], Run], tools: list[str]) -> list[str]:
-    lines = [f"### {title}", "",
-             "| cycle | tool | wall s | CPU s | peak RSS MiB | correct |",
-             "|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        f"### {title}",
+        "",
+        "| cycle | tool | wall s | CPU s | peak RSS MiB | correct |",
+        "|---|---|---|---|---|---|",
+    ]
     for cycle in CYCLES:
         for tool in tools:
             r = res[(tool, cycle)]
@@ -108,7 +113,7 @@ def table(title: str, res: dict[tuple[str, str], Run], tools: list[str]) -> list
             if uw and lb
             else f"| {cycle} | - | - |"
         )
-    return lines + [""]
+    return [*lines, ""]
 
 
 def targets(variant: str, n: int, res: dict[tuple[str, str], Run]) -> list[str]:
@@ -141,24 +146,32 @@ def targets(variant: str, n: int, res: dict[tuple[str, str], Run]) -> list[str]:
 
 
 def machine() -> list[str]:
-    cpu = next((line.split(":", 1)[1].strip() for line in
-                Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
-               platform.processor())  # fmt: skip
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     nginx = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip()
     import httpx
 
     from monitor import __version__
 
-    return [f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-            f"- machine: {platform.machine()}, {cpu}, {__import__('os').cpu_count()} cores",
-            f"- Python {platform.python_version()}, monitor {__version__}, httpx {httpx.__version__},"
-            f" urlwatch 2.29, {nginx}"]  # fmt: skip
+    return [
+        f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"- machine: {platform.machine()}, {cpu}, {__import__('os').cpu_count()} cores",
+        f"- Python {platform.python_version()}, monitor {__version__}, "
+        f"httpx {httpx.__version__}, urlwatch 2.29, {nginx}",
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats-large", type=int, default=1, help="repeats at N >= 5,000")
     parser.add_argument("--variants", default="static,rotating,latency")
     parser.add_argument("--no-urlwatch", action="store_true")
     parser.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
@@ -170,12 +183,13 @@ def main() -> None:
         sizes = [200] if variant == "latency" else args.n
         for n in sizes:
             rounds = []
-            for r in range(args.repeats):
+            repeats = args.repeats if n < 5000 else args.repeats_large
+            for r in range(repeats):
                 with tempfile.TemporaryDirectory(prefix="monitor-bench-") as tmp:
-                    print(f"{variant} N={n} round {r + 1}/{args.repeats}", flush=True)
+                    print(f"{variant} N={n} round {r + 1}/{repeats}", flush=True)
                     rounds.append(one_round(variant, n, Path(tmp), tools))
             res = median_runs(rounds)
-            lines = table(f"{variant}, N = {n} (median of {args.repeats})", res, tools)
+            lines = table(f"{variant}, N = {n} (median of {repeats})", res, tools)
             print("\n".join(lines), flush=True)
             report += lines
             verdicts += targets(variant, n, res)

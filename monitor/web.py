@@ -108,7 +108,7 @@ def create_app(
             pages=pages,
             page_url=page_url,
             filters=filters,
-            sources=source_summaries(store()),
+            sources=store().known_sources(),
         )
 
     def sources(request: Request) -> Response:
