@@ -175,14 +175,21 @@ class PageServer:
 
     @contextmanager
     def running(self) -> Iterator[PageServer]:
-        thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
-        thread.start()
-        try:
+        with serving(self.httpd):
             yield self
-        finally:
-            self.httpd.shutdown()
-            self.httpd.server_close()
-            thread.join(timeout=5)
+
+
+@contextmanager
+def serving(httpd: ThreadingHTTPServer) -> Iterator[None]:
+    """Serve in a background thread for the length of a block, then shut down and close."""
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
 
 
 def _handler(server: PageServer) -> type[BaseHTTPRequestHandler]:

@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from monitor.pages import serving
+
 
 @dataclass
 class Reply:
@@ -106,14 +108,8 @@ class LoopServer:
 
     @contextmanager
     def running(self) -> Iterator[LoopServer]:
-        thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
-        thread.start()
-        try:
+        with serving(self.httpd):
             yield self
-        finally:
-            self.httpd.shutdown()
-            self.httpd.server_close()
-            thread.join(timeout=5)
 
 
 def _quiet(request: object, client_address: object) -> None:
