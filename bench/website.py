@@ -1,8 +1,9 @@
 """The benchmark's pages and servers: N realistic article pages on 127.0.0.1.
 
-Static pages are served by nginx (Debian's, if installed; with ETag/Last-Modified and 304s), or
-by a threaded Python server otherwise. The rotating-chrome variant uses nginx SSI so that every
-response carries a new nonce, date, view counter and related-links list, and no validators.
+Static pages are served by nginx (Debian's `nginx-light`, required: a Python server would be
+the bottleneck; it sends ETag/Last-Modified and 304s). The rotating-chrome variant uses nginx
+SSI so that every response carries a new nonce, date, view counter and related-links list, and
+no validators.
 The latency variant is an asyncio server that waits 100 ms before every response.
 """
 
