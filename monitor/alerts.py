@@ -23,8 +23,6 @@ from .mailer import DeliveryError, Transport, build_message
 from .render import ChangeView, change_view, environment, header_text
 from .store import Store, iso
 
-STATUSES = ("pending", "sent", "failed")
-
 
 @dataclass(frozen=True)
 class Alert:

@@ -248,8 +248,10 @@ class Checker:
         return out
 
     def check_one(self, source: Source) -> CheckResult:
-        """Check and record one source; safe to call from several threads at once."""
-        self.store.sync_sources([(source.id, source.url)], self.clock())
+        """Check and record one source; safe to call from several threads at once.
+
+        The source's row must exist: the service syncs its sources at start and on reload.
+        """
         return self.record(self._run(self.prepare(source, dry_run=False)), source)
 
     def _executor(self, count: int) -> Executor:

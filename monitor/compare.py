@@ -1,8 +1,8 @@
 """Compare two sets of regions and classify the change.
 
-Pure. Regions hold normalised text, so equality is decided on that text with its whitespace
-removed, so that only
-edits a reader would notice count; the word diff is computed only for regions that differ.
+Pure. Regions hold normalised text; equality is decided on that text with its whitespace
+removed, so only edits a reader would notice count. The word diff is computed only for regions
+that differ.
 """
 
 from __future__ import annotations

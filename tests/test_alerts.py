@@ -30,6 +30,11 @@ def email_config(tmp_path: Path, pages: PageServer, email: str, extra: str = "")
     return write_config(tmp_path, f"[monitor]\nretries = 0\n\n[email]\n{email}\n\n{sources}")
 
 
+def plain_smtp(port: int) -> str:
+    """The [email] lines for the test server without TLS; recipients and the rest follow."""
+    return f'host = "127.0.0.1"\nport = {port}\nsecurity = "none"\n'
+
+
 def edit(pages: PageServer, article: Article, old: str, new: str, chrome: int = 1) -> None:
     pages.put_article(
         PATH, replace(article, teaser=article.teaser.replace(old, new), chrome=chrome)
@@ -55,8 +60,7 @@ def test_a_teaser_edit_sends_one_message_per_recipient(
         config = email_config(
             tmp_path,
             pages,
-            f'host = "127.0.0.1"\nport = {port}\n'
-            'security = "none"\nto = ["a@example.org", "b@example.org"]',
+            plain_smtp(port) + 'to = ["a@example.org", "b@example.org"]',
         )
         pages.put_article(PATH, seed_articles[0])
         assert run(config, "check").exit_code == 0
@@ -111,8 +115,7 @@ def test_server_down_then_back_delivers_once(
     config = email_config(
         tmp_path,
         pages,
-        f'host = "127.0.0.1"\nport = {port}\n'
-        'security = "none"\nto = ["desk@example.org"]\nbackoff = "1s"',
+        plain_smtp(port) + 'to = ["desk@example.org"]\nbackoff = "1s"',
     )
     pages.put_article(PATH, seed_articles[0])
     run(config, "check")
@@ -138,8 +141,7 @@ def test_a_rejected_recipient_does_not_hold_back_the_others(
         config = email_config(
             tmp_path,
             pages,
-            f'host = "127.0.0.1"\nport = {port}\n'
-            'security = "none"\nto = ["gone@example.org", "desk@example.org"]',
+            plain_smtp(port) + 'to = ["gone@example.org", "desk@example.org"]',
         )
         pages.put_article(PATH, seed_articles[0])
         run(config, "check")
@@ -166,8 +168,7 @@ def test_killed_between_send_and_mark_resends_with_the_same_message_id(
         config = email_config(
             tmp_path,
             pages,
-            f'host = "127.0.0.1"\nport = {port}\n'
-            'security = "none"\nto = ["desk@example.org"]\nbackoff = "1s"',
+            plain_smtp(port) + 'to = ["desk@example.org"]\nbackoff = "1s"',
         )
         pages.put_article(PATH, seed_articles[0])
         run(config, "check")
@@ -204,9 +205,7 @@ def test_digest_gathers_changes_into_one_message(
         config = email_config(
             tmp_path,
             pages,
-            f'host = "127.0.0.1"\nport = {port}\n'
-            'security = "none"\nto = ["desk@example.org"]\n'
-            'mode = "digest"\ndigest_interval = "3s"',
+            plain_smtp(port) + 'to = ["desk@example.org"]\nmode = "digest"\ndigest_interval = "3s"',
         )
         pages.put_article(PATH, seed_articles[0])
         run(config, "check")
