@@ -14,14 +14,20 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .check import Clock, utcnow
 from .config import EmailSettings
-from .mailer import DeliveryError, Transport, build_message
-from .render import ChangeView, change_view, environment, header_text
+from .errors import DeliveryError
 from .store import Store, iso
+
+if TYPE_CHECKING:
+    # Messages are built only when an alert is due: a check that finds nothing to send does
+    # not load the mail and template machinery.
+    from email.message import EmailMessage
+
+    from .mailer import Transport
+    from .render import ChangeView
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,7 @@ _COLUMNS = ", ".join(Alert.__dataclass_fields__)
 def list_alerts(store: Store, status: str | None = None, limit: int = 1000) -> list[Alert]:
     where, params = ("status = ?", [status]) if status else ("1 = 1", [])
     with store.lock:
-        rows = store.db.execute(
+        rows = store.conn.execute(
             f"select {_COLUMNS} from alerts where {where} order by id desc limit ?",
             [*params, limit],
         ).fetchall()
@@ -60,7 +66,7 @@ def list_alerts(store: Store, status: str | None = None, limit: int = 1000) -> l
 def requeue_failed(store: Store, now: datetime) -> int:
     """Give failed alerts another full set of tries (`monitor alerts --retry`)."""
     with store.write():
-        cursor = store.db.execute(
+        cursor = store.conn.execute(
             "update alerts set status = 'pending', tries = 0, next_attempt_at = ?"
             " where status = 'failed'",
             [iso(now)],
@@ -87,6 +93,8 @@ class EventView:
 
     @property
     def subject(self) -> str:
+        from .render import header_text
+
         word = "failing" if self.kind == "failing" else "recovered"
         return header_text(f"Source {word}: {self.title}")
 
@@ -118,7 +126,7 @@ class Sender:
 
     def _due(self, now: datetime) -> list[list[Alert]]:
         with self.store.lock:
-            rows = self.store.db.execute(
+            rows = self.store.conn.execute(
                 f"select {_COLUMNS} from alerts where status = 'pending' and next_attempt_at <= ?"
                 " order by id",
                 [iso(now)],
@@ -135,7 +143,7 @@ class Sender:
     def _claim(self, alert: Alert, now: datetime) -> bool:
         delay = self.settings.backoff * 2**alert.tries
         with self.store.write():
-            cursor = self.store.db.execute(
+            cursor = self.store.conn.execute(
                 "update alerts set tries = tries + 1, attempted_at = ?, next_attempt_at = ?"
                 " where id = ? and status = 'pending' and tries = ?",
                 [iso(now), iso(now + timedelta(seconds=delay)), alert.id, alert.tries],
@@ -146,7 +154,7 @@ class Sender:
         sets = ", ".join(f"{name} = ?" for name in values)
         with self.store.write():
             for alert in alerts:
-                self.store.db.execute(
+                self.store.conn.execute(
                     f"update alerts set {sets} where id = ?", [*values.values(), alert.id]
                 )
 
@@ -197,11 +205,13 @@ class Sender:
     # -- messages --------------------------------------------------------------------------
 
     def _item(self, alert: Alert) -> Item:
+        from .render import change_view
+
         if alert.change_id is not None:
             change = self.store.change(alert.change_id)
             return Item(view=change_view(self.store, change, self.settings.report_url))
         with self.store.lock:
-            row = self.store.db.execute(
+            row = self.store.conn.execute(
                 "select e.kind, coalesce(s.title, s.id), s.url, e.at, e.detail from events e"
                 " join sources s on s.id = e.source_id where e.id = ?",
                 [alert.event_id],
@@ -209,6 +219,9 @@ class Sender:
         return Item(event=EventView(*row))
 
     def compose(self, alerts: Sequence[Alert]) -> EmailMessage:
+        from .mailer import build_message
+        from .render import environment, header_text
+
         items = [self._item(a) for a in alerts]
         subject = items[0].subject if len(items) == 1 else f"monitor: {len(items)} updates"
         env = environment()

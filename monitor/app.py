@@ -9,13 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .alerts import Sender
 from .check import Checker, Clock, utcnow
 from .config import Settings
 from .fetch import Fetcher, build_client
-from .mailer import build_transport
 from .store import Store
+
+if TYPE_CHECKING:
+    from .mailer import Transport
 
 
 @dataclass(frozen=True)
@@ -61,5 +64,11 @@ def open_app(settings: Settings, *, clock: Clock = utcnow) -> Iterator[App]:
             user_agent=settings.monitor.user_agent,
             timeout=settings.monitor.timeout,
         )
-        sender = Sender(store, settings.email, lambda: build_transport(settings.email), clock)
+        sender = Sender(store, settings.email, lambda: _transport(settings), clock)
         yield App(settings, fetcher, store, checker, sender)
+
+
+def _transport(settings: Settings) -> Transport:
+    from .mailer import build_transport  # only when an alert is due
+
+    return build_transport(settings.email)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -54,7 +54,6 @@ class Capture:
     etag: str | None = None
     last_modified: str | None = None
     fetched_at: datetime | None = None
-    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def not_modified(self) -> bool:

@@ -7,6 +7,7 @@ SQLite connection is never shared between threads.
 
 from __future__ import annotations
 
+import itertools
 import os
 import sqlite3
 import threading
@@ -38,7 +39,7 @@ def utcnow() -> datetime:
 @dataclass(frozen=True)
 class CheckResult:
     source_id: str
-    outcome: str  # new | changed | unchanged | not_modified | error
+    outcome: str  # new | changed | unchanged | not_modified | error (differs: not yet judged)
     started_at: datetime
     duration_ms: int = 0
     status: int | None = None
@@ -69,13 +70,18 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class Job:
-    """What a worker needs: the source and the version it compares against."""
+    """What a worker needs: the source and the version it compares against.
+
+    A pass over many sources sends only the current version's `fingerprint`, not its text: most
+    pages are unchanged, and the few that differ are compared by `Checker.settle`.
+    """
 
     source: Source
     current: Regions | None
     etag: str | None = None
     last_modified: str | None = None
     early: CheckResult | None = field(default=None)  # set when the check failed before fetching
+    fingerprint: str | None = None  # of the current version, when `current` is not loaded
 
 
 def read_baseline(source: Source, fetcher: Fetcher) -> Regions:
@@ -107,7 +113,7 @@ def observe(job: Job, fetcher: Fetcher, started_at: datetime) -> CheckResult:
             "url": capture.url if capture.url != source.url else None,
         }
         if capture.not_modified:
-            if job.current is None:
+            if job.current is None and job.fingerprint is None:
                 return result("error", error="HTTP 304 with nothing stored to compare", **meta)
             return result("not_modified", **meta)
         regions = extract(capture, source.extract)
@@ -118,12 +124,21 @@ def observe(job: Job, fetcher: Fetcher, started_at: datetime) -> CheckResult:
     if regions.access == "unknown":
         return result("error", error=regions.error, **meta)
     if job.current is None:
-        return result("new", regions=regions, **meta)
-    comparison = compare(job.current, regions)
-    if comparison.changed and (reason := suspect(job.current, regions)):
-        return result("error", error=reason, **meta)
+        if job.fingerprint is None:
+            return result("new", regions=regions, **meta)
+        outcome = "unchanged" if regions.fingerprint == job.fingerprint else "differs"
+        return result(outcome, regions=regions, **meta)
+    return judge(result("differs", regions=regions, **meta), job.current)
+
+
+def judge(result: CheckResult, current: Regions) -> CheckResult:
+    """A check whose fresh regions may differ from `current`, with its outcome decided."""
+    assert result.regions is not None
+    comparison = compare(current, result.regions)
+    if comparison.changed and (reason := suspect(current, result.regions)):
+        return replace(result, outcome="error", error=reason, regions=None)
     outcome = "changed" if comparison.changed else "unchanged"
-    return result(outcome, regions=regions, comparison=comparison, **meta)
+    return replace(result, outcome=outcome, comparison=comparison)
 
 
 class HostLimiter:
@@ -254,10 +269,11 @@ class Checker:
         """
         return self.record(self._run(self.prepare(source, dry_run=False)), source)
 
-    def _executor(self, count: int) -> Executor:
-        """Threads, or for a large pass a process per core (see `workers`).
+    def _executor(self, count: int) -> tuple[Executor, int]:
+        """Threads, or for a large pass a process per core (see `workers`), and how many
+        checks each unit of work sent to it holds.
 
-        Each worker process fetches one page at a time, so processes fit when `per_host` is
+        Each worker process checks one page at a time, so processes fit when `per_host` is
         about the number of cores (the default, 2): the pass is CPU-bound, and the per-host
         limit holds. A `per_host` above that asks for many requests in flight (slow sites):
         threads give that concurrency.
@@ -272,8 +288,39 @@ class Checker:
 
             pool = process_pool(self.fetcher, self.user_agent, self.timeout, cores)
             if pool is not None:
-                return pool
-        return ThreadPoolExecutor(self.concurrency, thread_name_prefix="check")
+                # Units of a few dozen checks: one round trip between processes per unit, while
+                # every core still gets several units to keep it busy to the end.
+                return pool, max(1, min(32, count // (cores * 8)))
+        return ThreadPoolExecutor(self.concurrency, thread_name_prefix="check"), 1
+
+    def _jobs(self, sources: Sequence[Source], *, dry_run: bool) -> Iterator[Job]:
+        """A job per source, from one read of every source's stored state."""
+        known = self.store.known()
+        for source in sources:
+            state = known.get(source.id)
+            if state is None or state.fingerprint is None:
+                yield self.prepare(source, dry_run=dry_run)
+            else:
+                yield Job(
+                    source,
+                    None,
+                    state.etag,
+                    state.last_modified,
+                    fingerprint=state.fingerprint,
+                )
+
+    def settle(self, result: CheckResult) -> CheckResult:
+        """Decide a check its worker found different from the stored fingerprint, against
+        the stored version's text."""
+        if result.outcome != "differs":
+            return result
+        state = self.store.state(result.source_id)
+        if state.current is None:  # pragma: no cover - the version was there when the job began
+            return replace(result, outcome="new")
+        return judge(result, state.current.regions)
+
+    def _run_many(self, jobs: list[Job]) -> list[CheckResult]:
+        return [self._run(job) for job in jobs]
 
     def check(
         self,
@@ -287,15 +334,15 @@ class Checker:
             self.store.sync_sources(((s.id, s.url) for s in sources), self.clock())
         results: dict[str, CheckResult] = {}
         by_id = {s.id: s for s in sources}
-        pending: set[Future[CheckResult]] = set()
-        queue: Iterator[Source] = iter(sources)
-        window = self.concurrency * 2  # bounded, so memory does not grow with the source count
+        pending: set[Future[list[CheckResult]]] = set()
+        jobs = self._jobs(sources, dry_run=dry_run)
         buffer: list[CheckResult] = []
         flushed = time.monotonic()
 
         def flush() -> None:
             nonlocal flushed
-            done = buffer if dry_run else self._record_batch(buffer, by_id)
+            settled = [self.settle(r) for r in buffer]
+            done = settled if dry_run else self._record_batch(settled, by_id)
             for result in done:
                 results[result.source_id] = result
                 if on_result is not None:
@@ -303,24 +350,30 @@ class Checker:
             buffer.clear()
             flushed = time.monotonic()
 
-        with self._executor(len(sources)) as pool:
+        pool, size = self._executor(len(sources))
+        with pool:
             processes = not isinstance(pool, ThreadPoolExecutor)
+            # bounded, so memory does not grow with the source count
+            window = (os.cpu_count() or 1) * 2 if processes else self.concurrency * 2
             exhausted = False
             while pending or not exhausted:
                 while not exhausted and len(pending) < window:
-                    source = next(queue, None)
-                    if source is None:
-                        exhausted = True
+                    unit = list(itertools.islice(jobs, size))
+                    exhausted = len(unit) < size
+                    if not unit:
                         break
-                    job = self.prepare(source, dry_run=dry_run)
-                    if processes and job.early is None:
-                        pending.add(pool.submit(_in_process, job, self.clock()))
+                    if processes:
+                        # checks that failed before fetching need no worker
+                        buffer.extend(job.early for job in unit if job.early is not None)
+                        unit = [job for job in unit if job.early is None]
+                        if unit:
+                            pending.add(pool.submit(_in_process, unit, self.clock()))
                     else:
-                        pending.add(pool.submit(self._run, job))
-                if not pending:
-                    break
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                buffer.extend(future.result() for future in done)
+                        pending.add(pool.submit(self._run_many, unit))
+                if pending:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        buffer.extend(future.result())
                 # A commit costs more than the rows it writes: gather up to a hundred checks,
                 # or a second's worth, into one transaction (each still all or nothing).
                 if len(buffer) >= _BATCH or time.monotonic() - flushed > 1.0:
@@ -329,7 +382,7 @@ class Checker:
         return [results[s.id] for s in sources]
 
 
-def _in_process(job: Job, started_at: datetime) -> CheckResult:
-    from .workers import _observe
+def _in_process(jobs: list[Job], started_at: datetime) -> list[CheckResult]:
+    from .workers import observe_many
 
-    return _observe(job, started_at)
+    return observe_many(jobs, started_at)

@@ -14,14 +14,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from email.utils import make_msgid
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from . import report
-from .alerts import DeliveryReport, list_alerts, requeue_failed
 from .app import open_app, open_fetcher, open_store
 from .check import CheckResult
 from .compare import KINDS, compare
@@ -29,6 +25,12 @@ from .config import ExtractRules, Settings, default_settings, load_settings
 from .diff import render_plain
 from .errors import CaptureError, ConfigError, MonitorError, NotFound
 from .extract import extract
+
+if TYPE_CHECKING:
+    # Loaded by the commands that print for people: `check --json` from cron starts without.
+    from rich.console import Console
+
+    from .alerts import DeliveryReport
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,6 +53,8 @@ def domain_errors() -> Iterator[None]:
 
 
 def _console() -> Console:
+    from rich.console import Console
+
     # Piped output is read by scripts and pagers: wide lines rather than wrapped tables.
     return Console(highlight=False, width=None if sys.stdout.isatty() else 120)
 
@@ -98,6 +102,8 @@ def cli(ctx: click.Context, config: str | None) -> None:
 @pass_context
 def compare_cmd(ctx: Context, old: str, new: str, source_id: str | None, as_json: bool) -> None:
     """Compare two captures (files or URLs) with no database."""
+    from . import report
+
     use_config = ctx.explicit or ctx.path.exists() or source_id is not None
     settings = ctx.settings() if use_config else default_settings()
     with domain_errors():
@@ -135,6 +141,8 @@ def check_cmd(ctx: Context, sources: tuple[str, ...], dry_run: bool, as_json: bo
     if as_json:
         _echo_json([r.to_json() for r in results])
     else:
+        from . import report
+
         report.print_results(_console(), results)
     if delivery is not None:
         _report_delivery(delivery, settings, stderr=as_json)
@@ -161,6 +169,9 @@ def _progress(enabled: bool, total: int) -> Iterator[Callable[[CheckResult], Non
     if not enabled:
         yield lambda result: None
         return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     columns = (TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("check", total=total)
@@ -173,6 +184,8 @@ def _progress(enabled: bool, total: int) -> Iterator[Callable[[CheckResult], Non
 @pass_context
 def history_cmd(ctx: Context, source_id: str, as_json: bool) -> None:
     """Every distinct version of a source, and the changes between them."""
+    from . import report
+
     settings = ctx.settings()
     with domain_errors(), open_store(settings) as store:
         if source_id not in store.known_sources():
@@ -235,6 +248,8 @@ def changes_cmd(
     as_json: bool,
 ) -> None:
     """List detected changes, newest first."""
+    from . import report
+
     settings = ctx.settings()
     with domain_errors(), open_store(settings) as store:
         rows = store.changes(source_id=source_id, kind=kind, since=_since(since), limit=limit)
@@ -253,6 +268,8 @@ def changes_cmd(
 @pass_context
 def show_cmd(ctx: Context, change_id: int, full: bool, as_json: bool) -> None:
     """One change: what changed and the word diff (colour on a terminal)."""
+    from . import report
+
     settings = ctx.settings()
     with domain_errors(), open_store(settings) as store:
         change = store.change(change_id)
@@ -307,6 +324,7 @@ def run_cmd(ctx: Context, log_level: str, log_format: str) -> None:
 @pass_context
 def status_cmd(ctx: Context, as_json: bool) -> None:
     """Is the service up, and how is each source doing? Exit 1 if down or a source is failing."""
+    from . import report
     from .health import status
 
     settings = ctx.settings()
@@ -342,6 +360,9 @@ def gc_cmd(ctx: Context) -> None:
 @pass_context
 def alerts_cmd(ctx: Context, status: str | None, retry: bool, as_json: bool) -> None:
     """The alert outbox: what was sent, what waits, what failed."""
+    from . import report
+    from .alerts import list_alerts, requeue_failed
+
     settings = ctx.settings()
     with domain_errors(), open_app(settings) as app:
         if retry:
@@ -362,7 +383,8 @@ def alerts_cmd(ctx: Context, status: str | None, retry: bool, as_json: bool) -> 
 @pass_context
 def test_email_cmd(ctx: Context, recipient: str | None) -> None:
     """Send one message through the configured transport and show the server's answer."""
-    from .mailer import DeliveryError, build_message, build_transport
+    from .errors import DeliveryError
+    from .mailer import build_message, build_transport
 
     settings = ctx.settings()
     email = settings.email

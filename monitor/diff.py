@@ -12,9 +12,11 @@ import html
 import re
 from collections import Counter
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.text import Text
+
 
 ELLIPSIS = "…"
 
@@ -249,6 +251,8 @@ def render_plain(segments: Sequence[Segment]) -> str:
 
 
 def render_rich(segments: Sequence[Segment]) -> Text:
+    from rich.text import Text
+
     """Terminal colour: removed words struck through in red, added words in green."""
     text = Text()
     for op, space, body in _pieces(segments):

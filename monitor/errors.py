@@ -31,3 +31,12 @@ class StoreError(MonitorError):
 
 class NotFound(StoreError):
     """A source, version or change asked for by id does not exist."""
+
+
+class DeliveryError(MonitorError):
+    """An alert could not be sent."""
+
+    def __init__(self, message: str, *, permanent: bool = False, connection: bool = False):
+        super().__init__(message)
+        self.permanent = permanent  # the server refused this message: trying again will not help
+        self.connection = connection  # the server is unreachable: stop this round

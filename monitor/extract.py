@@ -167,7 +167,7 @@ def _failure(
     # A challenge page is short; an article that merely mentions "access denied" is not.
     probe = (teaser or page).casefold()
     if any(folded_title.startswith(p) for p in _CHALLENGES) or (
-        word_count(probe) < 60 and any(p in probe for p in _CHALLENGES)
+        any(p in probe for p in _CHALLENGES) and word_count(probe) < 60
     ):
         return f"bot challenge or block page ({title or teaser[:60]!r})"
     if paywall:

@@ -34,7 +34,7 @@ def beat(
 ) -> None:
     """Record that the service is alive, and when each source is next due."""
     with store.write():
-        store.db.execute(
+        store.conn.execute(
             "insert into service (id, pid, host, started_at, heartbeat_at, stopped_at, config)"
             " values (1, ?, ?, ?, ?, null, ?) on conflict(id) do update set pid = excluded.pid,"
             " host = excluded.host, started_at = excluded.started_at,"
@@ -42,7 +42,7 @@ def beat(
             [pid, host, iso(started_at), iso(now), config],
         )
         for source_id, due in next_due.items():
-            store.db.execute(
+            store.conn.execute(
                 "update sources set next_due_at = ? where id = ?",
                 [iso(due) if due else None, source_id],
             )
@@ -50,7 +50,7 @@ def beat(
 
 def stopped(store: Store, now: datetime) -> None:
     with store.write():
-        store.db.execute("update service set stopped_at = ? where id = 1", [iso(now)])
+        store.conn.execute("update service set stopped_at = ? where id = 1", [iso(now)])
 
 
 def prune_checks(store: Store, older_than: datetime) -> int:
@@ -59,7 +59,7 @@ def prune_checks(store: Store, older_than: datetime) -> int:
     The latest check of each source is kept whatever its age: it is what `status` shows.
     """
     with store.write():
-        cursor = store.db.execute(
+        cursor = store.conn.execute(
             "delete from checks where started_at < ? and id not in"
             " (select max(id) from checks group by source_id)",
             [iso(older_than)],
@@ -126,12 +126,12 @@ def format_seconds(seconds: float) -> str:
 
 def status(store: Store, settings: Settings, now: datetime) -> Status:
     with store.lock:
-        service = store.db.execute(
+        service = store.conn.execute(
             "select pid, host, started_at, heartbeat_at, stopped_at from service where id = 1"
         ).fetchone()
         rows = {
             row[0]: row
-            for row in store.db.execute(
+            for row in store.conn.execute(
                 "select s.id, s.state, s.last_check_at, s.last_outcome, s.next_due_at,"
                 " s.consecutive_failures, (select count(*) from versions v where v.source_id ="
                 " s.id), (select error from checks c where c.source_id = s.id order by id desc"

@@ -17,14 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from .config import EmailSettings
-from .errors import MonitorError
-
-
-class DeliveryError(MonitorError):
-    def __init__(self, message: str, *, permanent: bool = False, connection: bool = False):
-        super().__init__(message)
-        self.permanent = permanent  # the server refused this message: trying again will not help
-        self.connection = connection  # the server is unreachable: stop this round
+from .errors import DeliveryError
 
 
 class Transport(Protocol):

@@ -28,8 +28,6 @@ _TRANSLATION = str.maketrans(
 )
 _ORNAMENT = re.compile(r"(?:\*[^\S\n]*){3,}|⁂")
 _NEWLINES = re.compile(r"\r\n?")
-_SPACES = re.compile(r"[^\S\n]+")
-_BREAKS = re.compile(r"\s*\n\s*")
 _WHITESPACE = re.compile(r"\s+")
 _WORD = re.compile(r"\w+")
 _TRAILING_ELLIPSIS = re.compile(r"\s*(?:\[\.\.\.\]|\.\.\.)\s*$")
@@ -37,19 +35,22 @@ _TRAILING_ELLIPSIS = re.compile(r"\s*(?:\[\.\.\.\]|\.\.\.)\s*$")
 
 def normalise(text: str) -> str:
     """The canonical form of a piece of page text. Idempotent."""
-    text = _NEWLINES.sub("\n", text)
+    if "\r" in text:
+        text = _NEWLINES.sub("\n", text)
     # Removing an invisible character can make a base letter and a combining mark adjacent,
     # and NFKC can produce characters the table maps (U+2011 becomes U+2010), so repeat to a
-    # fixed point; two passes settle every input seen, the bound keeps it linear.
+    # fixed point. The table is idempotent, so text that is already NFKC after it is one; the
+    # bound keeps it linear.
+    text = text.translate(_TRANSLATION)
     for _ in range(4):
-        before = text
-        text = unicodedata.normalize("NFKC", text.translate(_TRANSLATION))
-        if text == before:
+        if text.isascii() or unicodedata.is_normalized("NFKC", text):
             break
-    text = _ORNAMENT.sub(" ", text)
-    text = _SPACES.sub(" ", text)
-    text = _BREAKS.sub("\n", text)
-    return text.strip()
+        text = unicodedata.normalize("NFKC", text).translate(_TRANSLATION)
+    if "*" in text or "⁂" in text:
+        text = _ORNAMENT.sub(" ", text)
+    # Runs of spaces become one space, and lines that are left empty go: `str.split` and
+    # the `\s` of a pattern agree on what whitespace is.
+    return "\n".join(filter(None, (" ".join(line.split()) for line in text.split("\n"))))
 
 
 def strip_trailing_ellipsis(text: str) -> str:

@@ -90,7 +90,7 @@ class ChangeView:
 
 def change_view(store: Store, change: ChangeRow, report_url: str | None = None) -> ChangeView:
     with store.lock:
-        row = store.db.execute(
+        row = store.conn.execute(
             "select url, title from sources where id = ?", [change.source_id]
         ).fetchone()
     url, title = row if row else ("", None)
@@ -131,7 +131,7 @@ def source_summaries(store: Store, source_id: str | None = None) -> list[SourceS
     """One line per source: where it stands now. Every source in the database, or one."""
     where, params = ("where s.id = ?", [source_id]) if source_id else ("", [])
     with store.lock:
-        rows = store.db.execute(
+        rows = store.conn.execute(
             "select s.id, coalesce(s.title, s.id), s.url,"
             " coalesce((select access from versions v where v.id = s.current_version_id), ''),"
             " s.state, s.last_check_at, s.last_outcome,"

@@ -178,7 +178,7 @@ class Service:
 
     def _last_checks(self, app: App) -> dict[str, datetime | None]:
         with app.store.lock:
-            rows = app.store.db.execute("select id, last_check_at from sources").fetchall()
+            rows = app.store.conn.execute("select id, last_check_at from sources").fetchall()
         return {row[0]: health.parse_iso(row[1]) for row in rows}
 
     def _sync(self, app: App, scheduler: Scheduler) -> None:

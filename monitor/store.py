@@ -18,13 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlite_utils import Database
-
 from .compare import Comparison
 from .diff import Segment, segments_from_json, segments_to_json, with_context
 from .errors import NotFound, StoreError
 from .extract import Access, Regions
-from .schema import migrations
+from .schema import migrate
 
 M = TypeVar("M", bound=Callable[..., Any])
 
@@ -54,6 +52,15 @@ class SourceState:
     etag: str | None
     last_modified: str | None
     consecutive_failures: int
+
+
+@dataclass(frozen=True)
+class Known:
+    """A source's stored state in brief, for a pass over many sources: no version text."""
+
+    fingerprint: str | None
+    etag: str | None
+    last_modified: str | None
 
 
 @dataclass(frozen=True)
@@ -125,8 +132,8 @@ def locked(method: M) -> M:
 class Store:
     """The database of one monitor. Built by the composition root; safe to share by threads."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
         self.lock = threading.RLock()
 
     @classmethod
@@ -134,14 +141,13 @@ class Store:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False)
-            db = Database(conn)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA foreign_keys=ON")
-            migrations.apply(db)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            migrate(conn)
         except (sqlite3.DatabaseError, OSError) as exc:
             raise StoreError(f"{path}: cannot open the database: {exc}") from None
-        return cls(db)
+        return cls(conn)
 
     @contextmanager
     def write(self) -> Iterator[None]:
@@ -153,7 +159,7 @@ class Store:
         inner part: checks batched into one transaction stay independent of each other.
         """
         with self.lock:
-            conn = self.db.conn
+            conn = self.conn
             nested = conn.in_transaction
             conn.execute("SAVEPOINT inner" if nested else "BEGIN IMMEDIATE")
             try:
@@ -168,13 +174,13 @@ class Store:
 
     @locked
     def close(self) -> None:
-        self.db.close()
+        self.conn.close()
 
     # -- reads -------------------------------------------------------------------------------
 
     @locked
     def _one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
-        cursor = self.db.execute(sql, params)
+        cursor = self.conn.execute(sql, params)
         row = cursor.fetchone()
         if row is None:
             return None
@@ -182,7 +188,7 @@ class Store:
 
     @locked
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        cursor = self.db.execute(sql, params)
+        cursor = self.conn.execute(sql, params)
         names = [c[0] for c in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
@@ -204,6 +210,15 @@ class Store:
             last_modified=row["s_last_modified"],
             consecutive_failures=row["s_failures"] or 0,
         )
+
+    @locked
+    def known(self) -> dict[str, Known]:
+        """Every source's current fingerprint and validators, in one read."""
+        rows = self.conn.execute(
+            "select s.id, v.fingerprint, s.etag, s.last_modified from sources s"
+            " left join versions v on v.id = s.current_version_id"
+        ).fetchall()
+        return {row[0]: Known(*row[1:]) for row in rows}
 
     @locked
     def version(self, version_id: int) -> StoredVersion:
@@ -271,12 +286,12 @@ class Store:
     def sync_sources(self, sources: Iterable[tuple[str, str]], now: datetime) -> None:
         """Make sure a row exists for each configured (id, url); the url follows the config."""
         with self.write():
-            for source_id, url in sources:
-                self.db.execute(
-                    "insert into sources (id, url, created_at, consecutive_failures) "
-                    "values (?, ?, ?, 0) on conflict(id) do update set url = excluded.url",
-                    [source_id, url, iso(now)],
-                )
+            self.conn.executemany(
+                "insert into sources (id, url, created_at, consecutive_failures) "
+                "values (?, ?, ?, 0) on conflict(id) do update set url = excluded.url"
+                " where url is not excluded.url",
+                [(source_id, url, iso(now)) for source_id, url in sources],
+            )
 
     @locked
     def import_baseline(self, source_id: str, regions: Regions, at: datetime) -> int | None:
@@ -285,13 +300,13 @@ class Store:
             if self._one("select 1 from versions where source_id = ?", [source_id]):
                 return None
             version_id = self._insert_version(source_id, regions, at, origin="baseline")
-            self.db.execute(
+            self.conn.execute(
                 "update sources set current_version_id = ? where id = ?", [version_id, source_id]
             )
             return version_id
 
     def _insert_version(self, source_id: str, regions: Regions, at: datetime, origin: str) -> int:
-        cursor = self.db.execute(
+        cursor = self.conn.execute(
             "insert into versions (source_id, fingerprint, access, teaser, paywall, description,"
             " first_seen, last_seen, origin) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -322,7 +337,7 @@ class Store:
             marks = ",".join("?" * len(ids))
             state = {
                 row[0]: row[1:]
-                for row in self.db.execute(
+                for row in self.conn.execute(
                     f"select id, state, current_version_id from sources where id in ({marks})", ids
                 ).fetchall()
             }
@@ -349,7 +364,7 @@ class Store:
     def _record_quiet(self, records: Sequence[CheckRecord], state: dict[str, Any]) -> None:
         if not records:
             return
-        self.db.conn.executemany(
+        self.conn.executemany(
             "insert into checks (source_id, started_at, duration_ms, outcome, status, etag,"
             " last_modified, url, version_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -368,7 +383,7 @@ class Store:
                 for r in records
             ],
         )
-        self.db.conn.executemany(
+        self.conn.executemany(
             "update sources set last_check_at = ?, last_outcome = ?, consecutive_failures = 0,"
             " title = coalesce(nullif(?, ''), title),"
             " etag = case when ? then etag else ? end,"
@@ -387,7 +402,7 @@ class Store:
                 for r in records
             ],
         )
-        self.db.conn.executemany(
+        self.conn.executemany(
             "update versions set last_seen = ? where id = ?",
             [(iso(r.started_at), state[r.source_id][1]) for r in records],
         )
@@ -417,9 +432,11 @@ class Store:
                 if record.outcome == "changed" and record.comparison is not None:
                     change_id = self._insert_change(record, now, current_id, version_id, revert_to)
             if version_id is not None and record.outcome != "error":
-                self.db.execute("update versions set last_seen = ? where id = ?", [now, version_id])
+                self.conn.execute(
+                    "update versions set last_seen = ? where id = ?", [now, version_id]
+                )
             failed = record.outcome == "error"
-            cursor = self.db.execute(
+            cursor = self.conn.execute(
                 "insert into checks (source_id, started_at, duration_ms, outcome, status, error,"
                 " etag, last_modified, url, version_id, change_id)"
                 " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -437,7 +454,7 @@ class Store:
                     change_id,
                 ],
             )
-            self.db.execute(
+            self.conn.execute(
                 "update sources set current_version_id = ?, last_check_at = ?, last_outcome = ?,"
                 " consecutive_failures = case when ? then consecutive_failures + 1 else 0 end,"
                 " etag = case when ? then etag else ? end,"
@@ -455,7 +472,7 @@ class Store:
                 ],
             )
             if record.regions is not None and record.regions.title:
-                self.db.execute(
+                self.conn.execute(
                     "update sources set title = ? where id = ?",
                     [record.regions.title, record.source_id],
                 )
@@ -474,13 +491,15 @@ class Store:
             kind, detail, new_state = "recovered", record.outcome, "healthy"
         else:
             return None
-        self.db.execute("update sources set state = ? where id = ?", [new_state, record.source_id])
-        cursor = self.db.execute(
+        self.conn.execute(
+            "update sources set state = ? where id = ?", [new_state, record.source_id]
+        )
+        cursor = self.conn.execute(
             "insert into events (source_id, at, kind, detail) values (?, ?, ?, ?)",
             [record.source_id, now, kind, detail],
         )
         for recipient in dict.fromkeys(record.recipients):
-            self.db.execute(
+            self.conn.execute(
                 "insert into alerts (event_id, source_id, event, recipient, status, tries,"
                 " next_attempt_at, created_at) values (?, ?, ?, ?, 'pending', 0, ?, ?)",
                 [cursor.lastrowid, record.source_id, kind, recipient, now, now],
@@ -502,7 +521,7 @@ class Store:
             for name, region in comparison.regions.items()
             if region.changed
         }
-        cursor = self.db.execute(
+        cursor = self.conn.execute(
             "insert into changes (source_id, detected_at, from_version_id, to_version_id, kinds,"
             " access_before, access_after, diff, revert_to, reviewed)"
             " values (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
@@ -520,7 +539,7 @@ class Store:
         )
         change_id = cast(int, cursor.lastrowid)
         for recipient in dict.fromkeys(record.recipients):
-            self.db.execute(
+            self.conn.execute(
                 "insert into alerts (change_id, source_id, event, recipient, status, tries,"
                 " next_attempt_at, created_at) values (?, ?, 'change', ?, 'pending', 0, ?, ?)",
                 [change_id, record.source_id, recipient, now, now],
@@ -530,7 +549,7 @@ class Store:
     @locked
     def mark_reviewed(self, change_id: int, reviewed: bool, now: datetime) -> None:
         with self.write():
-            cursor = self.db.execute(
+            cursor = self.conn.execute(
                 "update changes set reviewed = ?, reviewed_at = ? where id = ?",
                 [int(reviewed), iso(now) if reviewed else None, change_id],
             )

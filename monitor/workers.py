@@ -25,12 +25,17 @@ def _start(timeout: float, user_agent: str, max_body: int, retries: int, backoff
     _fetcher = Fetcher(client, max_body=max_body, retries=retries, backoff=backoff)
 
 
-def _observe(job: Job, started_at: datetime) -> CheckResult:
+def observe_many(jobs: list[Job], started_at: datetime) -> list[CheckResult]:
     assert _fetcher is not None, "a worker process starts with _start"
-    try:
-        return observe(job, _fetcher, started_at)
-    except Exception as exc:  # a bug in one source's check must not stop the others
-        return CheckResult(job.source.id, "error", started_at, error=f"internal error: {exc!r}")
+    results = []
+    for job in jobs:
+        try:
+            results.append(observe(job, _fetcher, started_at))
+        except Exception as exc:  # a bug in one source's check must not stop the others
+            results.append(
+                CheckResult(job.source.id, "error", started_at, error=f"internal error: {exc!r}")
+            )
+    return results
 
 
 def process_pool(fetcher: Fetcher, user_agent: str, timeout: float, cores: int) -> Executor | None:
@@ -43,7 +48,3 @@ def process_pool(fetcher: Fetcher, user_agent: str, timeout: float, cores: int) 
         initializer=_start,
         initargs=(timeout, user_agent, fetcher.max_body, fetcher.retries, fetcher.backoff),
     )
-
-
-def submit(pool: Executor, job: Job, started_at: datetime) -> object:
-    return pool.submit(_observe, job, started_at)

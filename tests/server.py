@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -36,7 +37,8 @@ Route = Callable[[Request], Reply]
 
 
 class LoopServer:
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        self.scheme = "https" if tls is not None else "http"
         self.routes: dict[str, Route] = {}
         self.requests: list[Request] = []
         self.streamed = 0  # bytes of streamed bodies actually written
@@ -89,10 +91,12 @@ class LoopServer:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.httpd.handle_error = _quiet  # type: ignore[method-assign]
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
         self.port = self.httpd.server_address[1]
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
 
     def route(self, path: str, route: Route) -> str:
         self.routes[path] = route

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import gzip
 import socket
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import trustme
 
 from monitor.capture import decode, sniff_format
 from monitor.errors import CaptureError
@@ -33,6 +35,31 @@ def test_user_agent_and_conditional_headers(http: LoopServer, fetcher: Fetcher) 
     assert request.headers["If-None-Match"] == '"v0"'
     assert request.headers["If-Modified-Since"] == "Mon, 02 Nov 2026 10:00:00 GMT"
     assert (capture.status, capture.etag, capture.media_type) == (200, '"v1"', "text/html")
+
+
+def test_https_is_verified_and_cookies_are_not_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The TLS side of the client is built on the first https:// request; it verifies."""
+    ca = trustme.CA()
+    server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_side)
+    with LoopServer(tls=server_side).running() as https:
+        url = https.static("/a", HTML, Content_Type="text/html", Set_Cookie="seen=1; Path=/")
+        assert url.startswith("https://127.0.0.1:")
+        client = build_client(timeout=2.0, user_agent="monitor-test/1")
+        with client, pytest.raises(CaptureError, match="CERTIFICATE_VERIFY_FAILED"):
+            Fetcher(client, max_body=1024, retries=0).fetch(url)
+        ca_file = tmp_path / "ca.pem"
+        ca.cert_pem.write_to_path(str(ca_file))
+        monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+        client = build_client(timeout=2.0, user_agent="monitor-test/1")
+        with client:
+            fetcher = Fetcher(client, max_body=1024, retries=0)
+            assert fetcher.fetch(url).body == HTML.encode()
+            fetcher.fetch(url)
+        # a metered paywall counts readers by cookie: every check is a first visit
+        assert [r.headers.get("Cookie") for r in https.hits("/a")] == [None, None]
 
 
 def test_304_is_not_modified(http: LoopServer, fetcher: Fetcher) -> None:

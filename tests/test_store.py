@@ -8,7 +8,7 @@ import pytest
 
 from monitor.compare import compare
 from monitor.extract import Regions
-from monitor.schema import migrations
+from monitor.schema import STEPS, up_to_date
 from monitor.store import CheckRecord, Store
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -24,13 +24,29 @@ def store(tmp_path: Path) -> Store:
 
 
 def test_schema_wal_and_migrations_are_recorded(tmp_path: Path, store: Store) -> None:
-    assert store.db.execute("pragma journal_mode").fetchone()[0] == "wal"
-    assert set(store.db.table_names()) >= {"sources", "versions", "checks", "changes", "alerts"}
+    assert store.conn.execute("pragma journal_mode").fetchone()[0] == "wal"
+    tables = {r[0] for r in store.conn.execute("select name from sqlite_master where type='table'")}
+    assert tables >= {"sources", "versions", "checks", "changes", "alerts", "events"}
     store.close()
     again = Store.open(tmp_path / "m.db")  # reopening applies nothing twice
-    rows = again.db.execute("select name from _sqlite_migrations").fetchall()
-    assert rows[0] == ("m001_initial",) and len(rows) == len(set(rows))
-    assert migrations.pending(again.db) == []
+    rows = again.conn.execute("select name from _sqlite_migrations").fetchall()
+    assert rows == [(step.__name__,) for step in STEPS]
+    assert up_to_date(again.conn)
+
+
+def test_an_old_database_gets_the_missing_steps(tmp_path: Path) -> None:
+    from sqlite_utils import Database, Migrations
+
+    conn = sqlite3.connect(tmp_path / "old.db")
+    first = Migrations("monitor")
+    first()(STEPS[0])
+    first.apply(Database(conn))
+    assert not up_to_date(conn)
+    conn.close()
+    store = Store.open(tmp_path / "old.db")
+    assert up_to_date(store.conn)
+    columns = {r[1] for r in store.conn.execute("pragma table_info(sources)")}
+    assert {"title", "state"} <= columns
 
 
 def test_baseline_import_is_idempotent(store: Store) -> None:
@@ -61,7 +77,7 @@ def test_change_version_and_alerts_in_one_record(store: Store) -> None:
     assert "[-day-]" in "".join(
         f"[-{s.text.strip()}-]" for s in change.diff["teaser"] if s.op == "-"
     )
-    alerts = store.db.execute("select recipient, status from alerts order by id").fetchall()
+    alerts = store.conn.execute("select recipient, status from alerts order by id").fetchall()
     assert alerts == [("a@example.org", "pending"), ("b@example.org", "pending")]
 
 
@@ -74,8 +90,8 @@ def test_a_failure_mid_check_writes_nothing(store: Store, monkeypatch: pytest.Mo
     monkeypatch.setattr(store, "_insert_change", broken)
     with pytest.raises(sqlite3.OperationalError):
         store.record_check(CheckRecord("s", NOW, 5, "changed", regions=B, comparison=compare(A, B)))
-    assert store.db.execute("select count(*) from versions").fetchone()[0] == 1
-    assert store.db.execute("select count(*) from checks").fetchone()[0] == 0
+    assert store.conn.execute("select count(*) from versions").fetchone()[0] == 1
+    assert store.conn.execute("select count(*) from checks").fetchone()[0] == 0
     assert store.state("s").current.regions == A  # type: ignore[union-attr]
 
 
