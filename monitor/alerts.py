@@ -11,7 +11,9 @@ again.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -81,6 +83,16 @@ class DeliveryReport:
     deferred: int = 0
     answers: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+
+
+def _merge(total: DeliveryReport, round_: DeliveryReport) -> bool:
+    """Add one round to `total`; False when the round lost the server."""
+    total.sent += round_.sent
+    total.failed += round_.failed
+    total.deferred = round_.deferred  # what still waits after the latest round
+    total.answers += round_.answers
+    total.errors += round_.errors
+    return not round_.deferred
 
 
 @dataclass(frozen=True)
@@ -191,6 +203,37 @@ class Sender:
         finally:
             transport.close()
         return report
+
+    @contextmanager
+    def delivering(self, every: float = 0.25) -> Iterator[DeliveryReport]:
+        """Deliver due alerts in the background while the block runs, then once more after it.
+
+        A long pass sends its first alerts while it is still checking, and the sending overlaps
+        the checks instead of following them. A round that loses the server ends the background
+        rounds, so a server that is down is not asked again every `every` seconds.
+        """
+        total = DeliveryReport()
+        stop = threading.Event()
+        problems: list[BaseException] = []
+
+        def rounds() -> None:
+            try:
+                while not stop.wait(every):
+                    if not _merge(total, self.deliver()):
+                        return
+            except BaseException as exc:  # raised in the caller's thread once the block ends
+                problems.append(exc)
+
+        thread = threading.Thread(target=rounds, name="deliver", daemon=True)
+        thread.start()
+        try:
+            yield total
+        finally:
+            stop.set()
+            thread.join()
+        if problems:
+            raise problems[0]
+        _merge(total, self.deliver())
 
     def _failed(self, alerts: Sequence[Alert], exc: DeliveryError, report: DeliveryReport) -> None:
         report.errors.append(str(exc))

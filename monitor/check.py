@@ -125,6 +125,7 @@ def observe(job: Job, fetcher: Fetcher, started_at: datetime) -> CheckResult:
         return result("error", error=regions.error, **meta)
     if job.current is None:
         if job.fingerprint is None:
+            regions.fingerprint  # noqa: B018 - computed here, in the worker, not by the recorder
             return result("new", regions=regions, **meta)
         outcome = "unchanged" if regions.fingerprint == job.fingerprint else "differs"
         return result(outcome, regions=regions, **meta)

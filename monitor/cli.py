@@ -10,7 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from email.utils import make_msgid
 from pathlib import Path
@@ -135,9 +135,9 @@ def check_cmd(ctx: Context, sources: tuple[str, ...], dry_run: bool, as_json: bo
         raise ConfigProblem(f"{settings.path}: no [[source]] configured; add one to check")
     show_progress = not as_json and sys.stderr.isatty()
     with domain_errors(), open_app(settings) as app:
-        with _progress(show_progress, len(chosen)) as step:
+        sending = nullcontext(None) if dry_run else app.sender.delivering()
+        with sending as delivery, _progress(show_progress, len(chosen)) as step:
             results = app.checker.check(chosen, dry_run=dry_run, on_result=step)
-        delivery = None if dry_run else app.sender.deliver()
     if as_json:
         _echo_json([r.to_json() for r in results])
     else:

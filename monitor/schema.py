@@ -170,4 +170,5 @@ def migrate(conn: sqlite3.Connection) -> None:
     migrations = Migrations(MIGRATION_SET)
     for step in STEPS:
         migrations()(step)
-    migrations.apply(Database(conn))
+    # sqlite-utils plugins hook into connections a user opens; this one is the monitor's own
+    migrations.apply(Database(conn, execute_plugins=False))

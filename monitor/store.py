@@ -327,9 +327,9 @@ class Store:
     def record_many(self, records: Sequence[CheckRecord]) -> list[Recorded | sqlite3.Error]:
         """Write several checks in one transaction; each is all or nothing on its own.
 
-        The common case, a healthy source found unchanged or not modified, touches no version
-        and no alert: those are written in bulk. Every other check goes through `record_check`
-        in a savepoint of its own.
+        The common cases, a healthy source found unchanged or not modified, or checked for the
+        first time, write no change and no alert: those are written in bulk. Every other check
+        goes through `record_check` in a savepoint of its own.
         """
         results: list[Recorded | sqlite3.Error] = []
         with self.write():
@@ -348,12 +348,20 @@ class Store:
                 and state.get(r.source_id, ("", None))[0] == "healthy"
                 and state[r.source_id][1] is not None
             ]
+            first = [
+                r
+                for r in records
+                if r.outcome == "new"
+                and r.regions is not None
+                and state.get(r.source_id, ("", 0)) == ("healthy", None)
+            ]
             self._record_quiet(quiet, state)
-            done = {id(r) for r in quiet}
+            versions = {r.source_id: state[r.source_id][1] for r in quiet}
+            versions.update(self._record_first(first))
+            done = {id(r) for r in quiet} | {id(r) for r in first}
             for record in records:
                 if id(record) in done:
-                    version = state[record.source_id][1]
-                    results.append(Recorded(None, version, None, None))
+                    results.append(Recorded(None, versions[record.source_id], None, None))
                     continue
                 try:
                     results.append(self.record_check(record))
@@ -406,6 +414,51 @@ class Store:
             "update versions set last_seen = ? where id = ?",
             [(iso(r.started_at), state[r.source_id][1]) for r in records],
         )
+
+    def _record_first(self, records: Sequence[CheckRecord]) -> dict[str, int]:
+        """First checks of healthy sources with no version yet: a version each, in bulk."""
+        versions: dict[str, int] = {}
+        for r in records:
+            assert r.regions is not None
+            versions[r.source_id] = self._insert_version(
+                r.source_id, r.regions, r.started_at, "check"
+            )
+        self.conn.executemany(
+            "insert into checks (source_id, started_at, duration_ms, outcome, status, etag,"
+            " last_modified, url, version_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    r.source_id,
+                    iso(r.started_at),
+                    r.duration_ms,
+                    r.outcome,
+                    r.status,
+                    r.etag,
+                    r.last_modified,
+                    r.url,
+                    versions[r.source_id],
+                )
+                for r in records
+            ],
+        )
+        self.conn.executemany(
+            "update sources set current_version_id = ?, last_check_at = ?, last_outcome = ?,"
+            " consecutive_failures = 0, etag = ?, last_modified = ?,"
+            " title = coalesce(nullif(?, ''), title) where id = ?",
+            [
+                (
+                    versions[r.source_id],
+                    iso(r.started_at),
+                    r.outcome,
+                    r.etag,
+                    r.last_modified,
+                    r.regions.title if r.regions else None,
+                    r.source_id,
+                )
+                for r in records
+            ],
+        )
+        return versions
 
     @locked
     def record_check(self, record: CheckRecord) -> Recorded:
