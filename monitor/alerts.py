@@ -26,7 +26,7 @@ from .store import Store, iso
 if TYPE_CHECKING:
     # Messages are built only when an alert is due: a check that finds nothing to send does
     # not load the mail and template machinery.
-    from email.message import EmailMessage
+    from email.message import Message
 
     from .mailer import Transport
     from .render import ChangeView
@@ -261,7 +261,7 @@ class Sender:
             ).fetchone()
         return Item(event=EventView(*row))
 
-    def compose(self, alerts: Sequence[Alert]) -> EmailMessage:
+    def compose(self, alerts: Sequence[Alert]) -> Message:
         from .mailer import build_message
         from .render import environment, header_text
 

@@ -1,18 +1,22 @@
 """Mail transports: SMTP (STARTTLS, TLS or plain, with AUTH) and a folder of `.eml` files.
 
-A transport sends one `EmailMessage` to one recipient and returns the server's answer, or raises
+A transport sends one `Message` to one recipient and returns the server's answer, or raises
 `DeliveryError` saying whether trying again could help.
 """
 
 from __future__ import annotations
 
+import email.charset
 import email.policy
 import os
 import smtplib
 import ssl
 import tempfile
-from email.message import EmailMessage
-from email.utils import formatdate
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr, formatdate, parseaddr
 from pathlib import Path
 from typing import Protocol
 
@@ -21,7 +25,7 @@ from .errors import DeliveryError
 
 
 class Transport(Protocol):
-    def send(self, message: EmailMessage, recipient: str) -> str: ...
+    def send(self, message: Message, recipient: str) -> str: ...
 
     def close(self) -> None: ...
 
@@ -35,20 +39,40 @@ def build_message(
     html: str,
     message_id: str,
     headers: dict[str, str] | None = None,
-) -> EmailMessage:
-    """multipart/alternative with a plain-text and an HTML part."""
-    message = EmailMessage(policy=email.policy.SMTP)
-    message["From"] = sender
-    message["To"] = recipient
-    message["Subject"] = subject
+) -> Message:
+    """multipart/alternative with a plain-text and an HTML part, both UTF-8 quoted-printable.
+
+    Built with the `email.mime` classes: `EmailMessage` parses every header it is given back
+    through its header registry, which took two thirds of the time of an alert.
+    """
+    message = MIMEMultipart("alternative", policy=_WIRE)
+    message["From"] = _address(sender)
+    message["To"] = _address(recipient)
+    message["Subject"] = (
+        subject if subject.isascii() else Header(subject, "utf-8", header_name="Subject")
+    )  # type: ignore[assignment]
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = message_id
     message["Auto-Submitted"] = "auto-generated"
     for name, value in (headers or {}).items():
         message[name] = value
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
+    message.attach(MIMEText(text, "plain", _UTF8_QP))  # type: ignore[arg-type]
+    message.attach(MIMEText(html, "html", _UTF8_QP))  # type: ignore[arg-type]
     return message
+
+
+# CRLF line ends: `smtplib` sends bytes as they are, and servers read lines by CRLF
+_WIRE = email.policy.compat32.clone(linesep="\r\n")
+_UTF8_QP = email.charset.Charset("utf-8")
+_UTF8_QP.body_encoding = email.charset.QP
+
+
+def _address(value: str) -> str:
+    """An address for a header; a display name outside ASCII is encoded."""
+    if value.isascii():
+        return value
+    name, address = parseaddr(value)
+    return formataddr((name, address), charset="utf-8")
 
 
 class SmtpTransport:
@@ -95,7 +119,7 @@ class SmtpTransport:
             ) from None
         return conn
 
-    def send(self, message: EmailMessage, recipient: str) -> str:
+    def send(self, message: Message, recipient: str) -> str:
         if self._conn is None:
             self._conn = self._connect()
         conn = self._conn
@@ -146,7 +170,7 @@ class FolderTransport:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def send(self, message: EmailMessage, recipient: str) -> str:
+    def send(self, message: Message, recipient: str) -> str:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             name = str(message["Message-ID"]).strip("<>").replace("@", "_").replace("/", "_")

@@ -283,3 +283,29 @@ def test_failing_and_recovered_events_become_alerts(
     ]
     with sqlite3.connect(tmp_path / "monitor.db") as conn:
         assert conn.execute("select count(*) from changes").fetchone()[0] == 0
+
+
+def test_a_message_round_trips_text_outside_ascii() -> None:
+    from monitor.mailer import build_message
+
+    subject = "Teaser edited: Kim’s ‘visit’ — Über " + "long words " * 12
+    text = "Ünïcode teaser " * 200 + "\n"
+    html = "<p>" + "wörd " * 400 + "</p>"
+    raw = build_message(
+        sender="Überwachung <monitor@example.org>",
+        recipient="a@example.org",
+        subject=subject,
+        text=text,
+        html=html,
+        message_id="<monitor.1.abc@example.org>",
+    ).as_bytes()
+    lines = raw.split(b"\r\n")
+    assert all(len(line) <= 78 and b"\n" not in line for line in lines)  # CRLF only, folded
+    message = message_from_bytes(raw, policy=policy.default)
+    assert message["Subject"] == subject
+    assert message["From"].addresses[0].display_name == "Überwachung"
+    assert message["From"].addresses[0].addr_spec == "monitor@example.org"
+    # lines end in CRLF on the wire, as MIME has them
+    assert message.get_body(("plain",)).get_content().replace("\r\n", "\n") == text
+    assert message.get_body(("html",)).get_content().rstrip("\r\n") == html
+    assert message["Message-ID"] == "<monitor.1.abc@example.org>"
