@@ -48,9 +48,10 @@ def build_message(
     message = MIMEMultipart("alternative", policy=_WIRE)
     message["From"] = _address(sender)
     message["To"] = _address(recipient)
-    message["Subject"] = (
-        subject if subject.isascii() else Header(subject, "utf-8", header_name="Subject")
-    )  # type: ignore[assignment]
+    if subject.isascii():
+        message["Subject"] = subject
+    else:  # encoded words, folded with the header's name counted
+        message["Subject"] = Header(subject, "utf-8", header_name="Subject")  # type: ignore[assignment]
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = message_id
     message["Auto-Submitted"] = "auto-generated"
