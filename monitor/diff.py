@@ -61,9 +61,43 @@ def _join(tokens: Sequence[Token]) -> str:
 
 def word_diff(old: str, new: str) -> list[Segment]:
     """The full diff of two texts as segments (no context trimming)."""
+    if len(old) + len(new) < _BY_SENTENCE:
+        return _token_diff(old, new, [])
+    # A long text is first compared sentence by sentence, and only the runs of sentences that
+    # differ word by word: tokenising and matching every word of a book-length text costs far
+    # more than the few edits in it.
+    units_a, units_b = _sentences(old), _sentences(new)
+    keys_a = ["".join(body.split()) for _, body in units_a]
+    keys_b = ["".join(body.split()) for _, body in units_b]
+    segments: list[Segment] = []
+    for tag, i1, i2, j1, j2 in opcodes(keys_a, keys_b):
+        after = "".join(space + body for space, body in units_b[j1:j2])
+        if tag == "equal":
+            _append(segments, "=", after)
+        else:
+            before = "".join(space + body for space, body in units_a[i1:i2])
+            _token_diff(before, after, segments)
+    return segments
+
+
+# Texts this long (the two together, in characters) are compared sentence by sentence first.
+_BY_SENTENCE = 20_000
+# A sentence ends at a line break, or at whitespace after a full stop, "!" or "?".
+_SENTENCE_BREAK = re.compile(r"(\s*\n\s*|(?<=[.!?])\s+)")
+
+
+def _sentences(text: str) -> list[tuple[str, str]]:
+    """(whitespace before, sentence) pairs that join back into `text` (trailing space aside)."""
+    parts = _SENTENCE_BREAK.split(text)
+    units = [("", parts[0])] if parts[0] else []
+    units += [(parts[k], parts[k + 1]) for k in range(1, len(parts) - 1, 2) if parts[k + 1]]
+    return units
+
+
+def _token_diff(old: str, new: str, segments: list[Segment]) -> list[Segment]:
+    """Word by word, added to `segments`."""
     keys_a, spaces_a = _scan(old)
     keys_b, spaces_b = _scan(new)
-    segments: list[Segment] = []
     for tag, i1, i2, j1, j2 in opcodes(keys_a, keys_b):
         if tag == "equal":
             _add(segments, "=", keys_b, spaces_b, j1, j2)
@@ -189,11 +223,15 @@ def _increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
 def _add(
     segments: list[Segment], op: str, keys: list[str], spaces: list[str], lo: int, hi: int
 ) -> None:
-    if lo >= hi:
-        return
-    text = "".join([part for k in range(lo, hi) for part in (spaces[k], keys[k])])
+    if lo < hi:
+        _append(segments, op, "".join([p for k in range(lo, hi) for p in (spaces[k], keys[k])]))
+
+
+def _append(segments: list[Segment], op: str, text: str) -> None:
     if not segments:
         text = text.lstrip()
+    if not text:
+        return
     if segments and segments[-1].op == op:
         segments[-1] = Segment(op, segments[-1].text + text)
     else:
@@ -251,9 +289,9 @@ def render_plain(segments: Sequence[Segment]) -> str:
 
 
 def render_rich(segments: Sequence[Segment]) -> Text:
+    """Terminal colour: removed words struck through in red, added words in green."""
     from rich.text import Text
 
-    """Terminal colour: removed words struck through in red, added words in green."""
     text = Text()
     for op, space, body in _pieces(segments):
         text.append(space)

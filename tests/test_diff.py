@@ -120,3 +120,39 @@ def test_pathological_inputs_finish(seed_texts: list[str]) -> None:
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+
+
+sentence_words = st.sampled_from(
+    ["the", "a", "of", "North", "Korea", "Russia", "troops", "11,000", "not", ".", "!", "\n"]
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(sentence_words, min_size=300, max_size=400), st.data())
+def test_very_long_texts_compare_by_sentence_and_stay_exact(
+    chunk: list[str], data: st.DataObject
+) -> None:
+    base = [w for part in range(15) for w in (f"Part{part}", ".", *chunk)]
+    edited = list(base)
+    for _ in range(data.draw(st.integers(1, 30))):
+        at = data.draw(st.integers(0, len(edited) - 1))
+        replacement = data.draw(st.lists(sentence_words, max_size=4))
+        edited[at : at + data.draw(st.integers(0, 3))] = replacement
+    old, new = " ".join(base), " ".join(edited)
+    assert len(old) + len(new) > 20_000  # the sentence-first path
+    before, after = _sides(word_diff(old, new))
+    assert before == [t.key for t in tokenize(old)]
+    assert after == [t.key for t in tokenize(new)]
+
+
+def test_one_word_edit_in_a_very_long_text_is_one_word(seed_texts: list[str]) -> None:
+    sentences = [s for text in seed_texts for s in text.split(". ") if s]
+    old = ". ".join(sentences * 30)
+    assert len(old) > 20_000
+    at = len(old) // 2 + old[len(old) // 2 :].index("Alliances")
+    new = old[:at] + "Partnerships" + old[at + len("Alliances") :]
+    changed = [s for s in word_diff(old, new) if s.op != "="]
+    assert [(s.op, s.text.strip()) for s in changed] == [
+        ("-", "Alliances"),
+        ("+", "Partnerships"),
+    ]
