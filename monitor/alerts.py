@@ -276,7 +276,8 @@ class Sender:
             text=env.get_template("mail.txt").render(context),
             html=env.get_template("mail.html").render(context),
             message_id=self.message_id(alerts),
-            headers={"X-Monitor-Alert-Ids": ",".join(str(a.id) for a in alerts)},
+            # ", " lets a digest's long list fold onto lines of under 78 characters
+            headers={"X-Monitor-Alert-Ids": ", ".join(str(a.id) for a in alerts)},
         )
 
     def message_id(self, alerts: Sequence[Alert]) -> str:

@@ -265,21 +265,57 @@ def with_context(segments: Sequence[Segment], words: int = 12) -> list[Segment]:
         if seg.op != "=":
             out.append(seg)
             continue
-        tokens = tokenize(seg.text)
         keep_head = words if i > 0 else 0
         keep_tail = words if i < last else 0
-        if len(tokens) <= keep_head + keep_tail + 1:
+        edges = _edges(seg.text, keep_head, keep_tail)
+        if edges is None:
             out.append(seg)
             continue
-        text = _join(tokens[:keep_head]) + " " + ELLIPSIS
+        head, tail = edges
+        text = _join(head) + " " + ELLIPSIS
         if keep_tail:
-            text += " " + _join(tokens[-keep_tail:]).lstrip()
+            text += " " + _join(tail).lstrip()
         if i == 0:
             text = text.lstrip()
         elif seg.text[:1].isspace() and not text[:1].isspace():
             text = " " + text
         out.append(Segment("=", text))
     return out
+
+
+# Characters of text read at each end of an unchanged run per context word wanted (words
+# and the marks between them average under 8); too few, and the whole run is read.
+_EDGE = 16
+
+
+def _edges(text: str, head: int, tail: int) -> tuple[list[Token], list[Token]] | None:
+    """The first `head` and last `tail` tokens of `text`, or None when it has no more than
+    `head + tail + 1` tokens. Only the ends of a long run are tokenised: a token never spans
+    whitespace, so a cut at whitespace tokenises the same as the whole text does there."""
+    reach = _EDGE * (max(head, tail) + 2)
+    cut_head = _space_at_or_after(text, reach)
+    cut_tail = _space_at_or_before(text, len(text) - reach)
+    if 0 < cut_head < cut_tail:
+        first, last = tokenize(text[:cut_head]), tokenize(text[cut_tail:])
+        if len(first) > head and len(last) > tail:
+            return first[:head], last[len(last) - tail :]
+    tokens = tokenize(text)
+    if len(tokens) <= head + tail + 1:
+        return None
+    return tokens[:head], tokens[len(tokens) - tail :]
+
+
+def _space_at_or_after(text: str, index: int) -> int:
+    # Any whitespace will do for a cut, so only the two that normalised text holds are looked
+    # for: `str.find` is linear where a backward regex search is not.
+    found = [at for at in (text.find(" ", index), text.find("\n", index)) if at >= 0]
+    return min(found, default=-1)
+
+
+def _space_at_or_before(text: str, index: int) -> int:
+    if index <= 0:
+        return -1
+    return max(text.rfind(" ", 0, index + 1), text.rfind("\n", 0, index + 1))
 
 
 def render_plain(segments: Sequence[Segment]) -> str:

@@ -162,7 +162,6 @@ def _failure(
     page: str = "",
 ) -> str | None:
     """Why a capture holds no article, or None when it does."""
-    words = word_count(teaser)
     folded_title = (title or "").casefold()
     # A challenge page is short; an article that merely mentions "access denied" is not.
     probe = (teaser or page).casefold()
@@ -172,6 +171,7 @@ def _failure(
         return f"bot challenge or block page ({title or teaser[:60]!r})"
     if paywall:
         return None
+    words = word_count(teaser)
     if login_form and words < _LOGIN_WALL_WORDS:
         return f"login wall: a sign-in form and no article text ({title or 'no title'})"
     if title and words < rules.min_words and _ERROR_TITLE.search(title):

@@ -26,11 +26,15 @@ _TRANSLATION = str.maketrans(
         **dict.fromkeys([chr(c) for c in range(0x80, 0xA0)], None),
     }
 )
-_ORNAMENT = re.compile(r"(?:\*[^\S\n]*){3,}|⁂")
+# The mapped characters as a class: finding the few a text holds and replacing each is ~20
+# times faster than `str.translate`, which looks every character of a non-ASCII text up in a
+# dict.
+_MAPPED = re.compile("[" + "".join(f"\\U{ord(c):08x}" for c in map(chr, _TRANSLATION)) + "]")
+# Starts with a literal, so that `re` skips to the next "*" or "⁂" instead of trying each place.
+_ORNAMENT = re.compile(r"\*(?:[^\S\n]*\*){2,}[^\S\n]*|⁂")
 _NEWLINES = re.compile(r"\r\n?")
 _WHITESPACE = re.compile(r"\s+")
 _WORD = re.compile(r"\w+")
-_TRAILING_ELLIPSIS = re.compile(r"\s*(?:\[\.\.\.\]|\.\.\.)\s*$")
 
 
 def normalise(text: str) -> str:
@@ -41,7 +45,7 @@ def normalise(text: str) -> str:
     # and NFKC can produce characters the table maps (U+2011 becomes U+2010), so repeat to a
     # fixed point. The table is idempotent, so text that is already NFKC after it is one; the
     # bound keeps it linear.
-    text = text.translate(_TRANSLATION)
+    text = _translate(text)
     for _ in range(4):
         if text.isascii() or unicodedata.is_normalized("NFKC", text):
             break
@@ -53,9 +57,23 @@ def normalise(text: str) -> str:
     return "\n".join(filter(None, (" ".join(line.split()) for line in text.split("\n"))))
 
 
+def _translate(text: str) -> str:
+    """`text.translate(_TRANSLATION)`, done by replacing only the characters it holds."""
+    found = set(_MAPPED.findall(text))
+    if len(found) > 8:
+        return text.translate(_TRANSLATION)
+    for char in found:
+        text = text.replace(char, _TRANSLATION[ord(char)] or "")
+    return text
+
+
 def strip_trailing_ellipsis(text: str) -> str:
     """A teaser cut with "…" or "[…]" is the same teaser as one cut without it."""
-    return _TRAILING_ELLIPSIS.sub("", text)
+    stripped = text.rstrip()
+    for tail in ("[...]", "..."):
+        if stripped.endswith(tail):
+            return stripped[: -len(tail)].rstrip()
+    return text
 
 
 def squash(text: str) -> str:

@@ -309,3 +309,33 @@ def test_a_message_round_trips_text_outside_ascii() -> None:
     assert message.get_body(("plain",)).get_content().replace("\r\n", "\n") == text
     assert message.get_body(("html",)).get_content().rstrip("\r\n") == html
     assert message["Message-ID"] == "<monitor.1.abc@example.org>"
+
+
+def test_a_part_that_quotes_the_boundary_does_not_end_the_message() -> None:
+    from monitor.mailer import build_message
+
+    def build(text: str) -> bytes:
+        return build_message(
+            sender="monitor@example.org",
+            recipient="a@example.org",
+            subject="Teaser edited",
+            text=text,
+            html="<p>x</p>",
+            message_id="<monitor.2.abc@example.org>",
+            headers={"X-Monitor-Alert-Ids": ", ".join(str(i) for i in range(400))},
+        ).as_bytes()
+
+    first = message_from_bytes(build("x"), policy=policy.default)
+    boundary = first.get_boundary()
+    assert boundary is not None
+    # a teaser that happens to quote this message's own boundary line, and its end
+    text = f"before\n--{boundary}\nmiddle\n--{boundary}--\nafter\n"
+    raw = build(text)
+    message = message_from_bytes(raw, policy=policy.default)
+    assert message.get_boundary() == boundary
+    assert message.get_body(("plain",)).get_content().replace("\r\n", "\n") == text
+    assert message.get_body(("html",)).get_content().rstrip("\r\n") == "<p>x</p>"
+    # a long header is still folded, a short one written as it is
+    assert all(len(line) <= 78 for line in raw.split(b"\r\n"))
+    assert b"\r\nTo: a@example.org\r\n" in raw
+    assert message["X-Monitor-Alert-Ids"] == ", ".join(str(i) for i in range(400))

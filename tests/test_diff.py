@@ -4,6 +4,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.diff import (
+    ELLIPSIS,
+    Segment,
     has_changes,
     render_html,
     render_plain,
@@ -156,3 +158,27 @@ def test_one_word_edit_in_a_very_long_text_is_one_word(seed_texts: list[str]) ->
         ("-", "Alliances"),
         ("+", "Partnerships"),
     ]
+
+
+_WORDS = st.text(alphabet="abcXYZ19,.'é_-", min_size=1, max_size=12)
+_RUN = st.lists(st.tuples(st.sampled_from([" ", "\n", "  "]), _WORDS), max_size=300).map(
+    lambda pairs: "".join(space + word for space, word in pairs)
+)
+
+
+@given(_RUN, st.integers(0, 14))
+def test_context_reads_the_same_words_as_tokenising_the_whole_run(run: str, words: int) -> None:
+    # An unchanged run between two changes keeps `words` tokens at each end; only its ends are
+    # tokenised, and the words kept must be those of the whole run's tokens.
+    segments = [Segment("+", "x"), Segment("=", run), Segment("-", "y")]
+    kept = with_context(segments, words)[1].text
+    tokens = tokenize(run)
+    if len(tokens) <= 2 * words + 1:
+        assert kept == run
+    else:
+        head = "".join(t.space + t.key for t in tokens[:words])
+        tail = "".join(t.space + t.key for t in tokens[len(tokens) - words :]).lstrip()
+        expected = head + " " + ELLIPSIS + (" " + tail if words else "")
+        if run[:1].isspace() and not expected[:1].isspace():
+            expected = " " + expected
+        assert kept == expected

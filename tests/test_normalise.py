@@ -3,7 +3,20 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.normalise import fingerprint, normalise, squash, strip_trailing_ellipsis, word_count
+from monitor.normalise import (
+    _TRANSLATION,
+    fingerprint,
+    normalise,
+    squash,
+    strip_trailing_ellipsis,
+    word_count,
+)
+
+# Text made of the characters the table maps, mixed with ones it leaves and with ornament and
+# ellipsis material, so that the fast paths meet what they shortcut.
+_MIXED = st.text(
+    alphabet=st.sampled_from([*map(chr, _TRANSLATION), *"ab é\u0301*.[]\n\t⁂…"]), max_size=80
+)
 
 
 def test_typography_is_canonical() -> None:
@@ -54,3 +67,23 @@ def test_normalise_is_idempotent(text: str) -> None:
 @given(st.text())
 def test_squash_has_no_whitespace(text: str) -> None:
     assert not any(ch.isspace() for ch in squash(text))
+
+
+@given(_MIXED)
+def test_normalise_maps_every_character_like_the_table(text: str) -> None:
+    # normalise replaces only the characters a text holds; the result must be what mapping
+    # every character through the table gives (the NFKC step sees the same input either way).
+    expected = normalise(text.translate(_TRANSLATION))
+    assert normalise(text) == expected
+    assert not set(normalise(text)) & {chr(c) for c in _TRANSLATION}
+
+
+@given(_MIXED)
+def test_trailing_ellipsis_goes_only_at_the_end(raw: str) -> None:
+    text = normalise(raw)
+    stripped = strip_trailing_ellipsis(text)
+    assert text.startswith(stripped)
+    if text.endswith(("...", "[...]")):
+        assert len(stripped) <= len(text) - 3 and stripped == stripped.rstrip()
+    else:
+        assert stripped == text
