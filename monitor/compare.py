@@ -7,7 +7,7 @@ that differ.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,29 @@ KINDS = (
     "description_changed",
 )
 CONTEXT_WORDS = 12
+
+_KIND_LABELS = {
+    "paywall_changed": "Paywall notice reworded",
+    "teaser_rewritten": "Teaser edited",
+    "teaser_length_changed": "Teaser cut moved",
+    "description_changed": "Description changed",
+}
+
+
+def headline(kinds: Sequence[str], access_before: str, access_after: str) -> str:
+    """A short summary such as "Paywall lifted, teaser cut moved"."""
+    parts = []
+    if "access_changed" in kinds:
+        if access_after == "free":
+            parts.append("Paywall lifted")
+        elif access_after == "locked":
+            parts.append("Paywall added")
+        else:
+            parts.append(f"Access {access_before} → {access_after}")
+    parts += [_KIND_LABELS[k] for k in kinds if k in _KIND_LABELS]
+    if not parts:
+        return "No change"
+    return ", ".join([parts[0], *(p[0].lower() + p[1:] for p in parts[1:])])
 
 
 @dataclass(frozen=True)

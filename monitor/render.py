@@ -17,9 +17,8 @@ from markupsafe import Markup
 if TYPE_CHECKING:
     from jinja2 import Environment
 
-from .compare import REGIONS
+from .compare import REGIONS, headline
 from .diff import Segment, render_html, render_plain, word_diff
-from .report import headline
 from .store import ChangeRow, Store, StoredVersion
 
 _UNSAFE_HEADER = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")

@@ -1,7 +1,7 @@
-"""Change reports for people: headlines, terminal output of comparisons, changes and history.
+"""Change reports for people: terminal output of comparisons, changes and history.
 
-The headline wording lives here so that the terminal, the emails and the HTML views say the
-same thing about a change.
+The headline wording (`compare.headline`) is shared with the emails and the HTML views, so
+that they all say the same thing about a change.
 """
 
 from __future__ import annotations
@@ -17,35 +17,13 @@ from .check import CheckResult
 
 if TYPE_CHECKING:
     from .alerts import Alert
-from .compare import REGIONS, Comparison
+from .compare import REGIONS, Comparison, headline
 from .diff import Segment, render_plain, render_rich, with_context, word_diff
 from .health import Status, format_seconds
 from .normalise import word_count
 from .store import ChangeRow, StoredVersion
 
-_KIND_LABELS = {
-    "paywall_changed": "Paywall notice reworded",
-    "teaser_rewritten": "Teaser edited",
-    "teaser_length_changed": "Teaser cut moved",
-    "description_changed": "Description changed",
-}
 _OUTCOME_STYLES = {"changed": "bold yellow", "new": "cyan", "error": "bold red"}
-
-
-def headline(kinds: Sequence[str], access_before: str, access_after: str) -> str:
-    """A short summary such as "Paywall lifted, teaser cut moved"."""
-    parts = []
-    if "access_changed" in kinds:
-        if access_after == "free":
-            parts.append("Paywall lifted")
-        elif access_after == "locked":
-            parts.append("Paywall added")
-        else:
-            parts.append(f"Access {access_before} → {access_after}")
-    parts += [_KIND_LABELS[k] for k in kinds if k in _KIND_LABELS]
-    if not parts:
-        return "No change"
-    return ", ".join([parts[0], *(p[0].lower() + p[1:] for p in parts[1:])])
 
 
 def _region_title(name: str) -> Text:

@@ -149,6 +149,23 @@ def test_redirects_followed_and_loops_stopped(http: LoopServer, fetcher: Fetcher
     loop = http.static("/loop", "", status=302, Location="/loop")
     with pytest.raises(CaptureError, match="redirect"):
         fetcher.fetch(loop)
+    assert len(http.hits("/loop")) == 11  # the first request and ten redirects
+
+
+def test_a_redirect_chain_ends_at_the_last_url(http: LoopServer, fetcher: Fetcher) -> None:
+    http.static("/b%C3%BCcher/final", HTML, Content_Type="text/html", ETag='"v2"')
+    http.static("/step2?from=1", "moved on", status=307, Location="/b%C3%BCcher/final")
+    first = http.static("/step1", "x" * 5000, status=302, Location="step2?from=1")
+    capture = fetcher.fetch(first)
+    assert capture.url == http.url("/b%C3%BCcher/final")
+    assert (capture.status, capture.etag, capture.body) == (200, '"v2"', HTML.encode())
+    # the relative Location resolved against the redirecting URL, query kept
+    assert len(http.hits("/step2?from=1")) == 1
+    # a URL written with text outside ASCII goes on the wire escaped
+    assert fetcher.fetch(http.url("/bücher/final")).body == HTML.encode()
+    away = http.static("/away", "", status=301, Location="ftp://127.0.0.1/file")
+    with pytest.raises(CaptureError, match="not an http"):
+        fetcher.fetch(away)
 
 
 @pytest.mark.parametrize(
