@@ -12,7 +12,6 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
-from email.utils import make_msgid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -383,6 +382,8 @@ def alerts_cmd(ctx: Context, status: str | None, retry: bool, as_json: bool) -> 
 @pass_context
 def test_email_cmd(ctx: Context, recipient: str | None) -> None:
     """Send one message through the configured transport and show the server's answer."""
+    from email.utils import make_msgid
+
     from .errors import DeliveryError
     from .mailer import build_message, build_transport
 

@@ -6,14 +6,12 @@ with a reason a person can act on. Transient failures are retried with backoff.
 
 from __future__ import annotations
 
-import email.utils
 import os
 import random
 import ssl
 import threading
 import time
 import urllib.parse
-import urllib.request
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -335,7 +333,9 @@ class Fetcher:
 def file_path(url: str) -> Path:
     if url.startswith("file://"):
         parsed = urllib.parse.urlparse(url)
-        return Path(urllib.request.url2pathname(parsed.path))
+        from urllib.request import url2pathname  # 8 ms to import, for file:// URLs only
+
+        return Path(url2pathname(parsed.path))
     return Path(url)
 
 
@@ -346,7 +346,9 @@ def _retry_after(value: str | None) -> float | None:
     if value.isdigit():
         return float(value)
     try:
-        when = email.utils.parsedate_to_datetime(value)
+        from email.utils import parsedate_to_datetime  # only for a Retry-After date
+
+        when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
