@@ -126,7 +126,10 @@ def _ascii_url(url: str) -> str:
         return url
     import httpx  # only for the rare URL outside ASCII: its URL model does this properly
 
-    return str(httpx.URL(url))
+    try:
+        return str(httpx.URL(url))
+    except httpx.InvalidURL as exc:
+        raise CaptureError(f"invalid URL {url!r}: {exc}") from None
 
 
 def is_local(url: str) -> bool:
@@ -246,6 +249,8 @@ class Fetcher:
             raise CaptureError(f"cannot fetch {url}: {exc}") from None
         except (httpcore.ProtocolError, httpcore.NetworkError, httpcore.ProxyError) as exc:
             raise CaptureError(f"HTTP error: {exc}") from None
+        except ValueError as exc:  # what urllib.parse says of a port that is not a number
+            raise CaptureError(f"invalid URL {url!r}: {exc}") from None
 
     @staticmethod
     def _redirect(response: httpcore.Response, url: str, location: str) -> str:

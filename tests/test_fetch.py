@@ -166,6 +166,11 @@ def test_a_redirect_chain_ends_at_the_last_url(http: LoopServer, fetcher: Fetche
     away = http.static("/away", "", status=301, Location="ftp://127.0.0.1/file")
     with pytest.raises(CaptureError, match="not an http"):
         fetcher.fetch(away)
+    broken = http.static("/broken", "", status=302, Location="http://127.0.0.1:port/x")
+    with pytest.raises(CaptureError, match="invalid URL"):
+        fetcher.fetch(broken)
+    with pytest.raises(CaptureError, match="invalid URL"):
+        fetcher.fetch("http://bad host ü/")
 
 
 @pytest.mark.parametrize(
