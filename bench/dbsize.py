@@ -86,7 +86,7 @@ def main() -> None:
                 batch = []
         store.record_many(batch)
     fill = time.perf_counter() - start
-    store.db.execute("pragma wal_checkpoint(TRUNCATE)")
+    store.conn.execute("pragma wal_checkpoint(TRUNCATE)")
     size = db.stat().st_size
     # bytes per unchanged check: one more round with nothing changing
     now += timedelta(hours=1)
@@ -94,10 +94,10 @@ def main() -> None:
         store.record_many(
             [CheckRecord(sid, now, 3, "not_modified", 304) for sid in ids[k : k + 100]]
         )
-    store.db.execute("pragma wal_checkpoint(TRUNCATE)")
+    store.conn.execute("pragma wal_checkpoint(TRUNCATE)")
     per_check = (db.stat().st_size - size) / args.sources
     counts = {
-        t: store.db.execute(f"select count(*) from {t}").fetchone()[0]
+        t: store.conn.execute(f"select count(*) from {t}").fetchone()[0]
         for t in ("versions", "checks", "changes")
     }
     store.close()

@@ -75,7 +75,7 @@ def one_round(variant: str, n: int, work: Path, tools: list[str]) -> dict[tuple[
                 if cycle == "mutated":
                     mutated = {f"p{i}" for i in site.mutate(0.10, seed=n)}
                 run = runner.cycle()
-                run.correct = correct(tool, cycle, run, set(ids), mutated)  # type: ignore[attr-defined]
+                run.correct = correct(tool, cycle, run, set(ids), mutated)
                 results[(tool, cycle)] = run
     finally:
         server.stop()
@@ -91,7 +91,7 @@ def median_runs(rounds: list[dict[tuple[str, str], Run]]) -> dict[tuple[str, str
             statistics.median(r.cpu for r in runs),
             max(r.rss_mib for r in runs),
         )
-        m.correct = "; ".join(sorted({r.correct for r in runs}))  # type: ignore[attr-defined]
+        m.correct = "; ".join(sorted({r.correct for r in runs}))
         merged[key] = m
     return merged
 
@@ -108,7 +108,7 @@ def table(title: str, res: dict[tuple[str, str], Run], tools: list[str]) -> list
             r = res[(tool, cycle)]
             lines.append(
                 f"| {cycle} | {tool} | {r.wall:.2f} | {r.cpu:.2f} | {r.rss_mib:.0f} | {r.correct} |"
-            )  # type: ignore[attr-defined]
+            )
     lines += ["", "| cycle | monitor / urlwatch | monitor / lower bound |", "|---|---|---|"]
     for cycle in CYCLES:
         mon = res[("monitor", cycle)].wall
@@ -126,7 +126,7 @@ def targets(variant: str, n: int, res: dict[tuple[str, str], Run]) -> list[str]:
     out = []
     for cycle in CYCLES:
         mon = res[("monitor", cycle)]
-        out.append(f"- {variant} N={n} {cycle}: monitor correct: {mon.correct}")  # type: ignore[attr-defined]
+        out.append(f"- {variant} N={n} {cycle}: monitor correct: {mon.correct}")
         if ("urlwatch", cycle) in res:
             factor = 2 if variant == "latency" else 3
             ratio = res[("urlwatch", cycle)].wall / mon.wall

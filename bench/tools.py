@@ -25,6 +25,7 @@ class Run:
     new: set[str] = field(default_factory=set)
     changed: set[str] = field(default_factory=set)
     errors: int = 0
+    correct: str = ""  # set by run.py: "yes", "n/a" or what was wrong
 
 
 def measure(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[Run, str]:
