@@ -29,6 +29,7 @@ CYCLES = ("baseline", "unchanged", "mutated")
 LATENCY_LIMIT = 32
 DEFAULT_LIMITS = "monitor, concurrency 16"
 HERE = Path(__file__).resolve().parent
+NOTES = "<!-- Notes by hand: run.py rewrites what is above this line and keeps what follows. -->"
 
 
 def correct(tool: str, cycle: str, run: Run, ids: set[str], mutated: set[str]) -> str:
@@ -161,6 +162,7 @@ def machine() -> list[str]:
         platform.processor(),
     )
     nginx = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip()
+    import httpcore
     import httpx
 
     from monitor import __version__
@@ -169,7 +171,8 @@ def machine() -> list[str]:
         f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"- machine: {platform.machine()}, {cpu}, {__import__('os').cpu_count()} cores",
         f"- Python {platform.python_version()}, monitor {__version__}, "
-        f"httpx {httpx.__version__}, urlwatch 2.29, {nginx}",
+        f"httpcore {httpcore.__version__} (monitor), httpx {httpx.__version__} (lower bound), "
+        f"urlwatch 2.29, {nginx}",
     ]
 
 
@@ -204,7 +207,12 @@ def main() -> None:
             verdicts += targets(variant, n, res)
     report += ["## Targets", "", *verdicts, ""]
     print("\n".join(verdicts))
-    args.output.write_text("\n".join(report), encoding="utf-8")
+    # The notes written by hand after the marker (other targets, where the time goes) stay.
+    notes = ""
+    if args.output.exists():
+        _, found, notes = args.output.read_text(encoding="utf-8").partition(NOTES)
+        notes = found + notes
+    args.output.write_text("\n".join(report) + "\n" + notes, encoding="utf-8")
     print(f"wrote {args.output}")
 
 
