@@ -21,7 +21,8 @@ from starlette.testclient import TestClient
 from monitor.compare import compare
 from monitor.extract import Regions
 from monitor.normalise import normalise
-from monitor.store import CheckRecord, Store
+from monitor.record import CheckRecord
+from monitor.store import Store
 from monitor.web import create_app
 
 ROOT = Path(__file__).resolve().parent.parent

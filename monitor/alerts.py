@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 from .check import Clock, utcnow
 from .config import EmailSettings
 from .errors import DeliveryError
-from .store import Store, iso
+from .schema import iso
+from .store import Store
 
 if TYPE_CHECKING:
     # Messages are built only when an alert is due: a check that finds nothing to send does

@@ -24,7 +24,8 @@ from .config import Source
 from .errors import CaptureError, MonitorError
 from .extract import Regions, extract
 from .fetch import Fetcher
-from .store import CheckRecord, Store
+from .record import CheckRecord
+from .store import Store
 
 Clock = Callable[[], datetime]
 _BATCH = 100

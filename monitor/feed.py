@@ -10,7 +10,8 @@ from datetime import datetime
 from xml.etree import ElementTree as ET
 
 from .render import ChangeView, change_view, environment
-from .store import Store, iso
+from .schema import iso
+from .store import Store
 
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_ID = "tag:monitor.invalid,2026:changes"

@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .config import Settings, Source
-from .store import Store, iso
+from .schema import iso
+from .store import Store
 
 HEARTBEAT_SECONDS = 5.0
 # Missing this many heartbeats in a row means the service is gone.

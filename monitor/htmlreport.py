@@ -11,7 +11,8 @@ from pathlib import Path
 from markupsafe import Markup
 
 from .render import change_view, environment, source_summaries, stylesheet
-from .store import Store, iso
+from .schema import iso
+from .store import Store
 
 
 def build_report(

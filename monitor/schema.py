@@ -7,6 +7,7 @@ without it, which keeps a `monitor check` from cron quick to start.
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -15,6 +16,11 @@ if TYPE_CHECKING:
     from sqlite_utils import Database
 
 MIGRATION_SET = "monitor"
+
+
+def iso(moment: datetime) -> str:
+    """How every time is stored: UTC, to the second, sortable as text: 2026-11-23T02:45:00Z."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def m001_initial(db: Database) -> None:

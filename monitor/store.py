@@ -1,8 +1,8 @@
-"""SQLite storage through sqlite-utils: sources, versions, checks, changes and the alert outbox.
+"""SQLite storage: sources, versions, checks, changes and the alert outbox.
 
 One row per *distinct* content of a source (`versions`), one row per attempt (`checks`). All
 writes for one check happen in one transaction, so a crash leaves either the whole check or
-nothing. Schema changes go through `sqlite_utils.Migrations`.
+nothing; what a check writes is in `record`. Schema changes are in `schema`.
 """
 
 from __future__ import annotations
@@ -14,22 +14,18 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from .compare import Comparison
-from .diff import Segment, segments_from_json, segments_to_json, with_context
+from . import record
+from .diff import Segment, segments_from_json
 from .errors import NotFound, StoreError
 from .extract import Access, Regions
-from .schema import migrate
+from .record import CheckRecord, Recorded
+from .schema import iso, migrate
 
 M = TypeVar("M", bound=Callable[..., Any])
-
-
-def iso(moment: datetime) -> str:
-    """UTC, to the second, sortable as text: 2026-11-23T02:45:00Z."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
@@ -61,34 +57,6 @@ class Known:
     fingerprint: str | None
     etag: str | None
     last_modified: str | None
-
-
-@dataclass(frozen=True)
-class CheckRecord:
-    """Everything one check writes, handed to `Store.record_check` in one piece."""
-
-    source_id: str
-    started_at: datetime
-    duration_ms: int
-    outcome: str  # new | changed | unchanged | not_modified | error
-    status: int | None = None
-    error: str | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    url: str | None = None
-    regions: Regions | None = None
-    comparison: Comparison | None = None
-    recipients: Sequence[str] = ()
-    failing_after: int = 3
-
-
-@dataclass(frozen=True)
-class Recorded:
-    check_id: int | None  # None for checks written in bulk
-    version_id: int | None
-    change_id: int | None
-    revert_to: int | None
-    event: str | None = None  # "failing" or "recovered" when the source's health turned
 
 
 @dataclass(frozen=True)
@@ -299,305 +267,21 @@ class Store:
         with self.write():
             if self._one("select 1 from versions where source_id = ?", [source_id]):
                 return None
-            version_id = self._insert_version(source_id, regions, at, origin="baseline")
+            version_id = record.insert_version(self.conn, source_id, regions, at, "baseline")
             self.conn.execute(
                 "update sources set current_version_id = ? where id = ?", [version_id, source_id]
             )
             return version_id
 
-    def _insert_version(self, source_id: str, regions: Regions, at: datetime, origin: str) -> int:
-        cursor = self.conn.execute(
-            "insert into versions (source_id, fingerprint, access, teaser, paywall, description,"
-            " first_seen, last_seen, origin) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                source_id,
-                regions.fingerprint,
-                regions.access,
-                regions.teaser,
-                regions.paywall,
-                regions.description,
-                iso(at),
-                iso(at),
-                origin,
-            ],
-        )
-        return cast(int, cursor.lastrowid)
-
     @locked
     def record_many(self, records: Sequence[CheckRecord]) -> list[Recorded | sqlite3.Error]:
-        """Write several checks in one transaction; each is all or nothing on its own.
-
-        The common cases, a healthy source found unchanged or not modified, or checked for the
-        first time, write no change and no alert: those are written in bulk. Every other check
-        goes through `record_check` in a savepoint of its own.
-        """
-        results: list[Recorded | sqlite3.Error] = []
-        with self.write():
-            ids = [r.source_id for r in records]
-            marks = ",".join("?" * len(ids))
-            state = {
-                row[0]: row[1:]
-                for row in self.conn.execute(
-                    f"select id, state, current_version_id from sources where id in ({marks})", ids
-                ).fetchall()
-            }
-            quiet = [
-                r
-                for r in records
-                if r.outcome in ("unchanged", "not_modified")
-                and state.get(r.source_id, ("", None))[0] == "healthy"
-                and state[r.source_id][1] is not None
-            ]
-            first = [
-                r
-                for r in records
-                if r.outcome == "new"
-                and r.regions is not None
-                and state.get(r.source_id, ("", 0)) == ("healthy", None)
-            ]
-            self._record_quiet(quiet, state)
-            versions = {r.source_id: state[r.source_id][1] for r in quiet}
-            versions.update(self._record_first(first))
-            done = {id(r) for r in quiet} | {id(r) for r in first}
-            for record in records:
-                if id(record) in done:
-                    results.append(Recorded(None, versions[record.source_id], None, None))
-                    continue
-                try:
-                    results.append(self.record_check(record))
-                except sqlite3.Error as exc:
-                    results.append(exc)
-        return results
-
-    def _record_quiet(self, records: Sequence[CheckRecord], state: dict[str, Any]) -> None:
-        if not records:
-            return
-        self.conn.executemany(
-            "insert into checks (source_id, started_at, duration_ms, outcome, status, etag,"
-            " last_modified, url, version_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                # a 304 repeats the validators the source row already holds: not stored again
-                (
-                    r.source_id,
-                    iso(r.started_at),
-                    r.duration_ms,
-                    r.outcome,
-                    r.status,
-                    None if r.outcome == "not_modified" else r.etag,
-                    None if r.outcome == "not_modified" else r.last_modified,
-                    r.url,
-                    state[r.source_id][1],
-                )
-                for r in records
-            ],
-        )
-        self.conn.executemany(
-            "update sources set last_check_at = ?, last_outcome = ?, consecutive_failures = 0,"
-            " title = coalesce(nullif(?, ''), title),"
-            " etag = case when ? then etag else ? end,"
-            " last_modified = case when ? then last_modified else ? end where id = ?",
-            [
-                (
-                    iso(r.started_at),
-                    r.outcome,
-                    r.regions.title if r.regions else None,
-                    r.outcome == "not_modified",
-                    r.etag,
-                    r.outcome == "not_modified",
-                    r.last_modified,
-                    r.source_id,
-                )
-                for r in records
-            ],
-        )
-        self.conn.executemany(
-            "update versions set last_seen = ? where id = ?",
-            [(iso(r.started_at), state[r.source_id][1]) for r in records],
-        )
-
-    def _record_first(self, records: Sequence[CheckRecord]) -> dict[str, int]:
-        """First checks of healthy sources with no version yet: a version each, in bulk."""
-        versions: dict[str, int] = {}
-        for r in records:
-            assert r.regions is not None
-            versions[r.source_id] = self._insert_version(
-                r.source_id, r.regions, r.started_at, "check"
-            )
-        self.conn.executemany(
-            "insert into checks (source_id, started_at, duration_ms, outcome, status, etag,"
-            " last_modified, url, version_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    r.source_id,
-                    iso(r.started_at),
-                    r.duration_ms,
-                    r.outcome,
-                    r.status,
-                    r.etag,
-                    r.last_modified,
-                    r.url,
-                    versions[r.source_id],
-                )
-                for r in records
-            ],
-        )
-        self.conn.executemany(
-            "update sources set current_version_id = ?, last_check_at = ?, last_outcome = ?,"
-            " consecutive_failures = 0, etag = ?, last_modified = ?,"
-            " title = coalesce(nullif(?, ''), title) where id = ?",
-            [
-                (
-                    versions[r.source_id],
-                    iso(r.started_at),
-                    r.outcome,
-                    r.etag,
-                    r.last_modified,
-                    r.regions.title if r.regions else None,
-                    r.source_id,
-                )
-                for r in records
-            ],
-        )
-        return versions
+        """Write several checks in one transaction; each is all or nothing on its own."""
+        return record.record_many(self, records)
 
     @locked
-    def record_check(self, record: CheckRecord) -> Recorded:
+    def record_check(self, check: CheckRecord) -> Recorded:
         """Write one check, and the version, change and alerts it implies, atomically."""
-        now = iso(record.started_at)
-        with self.write():
-            state = self._one("select * from sources where id = ?", [record.source_id])
-            if state is None:
-                raise NotFound(f"source {record.source_id!r} is not in the database")
-            current_id: int | None = state["current_version_id"]
-            version_id, change_id, revert_to = current_id, None, None
-            if record.outcome in ("new", "changed") and record.regions is not None:
-                found = self._one(
-                    "select id from versions where source_id = ? and fingerprint = ?",
-                    [record.source_id, record.regions.fingerprint],
-                )
-                if found:
-                    version_id = found["id"]
-                    revert_to = version_id if record.outcome == "changed" else None
-                else:
-                    version_id = self._insert_version(
-                        record.source_id, record.regions, record.started_at, "check"
-                    )
-                if record.outcome == "changed" and record.comparison is not None:
-                    change_id = self._insert_change(record, now, current_id, version_id, revert_to)
-            if version_id is not None and record.outcome != "error":
-                self.conn.execute(
-                    "update versions set last_seen = ? where id = ?", [now, version_id]
-                )
-            failed = record.outcome == "error"
-            cursor = self.conn.execute(
-                "insert into checks (source_id, started_at, duration_ms, outcome, status, error,"
-                " etag, last_modified, url, version_id, change_id)"
-                " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    record.source_id,
-                    now,
-                    record.duration_ms,
-                    record.outcome,
-                    record.status,
-                    record.error,
-                    record.etag,
-                    record.last_modified,
-                    record.url,
-                    None if failed else version_id,
-                    change_id,
-                ],
-            )
-            self.conn.execute(
-                "update sources set current_version_id = ?, last_check_at = ?, last_outcome = ?,"
-                " consecutive_failures = case when ? then consecutive_failures + 1 else 0 end,"
-                " etag = case when ? then etag else ? end,"
-                " last_modified = case when ? then last_modified else ? end where id = ?",
-                [
-                    version_id,
-                    now,
-                    record.outcome,
-                    failed,
-                    failed or record.outcome == "not_modified",
-                    record.etag,
-                    failed or record.outcome == "not_modified",
-                    record.last_modified,
-                    record.source_id,
-                ],
-            )
-            if record.regions is not None and record.regions.title:
-                self.conn.execute(
-                    "update sources set title = ? where id = ?",
-                    [record.regions.title, record.source_id],
-                )
-            event = self._transition(record, state, now)
-            return Recorded(cast(int, cursor.lastrowid), version_id, change_id, revert_to, event)
-
-    def _transition(self, record: CheckRecord, before: dict[str, Any], now: str) -> str | None:
-        """Mark a source failing after `failing_after` failed checks in a row, healthy again on
-        the next good one; each transition is an event, with one alert per recipient."""
-        failed = record.outcome == "error"
-        failures = (before["consecutive_failures"] or 0) + 1 if failed else 0
-        state = before["state"] or "healthy"
-        if failed and state == "healthy" and failures >= record.failing_after:
-            kind, detail, new_state = "failing", record.error, "failing"
-        elif not failed and state == "failing":
-            kind, detail, new_state = "recovered", record.outcome, "healthy"
-        else:
-            return None
-        self.conn.execute(
-            "update sources set state = ? where id = ?", [new_state, record.source_id]
-        )
-        cursor = self.conn.execute(
-            "insert into events (source_id, at, kind, detail) values (?, ?, ?, ?)",
-            [record.source_id, now, kind, detail],
-        )
-        for recipient in dict.fromkeys(record.recipients):
-            self.conn.execute(
-                "insert into alerts (event_id, source_id, event, recipient, status, tries,"
-                " next_attempt_at, created_at) values (?, ?, ?, ?, 'pending', 0, ?, ?)",
-                [cursor.lastrowid, record.source_id, kind, recipient, now, now],
-            )
-        return kind
-
-    def _insert_change(
-        self,
-        record: CheckRecord,
-        now: str,
-        from_id: int | None,
-        to_id: int | None,
-        revert_to: int | None,
-    ) -> int:
-        comparison = record.comparison
-        assert comparison is not None
-        diff = {
-            name: segments_to_json(with_context(region.segments))
-            for name, region in comparison.regions.items()
-            if region.changed
-        }
-        cursor = self.conn.execute(
-            "insert into changes (source_id, detected_at, from_version_id, to_version_id, kinds,"
-            " access_before, access_after, diff, revert_to, reviewed)"
-            " values (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
-            [
-                record.source_id,
-                now,
-                from_id,
-                to_id,
-                json.dumps(list(comparison.kinds)),
-                comparison.access_before,
-                comparison.access_after,
-                json.dumps(diff),
-                revert_to,
-            ],
-        )
-        change_id = cast(int, cursor.lastrowid)
-        for recipient in dict.fromkeys(record.recipients):
-            self.conn.execute(
-                "insert into alerts (change_id, source_id, event, recipient, status, tries,"
-                " next_attempt_at, created_at) values (?, ?, 'change', ?, 'pending', 0, ?, ?)",
-                [change_id, record.source_id, recipient, now, now],
-            )
-        return change_id
+        return record.record_check(self, check)
 
     @locked
     def mark_reviewed(self, change_id: int, reviewed: bool, now: datetime) -> None:

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from monitor import record
 from monitor.compare import compare
 from monitor.extract import Regions
+from monitor.record import CheckRecord
 from monitor.schema import STEPS, up_to_date
-from monitor.store import CheckRecord, Store
+from monitor.store import Store
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 A = Regions("A lot happens every day. " * 5, "Members-Only Content\nReserved.", "A lot.", "locked")
@@ -87,7 +89,7 @@ def test_a_failure_mid_check_writes_nothing(store: Store, monkeypatch: pytest.Mo
     def broken(*args: object, **kwargs: object) -> int:
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(store, "_insert_change", broken)
+    monkeypatch.setattr(record, "_insert_change", broken)
     with pytest.raises(sqlite3.OperationalError):
         store.record_check(CheckRecord("s", NOW, 5, "changed", regions=B, comparison=compare(A, B)))
     assert store.conn.execute("select count(*) from versions").fetchone()[0] == 1
