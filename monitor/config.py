@@ -6,19 +6,17 @@ errors, so a typo never silently falls back to a default.
 
 from __future__ import annotations
 
-import difflib
 import functools
-import math
 import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
 from .errors import ConfigError
+from .validate import Table, parse_duration, parse_size
 
 DEFAULT_TEASER = ("[itemprop=articleBody]", ".entry-content", "article", "main")
 DEFAULT_PAYWALL = (
@@ -31,19 +29,6 @@ DEFAULT_PAYWALL = (
 DEFAULT_DESCRIPTION = ('meta[property="og:description"]', 'meta[name="description"]')
 DEFAULT_MARKERS = ("Members-Only Content",)
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
-_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB)?\s*$")
-_SIZE_UNITS = {
-    None: 1,
-    "B": 1,
-    "KB": 1000,
-    "KiB": 1024,
-    "MB": 1000**2,
-    "MiB": 1024**2,
-    "GB": 1000**3,
-    "GiB": 1024**3,
-}
 _SOURCE_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 
 
@@ -118,103 +103,6 @@ class Settings:
         raise ConfigError(f"no source with id {source_id!r} in {self.path} (known: {known})")
 
 
-def parse_duration(value: object, key: str) -> float:
-    """Seconds from "90s", "15m", "1h", "1d" (or a positive number of seconds)."""
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise ConfigError(f'{key}: expected a duration such as "90s", "15m", "1h" or "1d"')
-    if isinstance(value, (int, float)):
-        seconds = float(value)
-    else:
-        match = _DURATION.match(value)
-        if not match:
-            raise ConfigError(
-                f'{key}: {value!r} is not a duration; write it like "90s", "15m", "1h" or "1d"'
-            )
-        seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise ConfigError(f"{key}: {value!r} must be a finite duration longer than zero")
-    return seconds
-
-
-def parse_size(value: object, key: str) -> int:
-    """Bytes from "5MiB", "512KB", "1000" or an integer."""
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise ConfigError(f'{key}: expected a size such as "5MiB" or "512KiB"')
-    if isinstance(value, int):
-        size = value
-    else:
-        match = _SIZE.match(value)
-        if not match:
-            raise ConfigError(f'{key}: {value!r} is not a size; write it like "5MiB" or "512KiB"')
-        size = int(float(match.group(1)) * _SIZE_UNITS[match.group(2)])
-    if size <= 0:
-        raise ConfigError(f"{key}: {value!r} must be larger than zero")
-    return size
-
-
-class _Table:
-    """A TOML table being validated: typed getters, and unknown keys reported at the end."""
-
-    def __init__(self, data: object, where: str, allowed: tuple[str, ...]) -> None:
-        if not isinstance(data, Mapping):
-            raise ConfigError(f"{where}: expected a table, got {type(data).__name__}")
-        self.data: Mapping[str, Any] = data
-        self.where = where
-        for key in data:
-            if key not in allowed:
-                close = difflib.get_close_matches(key, allowed, n=1)
-                hint = (
-                    f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(allowed)}"
-                )
-                raise ConfigError(f"{self.key(key)}: unknown key; {hint}")
-
-    def key(self, name: str) -> str:
-        return f"{self.where}.{name}" if self.where else name
-
-    def get(self, name: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
-        if name not in self.data:
-            return default
-        value = self.data[name]
-        if isinstance(value, str) and "\x00" in value:
-            raise ConfigError(f"{self.key(name)}: contains a NUL character")
-        if isinstance(value, bool) and kind is not bool:
-            raise ConfigError(f"{self.key(name)}: expected {_kind_name(kind)}, got a boolean")
-        if not isinstance(value, kind):
-            raise ConfigError(
-                f"{self.key(name)}: expected {_kind_name(kind)}, got {type(value).__name__}"
-            )
-        return value
-
-    def positive_int(self, name: str, default: int) -> int:
-        value: int = self.get(name, int, default)
-        if value < 1:
-            raise ConfigError(f"{self.key(name)}: must be 1 or more, got {value}")
-        return value
-
-    def strings(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
-        """A string or a list of strings, as a tuple."""
-        value = self.get(name, (str, list), None)
-        if value is None:
-            return default
-        items = [value] if isinstance(value, str) else value
-        if not items or not all(isinstance(v, str) and v.strip() for v in items):
-            raise ConfigError(f"{self.key(name)}: expected a non-empty string or list of strings")
-        return tuple(v.strip() for v in items)
-
-
-def _kind_name(kind: type | tuple[type, ...]) -> str:
-    names = {
-        str: "a string",
-        int: "an integer",
-        float: "a number",
-        list: "a list",
-        bool: "true or false",
-        dict: "a table",
-    }
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    return " or ".join(names.get(k, k.__name__) for k in kinds)
-
-
 def _check_selectors(selectors: tuple[str, ...], key: str) -> None:
     for selector in selectors:
         if not _valid_selector(selector):
@@ -243,7 +131,7 @@ def _inside(path: Path, root: Path, key: str) -> Path:
 
 def _load_extract(data: object, where: str) -> ExtractRules:
     allowed = ("teaser", "paywall", "description", "markers", "exclude", "min_words")
-    table = _Table(data, where, allowed)
+    table = Table(data, where, allowed)
     rules = ExtractRules(
         teaser=table.strings("teaser", DEFAULT_TEASER),
         paywall=table.strings("paywall", DEFAULT_PAYWALL),
@@ -262,7 +150,7 @@ def _load_source(data: object, index: int, root: Path, emails: tuple[str, ...]) 
     where = f"source[{index}]"
     if isinstance(data, Mapping) and isinstance(data.get("id"), str):
         where = f"source[{index}] (id {data['id']!r})"
-    table = _Table(data, where, allowed)
+    table = Table(data, where, allowed)
     source_id = table.get("id", str)
     if source_id is None:
         raise ConfigError(f'{table.key("id")}: missing; give each source an id like "my-article"')
@@ -334,7 +222,7 @@ def _load_monitor(data: object, root: Path) -> MonitorSettings:
         "backoff",
         "failing_after",
     )
-    table = _Table(data, "monitor", allowed)
+    table = Table(data, "monitor", allowed)
     d = MonitorSettings(database=Path("monitor.db"))
     retries: int = table.get("retries", int, d.retries)
     if retries < 0:
@@ -373,7 +261,7 @@ def _load_email(data: object, root: Path, database: Path) -> EmailSettings:
         "max_tries",
         "backoff",
     )
-    table = _Table(data, "email", allowed)
+    table = Table(data, "email", allowed)
     security = table.get("security", str, "starttls")
     if security not in ("tls", "starttls", "none"):
         raise ConfigError(f'email.security: {security!r}; use "tls", "starttls" or "none"')
@@ -425,7 +313,7 @@ def parse_settings(text: str, path: Path) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     root = path.parent
-    top = _Table(data, "", ("monitor", "email", "source"))
+    top = Table(data, "", ("monitor", "email", "source"))
     monitor = _load_monitor(top.get("monitor", dict, {}), root)
     email = _load_email(top.get("email", dict, {}), root, monitor.database)
     # With no mail server, alerts still go somewhere a person can read: .eml files in the

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import load_settings, parse_duration, parse_size
+from monitor.config import load_settings
+from monitor.validate import parse_duration, parse_size
 from monitor.errors import ConfigError
 
 from .conftest import ROOT, run, write_config
