@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from tools import LowerBound, Monitor, Run, Urlwatch
-from website import LatencyServer, Nginx, Site
+from website import Nginx, PythonServer, Site
 
 CYCLES = ("baseline", "unchanged", "mutated")
 # In the latency variant: monitor's limits raised to this, and a second run at the defaults.
@@ -46,11 +46,12 @@ def correct(tool: str, cycle: str, run: Run, ids: set[str], mutated: set[str]) -
 
 def one_round(variant: str, n: int, work: Path, tools: list[str]) -> dict[tuple[str, str], Run]:
     site = Site(n, work / "site")
+    server: Nginx | PythonServer
     if variant == "latency":
-        server: Nginx | LatencyServer = LatencyServer(work / "site", 0.1)
+        server = PythonServer(work / "site", delay=0.1)
         prefix = "/static"
     else:
-        server = Nginx(work / "site")
+        server = Nginx(work / "site") if shutil.which("nginx") else PythonServer(work / "site")
         prefix = "/rotating" if variant == "rotating" else "/static"
     ids = {f"p{i}": server.url(f"{prefix}/p{i}.html") for i in range(n)}
     results: dict[tuple[str, str], Run] = {}
@@ -161,7 +162,11 @@ def machine() -> list[str]:
         ),
         platform.processor(),
     )
-    nginx = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip()
+    nginx = (
+        subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip()
+        if shutil.which("nginx")
+        else "no nginx: pages served by the asyncio fallback server"
+    )
     import httpcore
     import httpx
 

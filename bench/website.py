@@ -1,17 +1,21 @@
 """The benchmark's pages and servers: N realistic article pages on 127.0.0.1.
 
-Static pages are served by nginx (Debian's `nginx-light`, required: a Python server would be
-the bottleneck; it sends ETag/Last-Modified and 304s). The rotating-chrome variant uses nginx
-SSI so that every response carries a new nonce, date, view counter and related-links list, and
-no validators.
-The latency variant is an asyncio server that waits 100 ms before every response.
+Pages are served by nginx (Debian's `nginx-light`) when it is installed: it sends ETag and
+Last-Modified and answers 304s, and for the rotating-chrome variant its SSI puts a new nonce,
+date, view counter and related-links list in every response, with no validators. Without nginx
+an asyncio server does the same (slower: it can be the bottleneck, and RESULTS.md says which
+server ran). The latency variant always uses the asyncio server, waiting 100 ms before every
+response.
 """
 
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import hashlib
 import random
+import re
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -138,12 +142,18 @@ http {{
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-class LatencyServer:
-    """Serves the static pages after a fixed delay; asyncio, so waiting costs no CPU."""
+class PythonServer:
+    """The pages served by asyncio in a thread: the fallback where nginx is not installed, and
+    the latency variant's server (a fixed delay before every response costs no CPU).
 
-    def __init__(self, root: Path, delay: float) -> None:
+    Static pages carry an ETag and Last-Modified and get a 304 when either matches; rotating
+    pages have their SSI directives filled in as nginx would, and carry no validators.
+    """
+
+    def __init__(self, root: Path, delay: float = 0.0) -> None:
         self.root, self.delay = root, delay
         self.port = _free_port()
+        self.served = 0
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -151,34 +161,41 @@ class LatencyServer:
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
-        server = self.loop.run_until_complete(
+        self.loop.run_until_complete(
             asyncio.start_server(self._client, "127.0.0.1", self.port, backlog=1024)
         )
-        self.server = server
         self.loop.run_forever()
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
-                path = head.split(b" ", 2)[1].decode()
-                await asyncio.sleep(self.delay)
-                file = self.root / path.lstrip("/")
-                body = file.read_bytes() if file.is_file() else b"not found"
-                status = b"200 OK" if file.is_file() else b"404 Not Found"
-                etag = hashlib.md5(body).hexdigest()
-                writer.write(
-                    b"HTTP/1.1 "
-                    + status
-                    + b"\r\nContent-Type: text/html; charset=utf-8"
-                    + f'\r\nContent-Length: {len(body)}\r\nETag: "{etag}"\r\n\r\n'.encode()
-                    + body
-                )
+                if self.delay:
+                    await asyncio.sleep(self.delay)
+                writer.write(self._answer(head))
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
             writer.close()
+
+    def _answer(self, head: bytes) -> bytes:
+        self.served += 1
+        lines = head.decode("latin-1").split("\r\n")
+        path = lines[0].split(" ")[1]
+        asked = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:])}
+        file = self.root / path.lstrip("/")
+        if ".." in path or not file.is_file():
+            return _response(b"404 Not Found", b"not found", {})
+        body = file.read_bytes()
+        if path.startswith("/rotating/"):
+            return _response(b"200 OK", _ssi(body, self.served), {})
+        etag = '"' + hashlib.md5(body).hexdigest() + '"'
+        modified = email.utils.formatdate(file.stat().st_mtime, usegmt=True)
+        headers = {"ETag": etag, "Last-Modified": modified}
+        if asked.get("if-none-match") == etag or asked.get("if-modified-since") == modified:
+            return _response(b"304 Not Modified", b"", headers)
+        return _response(b"200 OK", body, headers)
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -186,6 +203,28 @@ class LatencyServer:
     def stop(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
+
+
+def _response(status: bytes, body: bytes, headers: dict[str, str]) -> bytes:
+    length = 0 if status.startswith(b"304") else len(body)
+    lines = [f"Content-Type: text/html; charset=utf-8\r\nContent-Length: {length}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    return b"HTTP/1.1 " + status + ("\r\n" + "\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+_SSI_IF = re.compile(
+    rb'<!--# if expr="\$request_id = /\^\[0-7\]/" -->(.*?)<!--# else -->(.*?)<!--# endif -->', re.S
+)
+
+
+def _ssi(body: bytes, served: int) -> bytes:
+    """The rotating page's nginx SSI, done the same way: a time, a nonce, a counter, and one of
+    two related-links lists chosen by the nonce."""
+    nonce = secrets.token_hex(16).encode()
+    body = body.replace(b'<!--# echo var="msec" -->', f"{time.time():.3f}".encode())
+    body = body.replace(b'<!--# echo var="request_id" -->', nonce)
+    body = body.replace(b'<!--# echo var="connection_requests" -->', str(served).encode())
+    return _SSI_IF.sub(lambda m: m.group(1) if nonce[:1] in b"01234567" else m.group(2), body)
 
 
 def _free_port() -> int:

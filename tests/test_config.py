@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from monitor.config import load_settings
-from monitor.validate import parse_duration, parse_size
 from monitor.errors import ConfigError
+from monitor.validate import parse_duration, parse_size
 
 from .conftest import ROOT, run, write_config
 
