@@ -1,8 +1,9 @@
 """One check of one or many sources: fetch, extract, compare, store.
 
 The worker step (`observe`) touches no database; it runs in a thread pool under a global and a
-per-host limit. Every write happens in the calling thread, one transaction per check, so the
-SQLite connection is never shared between threads.
+per-host limit, or for a large pass in worker processes (`workers`). The calling thread judges
+the pages that differ from the stored version and does every write: checks that finish together
+share one transaction, each in a savepoint of its own, so one check's failure undoes only it.
 """
 
 from __future__ import annotations

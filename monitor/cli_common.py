@@ -18,6 +18,7 @@ import click
 
 from .config import Settings, load_settings
 from .errors import ConfigError, MonitorError, NotFound
+from .schema import iso
 
 if TYPE_CHECKING:
     # Loaded by the commands that print for people: `check --json` from cron starts without.
@@ -94,6 +95,4 @@ def parse_since(value: str | None) -> str | None:
             f"{value!r}: use an ISO date such as 2026-11-01 or 2026-11-01T12:00Z",
             param_hint="--since",
         ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
