@@ -125,25 +125,7 @@ def _record_quiet(
 ) -> None:
     if not records:
         return
-    conn.executemany(
-        "insert into checks (source_id, started_at, duration_ms, outcome, status, etag,"
-        " last_modified, url, version_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            # a 304 repeats the validators the source row already holds: not stored again
-            (
-                r.source_id,
-                iso(r.started_at),
-                r.duration_ms,
-                r.outcome,
-                r.status,
-                None if r.outcome == "not_modified" else r.etag,
-                None if r.outcome == "not_modified" else r.last_modified,
-                r.url,
-                state[r.source_id][1],
-            )
-            for r in records
-        ],
-    )
+    _insert_checks(conn, records, {r.source_id: state[r.source_id][1] for r in records})
     conn.executemany(
         "update sources set last_check_at = ?, last_outcome = ?, consecutive_failures = 0,"
         " title = coalesce(nullif(?, ''), title),"
@@ -169,30 +151,38 @@ def _record_quiet(
     )
 
 
-def _record_first(conn: sqlite3.Connection, records: Sequence[CheckRecord]) -> dict[str, int]:
-    """First checks of healthy sources with no version yet: a version each, in bulk."""
-    versions: dict[str, int] = {}
-    for r in records:
-        assert r.regions is not None
-        versions[r.source_id] = insert_version(conn, r.source_id, r.regions, r.started_at, "check")
+def _insert_checks(
+    conn: sqlite3.Connection, records: Sequence[CheckRecord], versions: dict[str, int]
+) -> None:
+    """Check rows in bulk, each pointing at the version it found (`versions` by source)."""
     conn.executemany(
         "insert into checks (source_id, started_at, duration_ms, outcome, status, etag,"
         " last_modified, url, version_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
+            # a 304 repeats the validators the source row already holds: not stored again
             (
                 r.source_id,
                 iso(r.started_at),
                 r.duration_ms,
                 r.outcome,
                 r.status,
-                r.etag,
-                r.last_modified,
+                None if r.outcome == "not_modified" else r.etag,
+                None if r.outcome == "not_modified" else r.last_modified,
                 r.url,
                 versions[r.source_id],
             )
             for r in records
         ],
     )
+
+
+def _record_first(conn: sqlite3.Connection, records: Sequence[CheckRecord]) -> dict[str, int]:
+    """First checks of healthy sources with no version yet: a version each, in bulk."""
+    versions: dict[str, int] = {}
+    for r in records:
+        assert r.regions is not None
+        versions[r.source_id] = insert_version(conn, r.source_id, r.regions, r.started_at, "check")
+    _insert_checks(conn, records, versions)
     conn.executemany(
         "update sources set current_version_id = ?, last_check_at = ?, last_outcome = ?,"
         " consecutive_failures = 0, etag = ?, last_modified = ?,"
