@@ -36,10 +36,11 @@ class HttpClient:
     explicit timeouts. Thread-safe.
 
     Built on httpcore, the connection layer of httpx, without httpx's request and response
-    models: on loopback those took 40% of the CPU time of a request (0.49 ms against 0.29 ms),
-    and a large pass is CPU-bound. The little of httpx's client a fetch needs, following
-    redirects, is in `Fetcher`. No cookie is ever kept or sent: every check sees what a
-    first-time reader sees (a metered paywall counts articles read in a cookie).
+    models: on loopback a request cost 0.49 ms of CPU through `httpx.Client` and 0.29 ms
+    through httpcore alone, and a large pass is CPU-bound. The little of httpx's client a
+    fetch needs, following redirects, is in `Fetcher`. No cookie is ever kept or sent: every
+    check sees what a first-time reader sees (a metered paywall counts articles read in a
+    cookie).
     """
 
     def __init__(self, *, timeout: float, user_agent: str, max_connections: int = 32) -> None:
@@ -146,9 +147,9 @@ def format_size(size: int) -> str:
 class _Inflater:
     """Content-Encoding, decoded with a bound.
 
-    httpx's own decoders expand each received chunk whole, so a few kilobytes of a gzip bomb
-    become hundreds of megabytes before any cap can look at them; here no call returns more
-    than the cap allows.
+    httpcore hands over the bytes as sent, and httpx's decoders, the library one would reach
+    for, expand each received chunk whole, so a few kilobytes of a gzip bomb become hundreds of
+    megabytes before any cap can look at them; here no call returns more than the cap allows.
     """
 
     def __init__(self, encoding: str, limit: int) -> None:
