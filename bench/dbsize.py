@@ -18,12 +18,12 @@ from pathlib import Path
 
 from starlette.testclient import TestClient
 
-from monitor.compare import compare
-from monitor.extract import Regions
-from monitor.normalise import normalise
-from monitor.record import CheckRecord
-from monitor.store import Store
-from monitor.web import create_app
+from monitor.detect.compare import compare
+from monitor.detect.extract import Regions
+from monitor.detect.normalise import normalise
+from monitor.store.db import Store
+from monitor.store.record import CheckRecord
+from monitor.views.web import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 WORDS = (ROOT / "seeds" / "000_c860228f409f0487.txt").read_text(encoding="utf-8").split()

@@ -7,7 +7,7 @@ import statistics
 import time
 from pathlib import Path
 
-from monitor.diff import word_diff
+from monitor.detect.diff import word_diff
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -24,7 +24,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from monitor.pages import Article, parse_snapshot, render
+from monitor.demo.site import Article, parse_snapshot, render
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = (ROOT / "seeds" / "000_c860228f409f0487.txt").read_text(encoding="utf-8")

@@ -11,14 +11,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .alerts import Sender
-from .check import Checker, Clock, utcnow
-from .config import Settings
-from .fetch import Fetcher, build_client
-from .store import Store
+from monitor.alerts.outbox import Sender
+from monitor.clock import Clock, utcnow
+from monitor.config.settings import Settings
+from monitor.fetch.http import Fetcher, build_client
+from monitor.service.check import Checker
+from monitor.store.db import Store
 
 if TYPE_CHECKING:
-    from .mailer import Transport
+    from monitor.alerts.mailer import Transport
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,6 @@ def open_app(settings: Settings, *, clock: Clock = utcnow) -> Iterator[App]:
 
 
 def _transport(settings: Settings) -> Transport:
-    from .mailer import build_transport  # only when an alert is due
+    from monitor.alerts.mailer import build_transport  # only when an alert is due
 
     return build_transport(settings.email)

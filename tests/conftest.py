@@ -5,11 +5,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-
-from monitor.cli import cli
-from monitor.pages import Article, PageServer, parse_snapshot
-
 from .server import LoopServer
+
+from monitor.cli.main import cli
+from monitor.demo.site import Article, PageServer, parse_snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

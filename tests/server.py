@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from monitor.pages import serving
+from monitor.demo.site import serving
 
 
 @dataclass

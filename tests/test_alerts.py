@@ -11,16 +11,15 @@ from pathlib import Path
 
 import pytest
 import trustme
-
-from monitor.alerts import Sender
-from monitor.app import open_app
-from monitor.config import load_settings
-from monitor.mailer import build_transport
-from monitor.pages import Article, PageServer
-from monitor.store import Store
-
 from .conftest import SEED_FILES, run, source_block, write_config
 from .smtp_helpers import Mailbox, free_port, smtp_server
+
+from monitor.alerts.mailer import build_transport
+from monitor.alerts.outbox import Sender
+from monitor.app import open_app
+from monitor.config.settings import load_settings
+from monitor.demo.site import Article, PageServer
+from monitor.store.db import Store
 
 PATH = "/2023/09/threat"
 
@@ -286,7 +285,7 @@ def test_failing_and_recovered_events_become_alerts(
 
 
 def test_a_message_round_trips_text_outside_ascii() -> None:
-    from monitor.mailer import build_message
+    from monitor.alerts.mailer import build_message
 
     subject = "Teaser edited: Kim’s ‘visit’ — Über " + "long words " * 12
     text = "Ünïcode teaser " * 200 + "\n"
@@ -312,7 +311,7 @@ def test_a_message_round_trips_text_outside_ascii() -> None:
 
 
 def test_a_part_that_quotes_the_boundary_does_not_end_the_message() -> None:
-    from monitor.mailer import build_message
+    from monitor.alerts.mailer import build_message
 
     def build(text: str) -> bytes:
         return build_message(

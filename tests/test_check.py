@@ -8,10 +8,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
-from monitor.pages import Article, PageServer
-
 from .conftest import SEED_FILES, run, source_block, write_config
+
+from monitor.demo.site import Article, PageServer
 
 PATHS = ("/2023/09/threat", "/2024/11/allies")
 
@@ -215,7 +214,7 @@ def test_local_capture_files_as_sources(tmp_path: Path, seed_texts: list[str]) -
 def test_a_paywall_selector_that_stops_matching_is_not_a_lifted_paywall(
     setup: Path, pages: PageServer, seed_articles: list[Article]
 ) -> None:
-    from monitor.pages import render
+    from monitor.demo.site import render
 
     check_json(setup, "threat")
     page = render(replace(seed_articles[0], chrome=2))
@@ -241,7 +240,7 @@ def test_binary_and_huge_bodies_are_failed_checks(setup: Path, pages: PageServer
 def test_a_large_pass_uses_worker_processes_and_finds_the_same(
     tmp_path: Path, pages: PageServer, seed_articles: list[Article]
 ) -> None:
-    from monitor.check import PROCESS_THRESHOLD
+    from monitor.service.check import PROCESS_THRESHOLD
 
     n = PROCESS_THRESHOLD + 10
     for i in range(n):

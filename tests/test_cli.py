@@ -8,10 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from monitor.pages import Article, PageServer, render
-
 from .conftest import ROOT, SEED_FILES, run
+
+from monitor.demo.site import Article, PageServer, render
 
 
 def test_compare_json_object(tmp_path: Path, seed_texts: list[str]) -> None:

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.capture import Capture
-from monitor.compare import compare
-from monitor.config import ExtractRules
-from monitor.extract import Regions, extract
-from monitor.pages import Article, render
+from monitor.config.settings import ExtractRules
+from monitor.demo.site import Article, render
+from monitor.detect.capture import Capture
+from monitor.detect.compare import compare
+from monitor.detect.extract import Regions, extract
 
 RULES = ExtractRules()
 

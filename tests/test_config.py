@@ -3,12 +3,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from monitor.config import load_settings
-from monitor.errors import ConfigError
-from monitor.validate import parse_duration, parse_size
-
 from .conftest import ROOT, run, write_config
+
+from monitor.config.settings import load_settings
+from monitor.config.validate import parse_duration, parse_size
+from monitor.errors import ConfigError
 
 GOOD = """
 [monitor]

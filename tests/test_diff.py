@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.diff import (
+from monitor.detect.diff import (
     ELLIPSIS,
     Segment,
     has_changes,

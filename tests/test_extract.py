@@ -5,10 +5,10 @@ from dataclasses import replace
 
 import pytest
 
-from monitor.capture import Capture
-from monitor.config import ExtractRules
-from monitor.extract import Regions, extract
-from monitor.pages import Article, render
+from monitor.config.settings import ExtractRules
+from monitor.demo.site import Article, render
+from monitor.detect.capture import Capture
+from monitor.detect.extract import Regions, extract
 
 RULES = ExtractRules()
 NOTICE = (

@@ -13,17 +13,16 @@ import pytest
 import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from .conftest import SEED_FILES, run, source_block, write_config
 from starlette.testclient import TestClient
 
-from monitor.capture import Capture
-from monitor.compare import compare
-from monitor.config import ExtractRules, load_settings, parse_settings
+from monitor.config.settings import ExtractRules, load_settings, parse_settings
+from monitor.demo.site import Article, PageServer
+from monitor.detect.capture import Capture
+from monitor.detect.compare import compare
+from monitor.detect.extract import extract
 from monitor.errors import CaptureError, ConfigError
-from monitor.extract import extract
-from monitor.pages import Article, PageServer
-from monitor.web import create_app
-
-from .conftest import SEED_FILES, run, source_block, write_config
+from monitor.views.web import create_app
 
 KEYS = [
     "monitor",

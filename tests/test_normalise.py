@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.normalise import (
+from monitor.detect.normalise import (
     _TRANSLATION,
     fingerprint,
     normalise,

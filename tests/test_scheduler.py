@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from monitor.config import Source
-from monitor.scheduler import Scheduler, first_due, jitter_for, schedule_key, spread_offset
+from monitor.config.settings import Source
+from monitor.service.scheduler import Scheduler, first_due, jitter_for, schedule_key, spread_offset
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from monitor import record
-from monitor.compare import compare
-from monitor.extract import Regions
-from monitor.record import CheckRecord
-from monitor.schema import STEPS, up_to_date
-from monitor.store import Store
+import monitor.store.record as record
+from monitor.detect.compare import compare
+from monitor.detect.extract import Regions
+from monitor.store.db import Store
+from monitor.store.record import CheckRecord
+from monitor.store.schema import STEPS, up_to_date
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 A = Regions("A lot happens every day. " * 5, "Members-Only Content\nReserved.", "A lot.", "locked")

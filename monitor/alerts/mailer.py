@@ -1,0 +1,209 @@
+"""Mail transports: SMTP (STARTTLS, TLS or plain, with AUTH) and a folder of `.eml` files.
+
+A transport sends one `Message` to one recipient and returns the server's answer, or raises
+`DeliveryError` saying whether trying again could help.
+"""
+
+from __future__ import annotations
+
+import email.charset
+import hashlib
+import os
+import smtplib
+import ssl
+import threading
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import Compat32
+from email.utils import formataddr, formatdate, parseaddr
+from pathlib import Path
+from typing import Protocol
+
+from monitor.config.settings import EmailSettings
+from monitor.errors import DeliveryError
+
+
+class Transport(Protocol):
+    def send(self, message: Message, recipient: str) -> str: ...
+
+    def close(self) -> None: ...
+
+
+def build_message(
+    *,
+    sender: str,
+    recipient: str,
+    subject: str,
+    text: str,
+    html: str,
+    message_id: str,
+    headers: dict[str, str] | None = None,
+) -> Message:
+    """multipart/alternative with a plain-text and an HTML part, both UTF-8 quoted-printable.
+
+    Built with the `email.mime` classes: `EmailMessage` parses every header it is given back
+    through its header registry, which took two thirds of the time of an alert.
+    """
+    # "=_" never occurs in quoted-printable text (it writes "=" as "=3D"), so the boundary
+    # need not be searched for in the parts, which the generator does with a regex per message.
+    boundary = "=_monitor_" + hashlib.sha256(message_id.encode()).hexdigest()[:16]
+    message = MIMEMultipart("alternative", boundary=boundary, policy=_WIRE)
+    message["From"] = _address(sender)
+    message["To"] = _address(recipient)
+    if subject.isascii():
+        message["Subject"] = subject
+    else:  # encoded words, folded with the header's name counted
+        message["Subject"] = Header(subject, "utf-8", header_name="Subject")  # type: ignore[assignment]
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = message_id
+    message["Auto-Submitted"] = "auto-generated"
+    for name, value in (headers or {}).items():
+        message[name] = value
+    message.attach(MIMEText(text, "plain", _UTF8_QP))  # type: ignore[arg-type]
+    message.attach(MIMEText(html, "html", _UTF8_QP))  # type: ignore[arg-type]
+    return message
+
+
+class _Wire(Compat32):
+    """compat32 with CRLF line ends (`smtplib` sends bytes as they are, and servers read lines
+    by CRLF), writing a short ASCII header as it is instead of through `email.header.Header`,
+    which is what compat32 would produce for it, at a tenth of the cost."""
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        line = f"{name}: {value}"
+        if isinstance(value, str) and line.isascii() and len(line) <= 76 and line.isprintable():
+            return (line + self.linesep).encode("ascii")
+        return super().fold_binary(name, value)
+
+
+_WIRE = _Wire(linesep="\r\n")
+_UTF8_QP = email.charset.Charset("utf-8")
+_UTF8_QP.body_encoding = email.charset.QP
+
+
+def _address(value: str) -> str:
+    """An address for a header; a display name outside ASCII is encoded."""
+    if value.isascii():
+        return value
+    name, address = parseaddr(value)
+    return formataddr((name, address), charset="utf-8")
+
+
+class SmtpTransport:
+    """One SMTP connection, opened on the first message and reused for the rest of a round."""
+
+    def __init__(self, settings: EmailSettings, *, timeout: float = 30.0) -> None:
+        assert settings.host is not None
+        self.settings = settings
+        self.timeout = timeout
+        self._conn: smtplib.SMTP | None = None
+
+    def _context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context()
+        if self.settings.ca_file is not None:
+            context.load_verify_locations(cafile=str(self.settings.ca_file))
+        return context
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        assert s.host is not None
+        try:
+            if s.security == "tls":
+                conn: smtplib.SMTP = smtplib.SMTP_SSL(
+                    s.host, s.port, timeout=self.timeout, context=self._context()
+                )
+            else:
+                conn = smtplib.SMTP(s.host, s.port, timeout=self.timeout)
+                if s.security == "starttls":
+                    conn.starttls(context=self._context())
+            if s.username:
+                password = os.environ.get(s.password_env or "")
+                if password is None:
+                    conn.close()
+                    raise DeliveryError(
+                        f"email.password_env: environment variable {s.password_env!r} is not set",
+                        connection=True,
+                    )
+                conn.login(s.username, password)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise DeliveryError(f"SMTP login refused: {_answer(exc)}", connection=True) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise DeliveryError(
+                f"cannot reach SMTP server {s.host}:{s.port}: {exc}", connection=True
+            ) from None
+        return conn
+
+    def send(self, message: Message, recipient: str) -> str:
+        if self._conn is None:
+            self._conn = self._connect()
+        conn = self._conn
+        try:
+            conn.ehlo_or_helo_if_needed()
+            code, answer = conn.mail(self.settings.sender)
+            if code >= 400:
+                raise DeliveryError(
+                    f"sender refused: {code} {answer.decode()}", permanent=code >= 500
+                )
+            code, answer = conn.rcpt(recipient)
+            if code >= 400:
+                conn.rset()
+                raise DeliveryError(
+                    f"recipient {recipient} refused: {code} {answer.decode(errors='replace')}",
+                    permanent=code >= 500,
+                )
+            code, answer = conn.data(message.as_bytes())
+        except DeliveryError:
+            raise
+        except (OSError, smtplib.SMTPException) as exc:
+            self.close()
+            raise DeliveryError(f"SMTP connection lost: {exc}", connection=True) from None
+        if code >= 400:
+            raise DeliveryError(
+                f"message refused: {code} {answer.decode(errors='replace')}", permanent=code >= 500
+            )
+        return f"{code} {answer.decode(errors='replace')}"
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.quit()
+            except (OSError, smtplib.SMTPException):
+                self._conn.close()
+            self._conn = None
+
+
+def _answer(exc: smtplib.SMTPResponseException) -> str:
+    error = exc.smtp_error
+    text = error.decode(errors="replace") if isinstance(error, bytes) else str(error)
+    return f"{exc.smtp_code} {text}"
+
+
+class FolderTransport:
+    """With no mail server configured: each message becomes an `.eml` file in a folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def send(self, message: Message, recipient: str) -> str:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            name = str(message["Message-ID"]).strip("<>").replace("@", "_").replace("/", "_")
+            path = self.folder / f"{name}.eml"
+            # Written whole or not at all: a crash leaves no half message for a reader.
+            temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            temporary.write_bytes(message.as_bytes())
+            temporary.replace(path)
+        except OSError as exc:
+            raise DeliveryError(f"cannot write to {self.folder}: {exc}", connection=True) from None
+        return f"written to {path}"
+
+    def close(self) -> None:
+        pass
+
+
+def build_transport(settings: EmailSettings) -> Transport:
+    if settings.host is None:
+        return FolderTransport(settings.outbox)
+    return SmtpTransport(settings)

@@ -1,0 +1,293 @@
+"""The alert outbox and its sender.
+
+Alerts are rows written in the same transaction as the change or event they announce. The sender
+claims a due alert (one `UPDATE … WHERE status = 'pending'`, so two processes never take the
+same one), sends it, and marks it sent with the server's answer. A crash between the send and the
+mark leaves the alert pending: it is sent again later with the same Message-ID. The guarantee is
+at-least-once delivery, with duplicates recognisable by Message-ID; a sent alert is never sent
+again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from monitor.clock import Clock, utcnow
+from monitor.config.settings import EmailSettings
+from monitor.errors import DeliveryError
+from monitor.store.db import Store
+from monitor.store.schema import iso
+
+if TYPE_CHECKING:
+    # Messages are built only when an alert is due: a check that finds nothing to send does
+    # not load the mail and template machinery.
+    from email.message import Message
+
+    from monitor.alerts.mailer import Transport
+    from monitor.views.render import ChangeView
+
+
+@dataclass(frozen=True)
+class Alert:
+    id: int
+    source_id: str
+    event: str  # "change", "failing" or "recovered"
+    recipient: str
+    status: str
+    tries: int
+    created_at: str
+    change_id: int | None = None
+    event_id: int | None = None
+    last_error: str | None = None
+    sent_at: str | None = None
+    message_id: str | None = None
+    next_attempt_at: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+_COLUMNS = ", ".join(Alert.__dataclass_fields__)
+
+
+def list_alerts(store: Store, status: str | None = None, limit: int = 1000) -> list[Alert]:
+    where, params = ("status = ?", [status]) if status else ("1 = 1", [])
+    with store.lock:
+        rows = store.conn.execute(
+            f"select {_COLUMNS} from alerts where {where} order by id desc limit ?",
+            [*params, limit],
+        ).fetchall()
+    return [Alert(*row) for row in rows]
+
+
+def requeue_failed(store: Store, now: datetime) -> int:
+    """Give failed alerts another full set of tries (`monitor alerts --retry`)."""
+    with store.write():
+        cursor = store.conn.execute(
+            "update alerts set status = 'pending', tries = 0, next_attempt_at = ?"
+            " where status = 'failed'",
+            [iso(now)],
+        )
+        return int(cursor.rowcount)
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    failed: int = 0
+    deferred: int = 0
+    answers: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def _merge(total: DeliveryReport, round_: DeliveryReport) -> bool:
+    """Add one round to `total`; False when the round lost the server."""
+    total.sent += round_.sent
+    total.failed += round_.failed
+    total.deferred = round_.deferred  # what still waits after the latest round
+    total.answers += round_.answers
+    total.errors += round_.errors
+    return not round_.deferred
+
+
+@dataclass(frozen=True)
+class EventView:
+    kind: str
+    title: str
+    url: str
+    at: str
+    detail: str
+
+    @property
+    def subject(self) -> str:
+        from monitor.views.render import header_text
+
+        word = "failing" if self.kind == "failing" else "recovered"
+        return header_text(f"Source {word}: {self.title}")
+
+
+@dataclass(frozen=True)
+class Item:
+    view: ChangeView | None = None
+    event: EventView | None = None
+
+    @property
+    def subject(self) -> str:
+        return self.view.subject if self.view else self.event.subject if self.event else ""
+
+
+class Sender:
+    """Delivers due alerts through a transport made by `transport_factory` for each round."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: EmailSettings,
+        transport_factory: Callable[[], Transport],
+        clock: Clock = utcnow,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.transport_factory = transport_factory
+        self.clock = clock
+
+    def _due(self, now: datetime) -> list[list[Alert]]:
+        with self.store.lock:
+            rows = self.store.conn.execute(
+                f"select {_COLUMNS} from alerts where status = 'pending' and next_attempt_at <= ?"
+                " order by id",
+                [iso(now)],
+            ).fetchall()
+        alerts = [Alert(*row) for row in rows]
+        if self.settings.mode == "immediate":
+            return [[a] for a in alerts]
+        groups: dict[str, list[Alert]] = {}
+        for alert in alerts:
+            groups.setdefault(alert.recipient, []).append(alert)
+        cutoff = iso(now - timedelta(seconds=self.settings.digest_interval))
+        return [group for group in groups.values() if group[0].created_at <= cutoff]
+
+    def _claim(self, alert: Alert, now: datetime) -> bool:
+        delay = self.settings.backoff * 2**alert.tries
+        with self.store.write():
+            cursor = self.store.conn.execute(
+                "update alerts set tries = tries + 1, attempted_at = ?, next_attempt_at = ?"
+                " where id = ? and status = 'pending' and tries = ?",
+                [iso(now), iso(now + timedelta(seconds=delay)), alert.id, alert.tries],
+            )
+            return cursor.rowcount == 1
+
+    def _finish(self, alerts: Sequence[Alert], **values: Any) -> None:
+        sets = ", ".join(f"{name} = ?" for name in values)
+        with self.store.write():
+            for alert in alerts:
+                self.store.conn.execute(
+                    f"update alerts set {sets} where id = ?", [*values.values(), alert.id]
+                )
+
+    def deliver(self) -> DeliveryReport:
+        report = DeliveryReport()
+        now = self.clock()
+        groups = self._due(now)
+        if not groups:
+            return report
+        transport = self.transport_factory()
+        try:
+            for index, group in enumerate(groups):
+                claimed = [a for a in group if self._claim(a, now)]
+                if not claimed:
+                    continue
+                try:
+                    message = self.compose(claimed)
+                    answer = transport.send(message, claimed[0].recipient)
+                except DeliveryError as exc:
+                    self._failed(claimed, exc, report)
+                    if exc.connection:
+                        report.deferred += sum(len(g) for g in groups[index + 1 :])
+                        break
+                    continue
+                self._finish(
+                    claimed,
+                    status="sent",
+                    sent_at=iso(self.clock()),
+                    message_id=str(message["Message-ID"]),
+                    last_error=None,
+                )
+                report.sent += len(claimed)
+                report.answers.append(answer)
+        finally:
+            transport.close()
+        return report
+
+    @contextmanager
+    def delivering(self, every: float = 0.25) -> Iterator[DeliveryReport]:
+        """Deliver due alerts in the background while the block runs, then once more after it.
+
+        A long pass sends its first alerts while it is still checking, and the sending overlaps
+        the checks instead of following them. A round that loses the server ends the background
+        rounds, so a server that is down is not asked again every `every` seconds.
+        """
+        total = DeliveryReport()
+        stop = threading.Event()
+        problems: list[BaseException] = []
+
+        def rounds() -> None:
+            try:
+                while not stop.wait(every):
+                    if not _merge(total, self.deliver()):
+                        return
+            except BaseException as exc:  # raised in the caller's thread once the block ends
+                problems.append(exc)
+
+        thread = threading.Thread(target=rounds, name="deliver", daemon=True)
+        thread.start()
+        try:
+            yield total
+        finally:
+            stop.set()
+            thread.join()
+        if problems:
+            raise problems[0]
+        _merge(total, self.deliver())
+
+    def _failed(self, alerts: Sequence[Alert], exc: DeliveryError, report: DeliveryReport) -> None:
+        report.errors.append(str(exc))
+        give_up = exc.permanent or alerts[0].tries + 1 >= self.settings.max_tries
+        if give_up:
+            self._finish(alerts, status="failed", last_error=str(exc))
+            report.failed += len(alerts)
+        else:
+            self._finish(alerts, last_error=str(exc))
+            report.deferred += len(alerts)
+
+    # -- messages --------------------------------------------------------------------------
+
+    def _item(self, alert: Alert) -> Item:
+        from monitor.views.render import change_view
+
+        if alert.change_id is not None:
+            change = self.store.change(alert.change_id)
+            return Item(view=change_view(self.store, change, self.settings.report_url))
+        with self.store.lock:
+            row = self.store.conn.execute(
+                "select e.kind, coalesce(s.title, s.id), s.url, e.at, e.detail from events e"
+                " join sources s on s.id = e.source_id where e.id = ?",
+                [alert.event_id],
+            ).fetchone()
+        return Item(event=EventView(*row))
+
+    def compose(self, alerts: Sequence[Alert]) -> Message:
+        from monitor.alerts.mailer import build_message
+        from monitor.views.render import environment, header_text
+
+        items = [self._item(a) for a in alerts]
+        subject = items[0].subject if len(items) == 1 else f"monitor: {len(items)} updates"
+        env = environment()
+        context = {"subject": subject, "items": items}
+        return build_message(
+            sender=self.settings.sender,
+            recipient=alerts[0].recipient,
+            subject=header_text(subject),
+            text=env.get_template("mail.txt").render(context),
+            html=env.get_template("mail.html").render(context),
+            message_id=self.message_id(alerts),
+            # ", " lets a digest's long list fold onto lines of under 78 characters
+            headers={"X-Monitor-Alert-Ids": ", ".join(str(a.id) for a in alerts)},
+        )
+
+    def message_id(self, alerts: Sequence[Alert]) -> str:
+        """The same alerts always get the same Message-ID, so a resent one is a recognisable
+        duplicate; alerts of another database get another one."""
+        key = "|".join(
+            f"{a.id}:{a.created_at}:{a.recipient}:{a.change_id}:{a.event_id}"
+            for a in sorted(alerts, key=lambda a: a.id)
+        )
+        digest = hashlib.sha256(key.encode()).hexdigest()[:20]
+        domain = self.settings.sender.rpartition("@")[2] or "localhost"
+        return f"<monitor.{alerts[0].id}.{digest}@{domain}>"

@@ -1,0 +1,339 @@
+"""Load `config.toml` once into validated, immutable settings.
+
+Every problem is reported as a `ConfigError` that names the key and the fix; unknown keys are
+errors, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from selectolax.lexbor import LexborHTMLParser, SelectolaxError
+
+from monitor.config.validate import Table, parse_duration, parse_size
+from monitor.detect.rules import (
+    DEFAULT_DESCRIPTION,
+    DEFAULT_MARKERS,
+    DEFAULT_PAYWALL,
+    DEFAULT_TEASER,
+    ExtractRules,
+)
+from monitor.errors import ConfigError
+
+_SOURCE_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class MonitorSettings:
+    database: Path
+    interval: float = 3600.0
+    timeout: float = 30.0
+    max_body: int = 5 * 1024 * 1024
+    concurrency: int = 16
+    per_host: int = 2
+    keep_checks: float = 90 * 86400.0
+    user_agent: str = "monitor/0.1 (+https://example.org/monitor)"
+    retries: int = 2
+    backoff: float = 1.0
+    failing_after: int = 3
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    host: str | None = None
+    port: int = 587
+    security: str = "starttls"
+    sender: str = "monitor@localhost"
+    to: tuple[str, ...] = ()
+    username: str | None = None
+    password_env: str | None = None
+    mode: str = "immediate"
+    digest_interval: float = 86400.0
+    outbox: Path = Path("outbox")
+    ca_file: Path | None = None
+    report_url: str | None = None
+    max_tries: int = 8
+    backoff: float = 60.0
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    url: str
+    baseline: Path | None = None
+    interval: float | None = None
+    cron: str | None = None
+    recipients: tuple[str, ...] = ()
+    extract: ExtractRules = field(default_factory=ExtractRules)
+
+
+@dataclass(frozen=True)
+class Settings:
+    path: Path
+    monitor: MonitorSettings
+    email: EmailSettings
+    sources: tuple[Source, ...]
+
+    def source(self, source_id: str) -> Source:
+        for source in self.sources:
+            if source.id == source_id:
+                return source
+        known = ", ".join(s.id for s in self.sources) or "none configured"
+        raise ConfigError(f"no source with id {source_id!r} in {self.path} (known: {known})")
+
+
+def _check_selectors(selectors: tuple[str, ...], key: str) -> None:
+    for selector in selectors:
+        if not _valid_selector(selector):
+            raise ConfigError(f"{key}: {selector!r} is not a valid CSS selector")
+
+
+@functools.cache
+def _valid_selector(selector: str) -> bool:
+    # Thousands of sources share the same few selectors: compile each once.
+    try:
+        LexborHTMLParser("<html><body></body></html>").css(selector)
+    except SelectolaxError:
+        return False
+    return True
+
+
+def _inside(path: Path, root: Path, key: str) -> Path:
+    try:
+        resolved = (root / path).resolve()
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{key}: {str(path)!r} is not a usable path ({exc})") from None
+    if not resolved.is_relative_to(root.resolve()):
+        raise ConfigError(f"{key}: {str(path)!r} points outside the project folder {root}")
+    return resolved
+
+
+def _load_extract(data: object, where: str) -> ExtractRules:
+    allowed = ("teaser", "paywall", "description", "markers", "exclude", "min_words")
+    table = Table(data, where, allowed)
+    rules = ExtractRules(
+        teaser=table.strings("teaser", DEFAULT_TEASER),
+        paywall=table.strings("paywall", DEFAULT_PAYWALL),
+        description=table.strings("description", DEFAULT_DESCRIPTION),
+        markers=table.strings("markers", DEFAULT_MARKERS),
+        exclude=table.strings("exclude", ()),
+        min_words=table.positive_int("min_words", ExtractRules.min_words),
+    )
+    for name in ("teaser", "paywall", "description", "exclude"):
+        _check_selectors(getattr(rules, name), table.key(name))
+    return rules
+
+
+def _load_source(data: object, index: int, root: Path, emails: tuple[str, ...]) -> Source:
+    allowed = ("id", "url", "baseline", "interval", "cron", "recipients", "extract")
+    where = f"source[{index}]"
+    if isinstance(data, Mapping) and isinstance(data.get("id"), str):
+        where = f"source[{index}] (id {data['id']!r})"
+    table = Table(data, where, allowed)
+    source_id = table.get("id", str)
+    if source_id is None:
+        raise ConfigError(f'{table.key("id")}: missing; give each source an id like "my-article"')
+    if not _SOURCE_ID.match(source_id):
+        raise ConfigError(
+            f"{table.key('id')}: {source_id!r} may use only a-z, 0-9 and '-' (at most 64)"
+        )
+    url = table.get("url", str)
+    if not url:
+        raise ConfigError(f"{table.key('url')}: missing; give the article's https:// address")
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", url):
+        if not re.match(r"^(https?|file)://", url):
+            raise ConfigError(f"{table.key('url')}: {url!r}: use https://, http:// or file://")
+        if re.match(r"^https?://[^/?#]+", url) is None and not url.startswith("file://"):
+            raise ConfigError(f"{table.key('url')}: {url!r} has no host name")
+    else:
+        url = str((root / url).resolve())
+    baseline = None
+    if (raw := table.get("baseline", str)) is not None:
+        baseline = _inside(Path(raw), root, table.key("baseline"))
+        if not baseline.is_file():
+            raise ConfigError(
+                f"{table.key('baseline')}: file {raw!r} not found (looked in {root}); "
+                "fix the path or remove the key"
+            )
+    interval = table.get("interval", (str, int, float))
+    cron = table.get("cron", str)
+    if interval is not None and cron is not None:
+        raise ConfigError(f"{where}: set either interval or cron, not both")
+    if cron is not None:
+        from apscheduler.triggers.cron import CronTrigger  # only configs with cron pay for it
+
+        try:
+            CronTrigger.from_crontab(cron)
+        except ValueError as exc:
+            raise ConfigError(
+                f"{table.key('cron')}: {cron!r} is not a five-field cron expression ({exc})"
+            ) from None
+    recipients = table.strings("recipients", emails)
+    _check_addresses(recipients, table.key("recipients"))
+    return Source(
+        id=source_id,
+        url=url,
+        baseline=baseline,
+        interval=None if interval is None else parse_duration(interval, table.key("interval")),
+        cron=cron,
+        recipients=recipients,
+        extract=_load_extract(table.get("extract", dict, {}), f"{where}.extract"),
+    )
+
+
+def _check_addresses(addresses: tuple[str, ...], key: str) -> None:
+    for address in addresses:
+        if not re.fullmatch(r"[^@\s<>,;]+@[^@\s<>,;]+", address):
+            raise ConfigError(f"{key}: {address!r} is not an email address")
+
+
+def _load_monitor(data: object, root: Path) -> MonitorSettings:
+    allowed = (
+        "database",
+        "interval",
+        "timeout",
+        "max_body",
+        "concurrency",
+        "per_host",
+        "keep_checks",
+        "user_agent",
+        "retries",
+        "backoff",
+        "failing_after",
+    )
+    table = Table(data, "monitor", allowed)
+    d = MonitorSettings(database=Path("monitor.db"))
+    retries: int = table.get("retries", int, d.retries)
+    if retries < 0:
+        raise ConfigError(f"{table.key('retries')}: must be 0 or more")
+    return MonitorSettings(
+        database=root / table.get("database", str, "monitor.db"),
+        interval=parse_duration(table.get("interval", (str, int, float), "1h"), "monitor.interval"),
+        timeout=parse_duration(table.get("timeout", (str, int, float), "30s"), "monitor.timeout"),
+        max_body=parse_size(table.get("max_body", (str, int), "5MiB"), "monitor.max_body"),
+        concurrency=table.positive_int("concurrency", d.concurrency),
+        per_host=table.positive_int("per_host", d.per_host),
+        keep_checks=parse_duration(
+            table.get("keep_checks", (str, int, float), "90d"), "monitor.keep_checks"
+        ),
+        user_agent=table.get("user_agent", str, d.user_agent),
+        retries=retries,
+        backoff=parse_duration(table.get("backoff", (str, int, float), "1s"), "monitor.backoff"),
+        failing_after=table.positive_int("failing_after", d.failing_after),
+    )
+
+
+def _load_email(data: object, root: Path, database: Path) -> EmailSettings:
+    allowed = (
+        "host",
+        "port",
+        "security",
+        "from",
+        "to",
+        "username",
+        "password_env",
+        "mode",
+        "digest_interval",
+        "outbox",
+        "ca_file",
+        "report_url",
+        "max_tries",
+        "backoff",
+    )
+    table = Table(data, "email", allowed)
+    security = table.get("security", str, "starttls")
+    if security not in ("tls", "starttls", "none"):
+        raise ConfigError(f'email.security: {security!r}; use "tls", "starttls" or "none"')
+    mode = table.get("mode", str, "immediate")
+    if mode not in ("immediate", "digest"):
+        raise ConfigError(f'email.mode: {mode!r}; use "immediate" or "digest"')
+    port = table.get("port", int, 465 if security == "tls" else 587)
+    if not 0 < port < 65536:
+        raise ConfigError(f"email.port: {port} is not a TCP port")
+    sender = table.get("from", str, "monitor@localhost")
+    to = table.strings("to", ())
+    _check_addresses((sender, *to), "email.from/to")
+    password_env = table.get("password_env", str)
+    if password_env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", password_env):
+        raise ConfigError(
+            f"email.password_env: {password_env!r} is not an environment variable "
+            "name (the password itself never goes in the file)"
+        )
+    ca_file = table.get("ca_file", str)
+    if ca_file is not None and not (root / ca_file).is_file():
+        raise ConfigError(f"email.ca_file: {ca_file!r} not found")
+    report_url = table.get("report_url", str)
+    if report_url is not None and not re.match(r"^https?://", report_url):
+        raise ConfigError(f"email.report_url: {report_url!r} must start with http:// or https://")
+    return EmailSettings(
+        host=table.get("host", str),
+        port=port,
+        security=security,
+        sender=sender,
+        to=to,
+        username=table.get("username", str),
+        password_env=password_env,
+        mode=mode,
+        digest_interval=parse_duration(
+            table.get("digest_interval", (str, int, float), "1d"), "email.digest_interval"
+        ),
+        outbox=database.parent / table.get("outbox", str, "outbox"),
+        ca_file=None if ca_file is None else root / ca_file,
+        report_url=None if report_url is None else report_url.rstrip("/"),
+        max_tries=table.positive_int("max_tries", 8),
+        backoff=parse_duration(table.get("backoff", (str, int, float), "1m"), "email.backoff"),
+    )
+
+
+def parse_settings(text: str, path: Path) -> Settings:
+    """Validate the text of a config file; relative paths are taken from `path`'s folder."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    root = path.parent
+    top = Table(data, "", ("monitor", "email", "source"))
+    monitor = _load_monitor(top.get("monitor", dict, {}), root)
+    email = _load_email(top.get("email", dict, {}), root, monitor.database)
+    # With no mail server, alerts still go somewhere a person can read: .eml files in the
+    # outbox, addressed to the sender when nobody else is named.
+    default_to = email.to or ((email.sender,) if email.host is None else ())
+    raw_sources = top.get("source", list, [])
+    sources = tuple(_load_source(s, i, root, default_to) for i, s in enumerate(raw_sources, 1))
+    if email.host is not None and any(not s.recipients for s in sources):
+        raise ConfigError("email.to: set default recipients, or give every source recipients")
+    seen: set[str] = set()
+    for source in sources:
+        if source.id in seen:
+            raise ConfigError(f"source id {source.id!r} is used twice; ids must be unique")
+        seen.add(source.id)
+    return Settings(path=path, monitor=monitor, email=email, sources=sources)
+
+
+def load_settings(path: Path) -> Settings:
+    """Read and validate the config file at `path`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: config file not found; pass --config PATH or set MONITOR_CONFIG"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc}") from None
+    return parse_settings(text, path.resolve())
+
+
+def default_settings(path: Path | None = None) -> Settings:
+    """Settings for commands that need no config file (compare)."""
+    where = (path or Path("config.toml")).resolve()
+    return Settings(
+        path=where,
+        monitor=MonitorSettings(database=where.parent / "monitor.db"),
+        email=EmailSettings(outbox=where.parent / "outbox"),
+        sources=(),
+    )

@@ -1,0 +1,124 @@
+"""The pieces config validation is made of: typed getters for a TOML table that report unknown
+keys with a suggestion, and the duration and size formats. Every problem is a `ConfigError`
+naming the key."""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from monitor.errors import ConfigError
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB)?\s*$")
+_SIZE_UNITS = {
+    None: 1,
+    "B": 1,
+    "KB": 1000,
+    "KiB": 1024,
+    "MB": 1000**2,
+    "MiB": 1024**2,
+    "GB": 1000**3,
+    "GiB": 1024**3,
+}
+
+
+def parse_duration(value: object, key: str) -> float:
+    """Seconds from "90s", "15m", "1h", "1d" (or a positive number of seconds)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ConfigError(f'{key}: expected a duration such as "90s", "15m", "1h" or "1d"')
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(value)
+        if not match:
+            raise ConfigError(
+                f'{key}: {value!r} is not a duration; write it like "90s", "15m", "1h" or "1d"'
+            )
+        seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ConfigError(f"{key}: {value!r} must be a finite duration longer than zero")
+    return seconds
+
+
+def parse_size(value: object, key: str) -> int:
+    """Bytes from "5MiB", "512KB", "1000" or an integer."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ConfigError(f'{key}: expected a size such as "5MiB" or "512KiB"')
+    if isinstance(value, int):
+        size = value
+    else:
+        match = _SIZE.match(value)
+        if not match:
+            raise ConfigError(f'{key}: {value!r} is not a size; write it like "5MiB" or "512KiB"')
+        size = int(float(match.group(1)) * _SIZE_UNITS[match.group(2)])
+    if size <= 0:
+        raise ConfigError(f"{key}: {value!r} must be larger than zero")
+    return size
+
+
+class Table:
+    """A TOML table being validated: typed getters, and unknown keys reported at the end."""
+
+    def __init__(self, data: object, where: str, allowed: tuple[str, ...]) -> None:
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{where}: expected a table, got {type(data).__name__}")
+        self.data: Mapping[str, Any] = data
+        self.where = where
+        for key in data:
+            if key not in allowed:
+                close = difflib.get_close_matches(key, allowed, n=1)
+                hint = (
+                    f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(allowed)}"
+                )
+                raise ConfigError(f"{self.key(key)}: unknown key; {hint}")
+
+    def key(self, name: str) -> str:
+        return f"{self.where}.{name}" if self.where else name
+
+    def get(self, name: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
+        if name not in self.data:
+            return default
+        value = self.data[name]
+        if isinstance(value, str) and "\x00" in value:
+            raise ConfigError(f"{self.key(name)}: contains a NUL character")
+        if isinstance(value, bool) and kind is not bool:
+            raise ConfigError(f"{self.key(name)}: expected {_kind_name(kind)}, got a boolean")
+        if not isinstance(value, kind):
+            raise ConfigError(
+                f"{self.key(name)}: expected {_kind_name(kind)}, got {type(value).__name__}"
+            )
+        return value
+
+    def positive_int(self, name: str, default: int) -> int:
+        value: int = self.get(name, int, default)
+        if value < 1:
+            raise ConfigError(f"{self.key(name)}: must be 1 or more, got {value}")
+        return value
+
+    def strings(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        """A string or a list of strings, as a tuple."""
+        value = self.get(name, (str, list), None)
+        if value is None:
+            return default
+        items = [value] if isinstance(value, str) else value
+        if not items or not all(isinstance(v, str) and v.strip() for v in items):
+            raise ConfigError(f"{self.key(name)}: expected a non-empty string or list of strings")
+        return tuple(v.strip() for v in items)
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    names = {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        list: "a list",
+        bool: "true or false",
+        dict: "a table",
+    }
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(names.get(k, k.__name__) for k in kinds)

@@ -1,0 +1,387 @@
+"""One check of one or many sources: fetch, extract, compare, store.
+
+The worker step (`observe`) touches no database; it runs in a thread pool under a global and a
+per-host limit, or for a large pass in worker processes (`workers`). The calling thread judges
+the pages that differ from the stored version and does every write: checks that finish together
+share one transaction, each in a savepoint of its own, so one check's failure undoes only it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sqlite3
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from monitor.clock import Clock, utcnow
+from monitor.config.settings import Source
+from monitor.detect.compare import Comparison, compare, suspect
+from monitor.detect.extract import Regions, extract
+from monitor.errors import CaptureError, MonitorError
+from monitor.fetch.http import Fetcher
+from monitor.store.db import Store
+from monitor.store.record import CheckRecord
+
+_BATCH = 100
+# From this many sources a pass uses worker processes; below it, starting them costs more.
+PROCESS_THRESHOLD = 200
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    source_id: str
+    outcome: str  # new | changed | unchanged | not_modified | error (differs: not yet judged)
+    started_at: datetime
+    duration_ms: int = 0
+    status: int | None = None
+    error: str | None = None
+    comparison: Comparison | None = None
+    regions: Regions | None = None
+    change_id: int | None = None
+    revert_to: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    url: str | None = None
+    event: str | None = None  # "failing" or "recovered" when this check turned the source's health
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return self.comparison.kinds if self.comparison and self.outcome == "changed" else ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The object `monitor check --json` prints for each source (DESIGN.md)."""
+        return {
+            "source": self.source_id,
+            "outcome": self.outcome,
+            "change_id": self.change_id,
+            "kinds": list(self.kinds),
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a worker needs: the source and the version it compares against.
+
+    A pass over many sources sends only the current version's `fingerprint`, not its text: most
+    pages are unchanged, and the few that differ are compared by `Checker.settle`.
+    """
+
+    source: Source
+    current: Regions | None
+    etag: str | None = None
+    last_modified: str | None = None
+    early: CheckResult | None = field(default=None)  # set when the check failed before fetching
+    fingerprint: str | None = None  # of the current version, when `current` is not loaded
+
+
+def read_baseline(source: Source, fetcher: Fetcher) -> Regions:
+    """The regions of a source's baseline capture; raises `CaptureError` if it is unusable."""
+    assert source.baseline is not None
+    regions = extract(fetcher.read_file(str(source.baseline)), source.extract)
+    if regions.access == "unknown":
+        raise CaptureError(f"baseline {source.baseline}: {regions.error}")
+    return regions
+
+
+def observe(job: Job, fetcher: Fetcher, started_at: datetime) -> CheckResult:
+    """Fetch, extract and compare one source. No database, safe to run in a worker thread."""
+    if job.early is not None:
+        return job.early
+    source = job.source
+    began = time.perf_counter()
+
+    def result(outcome: str, **kwargs: Any) -> CheckResult:
+        elapsed = int((time.perf_counter() - began) * 1000)
+        return CheckResult(source.id, outcome, started_at, duration_ms=elapsed, **kwargs)
+
+    try:
+        capture = fetcher.fetch(source.url, etag=job.etag, last_modified=job.last_modified)
+        meta = {
+            "status": capture.status,
+            "etag": capture.etag,
+            "last_modified": capture.last_modified,
+            "url": capture.url if capture.url != source.url else None,
+        }
+        if capture.not_modified:
+            if job.current is None and job.fingerprint is None:
+                return result("error", error="HTTP 304 with nothing stored to compare", **meta)
+            return result("not_modified", **meta)
+        regions = extract(capture, source.extract)
+    except CaptureError as exc:
+        return result("error", status=exc.status, error=str(exc))
+    except MonitorError as exc:  # pragma: no cover - defensive: any domain error is a failed check
+        return result("error", error=str(exc))
+    if regions.access == "unknown":
+        return result("error", error=regions.error, **meta)
+    if job.current is None:
+        if job.fingerprint is None:
+            regions.fingerprint  # noqa: B018 - computed here, in the worker, not by the recorder
+            return result("new", regions=regions, **meta)
+        outcome = "unchanged" if regions.fingerprint == job.fingerprint else "differs"
+        return result(outcome, regions=regions, **meta)
+    return judge(result("differs", regions=regions, **meta), job.current)
+
+
+def judge(result: CheckResult, current: Regions) -> CheckResult:
+    """A check whose fresh regions may differ from `current`, with its outcome decided."""
+    assert result.regions is not None
+    comparison = compare(current, result.regions)
+    if comparison.changed and (reason := suspect(current, result.regions)):
+        return replace(result, outcome="error", error=reason, regions=None)
+    outcome = "changed" if comparison.changed else "unchanged"
+    return replace(result, outcome=outcome, comparison=comparison)
+
+
+class HostLimiter:
+    """A semaphore per host, so that one site never gets more than `per_host` requests at once."""
+
+    def __init__(self, per_host: int) -> None:
+        self.per_host = per_host
+        self._lock = threading.Lock()
+        self._hosts: dict[str, threading.Semaphore] = {}
+
+    def __call__(self, url: str) -> threading.Semaphore:
+        host = urllib.parse.urlsplit(url).netloc.lower() or "local"
+        with self._lock:
+            if host not in self._hosts:
+                self._hosts[host] = threading.Semaphore(self.per_host)
+            return self._hosts[host]
+
+
+class Checker:
+    """Runs checks. Holds the fetcher and the store it is given; owns neither."""
+
+    def __init__(
+        self,
+        fetcher: Fetcher,
+        store: Store,
+        *,
+        concurrency: int = 16,
+        per_host: int = 2,
+        failing_after: int = 3,
+        clock: Clock = utcnow,
+        user_agent: str | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.user_agent = user_agent  # set: large passes may use worker processes
+        self.timeout = timeout
+        self.fetcher = fetcher
+        self.store = store
+        self.concurrency = concurrency
+        self.failing_after = failing_after
+        self.limiter = HostLimiter(per_host)
+        self.clock = clock
+
+    def prepare(self, source: Source, *, dry_run: bool) -> Job:
+        """Read the stored state; on a first check, import the baseline (not in a dry run)."""
+        state = self.store.state(source.id)
+        if state.current is not None:
+            return Job(source, state.current.regions, state.etag, state.last_modified)
+        if source.baseline is None:
+            return Job(source, None)
+        try:
+            baseline = read_baseline(source, self.fetcher)
+        except CaptureError as exc:
+            return Job(
+                source, None, early=CheckResult(source.id, "error", self.clock(), error=str(exc))
+            )
+        if not dry_run:
+            self.store.import_baseline(source.id, baseline, self.clock())
+        return Job(source, baseline)
+
+    def _run(self, job: Job) -> CheckResult:
+        started = self.clock()
+        try:
+            with self.limiter(job.source.url):
+                return observe(job, self.fetcher, started)
+        except Exception as exc:  # a bug in one source's check must not stop the others
+            return CheckResult(job.source.id, "error", started, error=f"internal error: {exc!r}")
+
+    def _check_record(self, result: CheckResult, source: Source) -> CheckRecord:
+        return CheckRecord(
+            source_id=result.source_id,
+            started_at=result.started_at,
+            duration_ms=result.duration_ms,
+            outcome=result.outcome,
+            status=result.status,
+            error=result.error,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            url=result.url,
+            regions=result.regions,
+            comparison=result.comparison,
+            recipients=source.recipients,
+            failing_after=self.failing_after,
+        )
+
+    def record(self, result: CheckResult, source: Source) -> CheckResult:
+        return self._record_batch([result], {source.id: source})[0]
+
+    def _record_batch(
+        self, finished: list[CheckResult], by_id: dict[str, Source]
+    ) -> list[CheckResult]:
+        """Record checks that finished together in one transaction, each all or nothing on
+        its own: one commit instead of many, and one check's failure does not undo another's."""
+        try:
+            stored = self.store.record_many(
+                [self._check_record(r, by_id[r.source_id]) for r in finished]
+            )
+        except sqlite3.Error as exc:  # the commit itself failed: nothing of the batch is stored
+            stored = [exc] * len(finished)
+        out = []
+        for result, recorded in zip(finished, stored, strict=True):
+            if isinstance(recorded, sqlite3.Error):
+                # Disk full, a lock held too long, an I/O error: rolled back, so the database
+                # is as it was; the check failed and the next one tries again.
+                out.append(
+                    replace(
+                        result,
+                        outcome="error",
+                        comparison=None,
+                        change_id=None,
+                        error=f"could not store the check: {recorded}",
+                    )
+                )
+            else:
+                out.append(
+                    replace(
+                        result,
+                        change_id=recorded.change_id,
+                        revert_to=recorded.revert_to,
+                        event=recorded.event,
+                    )
+                )
+        return out
+
+    def check_one(self, source: Source) -> CheckResult:
+        """Check and record one source; safe to call from several threads at once.
+
+        The source's row must exist: the service syncs its sources at start and on reload.
+        """
+        return self.record(self._run(self.prepare(source, dry_run=False)), source)
+
+    def _executor(self, count: int) -> tuple[Executor, int]:
+        """Threads, or for a large pass a process per core (see `workers`), and how many
+        checks each unit of work sent to it holds.
+
+        Each worker process checks one page at a time, so processes fit when `per_host` is
+        about the number of cores (the default, 2): the pass is CPU-bound, and the per-host
+        limit holds. A `per_host` above that asks for many requests in flight (slow sites):
+        threads give that concurrency.
+        """
+        cores = os.cpu_count() or 1
+        if (
+            count >= PROCESS_THRESHOLD
+            and self.user_agent is not None
+            and (cores > 1 and self.limiter.per_host <= cores)
+        ):
+            from monitor.service.workers import process_pool
+
+            pool = process_pool(self.fetcher, self.user_agent, self.timeout, cores)
+            if pool is not None:
+                # Units of a few dozen checks: one round trip between processes per unit, while
+                # every core still gets several units to keep it busy to the end.
+                return pool, max(1, min(32, count // (cores * 8)))
+        return ThreadPoolExecutor(self.concurrency, thread_name_prefix="check"), 1
+
+    def _jobs(self, sources: Sequence[Source], *, dry_run: bool) -> Iterator[Job]:
+        """A job per source, from one read of every source's stored state."""
+        known = self.store.known()
+        for source in sources:
+            state = known.get(source.id)
+            if state is None or state.fingerprint is None:
+                yield self.prepare(source, dry_run=dry_run)
+            else:
+                yield Job(
+                    source,
+                    None,
+                    state.etag,
+                    state.last_modified,
+                    fingerprint=state.fingerprint,
+                )
+
+    def settle(self, result: CheckResult) -> CheckResult:
+        """Decide a check its worker found different from the stored fingerprint, against
+        the stored version's text."""
+        if result.outcome != "differs":
+            return result
+        state = self.store.state(result.source_id)
+        if state.current is None:  # pragma: no cover - the version was there when the job began
+            return replace(result, outcome="new")
+        return judge(result, state.current.regions)
+
+    def _run_many(self, jobs: list[Job]) -> list[CheckResult]:
+        return [self._run(job) for job in jobs]
+
+    def check(
+        self,
+        sources: Sequence[Source],
+        *,
+        dry_run: bool = False,
+        on_result: Callable[[CheckResult], None] | None = None,
+    ) -> list[CheckResult]:
+        """Check each source once; results in the order of `sources`."""
+        if not dry_run:
+            self.store.sync_sources(((s.id, s.url) for s in sources), self.clock())
+        results: dict[str, CheckResult] = {}
+        by_id = {s.id: s for s in sources}
+        pending: set[Future[list[CheckResult]]] = set()
+        jobs = self._jobs(sources, dry_run=dry_run)
+        buffer: list[CheckResult] = []
+        flushed = time.monotonic()
+
+        def flush() -> None:
+            nonlocal flushed
+            settled = [self.settle(r) for r in buffer]
+            done = settled if dry_run else self._record_batch(settled, by_id)
+            for result in done:
+                results[result.source_id] = result
+                if on_result is not None:
+                    on_result(result)
+            buffer.clear()
+            flushed = time.monotonic()
+
+        pool, size = self._executor(len(sources))
+        with pool:
+            processes = not isinstance(pool, ThreadPoolExecutor)
+            # bounded, so memory does not grow with the source count
+            window = (os.cpu_count() or 1) * 2 if processes else self.concurrency * 2
+            exhausted = False
+            while pending or not exhausted:
+                while not exhausted and len(pending) < window:
+                    unit = list(itertools.islice(jobs, size))
+                    exhausted = len(unit) < size
+                    if not unit:
+                        break
+                    if processes:
+                        # checks that failed before fetching need no worker
+                        buffer.extend(job.early for job in unit if job.early is not None)
+                        unit = [job for job in unit if job.early is None]
+                        if unit:
+                            pending.add(pool.submit(_in_process, unit, self.clock()))
+                    else:
+                        pending.add(pool.submit(self._run_many, unit))
+                if pending:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        buffer.extend(future.result())
+                # A commit costs more than the rows it writes: gather up to a hundred checks,
+                # or a second's worth, into one transaction (each still all or nothing).
+                if len(buffer) >= _BATCH or time.monotonic() - flushed > 1.0:
+                    flush()
+            flush()
+        return [results[s.id] for s in sources]
+
+
+def _in_process(jobs: list[Job], started_at: datetime) -> list[CheckResult]:
+    from monitor.service.workers import observe_many
+
+    return observe_many(jobs, started_at)

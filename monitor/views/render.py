@@ -1,0 +1,181 @@
+"""What a person reads about a change, shared by the emails and the HTML views.
+
+`ChangeView` gathers a change, its source and both versions from the store; the Jinja2
+environment renders it. Page text reaches HTML only through autoescaping or `render_html`,
+which escapes it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
+
+from markupsafe import Markup
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+from monitor.detect.compare import REGIONS, headline
+from monitor.detect.diff import Segment, render_html, render_plain, word_diff
+from monitor.store.db import ChangeRow, Store, StoredVersion
+
+_UNSAFE_HEADER = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+
+def header_text(value: str, limit: int = 150) -> str:
+    """Page text made safe for a mail header: one line, no controls, bounded."""
+    text = " ".join(_UNSAFE_HEADER.sub(" ", value).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+@dataclass(frozen=True)
+class RegionView:
+    name: str
+    before: str
+    after: str
+    segments: tuple[Segment, ...]
+
+    @property
+    def plain(self) -> str:
+        return render_plain(self.segments)
+
+    @property
+    def html(self) -> Markup:
+        return Markup(render_html(self.segments))
+
+    def side_by_side(self) -> tuple[Markup, Markup]:
+        """The full before and after texts with removals and additions marked."""
+        full = word_diff(self.before, self.after)
+        left = [s for s in full if s.op != "+"]
+        right = [s for s in full if s.op != "-"]
+        return Markup(render_html(left)), Markup(render_html(right))
+
+
+@dataclass(frozen=True)
+class ChangeView:
+    change: ChangeRow
+    title: str
+    url: str
+    before: StoredVersion
+    after: StoredVersion
+    link: str | None = None
+
+    @property
+    def headline(self) -> str:
+        text = headline(self.change.kinds, self.change.access_before, self.change.access_after)
+        if self.change.revert_to is not None:
+            text += " (back to an earlier version)"
+        return text
+
+    @property
+    def subject(self) -> str:
+        return header_text(f"{self.headline}: {self.title}")
+
+    @property
+    def regions(self) -> list[RegionView]:
+        return [
+            RegionView(
+                name,
+                getattr(self.before.regions, name),
+                getattr(self.after.regions, name),
+                tuple(self.change.diff[name]),
+            )
+            for name in REGIONS
+            if name in self.change.diff
+        ]
+
+
+def change_view(store: Store, change: ChangeRow, report_url: str | None = None) -> ChangeView:
+    with store.lock:
+        row = store.conn.execute(
+            "select url, title from sources where id = ?", [change.source_id]
+        ).fetchone()
+    url, title = row if row else ("", None)
+    return ChangeView(
+        change=change,
+        title=title or change.source_id,
+        url=url,
+        before=store.version(change.from_version_id),
+        after=store.version(change.to_version_id),
+        link=f"{report_url}/changes/{change.id}" if report_url else None,
+    )
+
+
+KIND_BADGES = {
+    "access_changed": "access",
+    "paywall_changed": "paywall notice",
+    "teaser_rewritten": "teaser edited",
+    "teaser_length_changed": "teaser cut moved",
+    "description_changed": "description",
+}
+
+
+@dataclass(frozen=True)
+class SourceSummary:
+    id: str
+    title: str
+    url: str
+    access: str
+    state: str
+    last_check_at: str | None
+    last_outcome: str | None
+    last_error: str | None
+    versions: int
+    changes: int
+
+
+def source_summaries(store: Store, source_id: str | None = None) -> list[SourceSummary]:
+    """One line per source: where it stands now. Every source in the database, or one."""
+    where, params = ("where s.id = ?", [source_id]) if source_id else ("", [])
+    with store.lock:
+        rows = store.conn.execute(
+            "select s.id, coalesce(s.title, s.id), s.url,"
+            " coalesce((select access from versions v where v.id = s.current_version_id), ''),"
+            " s.state, s.last_check_at, s.last_outcome,"
+            " (select error from checks c where c.source_id = s.id order by c.id desc limit 1),"
+            " (select count(*) from versions v where v.source_id = s.id),"
+            " (select count(*) from changes c where c.source_id = s.id)"
+            f" from sources s {where} order by s.id",
+            params,
+        ).fetchall()
+    return [
+        SourceSummary(
+            r[0],
+            r[1],
+            r[2],
+            r[3] or "unknown",
+            r[4] or "healthy",
+            r[5],
+            r[6],
+            r[7] if r[6] == "error" else None,
+            r[8],
+            r[9],
+        )
+        for r in rows
+    ]
+
+
+def stylesheet() -> str:
+    """The one stylesheet: inlined in the report file, served by the web UI."""
+    source = environment().loader
+    assert source is not None
+    return source.get_source(environment(), "style.css")[0]
+
+
+@cache
+def environment() -> Environment:
+    # Imported here: `monitor check` with nothing to send never needs the template engine.
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+    env = Environment(
+        loader=PackageLoader("monitor.views", "templates"),
+        # .css is ours, never page text: no escaping, so selectors such as "a > b" survive.
+        autoescape=select_autoescape(["html", "xml"], disabled_extensions=["txt", "css"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["badges"] = KIND_BADGES
+    return env
