@@ -5,10 +5,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from .server import LoopServer
 
 from monitor.cli.main import cli
 from monitor.demo.site import Article, PageServer, parse_snapshot
+
+from .server import LoopServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from .conftest import SEED_FILES, run, source_block, write_config
-
 from monitor.demo.site import Article, PageServer
+
+from .conftest import SEED_FILES, run, source_block, write_config
 
 HOSTILE = "<script>alert(1)</script> <img src=x onerror=alert(2)> {{ 7*7 }}"
 

@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 import trustme
-from .conftest import SEED_FILES, run, source_block, write_config
-from .smtp_helpers import Mailbox, free_port, smtp_server
 
 from monitor.alerts.mailer import build_transport
 from monitor.alerts.outbox import Sender
@@ -20,6 +18,9 @@ from monitor.app import open_app
 from monitor.config.settings import load_settings
 from monitor.demo.site import Article, PageServer
 from monitor.store.db import Store
+
+from .conftest import SEED_FILES, run, source_block, write_config
+from .smtp_helpers import Mailbox, free_port, smtp_server
 
 PATH = "/2023/09/threat"
 

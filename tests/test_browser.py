@@ -12,11 +12,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from monitor.demo.site import Article, PageServer
+
 from .conftest import ROOT, run
 from .reports_helpers import fill
 from .smtp_helpers import free_port
-
-from monitor.demo.site import Article, PageServer
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = ROOT / "test-artifacts"

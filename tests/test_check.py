@@ -8,9 +8,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from .conftest import SEED_FILES, run, source_block, write_config
 
 from monitor.demo.site import Article, PageServer
+
+from .conftest import SEED_FILES, run, source_block, write_config
 
 PATHS = ("/2023/09/threat", "/2024/11/allies")
 

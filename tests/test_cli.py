@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from .conftest import ROOT, SEED_FILES, run
 
 from monitor.demo.site import Article, PageServer, render
+
+from .conftest import ROOT, SEED_FILES, run
 
 
 def test_compare_json_object(tmp_path: Path, seed_texts: list[str]) -> None:

@@ -3,11 +3,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from .conftest import ROOT, run, write_config
 
 from monitor.config.settings import load_settings
 from monitor.config.validate import parse_duration, parse_size
 from monitor.errors import ConfigError
+
+from .conftest import ROOT, run, write_config
 
 GOOD = """
 [monitor]

@@ -16,11 +16,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+
+from monitor.demo.site import Article, PageServer
+
 from .conftest import SEED_FILES, run, source_block, write_config
 from .service_helpers import RunningService
 from .smtp_helpers import Mailbox, smtp_server
-
-from monitor.demo.site import Article, PageServer
 
 KILLS = int(__import__("os").environ.get("MONITOR_CRASH_KILLS", "20"))
 

@@ -12,10 +12,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from .conftest import SEED_FILES, run, source_block, write_config
-from .server import LoopServer, Reply
 
 from monitor.demo.site import Article, render
+
+from .conftest import SEED_FILES, run, source_block, write_config
+from .server import LoopServer, Reply
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 LOGIN = (

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 import trustme
-from .server import LoopServer, Reply
 
 from monitor.detect.capture import decode, sniff_format
 from monitor.errors import CaptureError
 from monitor.fetch.http import Fetcher, build_client
+
+from .server import LoopServer, Reply
 
 HTML = "<html><body><main><p>Hello</p></main></body></html>"
 

@@ -13,7 +13,6 @@ import pytest
 import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from .conftest import SEED_FILES, run, source_block, write_config
 from starlette.testclient import TestClient
 
 from monitor.config.settings import ExtractRules, load_settings, parse_settings
@@ -23,6 +22,8 @@ from monitor.detect.compare import compare
 from monitor.detect.extract import extract
 from monitor.errors import CaptureError, ConfigError
 from monitor.views.web import create_app
+
+from .conftest import SEED_FILES, run, source_block, write_config
 
 KEYS = [
     "monitor",

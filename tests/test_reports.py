@@ -8,12 +8,13 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from .conftest import run
-from .reports_helpers import fill
 from starlette.testclient import TestClient
 
 from monitor.demo.site import Article, PageServer
 from monitor.views.web import CSP, create_app
+
+from .conftest import run
+from .reports_helpers import fill
 
 
 @pytest.fixture

@@ -11,11 +11,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+
+from monitor.demo.site import Article, render
+
 from .conftest import SEED_FILES, source_block, write_config
 from .server import LoopServer, Reply
 from .service_helpers import RunningService
-
-from monitor.demo.site import Article, render
 
 HEAD = '[monitor]\ninterval = "1s"\nretries = 0\ntimeout = "5s"\n\n'
 
