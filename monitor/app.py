@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from monitor.alerts.outbox import Sender
 from monitor.clock import Clock, utcnow
 from monitor.config.settings import Settings
-from monitor.fetch.http import Fetcher, build_client
+from monitor.fetch import Fetcher, build_client
 from monitor.service.check import Checker
 from monitor.store.db import Store
 

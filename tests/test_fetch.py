@@ -11,7 +11,7 @@ import trustme
 
 from monitor.detect.capture import decode, sniff_format
 from monitor.errors import CaptureError
-from monitor.fetch.http import Fetcher, build_client
+from monitor.fetch import Fetcher, build_client
 
 from .server import LoopServer, Reply
 
@@ -167,7 +167,7 @@ def test_a_redirect_chain_ends_at_the_last_url(http: LoopServer, fetcher: Fetche
     with pytest.raises(CaptureError, match="not an http"):
         fetcher.fetch(away)
     broken = http.static("/broken", "", status=302, Location="http://127.0.0.1:port/x")
-    with pytest.raises(CaptureError, match="invalid URL"):
+    with pytest.raises(CaptureError, match="redirected to an invalid URL"):
         fetcher.fetch(broken)
     with pytest.raises(CaptureError, match="invalid URL"):
         fetcher.fetch("http://bad host ü/")

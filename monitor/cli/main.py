@@ -26,7 +26,8 @@ from monitor.cli.common import (
     pass_context,
     report_delivery,
 )
-from monitor.config.settings import ExtractRules, default_settings
+from monitor.config.settings import default_settings
+from monitor.detect.rules import ExtractRules
 from monitor.detect.compare import KINDS, compare
 from monitor.detect.diff import render_plain
 from monitor.detect.extract import extract

@@ -8,7 +8,6 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Literal
 
 from monitor.errors import CaptureError
@@ -53,7 +52,6 @@ class Capture:
     charset: str | None = None
     etag: str | None = None
     last_modified: str | None = None
-    fetched_at: datetime | None = None
 
     @property
     def not_modified(self) -> bool:

@@ -1,179 +1,96 @@
-"""Reading sources: HTTP(S) through one shared keep-alive client per process, and local captures.
+"""Reading sources over HTTP(S) through one shared `httpx.Client` per process.
 
-The fetcher never decides what a page means; it returns a `Capture` or raises `CaptureError`
-with a reason a person can act on. Transient failures are retried with backoff.
+httpx does the HTTP: connection pools and keep-alive, redirects, timeouts, TLS (the trust store
+from `SSL_CERT_FILE` / `SSL_CERT_DIR` or certifi) and proxies from the environment
+(`HTTPS_PROXY`, `NO_PROXY`). What it does not do is here: a total deadline per request, a body
+cap that holds against compression bombs (`inflate`), retries of transient failures honouring
+`Retry-After`, and the rule that a redirect never leads from a public site to a private address.
+
+The fetcher never decides what a page means: it returns a `Capture` or raises `CaptureError` with
+a reason a person can act on.
 """
 
 from __future__ import annotations
 
-import os
+import http.cookiejar
+import ipaddress
 import random
-import ssl
+import socket
 import threading
 import time
-import urllib.parse
-import zlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-import httpcore
+import httpx
 
 from monitor.detect.capture import Capture, parse_content_type
 from monitor.errors import CaptureError
+from monitor.fetch.files import format_size, is_local, read_file
+from monitor.fetch.inflate import Inflater
 
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 60.0  # a longer wait is better left to the next scheduled check
 MAX_REDIRECTS = 10
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
-class HttpClient:
-    """The one HTTP client of a process: keep-alive connection pools, default headers,
-    explicit timeouts. Thread-safe.
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    """No cookie is ever kept or sent: every check sees what a first-time reader sees (a
+    metered paywall counts the articles read in a cookie)."""
 
-    Built on httpcore, the connection layer of httpx, without httpx's request and response
-    models: on loopback a request cost 0.49 ms of CPU through `httpx.Client` and 0.29 ms
-    through httpcore alone, and a large pass is CPU-bound. The little of httpx's client a
-    fetch needs, following redirects, is in `Fetcher`. No cookie is ever kept or sent: every
-    check sees what a first-time reader sees (a metered paywall counts articles read in a
-    cookie).
-    """
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
 
-    def __init__(self, *, timeout: float, user_agent: str, max_connections: int = 32) -> None:
-        self.headers = [
-            (b"User-Agent", user_agent.encode("ascii", "replace")),
-            (b"Accept", b"text/html,text/plain;q=0.9,*/*;q=0.5"),
-            (b"Accept-Encoding", b"gzip, deflate"),  # what `_Inflater` decodes with a bound
-        ]
-        connect = min(timeout, 10.0)
-        self.extensions = {
-            "timeout": {"connect": connect, "read": timeout, "write": timeout, "pool": timeout}
-        }
-        self._max = max_connections
-        # Only http:// requests reach this pool, so its TLS context is never used; it is a
-        # verifying one with no roots, so that it could not accept a certificate if it were.
-        self._plain = self._pool(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
-        # Loading the trust store is most of the cost of making a client (some 30 ms); a pass
-        # whose sources are all plain HTTP never needs it.
-        self._tls: httpcore.ConnectionPool | None = None
-        self._lock = threading.Lock()
-
-    def _pool(self, context: ssl.SSLContext) -> httpcore.ConnectionPool:
-        return httpcore.ConnectionPool(
-            ssl_context=context, max_connections=self._max, max_keepalive_connections=self._max
-        )
-
-    @contextmanager
-    def stream(self, url: str, headers: list[tuple[bytes, bytes]]) -> Iterator[httpcore.Response]:
-        """GET `url`; the response's body is read from it inside the block."""
-        pool = self._plain
-        if url.startswith("https:"):
-            with self._lock:
-                if self._tls is None:
-                    self._tls = self._pool(_trust_store())
-                pool = self._tls
-        with pool.stream(
-            "GET", url, headers=self.headers + headers, extensions=self.extensions
-        ) as response:
-            yield response
-
-    def close(self) -> None:
-        self._plain.close()
-        if self._tls is not None:
-            self._tls.close()
-
-    def __enter__(self) -> HttpClient:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
+    def return_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
 
 
-def _trust_store() -> ssl.SSLContext:
-    """A verifying context: `SSL_CERT_FILE` or `SSL_CERT_DIR` when set, as httpx and OpenSSL
-    read them, else certifi's roots."""
-    if cafile := os.environ.get("SSL_CERT_FILE"):
-        return ssl.create_default_context(cafile=cafile)
-    if capath := os.environ.get("SSL_CERT_DIR"):
-        return ssl.create_default_context(capath=capath)
-    import certifi
+def build_client(
+    *, timeout: float, user_agent: str, max_connections: int = 32
+) -> httpx.Client:
+    """The process's HTTP client. `timeout` bounds each phase; `Fetcher` bounds the whole."""
+    return httpx.Client(
+        headers={
+            "User-Agent": user_agent,
+            "Accept": "text/html,text/plain;q=0.9,*/*;q=0.5",
+            "Accept-Encoding": "gzip, deflate",  # what `Inflater` decodes with a bound
+        },
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        limits=httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        ),
+        # Redirects are built by httpx (`next_request`) and followed in `Fetcher`, so that
+        # each target is checked and a redirect's body is never read.
+        follow_redirects=False,
+        cookies=http.cookiejar.CookieJar(policy=_NoCookies()),
+        trust_env=True,
+    )
 
-    return ssl.create_default_context(cafile=certifi.where())
 
-
-def build_client(*, timeout: float, user_agent: str, max_connections: int = 32) -> HttpClient:
-    return HttpClient(timeout=timeout, user_agent=user_agent, max_connections=max_connections)
-
-
-def _header(response: httpcore.Response, name: bytes) -> str | None:
-    for key, value in response.headers:
-        if key.lower() == name:
-            return value.decode("latin-1")
-    return None
-
-
-def _ascii_url(url: str) -> str:
-    """A URL as it goes on the wire: an international host in IDNA, other text escaped."""
-    if url.isascii():
-        return url
-    import httpx  # only for the rare URL outside ASCII: its URL model does this properly
-
+def is_private_host(host: str) -> bool:
+    """Whether `host` is, or resolves to, an address that is not on the public internet:
+    loopback, link-local, private ranges, the unspecified address."""
     try:
-        return str(httpx.URL(url))
-    except httpx.InvalidURL as exc:
-        raise CaptureError(f"invalid URL {url!r}: {exc}") from None
-
-
-def is_local(url: str) -> bool:
-    return not url.startswith(("http://", "https://"))
-
-
-def format_size(size: int) -> str:
-    for unit, scale in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
-        if size >= scale:
-            return f"{size / scale:g} {unit}"
-    return f"{size} bytes"
-
-
-class _Inflater:
-    """Content-Encoding, decoded with a bound.
-
-    httpcore hands over the bytes as sent, and httpx's decoders, the library one would reach
-    for, expand each received chunk whole, so a few kilobytes of a gzip bomb become hundreds of
-    megabytes before any cap can look at them; here no call returns more than the cap allows.
-    """
-
-    def __init__(self, encoding: str, limit: int) -> None:
-        encoding = encoding.strip().lower()
-        self.limit = limit
-        self.decoder: Any = None
-        if encoding in ("gzip", "x-gzip"):
-            self.decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        elif encoding == "deflate":
-            self.decoder = zlib.decompressobj()
-        elif encoding not in ("", "identity"):
-            raise CaptureError(f"unsupported Content-Encoding {encoding!r}")
-
-    def __call__(self, data: bytes) -> bytes:
-        if self.decoder is None:
-            return data
+        addresses = [ipaddress.ip_address(host.strip("[]"))]
+    except ValueError:
         try:
-            out: bytes = self.decoder.decompress(data, self.limit + 1)
-        except zlib.error as exc:
-            raise CaptureError(f"cannot decode the compressed body: {exc}") from None
-        if self.decoder.unconsumed_tail:
-            # More output is waiting than the cap allows: the body is over it by definition.
-            return out + b"\0"
-        return out
+            infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+        except OSError:
+            return False  # the request itself will fail with the resolver's reason
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+    return any(not a.is_global for a in addresses)
+
+
+def _check_redirect(target: httpx.Request, allow_private: bool) -> None:
+    """A redirect may lead to http(s) only, and a site on the public internet must not send
+    the fetcher to an internal address: the page there would be stored and shown to whoever
+    reads the changes (SSRF with read-back)."""
+    if target.url.scheme not in ("http", "https"):
+        raise CaptureError(f"redirected to {target.url}, which is not an http(s) URL")
+    if not allow_private and is_private_host(target.url.host):
+        raise CaptureError(
+            f"redirected to {target.url}, a private or loopback address: refused "
+            "(set allow_private = true on the source to allow it)"
+        )
 
 
 class _Transient(CaptureError):
@@ -185,42 +102,59 @@ class _Transient(CaptureError):
 
 
 class Fetcher:
-    """Reads captures. One instance per process, built by the composition root."""
+    """Reads captures. One instance per process, built by the composition root.
+
+    `cancel`, when set, ends retry waits at once and stops a body being read: Ctrl-C and the
+    service's stop use it.
+    """
 
     def __init__(
         self,
-        client: HttpClient,
+        client: httpx.Client,
         *,
         max_body: int,
         retries: int = 2,
         backoff: float = 1.0,
-        sleep: Callable[[float], None] = time.sleep,
+        deadline: float | None = None,
+        cancel: threading.Event | None = None,
     ) -> None:
         self.client = client
         self.max_body = max_body
         self.retries = retries
         self.backoff = backoff
-        self.sleep = sleep
+        timeout = client.timeout.read
+        self.deadline = deadline if deadline is not None else (timeout or 30.0)
+        self.cancel = cancel if cancel is not None else threading.Event()
 
     def fetch(
-        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        allow_private: bool | None = None,
     ) -> Capture:
         if is_local(url):
-            return self.read_file(url)
-        headers = []
+            return read_file(url, self.max_body)
+        headers = {}
         if etag:
-            headers.append((b"If-None-Match", etag.encode("latin-1", "replace")))
+            headers["If-None-Match"] = etag
         if last_modified:
-            headers.append((b"If-Modified-Since", last_modified.encode("latin-1", "replace")))
+            headers["If-Modified-Since"] = last_modified
+        if allow_private is None:
+            # A source configured on a private address (an intranet, a test server) may
+            # redirect within it; one on the public internet may not leave it.
+            allow_private = _host_of(url) is None or is_private_host(_host_of(url) or "")
         for attempt in range(self.retries + 1):
             try:
-                return self._get(url, headers)
+                return self._get(url, headers, allow_private)
             except _Transient as exc:
                 wait = exc.wait if exc.wait is not None else self._delay(attempt)
                 if attempt == self.retries or wait > MAX_RETRY_AFTER:
                     tries = f" after {attempt + 1} tries" if attempt else ""
                     raise CaptureError(f"{exc}{tries}", status=exc.status) from None
-                self.sleep(wait)
+                if self.cancel.wait(wait):
+                    raise CaptureError("cancelled") from None
         raise AssertionError("unreachable")
 
     def _delay(self, attempt: int) -> float:
@@ -228,72 +162,63 @@ class Fetcher:
         base: float = self.backoff * (2**attempt)
         return base / 2 + random.uniform(0, base / 2)
 
-    def _get(self, url: str, headers: list[tuple[bytes, bytes]]) -> Capture:
+    def _get(self, url: str, headers: dict[str, str], allow_private: bool) -> Capture:
+        ends = time.monotonic() + self.deadline
         try:
+            request = self.client.build_request("GET", url, headers=headers)
             for _ in range(MAX_REDIRECTS + 1):
-                url = _ascii_url(url)
-                with self.client.stream(url, headers) as response:
-                    status = response.status
-                    location = _header(response, b"location")
-                    if status in _REDIRECTS and location:
-                        url = self._redirect(response, url, location)
-                        continue
-                    return self._answer(response, url)
-            raise CaptureError("too many redirects (a redirect loop?)")
-        except httpcore.TimeoutException as exc:
-            raise _Transient(f"timed out ({type(exc).__name__})") from None
-        except httpcore.ConnectError as exc:
-            raise _Transient(f"cannot connect: {exc}") from None
-        except (httpcore.RemoteProtocolError, httpcore.ReadError, httpcore.WriteError) as exc:
-            raise _Transient(f"connection broken while reading: {exc}") from None
-        except httpcore.UnsupportedProtocol as exc:
+                response = self.client.send(request, stream=True)
+                try:
+                    target = response.next_request
+                    if target is None:
+                        return self._answer(response, ends)
+                finally:
+                    response.close()
+                _check_redirect(target, allow_private)
+                request = target
+            raise CaptureError(f"more than {MAX_REDIRECTS} redirects (a redirect loop?)")
+        except httpx.TimeoutException as exc:
+            raise _Transient(f"timed out ({_phase(exc)})") from None
+        except httpx.ConnectError as exc:
+            raise _Transient(f"cannot connect to {_host_of(url)}: {_reason(exc)}") from None
+        except httpx.RemoteProtocolError as exc:
+            if "location header" in str(exc):  # httpx could not build the redirect
+                raise CaptureError(f"redirected to an invalid URL: {exc}") from None
+            raise _Transient(f"connection broken while reading: {_reason(exc)}") from None
+        except (httpx.ReadError, httpx.WriteError) as exc:
+            raise _Transient(f"connection broken while reading: {_reason(exc)}") from None
+        except httpx.UnsupportedProtocol as exc:
             raise CaptureError(f"cannot fetch {url}: {exc}") from None
-        except (httpcore.ProtocolError, httpcore.NetworkError, httpcore.ProxyError) as exc:
-            raise CaptureError(f"HTTP error: {exc}") from None
-        except ValueError as exc:  # what urllib.parse says of a port that is not a number
+        except httpx.InvalidURL as exc:
             raise CaptureError(f"invalid URL {url!r}: {exc}") from None
+        except httpx.HTTPError as exc:
+            raise CaptureError(f"HTTP error: {_reason(exc)}") from None
 
-    @staticmethod
-    def _redirect(response: httpcore.Response, url: str, location: str) -> str:
-        """The next URL; a short body is read so that the connection can be used again."""
-        read = 0
-        for chunk in response.iter_stream():
-            read += len(chunk)
-            if read > 65536:
-                break  # the connection is closed instead
-        target = urllib.parse.urljoin(url, location.strip())
-        if not target.startswith(("http://", "https://")):
-            raise CaptureError(f"redirected to {target!r}, which is not an http(s) URL")
-        return target
-
-    def _answer(self, response: httpcore.Response, url: str) -> Capture:
-        status = response.status
+    def _answer(self, response: httpx.Response, ends: float) -> Capture:
+        status = response.status_code
         if status == 304:
-            for _ in response.iter_stream():  # consumed, so the connection goes back to the pool
-                pass
-            return self._capture(response, url, b"")
-        reason = response.extensions.get("reason_phrase", b"").decode("latin-1", "replace")
+            return self._capture(response, b"")
         if status in TRANSIENT_STATUSES:
             raise _Transient(
-                f"HTTP {status} {reason}".rstrip(),
+                f"HTTP {status} {response.reason_phrase}".rstrip(),
                 status=status,
-                wait=_retry_after(_header(response, b"retry-after")),
+                wait=_retry_after(response.headers.get("retry-after")),
             )
         if status >= 400:
-            raise CaptureError(f"HTTP {status} {reason}".rstrip(), status=status)
-        return self._capture(response, url, self._read_capped(response))
+            raise CaptureError(f"HTTP {status} {response.reason_phrase}".rstrip(), status=status)
+        return self._capture(response, self._read_capped(response, ends))
 
-    def _read_capped(self, response: httpcore.Response) -> bytes:
-        declared = _header(response, b"content-length") or ""
+    def _read_capped(self, response: httpx.Response, ends: float) -> bytes:
+        declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body:
             raise CaptureError(
                 f"body of {format_size(int(declared))} is over the "
                 f"{format_size(self.max_body)} limit (max_body)"
             )
-        inflate = _Inflater(_header(response, b"content-encoding") or "", self.max_body)
+        inflate = Inflater(response.headers.get("content-encoding", ""), self.max_body)
         chunks: list[bytes] = []
         size = 0
-        for raw in response.iter_stream():
+        for raw in response.iter_raw():
             chunk = inflate(raw)
             size += len(chunk)
             if size > self.max_body:
@@ -301,48 +226,63 @@ class Fetcher:
                     f"body is over the {format_size(self.max_body)} limit (max_body)"
                 )
             chunks.append(chunk)
+            # Each read has its own timeout; a server that sends a byte now and then would
+            # otherwise hold the check for ever.
+            if time.monotonic() > ends:
+                raise _Transient(f"timed out (the whole response took over {self.deadline:g} s)")
+            if self.cancel.is_set():
+                raise CaptureError("cancelled")
+        inflate.finish()
         return b"".join(chunks)
 
     @staticmethod
-    def _capture(response: httpcore.Response, url: str, body: bytes) -> Capture:
-        media_type, charset = parse_content_type(_header(response, b"content-type"))
+    def _capture(response: httpx.Response, body: bytes) -> Capture:
+        media_type, charset = parse_content_type(response.headers.get("content-type"))
         return Capture(
-            url=url,
+            url=str(response.url),
             body=body,
-            status=response.status,
+            status=response.status_code,
             media_type=media_type,
             charset=charset,
-            etag=_header(response, b"etag"),
-            last_modified=_header(response, b"last-modified"),
-            fetched_at=datetime.now(UTC),
+            etag=response.headers.get("etag"),
+            last_modified=response.headers.get("last-modified"),
         )
 
-    def read_file(self, url: str) -> Capture:
-        path = file_path(url)
-        try:
-            size = path.stat().st_size
-            if size > self.max_body:
-                raise CaptureError(
-                    f"{path}: {format_size(size)} is over the {format_size(self.max_body)} "
-                    "limit (max_body)"
-                )
-            body = path.read_bytes()
-        except FileNotFoundError:
-            raise CaptureError(f"{path}: file not found") from None
-        except IsADirectoryError:
-            raise CaptureError(f"{path}: is a folder, not a capture file") from None
-        except OSError as exc:
-            raise CaptureError(f"{path}: cannot read: {exc.strerror or exc}") from None
-        return Capture(url=str(path), body=body, fetched_at=datetime.now(UTC))
+
+def _host_of(url: str) -> str | None:
+    try:
+        return httpx.URL(url).host or None
+    except httpx.InvalidURL:
+        return None
 
 
-def file_path(url: str) -> Path:
-    if url.startswith("file://"):
-        parsed = urllib.parse.urlparse(url)
-        from urllib.request import url2pathname  # 8 ms to import, for file:// URLs only
+def _phase(exc: httpx.TimeoutException) -> str:
+    return {
+        httpx.ConnectTimeout: "connecting",
+        httpx.ReadTimeout: "waiting for the server",
+        httpx.WriteTimeout: "sending the request",
+        httpx.PoolTimeout: "waiting for a free connection",
+    }.get(type(exc), type(exc).__name__)
 
-        return Path(url2pathname(parsed.path))
-    return Path(url)
+
+_ERRNO_WORDS = {
+    "Name or service not known": "host name not found (DNS)",
+    "nodename nor servname provided": "host name not found (DNS)",
+    "Temporary failure in name resolution": "host name lookup failed (DNS), try again later",
+    "Connection refused": "connection refused (nothing listens on that port)",
+    "Network is unreachable": "network unreachable",
+    "No route to host": "no route to the host",
+    "Connection reset by peer": "connection reset by the server",
+}
+
+
+def _reason(exc: Exception) -> str:
+    """The socket's reason in words, without errno numbers."""
+    text = str(exc) or type(exc).__name__
+    for raw, words in _ERRNO_WORDS.items():
+        if raw in text:
+            return words
+    return text
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -25,7 +25,7 @@ from monitor.config.settings import Source
 from monitor.detect.compare import Comparison, compare, suspect
 from monitor.detect.extract import Regions, extract
 from monitor.errors import CaptureError, MonitorError
-from monitor.fetch.http import Fetcher
+from monitor.fetch import Fetcher, read_file
 from monitor.store.db import Store
 from monitor.store.record import CheckRecord
 
@@ -85,7 +85,7 @@ class Job:
 def read_baseline(source: Source, fetcher: Fetcher) -> Regions:
     """The regions of a source's baseline capture; raises `CaptureError` if it is unusable."""
     assert source.baseline is not None
-    regions = extract(fetcher.read_file(str(source.baseline)), source.extract)
+    regions = extract(read_file(str(source.baseline), fetcher.max_body), source.extract)
     if regions.access == "unknown":
         raise CaptureError(f"baseline {source.baseline}: {regions.error}")
     return regions

@@ -11,7 +11,7 @@ import multiprocessing
 from concurrent.futures import Executor, ProcessPoolExecutor
 from datetime import datetime
 
-from monitor.fetch.http import Fetcher, build_client
+from monitor.fetch import Fetcher, build_client
 from monitor.service.check import CheckResult, Job, observe
 
 # The worker process's own fetcher, made once by `_start` when the process starts; never set
