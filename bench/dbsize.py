@@ -22,12 +22,16 @@ from monitor.detect.compare import compare
 from monitor.detect.extract import Regions
 from monitor.detect.normalise import normalise
 from monitor.store.db import Store
-from monitor.store.record import CheckRecord
+from monitor.store.record import Recipients, record_checks
+from monitor.store.rows import CheckResult
 from monitor.views.web import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 WORDS = (ROOT / "seeds" / "000_c860228f409f0487.txt").read_text(encoding="utf-8").split()
 NOTICE = "Members-Only Content\nThis article is reserved for members."
+
+
+NOBODY = Recipients({})
 
 
 def regions(i: int, version: int) -> Regions:
@@ -69,6 +73,7 @@ def main() -> None:
     for check in range(args.checks):
         now += timedelta(hours=1)
         changing = set(rng.sample(range(args.sources), args.sources // 10))
+        known = store.known()
         batch = []
         for i, sid in enumerate(ids):
             if i in changing:
@@ -76,24 +81,33 @@ def main() -> None:
                 versions[i] = check + 1
                 new = regions(i, versions[i])
                 batch.append(
-                    CheckRecord(
-                        sid, now, 5, "changed", 200, regions=new, comparison=compare(old, new)
+                    CheckResult(
+                        sid,
+                        "changed",
+                        now,
+                        5,
+                        200,
+                        regions=new,
+                        comparison=compare(old, new),
+                        base_version_id=known[sid].version_id,
                     )
                 )
             else:
-                batch.append(CheckRecord(sid, now, 3, "not_modified", 304))
+                batch.append(CheckResult(sid, "not_modified", now, 3, 304))
             if len(batch) == 100:
-                store.record_many(batch)
+                record_checks(store, batch, NOBODY)
                 batch = []
-        store.record_many(batch)
+        record_checks(store, batch, NOBODY)
     fill = time.perf_counter() - start
     store.conn.execute("pragma wal_checkpoint(TRUNCATE)")
     size = db.stat().st_size
     # bytes per unchanged check: one more round with nothing changing
     now += timedelta(hours=1)
     for k in range(0, args.sources, 100):
-        store.record_many(
-            [CheckRecord(sid, now, 3, "not_modified", 304) for sid in ids[k : k + 100]]
+        record_checks(
+            store,
+            [CheckResult(sid, "not_modified", now, 3, 304) for sid in ids[k : k + 100]],
+            NOBODY,
         )
     store.conn.execute("pragma wal_checkpoint(TRUNCATE)")
     per_check = (db.stat().st_size - size) / args.sources

@@ -59,7 +59,7 @@ def test_compare_unknown_new_capture(tmp_path: Path) -> None:
     empty.write_text("<html><head><title>Just a moment...</title></head><body></body></html>")
     result = run(None, "compare", str(SEED_FILES[0]), str(empty), "--json")
     data = json.loads(result.output)
-    assert result.exit_code == 0
+    assert result.exit_code == 1  # issue 15, point 6: nothing to compare is a failure
     assert data["changed"] is False
     assert data["access"] == {"before": "locked", "after": "unknown"}
     assert "bot challenge" in data["error"]
@@ -79,7 +79,7 @@ def test_show_unknown_change(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text("")
     result = run(config, "show", "42")
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # issue 15, point 6: a wrong id is bad usage
     assert "no change with id 42" in result.output
 
 

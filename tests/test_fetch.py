@@ -1,8 +1,13 @@
 from __future__ import annotations
 
 import gzip
+import os
 import socket
 import ssl
+import threading
+import time
+import tracemalloc
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -90,13 +95,16 @@ def test_transient_errors_are_retried_honouring_retry_after(
     url = http.route(
         "/flaky",
         lambda r: (
-            Reply(503, b"busy", {"Retry-After": "0"})
+            Reply(503, b"busy", {"Retry-After": "1"})
             if r.hit < 3
             else Reply(200, HTML.encode(), {"Content-Type": "text/html"})
         ),
     )
+    began = time.monotonic()
     assert fetcher.fetch(url).status == 200
     assert len(http.hits("/flaky")) == 3
+    # the backoff alone (0.01 s) would be far shorter: the server's wait was honoured, twice
+    assert time.monotonic() - began >= 2.0
 
 
 def test_retries_give_up_with_the_reason(http: LoopServer, fetcher: Fetcher) -> None:
@@ -228,3 +236,110 @@ def test_text_snapshot_must_be_utf8(tmp_path: Path, fetcher: Fetcher) -> None:
     capture = fetcher.fetch(str(path))
     with pytest.raises(CaptureError, match="not valid UTF-8"):
         decode(capture, sniff_format(capture))
+
+
+def test_gzip_bomb_never_expands_in_memory(http: LoopServer, fetcher: Fetcher) -> None:
+    """256 MiB of zeros in 256 KiB of gzip: decoding stops at the cap, and the memory the
+    fetch allocated stays a few times the cap, not the bomb's size."""
+    bomb = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    body = b"".join(bomb.compress(b"\0" * (1 << 20)) for _ in range(256)) + bomb.flush()
+    fetcher.max_body = 1 << 20
+    url = http.static("/bomb", body, Content_Encoding="gzip", Content_Type="text/html")
+    tracemalloc.start()
+    try:
+        with pytest.raises(CaptureError, match="over the 1 MiB limit"):
+            fetcher.fetch(url)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * (1 << 20)
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+def test_a_compressed_body_cut_short_is_a_failed_fetch(
+    http: LoopServer, fetcher: Fetcher, encoding: str
+) -> None:
+    """No Content-Length, the connection closed at 60% of the stream: not a shorter page."""
+    page = ("<html><body><main>" + "<p>word " * 3000 + "</main></body></html>").encode()
+    packed = gzip.compress(page) if encoding == "gzip" else zlib.compress(page)
+    cut = packed[: len(packed) * 6 // 10]
+    url = http.route(
+        "/cut",
+        lambda r: Reply(200, headers={"Content-Encoding": encoding}, stream=lambda: iter([cut])),
+    )
+    fetcher.retries = 0
+    with pytest.raises(CaptureError, match="ends early"):
+        fetcher.fetch(url)
+    whole = http.route(
+        "/whole",
+        lambda r: Reply(200, headers={"Content-Encoding": encoding}, stream=lambda: iter([packed])),
+    )
+    assert fetcher.fetch(whole).body == page
+
+
+def test_a_trickling_server_is_stopped_at_the_deadline(http: LoopServer) -> None:
+    """A byte every 0.3 s never trips a 1 s read timeout; the whole response's deadline does."""
+    stop = threading.Event()
+
+    def trickle() -> Iterator[bytes]:
+        for _ in range(100):
+            if stop.wait(0.3):
+                return
+            yield b"x"
+
+    url = http.route("/trickle", lambda r: Reply(200, headers={}, stream=trickle))
+    client = build_client(timeout=1.0, user_agent="monitor-test/1")
+    began = time.monotonic()
+    try:
+        with pytest.raises(CaptureError, match="whole response took over 1 s"):
+            Fetcher(client, max_body=1 << 20, retries=0).fetch(url)
+    finally:
+        stop.set()
+        client.close()
+    assert time.monotonic() - began < 10  # the trickle alone would last 30 s
+
+
+def test_a_public_site_cannot_redirect_to_a_private_address(
+    http: LoopServer, fetcher: Fetcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seen from a public host (`localhost` is taken for a public name in this test),
+    a redirect into loopback is refused; a private source may redirect within its network."""
+    import monitor.fetch.http as fetch_http
+
+    real = fetch_http.is_private_host
+    monkeypatch.setattr(fetch_http, "is_private_host", lambda h: h != "localhost" and real(h))
+    http.static("/internal", "secret admin page", Content_Type="text/html")
+    port = http.url("/").split(":")[2].split("/")[0]
+    url = http.static("/to-internal", "", status=302, Location=http.url("/internal"))
+    public_url = url.replace("127.0.0.1", "localhost")
+    fetcher.retries = 0
+    with pytest.raises(CaptureError, match="private or loopback address: refused"):
+        fetcher.fetch(public_url)
+    assert http.hits("/internal") == []
+    assert fetcher.fetch(url).body == b"secret admin page"  # loopback to loopback: allowed
+    assert fetcher.fetch(public_url, allow_private=True).body == b"secret admin page"
+    assert port.isdigit()
+
+
+def test_devices_and_pipes_are_not_read(tmp_path: Path, fetcher: Fetcher) -> None:
+    with pytest.raises(CaptureError, match="not a regular file"):
+        fetcher.fetch("/dev/zero")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(CaptureError, match="not a regular file"):
+        fetcher.fetch(f"file://{fifo}")
+
+
+def test_proxy_from_the_environment_is_used(
+    http: LoopServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HTTP_PROXY is honoured: the request goes to the proxy with the absolute URL."""
+    http.static("http://example.org/page", HTML, Content_Type="text/html")
+    monkeypatch.setenv("HTTP_PROXY", http.url(""))
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    client = build_client(timeout=2.0, user_agent="monitor-test/1")
+    with client:
+        capture = Fetcher(client, max_body=1 << 20, retries=0).fetch("http://example.org/page")
+    assert capture.body == HTML.encode()
+    assert len(http.hits("http://example.org/page")) == 1

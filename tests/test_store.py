@@ -10,7 +10,8 @@ import monitor.store.record as record
 from monitor.detect.compare import compare
 from monitor.detect.extract import Regions
 from monitor.store.db import Store
-from monitor.store.record import CheckRecord
+from monitor.store.record import Recipients, record_checks
+from monitor.store.rows import CheckResult
 from monitor.store.schema import STEPS, up_to_date
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -23,6 +24,9 @@ def store(tmp_path: Path) -> Store:
     store = Store.open(tmp_path / "m.db")
     store.sync_sources([("s", "https://example.org/a")], NOW)
     return store
+
+
+NOBODY = Recipients({})
 
 
 def test_schema_wal_and_migrations_are_recorded(tmp_path: Path, store: Store) -> None:
@@ -61,19 +65,17 @@ def test_baseline_import_is_idempotent(store: Store) -> None:
 
 def test_change_version_and_alerts_in_one_record(store: Store) -> None:
     store.import_baseline("s", A, NOW)
-    recorded = store.record_check(
-        CheckRecord(
-            "s",
-            NOW,
-            12,
-            "changed",
-            status=200,
-            regions=B,
-            comparison=compare(A, B),
-            recipients=["a@example.org", "b@example.org", "a@example.org"],
-        )
+    [recorded] = record_checks(
+        store,
+        [
+            CheckResult(
+                "s", "changed", NOW, 12, 200, regions=B, comparison=compare(A, B), base_version_id=1
+            )
+        ],
+        Recipients({"s": ["a@example.org", "b@example.org", "a@example.org"]}),
     )
-    assert recorded.change_id == 1 and recorded.version_id == 2
+    assert isinstance(recorded, CheckResult) and recorded.change_id == 1
+    assert store.state("s").current.id == 2  # type: ignore[union-attr]
     change = store.change(1)
     assert change.kinds == ("teaser_rewritten",)
     assert "[-day-]" in "".join(
@@ -90,8 +92,16 @@ def test_a_failure_mid_check_writes_nothing(store: Store, monkeypatch: pytest.Mo
         raise sqlite3.OperationalError("disk I/O error")
 
     monkeypatch.setattr(record, "_insert_change", broken)
-    with pytest.raises(sqlite3.OperationalError):
-        store.record_check(CheckRecord("s", NOW, 5, "changed", regions=B, comparison=compare(A, B)))
+    [answer] = record_checks(
+        store,
+        [
+            CheckResult(
+                "s", "changed", NOW, 5, regions=B, comparison=compare(A, B), base_version_id=1
+            )
+        ],
+        NOBODY,
+    )
+    assert isinstance(answer, sqlite3.OperationalError)
     assert store.conn.execute("select count(*) from versions").fetchone()[0] == 1
     assert store.conn.execute("select count(*) from checks").fetchone()[0] == 0
     assert store.state("s").current.regions == A  # type: ignore[union-attr]
@@ -100,8 +110,10 @@ def test_a_failure_mid_check_writes_nothing(store: Store, monkeypatch: pytest.Mo
 def test_unchanged_check_adds_no_version(store: Store) -> None:
     store.import_baseline("s", A, NOW)
     for _ in range(3):
-        store.record_check(
-            CheckRecord("s", NOW, 5, "unchanged", status=200, regions=A, comparison=compare(A, A))
+        record_checks(
+            store,
+            [CheckResult("s", "unchanged", NOW, 5, 200, regions=A, base_version_id=1)],
+            NOBODY,
         )
     assert len(store.versions("s")) == 1
     assert len(store.checks("s")) == 3
@@ -109,7 +121,15 @@ def test_unchanged_check_adds_no_version(store: Store) -> None:
 
 def test_reviewed_flag(store: Store) -> None:
     store.import_baseline("s", A, NOW)
-    store.record_check(CheckRecord("s", NOW, 1, "changed", regions=B, comparison=compare(A, B)))
+    record_checks(
+        store,
+        [
+            CheckResult(
+                "s", "changed", NOW, 1, regions=B, comparison=compare(A, B), base_version_id=1
+            )
+        ],
+        NOBODY,
+    )
     store.mark_reviewed(1, True, NOW)
     assert store.change(1).reviewed
     assert store.changes(reviewed=False) == []

@@ -21,7 +21,10 @@ from typing import TYPE_CHECKING, Any
 from monitor.clock import Clock, utcnow
 from monitor.config.settings import EmailSettings
 from monitor.errors import DeliveryError
+from monitor.store import outbox
 from monitor.store.db import Store
+from monitor.store.outbox import list_alerts, requeue_failed
+from monitor.store.rows import Alert, EventRow
 from monitor.store.schema import iso
 
 if TYPE_CHECKING:
@@ -33,48 +36,7 @@ if TYPE_CHECKING:
     from monitor.views.render import ChangeView
 
 
-@dataclass(frozen=True)
-class Alert:
-    id: int
-    source_id: str
-    event: str  # "change", "failing" or "recovered"
-    recipient: str
-    status: str
-    tries: int
-    created_at: str
-    change_id: int | None = None
-    event_id: int | None = None
-    last_error: str | None = None
-    sent_at: str | None = None
-    message_id: str | None = None
-    next_attempt_at: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-_COLUMNS = ", ".join(Alert.__dataclass_fields__)
-
-
-def list_alerts(store: Store, status: str | None = None, limit: int = 1000) -> list[Alert]:
-    where, params = ("status = ?", [status]) if status else ("1 = 1", [])
-    with store.lock:
-        rows = store.conn.execute(
-            f"select {_COLUMNS} from alerts where {where} order by id desc limit ?",
-            [*params, limit],
-        ).fetchall()
-    return [Alert(*row) for row in rows]
-
-
-def requeue_failed(store: Store, now: datetime) -> int:
-    """Give failed alerts another full set of tries (`monitor alerts --retry`)."""
-    with store.write():
-        cursor = store.conn.execute(
-            "update alerts set status = 'pending', tries = 0, next_attempt_at = ?"
-            " where status = 'failed'",
-            [iso(now)],
-        )
-        return int(cursor.rowcount)
+__all__ = ["Alert", "DeliveryReport", "Sender", "list_alerts", "requeue_failed"]
 
 
 @dataclass
@@ -98,11 +60,27 @@ def _merge(total: DeliveryReport, round_: DeliveryReport) -> bool:
 
 @dataclass(frozen=True)
 class EventView:
-    kind: str
-    title: str
-    url: str
-    at: str
-    detail: str
+    row: EventRow
+
+    @property
+    def kind(self) -> str:
+        return self.row.kind
+
+    @property
+    def title(self) -> str:
+        return self.row.title
+
+    @property
+    def url(self) -> str:
+        return self.row.url
+
+    @property
+    def at(self) -> str:
+        return self.row.at
+
+    @property
+    def detail(self) -> str:
+        return self.row.detail
 
     @property
     def subject(self) -> str:
@@ -138,13 +116,7 @@ class Sender:
         self.clock = clock
 
     def _due(self, now: datetime) -> list[list[Alert]]:
-        with self.store.lock:
-            rows = self.store.conn.execute(
-                f"select {_COLUMNS} from alerts where status = 'pending' and next_attempt_at <= ?"
-                " order by id",
-                [iso(now)],
-            ).fetchall()
-        alerts = [Alert(*row) for row in rows]
+        alerts = outbox.due_alerts(self.store, now)
         if self.settings.mode == "immediate":
             return [[a] for a in alerts]
         groups: dict[str, list[Alert]] = {}
@@ -154,22 +126,10 @@ class Sender:
         return [group for group in groups.values() if group[0].created_at <= cutoff]
 
     def _claim(self, alert: Alert, now: datetime) -> bool:
-        delay = self.settings.backoff * 2**alert.tries
-        with self.store.write():
-            cursor = self.store.conn.execute(
-                "update alerts set tries = tries + 1, attempted_at = ?, next_attempt_at = ?"
-                " where id = ? and status = 'pending' and tries = ?",
-                [iso(now), iso(now + timedelta(seconds=delay)), alert.id, alert.tries],
-            )
-            return cursor.rowcount == 1
+        return outbox.claim(self.store, alert, now, self.settings.backoff * 2**alert.tries)
 
     def _finish(self, alerts: Sequence[Alert], **values: Any) -> None:
-        sets = ", ".join(f"{name} = ?" for name in values)
-        with self.store.write():
-            for alert in alerts:
-                self.store.conn.execute(
-                    f"update alerts set {sets} where id = ?", [*values.values(), alert.id]
-                )
+        outbox.finish(self.store, alerts, **values)
 
     def deliver(self) -> DeliveryReport:
         report = DeliveryReport()
@@ -254,13 +214,8 @@ class Sender:
         if alert.change_id is not None:
             change = self.store.change(alert.change_id)
             return Item(view=change_view(self.store, change, self.settings.report_url))
-        with self.store.lock:
-            row = self.store.conn.execute(
-                "select e.kind, coalesce(s.title, s.id), s.url, e.at, e.detail from events e"
-                " join sources s on s.id = e.source_id where e.id = ?",
-                [alert.event_id],
-            ).fetchone()
-        return Item(event=EventView(*row))
+        assert alert.event_id is not None  # an alert announces a change or an event
+        return Item(event=EventView(outbox.event(self.store, alert.event_id)))
 
     def compose(self, alerts: Sequence[Alert]) -> Message:
         from monitor.alerts.mailer import build_message

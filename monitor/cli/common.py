@@ -1,23 +1,27 @@
-"""What the command modules share: the config context, the error boundary, output helpers.
+"""What the command modules share: the config context and option, the error boundary, output
+helpers.
 
-Domain errors become click exceptions here and nowhere else: exit 2 for bad usage or config,
-1 for a failure to read a capture or a failed check.
+Domain errors become click exceptions here and nowhere else. Exit statuses, for every command:
+0 ok; 1 a check or an operation failed; 2 bad usage or a bad config (nothing is written);
+130 interrupted by Ctrl-C.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from monitor.config.settings import Settings, load_settings
 from monitor.errors import ConfigError, MonitorError, NotFound
+from monitor.fetch import is_local
 from monitor.store.schema import iso
 
 if TYPE_CHECKING:
@@ -25,10 +29,24 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from monitor.alerts.outbox import DeliveryReport
+    from monitor.store.db import Store
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a process stopped by Ctrl-C
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+JSON_HELP = "Print JSON instead of text (for scripts)."
 
 
-class ConfigProblem(click.ClickException):
-    exit_code = 2
+class UsageProblem(click.ClickException):
+    """Bad usage or a bad config: exit 2, like click's own usage errors."""
+
+    exit_code = EXIT_USAGE
+
+
+ConfigProblem = UsageProblem  # the name the commands used before; both mean exit 2
 
 
 @contextmanager
@@ -37,9 +55,10 @@ def domain_errors() -> Iterator[None]:
     try:
         yield
     except ConfigError as exc:
-        raise ConfigProblem(str(exc)) from None
+        raise UsageProblem(str(exc)) from None
     except NotFound as exc:
-        raise click.ClickException(str(exc)) from None
+        # An id that does not exist is a wrong argument, not a failed operation.
+        raise UsageProblem(str(exc)) from None
     except MonitorError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -57,32 +76,84 @@ def echo_json(data: Any) -> None:
 
 class Context:
     def __init__(self, config: str | None) -> None:
-        self.explicit = config is not None
-        self.path = Path(config or "config.toml")
+        self.explicit = False
+        self.path = Path("config.toml")
         self._settings: Settings | None = None
+        if config is not None:
+            self.use(config)
+
+    def use(self, config: str) -> None:
+        """Read this config file (given with `--config`, before or after the command)."""
+        self.explicit = True
+        self.path = Path(config)
+        self._settings = None
 
     def settings(self) -> Settings:
         if self._settings is None:
             with domain_errors():
-                self._settings = load_settings(self.path)
+                settings = load_settings(self.path)
+            _refuse_urls_without_scheme(settings)
+            self._settings = settings
         return self._settings
 
 
 pass_context = click.make_pass_decorator(Context)
 
+# A host name at the start of a path: "warontherocks.com/2023/…", "www.example.org".
+_HOST_LIKE = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(/|$)")
 
-def report_delivery(delivery: DeliveryReport, settings: Settings, *, stderr: bool) -> None:
-    if not (delivery.sent or delivery.failed or delivery.deferred):
+
+def _refuse_urls_without_scheme(settings: Settings) -> None:
+    """A URL written without https:// is read as a capture file beside the config, and would
+    fail at every check with "file not found"; say so when the config is loaded."""
+    root = settings.path.parent.resolve()
+    for source in settings.sources:
+        if not is_local(source.url) or source.url.startswith("file://"):
+            continue
+        path = Path(source.url)
+        if path.exists():
+            continue
+        try:
+            written = path.relative_to(root).as_posix()
+        except ValueError:
+            continue
+        if _HOST_LIKE.match(written):
+            raise UsageProblem(
+                f"source {source.id!r}: url {written!r} is read as a file beside the config, and "
+                f"there is none; did you mean 'https://{written}'?"
+            )
+
+
+def _take_config(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is None:
         return
-    where = f" to {settings.email.outbox}" if settings.email.host is None else ""
-    line = f"alerts: {delivery.sent} sent{where}"
-    if delivery.deferred:
-        line += f", {delivery.deferred} waiting to be retried"
-    if delivery.failed:
-        line += f", {delivery.failed} failed (see `monitor alerts --failed`)"
-    click.echo(line, err=stderr)
-    for error in delivery.errors:
-        click.echo(f"  {error}", err=True)
+    found = ctx.find_object(Context)
+    if found is None:
+        ctx.obj = Context(value)
+    else:
+        found.use(value)
+
+
+def config_option(command: F) -> F:
+    """`--config` on a command, so that `monitor changes --config X` works as well as
+    `monitor --config X changes`; the one given last wins."""
+    decorator = click.option(
+        "--config",
+        type=click.Path(dir_okay=False),
+        expose_value=False,
+        callback=_take_config,
+        help="Config file (default ./config.toml, or $MONITOR_CONFIG).",
+    )
+    return decorator(command)
+
+
+def require_source(settings: Settings, store: Store, source_id: str | None) -> None:
+    """An unknown `--source` is a usage error (exit 2), not an empty answer. A source that was
+    checked once and has since left the config still has its history: not an error."""
+    if source_id is None or source_id in store.known_sources():
+        return
+    with domain_errors():
+        settings.source(source_id)
 
 
 def parse_since(value: str | None) -> str | None:
@@ -96,3 +167,14 @@ def parse_since(value: str | None) -> str | None:
             param_hint="--since",
         ) from None
     return iso(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+
+
+def report_delivery(delivery: DeliveryReport, settings: Settings, *, stderr: bool) -> None:
+    from monitor.views.terminal import delivery_line
+
+    line = delivery_line(delivery, settings.email.outbox if settings.email.host is None else None)
+    if line is None:
+        return
+    click.echo(line, err=stderr)
+    for error in delivery.errors:
+        click.echo(f"  {error}", err=True)

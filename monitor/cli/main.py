@@ -1,137 +1,92 @@
 """The command line: parse options, call one function of the package, format the result.
 
-This module has the group and the detector's commands (`compare`, `check`, `history`,
-`changes`, `show`, `demo`); the service's are in `cli_service`, the shared parts in
-`cli_common`.
+This module has the group, the commands that read the stored history (`history`, `changes`,
+`show`) and `demo`. The others are grouped by responsibility: `checking` (`compare`, `check`),
+`service` (`run`, `status`, `gc`, `alerts`, `test-email`), `publishing` (`report`, `feed`,
+`serve`); `common` has what they share.
+
+Exit statuses, the same for every command: 0 ok; 1 a check or an operation failed; 2 bad usage
+or a bad config; 130 interrupted by Ctrl-C.
 """
 
 from __future__ import annotations
 
+import os
+import shlex
+import shutil
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import Any
 
 import click
 
+import monitor.cli.checking as cli_checking
+import monitor.cli.publishing as cli_publishing
 import monitor.cli.service as cli_service
-from monitor.app import open_app, open_fetcher, open_store
+from monitor.app import open_store
 from monitor.cli.common import (
-    ConfigProblem,
+    EXIT_INTERRUPTED,
+    JSON_HELP,
     Context,
+    config_option,
     console,
     domain_errors,
     echo_json,
     parse_since,
     pass_context,
-    report_delivery,
+    require_source,
 )
-from monitor.config.settings import default_settings
-from monitor.detect.rules import ExtractRules
-from monitor.detect.compare import KINDS, compare
+from monitor.detect.compare import KINDS, REGIONS
 from monitor.detect.diff import render_plain
-from monitor.detect.extract import extract
-from monitor.errors import CaptureError
-from monitor.service.check import CheckResult
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class MonitorGroup(click.Group):
+    """Ctrl-C anywhere exits 130 with one line, not click's "Aborted!" and exit 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+
+
+@click.group(
+    cls=MonitorGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="Exit status: 0 ok; 1 a check or operation failed; 2 bad usage or config; "
+    "130 interrupted (Ctrl-C). `monitor COMMAND --help` describes each command.",
+)
 @click.option(
     "--config",
     envvar="MONITOR_CONFIG",
     type=click.Path(dir_okay=False),
-    help="Config file (default ./config.toml, or $MONITOR_CONFIG).",
+    help="Config file (default ./config.toml, or $MONITOR_CONFIG); also accepted after the "
+    "command.",
 )
 @click.version_option(package_name="monitor")
 @click.pass_context
 def cli(ctx: click.Context, config: str | None) -> None:
     """Watch paywalled article pages and report every change to teaser, paywall notice,
-    description and access state, with word-level diffs."""
+    description and access state, with word-level diffs.
+
+    Start with `monitor demo`, or write a config.toml and run `monitor check`.
+    """
     ctx.obj = Context(config)
 
 
-@cli.command("compare")
-@click.argument("old")
-@click.argument("new")
-@click.option("--source", "source_id", help="Use this configured source's extraction rules.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@pass_context
-def compare_cmd(ctx: Context, old: str, new: str, source_id: str | None, as_json: bool) -> None:
-    """Compare two captures (files or URLs) with no database."""
-    import monitor.views.terminal as report
-
-    use_config = ctx.explicit or ctx.path.exists() or source_id is not None
-    settings = ctx.settings() if use_config else default_settings()
-    with domain_errors():
-        rules = settings.source(source_id).extract if source_id else ExtractRules()
-    with open_fetcher(settings) as fetcher:
-        try:
-            before = extract(fetcher.fetch(old), rules)
-            after = extract(fetcher.fetch(new), rules)
-        except CaptureError as exc:
-            raise click.ClickException(f"cannot read capture: {exc}") from None
-    comparison = compare(before, after)
-    if as_json:
-        echo_json(comparison.to_json())
-    else:
-        report.print_comparison(console(), comparison, old, new)
-
-
-@cli.command("check")
-@click.argument("sources", nargs=-1)
-@click.option("--dry-run", is_flag=True, help="Fetch and compare, store nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one object per source.")
-@pass_context
-def check_cmd(ctx: Context, sources: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
-    """Check sources now, once (all of them, or the ones named)."""
-    settings = ctx.settings()
-    with domain_errors():
-        chosen = [settings.source(s) for s in dict.fromkeys(sources)] or list(settings.sources)
-    if not chosen:
-        raise ConfigProblem(f"{settings.path}: no [[source]] configured; add one to check")
-    show_progress = not as_json and sys.stderr.isatty()
-    with domain_errors(), open_app(settings) as app:
-        sending = nullcontext(None) if dry_run else app.sender.delivering()
-        with sending as delivery, _progress(show_progress, len(chosen)) as step:
-            results = app.checker.check(chosen, dry_run=dry_run, on_result=step)
-    if as_json:
-        echo_json([r.to_json() for r in results])
-    else:
-        import monitor.views.terminal as report
-
-        report.print_results(console(), results)
-    if delivery is not None:
-        report_delivery(delivery, settings, stderr=as_json)
-    if any(r.outcome == "error" for r in results):
-        sys.exit(1)
-
-
-@contextmanager
-def _progress(enabled: bool, total: int) -> Iterator[Callable[[CheckResult], None]]:
-    if not enabled:
-        yield lambda result: None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    columns = (TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task("check", total=total)
-        yield lambda result: progress.advance(task)
-
-
-@cli.command("history")
+@cli.command("history", short_help="Every distinct version of a source.")
 @click.argument("source_id", metavar="SOURCE")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@config_option
 @pass_context
 def history_cmd(ctx: Context, source_id: str, as_json: bool) -> None:
-    """Every distinct version of a source, and the changes between them."""
+    """Every distinct version of SOURCE, and the changes between them."""
     import monitor.views.terminal as report
 
     settings = ctx.settings()
     with domain_errors(), open_store(settings) as store:
-        if source_id not in store.known_sources():
-            settings.source(source_id)  # a configured source not yet checked is no error
+        require_source(settings, store, source_id)
         versions = store.versions(source_id)
         changes = store.changes(source_id=source_id)
     if as_json:
@@ -159,12 +114,13 @@ def history_cmd(ctx: Context, source_id: str, as_json: bool) -> None:
     console().print(report.history_table(versions, changes))
 
 
-@cli.command("changes")
-@click.option("--source", "source_id", help="Only this source.")
+@cli.command("changes", short_help="Detected changes, newest first.")
+@click.option("--source", "source_id", help="Only this source (a configured id).")
 @click.option("--kind", type=click.Choice(KINDS), help="Only changes of this kind.")
 @click.option("--since", help="Only changes detected at or after this date (ISO 8601).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@config_option
 @pass_context
 def changes_cmd(
     ctx: Context,
@@ -174,27 +130,35 @@ def changes_cmd(
     limit: int | None,
     as_json: bool,
 ) -> None:
-    """List detected changes, newest first."""
+    """List detected changes, newest first; `monitor show ID` shows one with its diff."""
     import monitor.views.terminal as report
 
     settings = ctx.settings()
     with domain_errors(), open_store(settings) as store:
+        require_source(settings, store, source_id)
         rows = store.changes(source_id=source_id, kind=kind, since=parse_since(since), limit=limit)
     if as_json:
         echo_json([r.to_json() for r in rows])
     elif rows:
         console().print(report.changes_table(rows))
     else:
-        click.echo("no changes")
+        click.echo("no changes" + (" matching the filters" if source_id or kind or since else ""))
 
 
-@cli.command("show")
+@cli.command("show", short_help="One change with its word diff.")
 @click.argument("change_id", type=int)
 @click.option("--full", is_flag=True, help="Diff the whole regions, not only around the edits.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the change as JSON, with regions shaped as in `compare --json`.",
+)
+@config_option
 @pass_context
 def show_cmd(ctx: Context, change_id: int, full: bool, as_json: bool) -> None:
-    """One change: what changed and the word diff (colour on a terminal)."""
+    """One change: what changed, access before and after, and the word diff (colour on a
+    terminal, [-old-]{+new+} otherwise). Exit 2 when there is no such change."""
     import monitor.views.terminal as report
 
     settings = ctx.settings()
@@ -206,32 +170,60 @@ def show_cmd(ctx: Context, change_id: int, full: bool, as_json: bool) -> None:
     if as_json:
         data = change.to_json()
         data["url"] = url
+        data["changed"] = True
+        # Every region, changed or not, so that a script reads `show` as it reads `compare`.
         data["regions"] = {
             name: {
+                "changed": name in change.diff,
                 "before": getattr(before.regions, name),
                 "after": getattr(after.regions, name),
-                "diff": render_plain(segments),
+                "diff": render_plain(change.diff[name]) if name in change.diff else "",
             }
-            for name, segments in change.diff.items()
+            for name in REGIONS
         }
         echo_json(data)
         return
     report.print_change(console(), change, url, before, after, full=full)
 
 
-@cli.command("demo")
+@cli.command("demo", short_help="The whole loop offline, on a loopback server.")
 @click.option(
-    "--dir", "folder", type=click.Path(file_okay=False), help="Keep the demo's files here."
+    "--dir",
+    "folder",
+    type=click.Path(file_okay=False),
+    help="Keep the demo's config, database and pages here (a new or empty folder; default: a "
+    "new temporary folder).",
 )
 def demo_cmd(folder: str | None) -> None:
-    """The whole loop offline: a loopback server with the seed articles, edits, reports."""
+    """The whole loop offline: a loopback server with the seed articles, a first check, the
+    publisher's edits, a second check, the alert emails and the change reports.
+
+    The folder it leaves is ready for the other commands; it prints them at the end.
+    """
     from monitor.demo.run import run_demo
 
     with domain_errors():
-        run_demo(console(), Path(folder) if folder else None)
+        run_demo(console(), Path(folder) if folder else None, prog=_how_invoked())
 
 
-for _command in cli_service.COMMANDS:
+def _how_invoked() -> str:
+    """How to run monitor again, as the user did: `monitor` only when that name on PATH is
+    this program; else the path typed (`.venv/bin/monitor`), or `python -m monitor`."""
+    argv0 = Path(sys.argv[0])
+    if argv0.name == "__main__.py":
+        return f"{shlex.quote(sys.executable)} -m monitor"
+    on_path = shutil.which("monitor")
+    if on_path and argv0.exists() and Path(on_path).resolve() == argv0.resolve():
+        return "monitor"
+    if not argv0.exists():
+        return f"{shlex.quote(sys.executable)} -m monitor"
+    typed = os.path.relpath(argv0.resolve()) if not argv0.is_absolute() else str(argv0)
+    if "/" not in typed:
+        typed = f"./{typed}"
+    return shlex.quote(typed)
+
+
+for _command in (*cli_checking.COMMANDS, *cli_service.COMMANDS, *cli_publishing.COMMANDS):
     cli.add_command(_command)
 
 

@@ -7,6 +7,7 @@ errors, so a typo never silently falls back to a default.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import re
 import tomllib
 from collections.abc import Mapping
@@ -15,7 +16,13 @@ from pathlib import Path
 
 from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
-from monitor.config.validate import Table, parse_duration, parse_size
+from monitor.config.validate import (
+    DURATION_RANGE,
+    MAX_SECONDS,
+    Table,
+    parse_duration,
+    parse_size,
+)
 from monitor.detect.rules import (
     DEFAULT_DESCRIPTION,
     DEFAULT_MARKERS,
@@ -26,6 +33,8 @@ from monitor.detect.rules import (
 from monitor.errors import ConfigError
 
 _SOURCE_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+# Each retry of a fetch waits backoff × 2^attempt: ten retries already span 1024 backoffs.
+MAX_RETRIES = 10
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,8 @@ class Source:
     cron: str | None = None
     recipients: tuple[str, ...] = ()
     extract: ExtractRules = field(default_factory=ExtractRules)
+    # Redirects to loopback, link-local and private addresses are refused unless this is set.
+    allow_private: bool = False
 
 
 @dataclass(frozen=True)
@@ -130,7 +141,16 @@ def _load_extract(data: object, where: str) -> ExtractRules:
 
 
 def _load_source(data: object, index: int, root: Path, emails: tuple[str, ...]) -> Source:
-    allowed = ("id", "url", "baseline", "interval", "cron", "recipients", "extract")
+    allowed = (
+        "id",
+        "url",
+        "baseline",
+        "interval",
+        "cron",
+        "recipients",
+        "extract",
+        "allow_private",
+    )
     where = f"source[{index}]"
     if isinstance(data, Mapping) and isinstance(data.get("id"), str):
         where = f"source[{index}] (id {data['id']!r})"
@@ -183,6 +203,7 @@ def _load_source(data: object, index: int, root: Path, emails: tuple[str, ...]) 
         cron=cron,
         recipients=recipients,
         extract=_load_extract(table.get("extract", dict, {}), f"{where}.extract"),
+        allow_private=table.get("allow_private", bool, False),
     )
 
 
@@ -208,9 +229,7 @@ def _load_monitor(data: object, root: Path) -> MonitorSettings:
     )
     table = Table(data, "monitor", allowed)
     d = MonitorSettings(database=Path("monitor.db"))
-    retries: int = table.get("retries", int, d.retries)
-    if retries < 0:
-        raise ConfigError(f"{table.key('retries')}: must be 0 or more")
+    retries = table.int_between("retries", d.retries, 0, MAX_RETRIES)
     return MonitorSettings(
         database=root / table.get("database", str, "monitor.db"),
         interval=parse_duration(table.get("interval", (str, int, float), "1h"), "monitor.interval"),
@@ -270,13 +289,36 @@ def _load_email(data: object, root: Path, database: Path) -> EmailSettings:
     report_url = table.get("report_url", str)
     if report_url is not None and not re.match(r"^https?://", report_url):
         raise ConfigError(f"email.report_url: {report_url!r} must start with http:// or https://")
+    host = table.get("host", str)
+    username = table.get("username", str)
+    if username is not None and password_env is None:
+        raise ConfigError(
+            "email.username: set without email.password_env; add password_env = "
+            '"MONITOR_SMTP_PASSWORD" (the name of the environment variable holding the '
+            "password), or remove username if the server needs no login"
+        )
+    if username is not None and security == "none" and host is not None and not _loopback(host):
+        raise ConfigError(
+            f'email.security: "none" with email.username would send the password in clear '
+            f'to {host}; use security = "starttls" or "tls" (plain SMTP with a login is '
+            "allowed only to a loopback host such as 127.0.0.1)"
+        )
+    backoff = parse_duration(table.get("backoff", (str, int, float), "1m"), "email.backoff")
+    max_tries = table.positive_int("max_tries", 8)
+    # The wait before try n is backoff × 2^(n-1): it must stay a duration we can schedule.
+    if max_tries - 1 > 64 or backoff * 2 ** (max_tries - 1) > MAX_SECONDS:
+        raise ConfigError(
+            f"email.max_tries: {max_tries} tries with backoff = {backoff:g}s would wait "
+            f"backoff × 2^{max_tries - 1} before the last one; keep that {DURATION_RANGE}: "
+            "lower max_tries or backoff"
+        )
     return EmailSettings(
-        host=table.get("host", str),
+        host=host,
         port=port,
         security=security,
         sender=sender,
         to=to,
-        username=table.get("username", str),
+        username=username,
         password_env=password_env,
         mode=mode,
         digest_interval=parse_duration(
@@ -285,9 +327,20 @@ def _load_email(data: object, root: Path, database: Path) -> EmailSettings:
         outbox=database.parent / table.get("outbox", str, "outbox"),
         ca_file=None if ca_file is None else root / ca_file,
         report_url=None if report_url is None else report_url.rstrip("/"),
-        max_tries=table.positive_int("max_tries", 8),
-        backoff=parse_duration(table.get("backoff", (str, int, float), "1m"), "email.backoff"),
+        max_tries=max_tries,
+        backoff=backoff,
     )
+
+
+def _loopback(host: str) -> bool:
+    """Whether an SMTP host is this machine, judged from its name alone (no DNS at load)."""
+    name = host.strip("[]").lower().rstrip(".")
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def parse_settings(text: str, path: Path) -> Settings:

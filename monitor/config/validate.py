@@ -8,6 +8,7 @@ import difflib
 import math
 import re
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from monitor.errors import ConfigError
@@ -15,6 +16,16 @@ from monitor.errors import ConfigError
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB)?\s*$")
+# One range for every duration and one for every size. Wide enough for any real schedule, timeout,
+# retention or page; narrow enough that what is built on them later (a next due time, a doubled
+# backoff, a deadline, a read buffer) stays inside what datetime, timedelta, thread waits and
+# memory accept, so a value that loads can never crash `monitor run` hours later.
+MIN_SECONDS = 0.001
+MAX_SECONDS = 3650 * 86400.0
+DURATION_RANGE = "from 1ms to 3650d (ten years)"
+MIN_BYTES = 1
+MAX_BYTES = 1024**3
+SIZE_RANGE = "from 1B to 1GiB"
 _SIZE_UNITS = {
     None: 1,
     "B": 1,
@@ -28,25 +39,42 @@ _SIZE_UNITS = {
 
 
 def parse_duration(value: object, key: str) -> float:
-    """Seconds from "90s", "15m", "1h", "1d" (or a positive number of seconds)."""
+    """Seconds from "90s", "15m", "1h", "1d" (or a positive number of seconds), within
+    `MIN_SECONDS`..`MAX_SECONDS`."""
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise ConfigError(f'{key}: expected a duration such as "90s", "15m", "1h" or "1d"')
-    if isinstance(value, (int, float)):
-        seconds = float(value)
-    else:
+    if isinstance(value, str):
         match = _DURATION.match(value)
         if not match:
             raise ConfigError(
-                f'{key}: {value!r} is not a duration; write it like "90s", "15m", "1h" or "1d"'
+                f"{key}: {_shown(value)} is not a duration; "
+                'write it like "90s", "15m", "1h" or "1d"'
             )
-        seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise ConfigError(f"{key}: {value!r} must be a finite duration longer than zero")
-    return seconds
+        # Decimal: "99999999999999999999d" neither overflows nor rounds into range.
+        seconds = Decimal(match.group(1)) * Decimal(_DURATION_UNITS[match.group(2)])
+    elif isinstance(value, int):
+        seconds = Decimal(value)  # a TOML integer may be larger than any float
+    elif math.isnan(value):
+        raise ConfigError(
+            f"{key}: {_shown(value)} must be a finite duration longer than zero; "
+            f"use a duration {DURATION_RANGE}"
+        )
+    else:
+        seconds = Decimal(value)
+    if not seconds.is_finite() or seconds <= 0:
+        raise ConfigError(
+            f"{key}: {_shown(value)} must be a finite duration longer than zero; "
+            f"use a duration {DURATION_RANGE}"
+        )
+    if not Decimal(str(MIN_SECONDS)) <= seconds <= Decimal(MAX_SECONDS):
+        raise ConfigError(
+            f"{key}: {_shown(value)} is out of range; use a duration {DURATION_RANGE}"
+        )
+    return float(seconds)
 
 
 def parse_size(value: object, key: str) -> int:
-    """Bytes from "5MiB", "512KB", "1000" or an integer."""
+    """Bytes from "5MiB", "512KB", "1000" or an integer, within `MIN_BYTES`..`MAX_BYTES`."""
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise ConfigError(f'{key}: expected a size such as "5MiB" or "512KiB"')
     if isinstance(value, int):
@@ -54,11 +82,23 @@ def parse_size(value: object, key: str) -> int:
     else:
         match = _SIZE.match(value)
         if not match:
-            raise ConfigError(f'{key}: {value!r} is not a size; write it like "5MiB" or "512KiB"')
-        size = int(float(match.group(1)) * _SIZE_UNITS[match.group(2)])
+            raise ConfigError(
+                f'{key}: {_shown(value)} is not a size; write it like "5MiB" or "512KiB"'
+            )
+        size = int(Decimal(match.group(1)) * _SIZE_UNITS[match.group(2)])
     if size <= 0:
-        raise ConfigError(f"{key}: {value!r} must be larger than zero")
+        raise ConfigError(
+            f"{key}: {_shown(value)} must be larger than zero; use a size {SIZE_RANGE}"
+        )
+    if not MIN_BYTES <= size <= MAX_BYTES:
+        raise ConfigError(f"{key}: {_shown(value)} is out of range; use a size {SIZE_RANGE}")
     return size
+
+
+def _shown(value: object) -> str:
+    """The value as written, cut short: a 400-digit number is not worth quoting whole."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 class Table:
@@ -97,7 +137,15 @@ class Table:
     def positive_int(self, name: str, default: int) -> int:
         value: int = self.get(name, int, default)
         if value < 1:
-            raise ConfigError(f"{self.key(name)}: must be 1 or more, got {value}")
+            raise ConfigError(f"{self.key(name)}: must be 1 or more, got {_shown(value)}")
+        return value
+
+    def int_between(self, name: str, default: int, low: int, high: int) -> int:
+        value: int = self.get(name, int, default)
+        if not low <= value <= high:
+            raise ConfigError(
+                f"{self.key(name)}: {_shown(value)} is out of range; use {low} to {high}"
+            )
         return value
 
     def strings(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:

@@ -3,11 +3,15 @@
 A loopback server serves the two seed articles as WordPress pages; a fresh folder gets a config
 and a database; the seeds are imported as baselines; both pages are checked; then one teaser is
 edited and the other paywall lifted, and the second check reports both changes.
+
+The server stops with the demo, so the folder is left with each page as last served in `pages/`
+and a config reading those files: every command it suggests, `check` included, works there.
 """
 
 from __future__ import annotations
 
 import importlib.resources
+import shlex
 import shutil
 import tempfile
 from dataclasses import replace
@@ -64,10 +68,10 @@ def _folder(folder: Path | None) -> Path:
     return folder
 
 
-def _write_config(folder: Path, server: PageServer) -> Path:
-    (folder / "seeds").mkdir()
+def _write_config(folder: Path, urls: dict[str, str], comment: str) -> Path:
+    (folder / "seeds").mkdir(exist_ok=True)
     lines = [
-        "# Written by `monitor demo`: two sources served by a loopback server.",
+        f"# Written by `monitor demo`: {comment}",
         "[monitor]",
         'database = "monitor.db"',
         'timeout = "10s"',
@@ -76,12 +80,12 @@ def _write_config(folder: Path, server: PageServer) -> Path:
         'to = ["you@example.org"]',
         "",
     ]
-    for source_id, path, seed, _ in ARTICLES:
+    for source_id, _, seed, _ in ARTICLES:
         shutil.copyfile(seeds_folder() / seed, folder / "seeds" / seed)
         lines += [
             "[[source]]",
             f'id = "{source_id}"',
-            f'url = "{server.url(path)}"',
+            f'url = "{urls[source_id]}"',
             f'baseline = "seeds/{seed}"',
             "",
         ]
@@ -90,8 +94,24 @@ def _write_config(folder: Path, server: PageServer) -> Path:
     return config
 
 
-def run_demo(console: Console, folder: Path | None = None) -> Path:
-    """Run the demo, print what it does; returns the folder holding its config and database."""
+def _keep_pages(folder: Path, server: PageServer) -> dict[str, str]:
+    """Each article's page as last served, saved in `pages/`: the sources' URLs once the
+    server is gone (paths relative to the config)."""
+    (folder / "pages").mkdir(exist_ok=True)
+    urls = {}
+    for source_id, path, _, _ in ARTICLES:
+        page = server.get(path)
+        assert page is not None
+        (folder / "pages" / f"{source_id}.html").write_bytes(page.body)
+        urls[source_id] = f"pages/{source_id}.html"
+    return urls
+
+
+def run_demo(console: Console, folder: Path | None = None, *, prog: str = "monitor") -> Path:
+    """Run the demo, print what it does; returns the folder holding its config and database.
+
+    `prog` is how the user runs monitor (`.venv/bin/monitor`): the commands printed at the end
+    are meant to be pasted."""
     folder = _folder(folder)
     server = PageServer()
     articles: dict[str, Article] = {}
@@ -100,7 +120,8 @@ def run_demo(console: Console, folder: Path | None = None) -> Path:
         articles[source_id] = parse_snapshot(text, title)
         server.put_article(path, articles[source_id])
     with server.running():
-        config = _write_config(folder, server)
+        live = {source_id: server.url(path) for source_id, path, _, _ in ARTICLES}
+        config = _write_config(folder, live, "two sources served by a loopback server.")
         settings = load_settings(config)
         console.print(Rule("monitor demo"))
         console.print(f"Serving the two seed articles as WordPress pages on {server.url('/')}")
@@ -130,10 +151,8 @@ def run_demo(console: Console, folder: Path | None = None) -> Path:
             results = app.checker.check(settings.sources)
             report.print_results(console, results)
             delivery = app.sender.deliver()
-            console.print(
-                f"alerts: {delivery.sent} emails written to {settings.email.outbox}",
-                highlight=False,
-            )
+            line = report.delivery_line(delivery, settings.email.outbox)
+            console.print(line or "alerts: none due", highlight=False)
 
             for result in results:
                 if result.change_id is None:
@@ -149,7 +168,28 @@ def run_demo(console: Console, folder: Path | None = None) -> Path:
                 )
             console.print(Rule("all changes"))
             console.print(report.changes_table(app.store.changes()))
+        _write_config(
+            folder,
+            _keep_pages(folder, server),
+            "the demo's two pages, saved in pages/ as last served (the demo's server has "
+            "stopped).\n# Edit a few words of a page's teaser and run `monitor check` to see "
+            "a change.",
+        )
+    run = f"{prog} --config {shlex.quote(str(config))}"
     console.print(
-        f"\nExplore: monitor --config {config} changes | show 1 | history {first}", highlight=False
+        f"\nThe demo's server has stopped; {config} now reads its pages as last served, saved "
+        f"in {folder / 'pages'}. Go on with:",
+        highlight=False,
+        markup=False,
     )
+    # One command a line, nothing else on it: a pasted line must run as it is, in any shell.
+    for why, command in (
+        ("the changes, newest first:", "changes"),
+        ("the first one with its word diff:", "show 1"),
+        ("a source's versions:", f"history {first}"),
+        ("check again (unchanged; edit a teaser in pages/ first to see a change):", "check"),
+        ("an HTML report, written beside the database:", "report"),
+    ):
+        console.print(f"  {why}", highlight=False, markup=False, style="dim")
+        console.print(f"    {run} {command}", highlight=False, markup=False, soft_wrap=True)
     return folder

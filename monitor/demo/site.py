@@ -18,8 +18,9 @@ from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 # Where a capture glued two HTML blocks: a lower-case letter or a closing mark directly followed
-# by a capital ("38 NorthRussia", "below.Jenny"), and the "***" ornament between sections.
-_GLUE = re.compile(r"(?<=[a-z.!?”’)])(?=[A-Z“‘])|\*\*\*")
+# by a capital ("38 NorthRussia", "below.Jenny"), and the "***" ornament between sections. A full
+# stop after a capital is an abbreviation's ("U.S.", "J.R.R."), never the end of a block.
+_GLUE = re.compile(r"(?:(?<=[a-z!?”’)])|(?<=[^A-Z]\.))(?=[A-Z“‘])|\*\*\*")
 
 
 @dataclass(frozen=True)

@@ -44,9 +44,7 @@ class _NoCookies(http.cookiejar.DefaultCookiePolicy):
         return False
 
 
-def build_client(
-    *, timeout: float, user_agent: str, max_connections: int = 32
-) -> httpx.Client:
+def build_client(*, timeout: float, user_agent: str, max_connections: int = 32) -> httpx.Client:
     """The process's HTTP client. `timeout` bounds each phase; `Fetcher` bounds the whole."""
     return httpx.Client(
         headers={

@@ -22,48 +22,17 @@ from typing import Any
 
 from monitor.clock import Clock, utcnow
 from monitor.config.settings import Source
-from monitor.detect.compare import Comparison, compare, suspect
+from monitor.detect.compare import compare, suspect
 from monitor.detect.extract import Regions, extract
 from monitor.errors import CaptureError, MonitorError
 from monitor.fetch import Fetcher, read_file
 from monitor.store.db import Store
-from monitor.store.record import CheckRecord
+from monitor.store.record import Recipients, Stale, record_checks
+from monitor.store.rows import CheckResult
 
 _BATCH = 100
 # From this many sources a pass uses worker processes; below it, starting them costs more.
 PROCESS_THRESHOLD = 200
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    source_id: str
-    outcome: str  # new | changed | unchanged | not_modified | error (differs: not yet judged)
-    started_at: datetime
-    duration_ms: int = 0
-    status: int | None = None
-    error: str | None = None
-    comparison: Comparison | None = None
-    regions: Regions | None = None
-    change_id: int | None = None
-    revert_to: int | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    url: str | None = None
-    event: str | None = None  # "failing" or "recovered" when this check turned the source's health
-
-    @property
-    def kinds(self) -> tuple[str, ...]:
-        return self.comparison.kinds if self.comparison and self.outcome == "changed" else ()
-
-    def to_json(self) -> dict[str, Any]:
-        """The object `monitor check --json` prints for each source (DESIGN.md)."""
-        return {
-            "source": self.source_id,
-            "outcome": self.outcome,
-            "change_id": self.change_id,
-            "kinds": list(self.kinds),
-            "error": self.error,
-        }
 
 
 @dataclass(frozen=True)
@@ -76,6 +45,7 @@ class Job:
 
     source: Source
     current: Regions | None
+    version_id: int | None = None  # of the stored version compared with
     etag: str | None = None
     last_modified: str | None = None
     early: CheckResult | None = field(default=None)  # set when the check failed before fetching
@@ -100,10 +70,22 @@ def observe(job: Job, fetcher: Fetcher, started_at: datetime) -> CheckResult:
 
     def result(outcome: str, **kwargs: Any) -> CheckResult:
         elapsed = int((time.perf_counter() - began) * 1000)
-        return CheckResult(source.id, outcome, started_at, duration_ms=elapsed, **kwargs)
+        return CheckResult(
+            source.id,
+            outcome,
+            started_at,
+            duration_ms=elapsed,
+            base_version_id=job.version_id,
+            **kwargs,
+        )
 
     try:
-        capture = fetcher.fetch(source.url, etag=job.etag, last_modified=job.last_modified)
+        capture = fetcher.fetch(
+            source.url,
+            etag=job.etag,
+            last_modified=job.last_modified,
+            allow_private=getattr(source, "allow_private", False) or None,
+        )
         meta = {
             "status": capture.status,
             "etag": capture.etag,
@@ -184,7 +166,9 @@ class Checker:
         """Read the stored state; on a first check, import the baseline (not in a dry run)."""
         state = self.store.state(source.id)
         if state.current is not None:
-            return Job(source, state.current.regions, state.etag, state.last_modified)
+            return Job(
+                source, state.current.regions, state.current.id, state.etag, state.last_modified
+            )
         if source.baseline is None:
             return Job(source, None)
         try:
@@ -193,9 +177,14 @@ class Checker:
             return Job(
                 source, None, early=CheckResult(source.id, "error", self.clock(), error=str(exc))
             )
-        if not dry_run:
-            self.store.import_baseline(source.id, baseline, self.clock())
-        return Job(source, baseline)
+        if dry_run:
+            return Job(source, baseline)
+        self.store.import_baseline(source.id, baseline, self.clock())
+        # read back: another writer may have stored the first version meanwhile
+        state = self.store.state(source.id)
+        if state.current is None:  # pragma: no cover - the import above stored one
+            return Job(source, baseline)
+        return Job(source, state.current.regions, state.current.id, state.etag, state.last_modified)
 
     def _run(self, job: Job) -> CheckResult:
         started = self.clock()
@@ -205,23 +194,6 @@ class Checker:
         except Exception as exc:  # a bug in one source's check must not stop the others
             return CheckResult(job.source.id, "error", started, error=f"internal error: {exc!r}")
 
-    def _check_record(self, result: CheckResult, source: Source) -> CheckRecord:
-        return CheckRecord(
-            source_id=result.source_id,
-            started_at=result.started_at,
-            duration_ms=result.duration_ms,
-            outcome=result.outcome,
-            status=result.status,
-            error=result.error,
-            etag=result.etag,
-            last_modified=result.last_modified,
-            url=result.url,
-            regions=result.regions,
-            comparison=result.comparison,
-            recipients=source.recipients,
-            failing_after=self.failing_after,
-        )
-
     def record(self, result: CheckResult, source: Source) -> CheckResult:
         return self._record_batch([result], {source.id: source})[0]
 
@@ -229,37 +201,57 @@ class Checker:
         self, finished: list[CheckResult], by_id: dict[str, Source]
     ) -> list[CheckResult]:
         """Record checks that finished together in one transaction, each all or nothing on
-        its own: one commit instead of many, and one check's failure does not undo another's."""
-        try:
-            stored = self.store.record_many(
-                [self._check_record(r, by_id[r.source_id]) for r in finished]
-            )
-        except sqlite3.Error as exc:  # the commit itself failed: nothing of the batch is stored
-            stored = [exc] * len(finished)
-        out = []
-        for result, recorded in zip(finished, stored, strict=True):
-            if isinstance(recorded, sqlite3.Error):
-                # Disk full, a lock held too long, an I/O error: rolled back, so the database
-                # is as it was; the check failed and the next one tries again.
-                out.append(
-                    replace(
+        its own: one commit instead of many, and one check's failure does not undo another's.
+
+        A check that another writer overtook (`Stale`) is compared with the version that
+        writer stored and recorded again; the loop ends because each round leaves fewer.
+        """
+        recipients = Recipients(
+            {s.id: s.recipients for s in by_id.values()}, failing_after=self.failing_after
+        )
+        done: dict[int, CheckResult] = {}
+        todo = list(enumerate(finished))
+        for _ in range(5):
+            if not todo:
+                break
+            try:
+                stored = record_checks(self.store, [r for _, r in todo], recipients)
+            except sqlite3.Error as exc:  # the commit itself failed: nothing of it is stored
+                stored = [exc] * len(todo)
+            again = []
+            for (index, result), recorded in zip(todo, stored, strict=True):
+                if isinstance(recorded, Stale):
+                    again.append(
+                        (
+                            index,
+                            judge(
+                                replace(result, base_version_id=recorded.current.id),
+                                recorded.current.regions,
+                            ),
+                        )
+                    )
+                elif isinstance(recorded, sqlite3.Error):
+                    # Disk full, a lock held too long, an I/O error: rolled back, so the
+                    # database is as it was; the check failed and the next one tries again.
+                    done[index] = replace(
                         result,
                         outcome="error",
                         comparison=None,
                         change_id=None,
                         error=f"could not store the check: {recorded}",
                     )
-                )
-            else:
-                out.append(
-                    replace(
-                        result,
-                        change_id=recorded.change_id,
-                        revert_to=recorded.revert_to,
-                        event=recorded.event,
-                    )
-                )
-        return out
+                else:
+                    done[index] = recorded
+            todo = again
+        for index, result in todo:
+            done[index] = replace(
+                result,
+                outcome="error",
+                comparison=None,
+                error="could not store the check: "
+                "other writers kept storing new versions of this source",
+            )
+        return [done[i] for i in range(len(finished))]
 
     def check_one(self, source: Source) -> CheckResult:
         """Check and record one source; safe to call from several threads at once.
@@ -303,6 +295,7 @@ class Checker:
                 yield Job(
                     source,
                     None,
+                    state.version_id,
                     state.etag,
                     state.last_modified,
                     fingerprint=state.fingerprint,
@@ -315,8 +308,8 @@ class Checker:
             return result
         state = self.store.state(result.source_id)
         if state.current is None:  # pragma: no cover - the version was there when the job began
-            return replace(result, outcome="new")
-        return judge(result, state.current.regions)
+            return replace(result, outcome="new", base_version_id=None)
+        return judge(replace(result, base_version_id=state.current.id), state.current.regions)
 
     def _run_many(self, jobs: list[Job]) -> list[CheckResult]:
         return [self._run(job) for job in jobs]

@@ -21,13 +21,14 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
-import monitor.views.status as health
 from monitor.app import App, open_app
 from monitor.clock import Clock, utcnow
 from monitor.config.settings import Settings, load_settings
 from monitor.errors import ConfigError, MonitorError
-from monitor.service.check import CheckResult
 from monitor.service.scheduler import ALERTS_JOB, HOUSEKEEPING_JOB, Scheduler
+from monitor.store import heartbeat
+from monitor.store.rows import CheckResult
+from monitor.store.schema import parse_iso
 
 HOUSEKEEPING_SECONDS = 6 * 3600.0
 ALERT_SECONDS = 5.0
@@ -172,15 +173,13 @@ class Service:
         if self._app is None:
             return
         cutoff = self.clock() - timedelta(seconds=self.settings.monitor.keep_checks)
-        pruned = health.prune_checks(self._app.store, cutoff)
+        pruned = heartbeat.prune_checks(self._app.store, cutoff)
         self.log.info("pruned old checks", extra={"deleted": pruned})
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def _last_checks(self, app: App) -> dict[str, datetime | None]:
-        with app.store.lock:
-            rows = app.store.conn.execute("select id, last_check_at from sources").fetchall()
-        return {row[0]: health.parse_iso(row[1]) for row in rows}
+        return {k: parse_iso(v) for k, v in app.store.last_checks().items()}
 
     def _sync(self, app: App, scheduler: Scheduler) -> None:
         sources = self.settings.sources
@@ -209,7 +208,7 @@ class Service:
         self.log.info("config reloaded", extra={"sources": len(new.sources)})
 
     def _beat(self, app: App, scheduler: Scheduler, started: datetime) -> None:
-        health.beat(
+        heartbeat.beat(
             app.store,
             pid=os.getpid(),
             host=socket.gethostname(),
@@ -238,7 +237,7 @@ class Service:
                 )
                 while not self._stopping:
                     self._beat(app, scheduler, started)
-                    self._wake.wait(health.HEARTBEAT_SECONDS)
+                    self._wake.wait(heartbeat.HEARTBEAT_SECONDS)
                     self._wake.clear()
                     if self._reload and not self._stopping:
                         self._do_reload(app, scheduler)
@@ -249,7 +248,7 @@ class Service:
                 scheduler.pause()
                 self._drain()
                 scheduler.shutdown()
-            health.stopped(app.store, self.clock())
+            heartbeat.stopped(app.store, self.clock())
             self._app = None
         self.log.info("service stopped", extra={"abandoned": self.abandoned})
         return 0

@@ -12,7 +12,8 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from datetime import datetime
 
 from monitor.fetch import Fetcher, build_client
-from monitor.service.check import CheckResult, Job, observe
+from monitor.service.check import Job, observe
+from monitor.store.rows import CheckResult
 
 # The worker process's own fetcher, made once by `_start` when the process starts; never set
 # in the parent.

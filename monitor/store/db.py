@@ -1,166 +1,115 @@
-"""SQLite storage: sources, versions, checks, changes and the alert outbox.
+"""The database of one monitor, on sqlite-utils: sources, versions, checks, changes, events,
+the alert outbox and the service's heartbeat.
 
-One row per *distinct* content of a source (`versions`), one row per attempt (`checks`). All
-writes for one check happen in one transaction, so a crash leaves either the whole check or
-nothing; what a check writes is in `record`. Schema changes are in `schema`.
+Every SQL statement of the project is in this package. One row per *distinct* content of a
+source (`versions`), one row per attempt (`checks`). All writes for one check happen in one
+transaction (`record`), so a crash leaves either the whole check or nothing. Schema changes are
+in `schema`.
 """
 
 from __future__ import annotations
 
-import functools
-import json
+import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any
 
-import monitor.store.record as record
-from monitor.detect.diff import Segment, segments_from_json
-from monitor.detect.extract import Access, Regions
+from sqlite_utils import Database
+
+from monitor.detect.extract import Regions
 from monitor.errors import NotFound, StoreError
-from monitor.store.record import CheckRecord, Recorded
-from monitor.store.schema import iso, migrate
-
-M = TypeVar("M", bound=Callable[..., Any])
-
-
-@dataclass(frozen=True)
-class StoredVersion:
-    id: int
-    source_id: str
-    fingerprint: str
-    regions: Regions
-    first_seen: str
-    last_seen: str
-    origin: str
-
-
-@dataclass(frozen=True)
-class SourceState:
-    """What a check needs to know about a source before it fetches."""
-
-    source_id: str
-    current: StoredVersion | None
-    etag: str | None
-    last_modified: str | None
-    consecutive_failures: int
-
-
-@dataclass(frozen=True)
-class Known:
-    """A source's stored state in brief, for a pass over many sources: no version text."""
-
-    fingerprint: str | None
-    etag: str | None
-    last_modified: str | None
-
-
-@dataclass(frozen=True)
-class ChangeRow:
-    id: int
-    source_id: str
-    detected_at: str
-    kinds: tuple[str, ...]
-    access_before: Access
-    access_after: Access
-    reviewed: bool
-    revert_to: int | None
-    from_version_id: int
-    to_version_id: int
-    diff: dict[str, list[Segment]]
-
-    def to_json(self) -> dict[str, Any]:
-        """The object `monitor changes --json` prints for each change."""
-        return {
-            "id": self.id,
-            "source": self.source_id,
-            "detected_at": self.detected_at,
-            "kinds": list(self.kinds),
-            "access": {"before": self.access_before, "after": self.access_after},
-            "reviewed": self.reviewed,
-            "revert_to": self.revert_to,
-        }
-
-
-def locked(method: M) -> M:
-    """Serialise a method on the store's lock: one connection, shared by the service's threads."""
-
-    @functools.wraps(method)
-    def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
-        with self.lock:
-            return method(self, *args, **kwargs)
-
-    return cast(M, wrapper)
+from monitor.store.rows import ChangeRow, Known, SourceRow, SourceState, StoredVersion
+from monitor.store.schema import check_version, iso, migrate
 
 
 class Store:
-    """The database of one monitor. Built by the composition root; safe to share by threads."""
+    """Built by the composition root; safe to share by threads (one connection, one lock)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
+    def __init__(self, db: Database, *, read_only: bool = False) -> None:
+        self.db = db
+        self.read_only = read_only
         self.lock = threading.RLock()
 
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self.db.conn
+
     @classmethod
-    def open(cls, path: Path) -> Store:
+    def open(cls, path: Path, *, read_only: bool = False) -> Store:
+        """Open (and create or upgrade) the database at `path`.
+
+        A file this process may not write is opened read-only: the reading commands work,
+        anything that writes fails with a clear error instead of "attempt to write".
+        """
+        read_only = read_only or (path.exists() and not os.access(path, os.W_OK))
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            migrate(conn)
-        except (sqlite3.DatabaseError, OSError) as exc:
+            if read_only:
+                conn = sqlite3.connect(
+                    f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
+                )
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False)
+            db = Database(conn, execute_plugins=False)
+            if read_only:
+                check_version(db)
+            else:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.execute("PRAGMA foreign_keys=ON")
+                migrate(db)
+        except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path}: cannot open the database: {exc}") from None
-        return cls(conn)
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot open the database: {exc.strerror or exc}") from None
+        return cls(db, read_only=read_only)
 
     @contextmanager
-    def write(self) -> Iterator[None]:
-        """One write transaction, holding the store's lock; inside another one, a savepoint.
+    def write(self) -> Iterator[Database]:
+        """One write transaction holding the store's lock; inside another one, a savepoint.
 
         `BEGIN IMMEDIATE` takes SQLite's write lock at the start, so another process that holds
-        it (a running service, a backup) is waited for (the connection's busy timeout) instead
-        of failing later on a snapshot that went stale. Nested, a failure rolls back only the
-        inner part: checks batched into one transaction stay independent of each other.
+        it (a running service, a second `check`) is waited for (the busy timeout), and what
+        this transaction reads is what it writes against: two writers never judge a page
+        against the same stale version. Nested, a failure rolls back only the inner part.
         """
+        if self.read_only:
+            raise StoreError("the database is read-only here: nothing can be written")
         with self.lock:
-            conn = self.conn
-            nested = conn.in_transaction
-            conn.execute("SAVEPOINT inner" if nested else "BEGIN IMMEDIATE")
+            if self.conn.in_transaction:
+                with self.db.atomic():
+                    yield self.db
+                return
+            self.db.execute("BEGIN IMMEDIATE")
             try:
-                yield
+                yield self.db
             except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK TO inner" if nested else "ROLLBACK")
-                    if nested:
-                        conn.execute("RELEASE inner")
+                self.db.rollback()
                 raise
-            conn.execute("RELEASE inner" if nested else "COMMIT")
+            try:
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.rollback()
+                raise
 
-    @locked
     def close(self) -> None:
-        self.conn.close()
+        with self.lock:
+            self.db.close()
 
     # -- reads -------------------------------------------------------------------------------
 
-    @locked
     def _one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
-        cursor = self.conn.execute(sql, params)
-        row = cursor.fetchone()
-        if row is None:
-            return None
-        return dict(zip([c[0] for c in cursor.description], row, strict=True))
+        with self.lock:
+            return next(self.db.query(sql, params), None)
 
-    @locked
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        cursor = self.conn.execute(sql, params)
-        names = [c[0] for c in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        with self.lock:
+            return list(self.db.query(sql, params))
 
-    @locked
     def state(self, source_id: str) -> SourceState:
         row = self._one(
             "select s.etag as s_etag, s.last_modified as s_last_modified,"
@@ -170,7 +119,7 @@ class Store:
         )
         if row is None:
             return SourceState(source_id, None, None, None, 0)
-        current = _version(row) if row["id"] is not None else None
+        current = StoredVersion.from_row(row) if row["id"] is not None else None
         return SourceState(
             source_id=source_id,
             current=current,
@@ -179,38 +128,51 @@ class Store:
             consecutive_failures=row["s_failures"] or 0,
         )
 
-    @locked
     def known(self) -> dict[str, Known]:
-        """Every source's current fingerprint and validators, in one read."""
-        rows = self.conn.execute(
-            "select s.id, v.fingerprint, s.etag, s.last_modified from sources s"
-            " left join versions v on v.id = s.current_version_id"
-        ).fetchall()
-        return {row[0]: Known(*row[1:]) for row in rows}
-
-    @locked
-    def version(self, version_id: int) -> StoredVersion:
-        row = self._one("select * from versions where id = ?", [version_id])
-        if row is None:
-            raise NotFound(f"no version {version_id}")
-        return _version(row)
-
-    @locked
-    def versions(self, source_id: str) -> list[StoredVersion]:
-        rows = self._all("select * from versions where source_id = ? order by id", [source_id])
-        return [_version(r) for r in rows]
-
-    @locked
-    def known_sources(self) -> list[str]:
-        return [r["id"] for r in self._all("select id from sources order by id")]
-
-    @locked
-    def checks(self, source_id: str, limit: int = 50) -> list[dict[str, Any]]:
-        return self._all(
-            "select * from checks where source_id = ? order by id desc limit ?", [source_id, limit]
+        """Every source's current version, fingerprint and validators, in one read."""
+        rows = self._all(
+            "select s.id, s.current_version_id, v.fingerprint, s.etag, s.last_modified"
+            " from sources s left join versions v on v.id = s.current_version_id"
         )
+        return {
+            r["id"]: Known(r["current_version_id"], r["fingerprint"], r["etag"], r["last_modified"])
+            for r in rows
+        }
 
-    @locked
+    def version(self, version_id: int) -> StoredVersion:
+        with self.lock:
+            rows = list(self.db.table("versions").rows_where("id = ?", [version_id]))
+        if not rows:
+            raise NotFound(f"no version {version_id}")
+        return StoredVersion.from_row(rows[0])
+
+    def versions(self, source_id: str) -> list[StoredVersion]:
+        with self.lock:
+            rows = list(
+                self.db.table("versions").rows_where("source_id = ?", [source_id], order_by="id")
+            )
+        return [StoredVersion.from_row(r) for r in rows]
+
+    def known_sources(self) -> list[str]:
+        with self.lock:
+            return [
+                r["id"] for r in self.db.table("sources").rows_where(select="id", order_by="id")
+            ]
+
+    def last_checks(self) -> dict[str, str | None]:
+        """When each source was last checked (ISO text), for spreading the first checks."""
+        with self.lock:
+            rows = self.db.table("sources").rows_where(select="id, last_check_at")
+            return {r["id"]: r["last_check_at"] for r in rows}
+
+    def checks(self, source_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(
+                self.db.table("checks").rows_where(
+                    "source_id = ?", [source_id], order_by="id desc", limit=limit
+                )
+            )
+
     def changes(
         self,
         *,
@@ -222,13 +184,18 @@ class Store:
         offset: int = 0,
     ) -> list[ChangeRow]:
         where, params = _change_filter(source_id, kind, since, reviewed)
-        sql = f"select * from changes where {where} order by id desc"
-        if limit is not None:
-            sql += " limit ? offset ?"
-            params += [limit, offset]
-        return [_change(r) for r in self._all(sql, params)]
+        with self.lock:
+            rows = list(
+                self.db.table("changes").rows_where(
+                    where,
+                    params,
+                    order_by="id desc",
+                    limit=limit,
+                    offset=offset if limit is not None else None,
+                )
+            )
+        return [ChangeRow.from_row(r) for r in rows]
 
-    @locked
     def count_changes(
         self,
         *,
@@ -238,60 +205,94 @@ class Store:
         reviewed: bool | None = None,
     ) -> int:
         where, params = _change_filter(source_id, kind, since, reviewed)
-        row = self._one(f"select count(*) as n from changes where {where}", params)
-        return int(row["n"]) if row else 0
+        with self.lock:
+            return self.db.table("changes").count_where(where, params)
 
-    @locked
     def change(self, change_id: int) -> ChangeRow:
-        row = self._one("select * from changes where id = ?", [change_id])
-        if row is None:
+        if not -(2**63) <= change_id < 2**63:  # SQLite's integers; a larger id exists nowhere
             raise NotFound(f"no change with id {change_id}")
-        return _change(row)
+        with self.lock:
+            rows = list(self.db.table("changes").rows_where("id = ?", [change_id]))
+        if not rows:
+            raise NotFound(f"no change with id {change_id}")
+        return ChangeRow.from_row(rows[0])
+
+    def source_link(self, source_id: str) -> tuple[str, str]:
+        """A source's URL and title (its id when the page gave none)."""
+        row = self._one(
+            "select url, coalesce(title, id) as title from sources where id = ?", [source_id]
+        )
+        return (row["url"], row["title"]) if row else ("", source_id)
+
+    def source_rows(self, source_id: str | None = None) -> list[SourceRow]:
+        """One row per source: where it stands now. Every source in the database, or one."""
+        where, params = ("where s.id = ?", [source_id]) if source_id else ("", [])
+        rows = self._all(
+            "select s.id, coalesce(s.title, s.id) as title, s.url,"
+            " coalesce((select access from versions v where v.id = s.current_version_id), '')"
+            " as access, s.state, s.last_check_at, s.last_outcome, s.next_due_at,"
+            " s.consecutive_failures,"
+            " (select error from checks c where c.source_id = s.id order by c.id desc limit 1)"
+            " as last_error,"
+            " (select count(*) from versions v where v.source_id = s.id) as versions,"
+            " (select count(*) from changes c where c.source_id = s.id) as changes"
+            f" from sources s {where} order by s.id",
+            params,
+        )
+        return [
+            SourceRow(
+                id=r["id"],
+                title=r["title"],
+                url=r["url"],
+                access=r["access"] or "unknown",
+                state=r["state"] or "healthy",
+                last_check_at=r["last_check_at"],
+                last_outcome=r["last_outcome"],
+                last_error=r["last_error"] if r["last_outcome"] == "error" else None,
+                next_due_at=r["next_due_at"],
+                consecutive_failures=r["consecutive_failures"] or 0,
+                versions=r["versions"],
+                changes=r["changes"],
+            )
+            for r in rows
+        ]
 
     # -- writes ------------------------------------------------------------------------------
 
-    @locked
     def sync_sources(self, sources: Iterable[tuple[str, str]], now: datetime) -> None:
         """Make sure a row exists for each configured (id, url); the url follows the config."""
-        with self.write():
-            self.conn.executemany(
-                "insert into sources (id, url, created_at, consecutive_failures) "
-                "values (?, ?, ?, 0) on conflict(id) do update set url = excluded.url"
-                " where url is not excluded.url",
-                [(source_id, url, iso(now)) for source_id, url in sources],
-            )
+        pairs = list(sources)
+        with self.write() as db:
+            known = {r["id"]: r["url"] for r in db.table("sources").rows_where(select="id, url")}
+            new = [
+                {"id": i, "url": u, "created_at": iso(now), "consecutive_failures": 0}
+                for i, u in pairs
+                if i not in known
+            ]
+            if new:
+                db.table("sources").insert_all(new)
+            for source_id, url in pairs:
+                if source_id in known and known[source_id] != url:
+                    db.table("sources").update(source_id, {"url": url})
 
-    @locked
     def import_baseline(self, source_id: str, regions: Regions, at: datetime) -> int | None:
         """Store `regions` as the first version of a source that has none. Idempotent."""
-        with self.write():
-            if self._one("select 1 from versions where source_id = ?", [source_id]):
+        from monitor.store.record import insert_version
+
+        with self.write() as db:
+            if db.table("versions").count_where("source_id = ?", [source_id]):
                 return None
-            version_id = record.insert_version(self.conn, source_id, regions, at, "baseline")
-            self.conn.execute(
-                "update sources set current_version_id = ? where id = ?", [version_id, source_id]
-            )
+            version_id = insert_version(db, source_id, regions, at, "baseline")
+            db.table("sources").update(source_id, {"current_version_id": version_id})
             return version_id
 
-    @locked
-    def record_many(self, records: Sequence[CheckRecord]) -> list[Recorded | sqlite3.Error]:
-        """Write several checks in one transaction; each is all or nothing on its own."""
-        return record.record_many(self, records)
-
-    @locked
-    def record_check(self, check: CheckRecord) -> Recorded:
-        """Write one check, and the version, change and alerts it implies, atomically."""
-        return record.record_check(self, check)
-
-    @locked
     def mark_reviewed(self, change_id: int, reviewed: bool, now: datetime) -> None:
-        with self.write():
-            cursor = self.conn.execute(
-                "update changes set reviewed = ?, reviewed_at = ? where id = ?",
-                [int(reviewed), iso(now) if reviewed else None, change_id],
+        self.change(change_id)  # NotFound for an id that does not exist
+        with self.write() as db:
+            db.table("changes").update(
+                change_id,
+                {"reviewed": int(reviewed), "reviewed_at": iso(now) if reviewed else None},
             )
-            if cursor.rowcount == 0:
-                raise NotFound(f"no change with id {change_id}")
 
 
 def _change_filter(
@@ -312,38 +313,3 @@ def _change_filter(
         where.append("reviewed = ?")
         params.append(int(reviewed))
     return " and ".join(where), params
-
-
-def _version(row: dict[str, Any]) -> StoredVersion:
-    regions = Regions(
-        teaser=row["teaser"] or "",
-        paywall=row["paywall"] or "",
-        description=row["description"] or "",
-        access=row["access"],
-    )
-    return StoredVersion(
-        id=row["id"],
-        source_id=row["source_id"],
-        fingerprint=row["fingerprint"],
-        regions=regions,
-        first_seen=row["first_seen"],
-        last_seen=row["last_seen"],
-        origin=row["origin"],
-    )
-
-
-def _change(row: dict[str, Any]) -> ChangeRow:
-    diff = json.loads(row["diff"] or "{}")
-    return ChangeRow(
-        id=row["id"],
-        source_id=row["source_id"],
-        detected_at=row["detected_at"],
-        kinds=tuple(json.loads(row["kinds"] or "[]")),
-        access_before=row["access_before"],
-        access_after=row["access_after"],
-        reviewed=bool(row["reviewed"]),
-        revert_to=row["revert_to"],
-        from_version_id=row["from_version_id"],
-        to_version_id=row["to_version_id"],
-        diff={name: segments_from_json(segs) for name, segs in diff.items()},
-    )

@@ -1,14 +1,12 @@
-"""The database schema, as sqlite-utils migrations: append new steps, never edit applied ones.
-
-sqlite-utils is imported only when a step is pending: a database that is up to date opens
-without it, which keeps a `monitor check` from cron quick to start.
-"""
+"""The database schema, as sqlite-utils migrations: append new steps, never edit applied ones."""
 
 from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+
+from monitor.errors import StoreError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -21,6 +19,10 @@ MIGRATION_SET = "monitor"
 def iso(moment: datetime) -> str:
     """How every time is stored: UTC, to the second, sortable as text: 2026-11-23T02:45:00Z."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
 def m001_initial(db: Database) -> None:
@@ -156,25 +158,41 @@ def m003_alerts(db: Database) -> None:
 STEPS: tuple[Callable[[Database], None], ...] = (m001_initial, m002_service, m003_alerts)
 
 
-def up_to_date(conn: sqlite3.Connection) -> bool:
-    """Whether every step has been applied, read without sqlite-utils."""
+def applied(conn: sqlite3.Connection) -> set[str]:
+    """The names of the steps applied to this database (none for a new one)."""
     try:
         rows = conn.execute(
             "select name from _sqlite_migrations where migration_set = ?", [MIGRATION_SET]
         ).fetchall()
     except sqlite3.OperationalError:  # no migrations table: a new database
-        return False
-    return {step.__name__ for step in STEPS} <= {row[0] for row in rows}
+        return set()
+    return {row[0] for row in rows}
 
 
-def migrate(conn: sqlite3.Connection) -> None:
+def up_to_date(conn: sqlite3.Connection) -> bool:
+    """Whether every step has been applied."""
+    return {step.__name__ for step in STEPS} <= applied(conn)
+
+
+def check_version(db: Database) -> None:
+    """Refuse a database that a newer `monitor` has upgraded: its steps are unknown here, and
+    writing to it with this version's idea of the schema could damage it."""
+    unknown = applied(db.conn) - {step.__name__ for step in STEPS}
+    if unknown:
+        raise StoreError(
+            "this database was written by a newer monitor (schema steps "
+            f"{', '.join(sorted(unknown))} are unknown here): upgrade monitor, or use another one"
+        )
+
+
+def migrate(db: Database) -> None:
     """Apply the steps that are pending, each in its own transaction."""
-    if up_to_date(conn):
+    check_version(db)
+    if up_to_date(db.conn):
         return
-    from sqlite_utils import Database, Migrations
+    from sqlite_utils import Migrations
 
     migrations = Migrations(MIGRATION_SET)
     for step in STEPS:
         migrations()(step)
-    # sqlite-utils plugins hook into connections a user opens; this one is the monitor's own
-    migrations.apply(Database(conn, execute_plugins=False))
+    migrations.apply(db)

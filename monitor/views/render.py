@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 from monitor.detect.compare import REGIONS, headline
 from monitor.detect.diff import Segment, render_html, render_plain, word_diff
-from monitor.store.db import ChangeRow, Store, StoredVersion
+from monitor.store.db import Store
+from monitor.store.rows import ChangeRow, SourceRow, StoredVersion
 
 _UNSAFE_HEADER = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
@@ -88,14 +89,10 @@ class ChangeView:
 
 
 def change_view(store: Store, change: ChangeRow, report_url: str | None = None) -> ChangeView:
-    with store.lock:
-        row = store.conn.execute(
-            "select url, title from sources where id = ?", [change.source_id]
-        ).fetchone()
-    url, title = row if row else ("", None)
+    url, title = store.source_link(change.source_id)
     return ChangeView(
         change=change,
-        title=title or change.source_id,
+        title=title,
         url=url,
         before=store.version(change.from_version_id),
         after=store.version(change.to_version_id),
@@ -112,49 +109,9 @@ KIND_BADGES = {
 }
 
 
-@dataclass(frozen=True)
-class SourceSummary:
-    id: str
-    title: str
-    url: str
-    access: str
-    state: str
-    last_check_at: str | None
-    last_outcome: str | None
-    last_error: str | None
-    versions: int
-    changes: int
-
-
-def source_summaries(store: Store, source_id: str | None = None) -> list[SourceSummary]:
+def source_summaries(store: Store, source_id: str | None = None) -> list[SourceRow]:
     """One line per source: where it stands now. Every source in the database, or one."""
-    where, params = ("where s.id = ?", [source_id]) if source_id else ("", [])
-    with store.lock:
-        rows = store.conn.execute(
-            "select s.id, coalesce(s.title, s.id), s.url,"
-            " coalesce((select access from versions v where v.id = s.current_version_id), ''),"
-            " s.state, s.last_check_at, s.last_outcome,"
-            " (select error from checks c where c.source_id = s.id order by c.id desc limit 1),"
-            " (select count(*) from versions v where v.source_id = s.id),"
-            " (select count(*) from changes c where c.source_id = s.id)"
-            f" from sources s {where} order by s.id",
-            params,
-        ).fetchall()
-    return [
-        SourceSummary(
-            r[0],
-            r[1],
-            r[2],
-            r[3] or "unknown",
-            r[4] or "healthy",
-            r[5],
-            r[6],
-            r[7] if r[6] == "error" else None,
-            r[8],
-            r[9],
-        )
-        for r in rows
-    ]
+    return store.source_rows(source_id)
 
 
 def stylesheet() -> str:

@@ -1,7 +1,7 @@
-"""The service's heartbeat, each source's health, and pruning of old checks.
+"""What `monitor status` shows: is the service up, and is anything failing?
 
-`monitor run` writes a heartbeat row every few seconds; `monitor status` reads it with each
-source's last check to answer "is it up, and is anything failing?".
+`monitor run` writes a heartbeat row every few seconds (`store.heartbeat`); this reads it with
+each source's last check.
 """
 
 from __future__ import annotations
@@ -11,61 +11,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.config.settings import Settings, Source
+from monitor.store import heartbeat
 from monitor.store.db import Store
-from monitor.store.schema import iso
-
-HEARTBEAT_SECONDS = 5.0
-# Missing this many heartbeats in a row means the service is gone.
-STALE_AFTER = HEARTBEAT_SECONDS * 3
-
-
-def parse_iso(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
-
-
-def beat(
-    store: Store,
-    *,
-    pid: int,
-    host: str,
-    started_at: datetime,
-    now: datetime,
-    config: str,
-    next_due: dict[str, datetime | None],
-) -> None:
-    """Record that the service is alive, and when each source is next due."""
-    with store.write():
-        store.conn.execute(
-            "insert into service (id, pid, host, started_at, heartbeat_at, stopped_at, config)"
-            " values (1, ?, ?, ?, ?, null, ?) on conflict(id) do update set pid = excluded.pid,"
-            " host = excluded.host, started_at = excluded.started_at,"
-            " heartbeat_at = excluded.heartbeat_at, stopped_at = null, config = excluded.config",
-            [pid, host, iso(started_at), iso(now), config],
-        )
-        for source_id, due in next_due.items():
-            store.conn.execute(
-                "update sources set next_due_at = ? where id = ?",
-                [iso(due) if due else None, source_id],
-            )
-
-
-def stopped(store: Store, now: datetime) -> None:
-    with store.write():
-        store.conn.execute("update service set stopped_at = ? where id = 1", [iso(now)])
-
-
-def prune_checks(store: Store, older_than: datetime) -> int:
-    """Delete checks older than `older_than`; versions and changes are never pruned.
-
-    The latest check of each source is kept whatever its age: it is what `status` shows.
-    """
-    with store.write():
-        cursor = store.conn.execute(
-            "delete from checks where started_at < ? and id not in"
-            " (select max(id) from checks group by source_id)",
-            [iso(older_than)],
-        )
-        return int(cursor.rowcount)
+from monitor.store.heartbeat import STALE_AFTER
+from monitor.store.schema import parse_iso
 
 
 @dataclass(frozen=True)
@@ -126,45 +75,40 @@ def format_seconds(seconds: float) -> str:
 
 
 def status(store: Store, settings: Settings, now: datetime) -> Status:
-    with store.lock:
-        service = store.conn.execute(
-            "select pid, host, started_at, heartbeat_at, stopped_at from service where id = 1"
-        ).fetchone()
-        rows = {
-            row[0]: row
-            for row in store.conn.execute(
-                "select s.id, s.state, s.last_check_at, s.last_outcome, s.next_due_at,"
-                " s.consecutive_failures, (select count(*) from versions v where v.source_id ="
-                " s.id), (select error from checks c where c.source_id = s.id order by id desc"
-                " limit 1) from sources s"
-            ).fetchall()
-        }
+    service = heartbeat.service(store)
+    rows = {row.id: row for row in store.source_rows()}
     alive = False
     pid = host = started = beat_at = None
     uptime = None
     if service is not None:
-        pid, host, started, beat_at, stopped_at = service
+        pid, host, started, beat_at = (
+            service.pid,
+            service.host,
+            service.started_at,
+            service.heartbeat_at,
+        )
         last = parse_iso(beat_at)
         alive = (
-            stopped_at is None and last is not None and now - last < timedelta(seconds=STALE_AFTER)
+            service.stopped_at is None
+            and last is not None
+            and now - last < timedelta(seconds=STALE_AFTER)
         )
         if alive and (begun := parse_iso(started)):
             uptime = int((now - begun).total_seconds())
     sources = []
     for source in settings.sources:
         row = rows.get(source.id)
-        _, state, last_at, outcome, due, failures, versions, error = row or (None,) * 8
         sources.append(
             SourceStatus(
                 id=source.id,
                 schedule=schedule_text(source, settings.monitor.interval),
-                state=state or "unchecked",
-                last_check_at=last_at,
-                last_outcome=outcome,
-                last_error=error if outcome == "error" else None,
-                next_due_at=due if alive else None,
-                consecutive_failures=failures or 0,
-                versions=versions or 0,
+                state=row.state if row else "unchecked",
+                last_check_at=row.last_check_at if row else None,
+                last_outcome=row.last_outcome if row else None,
+                last_error=row.last_error if row else None,
+                next_due_at=row.next_due_at if row and alive else None,
+                consecutive_failures=row.consecutive_failures if row else 0,
+                versions=row.versions if row else 0,
             )
         )
     return Status(alive, pid, host, started, beat_at, uptime, tuple(sources))

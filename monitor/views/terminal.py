@@ -7,20 +7,22 @@ that they all say the same thing about a change.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from monitor.service.check import CheckResult
+from monitor.store.rows import CheckResult
 
 if TYPE_CHECKING:
-    from monitor.alerts.outbox import Alert
+    from monitor.alerts.outbox import DeliveryReport
+    from monitor.store.rows import Alert
 from monitor.detect.compare import REGIONS, Comparison, headline
 from monitor.detect.diff import Segment, render_plain, render_rich, with_context, word_diff
 from monitor.detect.normalise import word_count
-from monitor.store.db import ChangeRow, StoredVersion
+from monitor.store.rows import ChangeRow, StoredVersion
 from monitor.views.status import Status, format_seconds
 
 _OUTCOME_STYLES = {"changed": "bold yellow", "new": "cyan", "error": "bold red"}
@@ -35,7 +37,9 @@ def print_diffs(console: Console, diffs: Mapping[str, Sequence[Segment]]) -> Non
     for name in REGIONS:
         if name in diffs:
             console.print(_region_title(name))
-            if console.is_terminal and console.color_system:
+            # NO_COLOR leaves strike-through as the only difference between old and new
+            # words, and it is lost on many terminals: the markers say it in text.
+            if console.is_terminal and console.color_system and not console.no_color:
                 console.print(render_rich(diffs[name]), soft_wrap=True)
             else:
                 console.print(Text(render_plain(diffs[name])), soft_wrap=True)
@@ -97,7 +101,16 @@ def print_change(
     print_diffs(console, diffs)
 
 
-def print_results(console: Console, results: Sequence[CheckResult]) -> None:
+QUIET_OUTCOMES = frozenset({"unchanged", "not_modified"})
+
+
+def print_results(
+    console: Console, results: Sequence[CheckResult], *, changes_only: bool = False
+) -> None:
+    """One line per source; with `changes_only`, only the sources that are new, changed or
+    failed (a pass over hundreds of sources is otherwise a wall of "not_modified")."""
+    if changes_only:
+        results = [r for r in results if r.outcome not in QUIET_OUTCOMES]
     width = max((len(r.source_id) for r in results), default=0)
     for result in results:
         line = Text(f"{result.source_id:<{width}}  ")
@@ -213,3 +226,34 @@ def alerts_table(rows: Sequence[Alert]) -> Table:
             row.last_error or "",
         )
     return table
+
+
+def summary_line(results: Sequence[CheckResult], seconds: float) -> str:
+    """`checked 250 sources in 3.4 s: 2 changed, 247 unchanged, 1 failed`."""
+    count = dict.fromkeys(("changed", "new", "unchanged", "error"), 0)
+    for result in results:
+        outcome = "unchanged" if result.outcome in QUIET_OUTCOMES else result.outcome
+        count[outcome] = count.get(outcome, 0) + 1
+    noun = "source" if len(results) == 1 else "sources"
+    parts = [f"{count['changed']} changed"]
+    if count["new"]:
+        parts.append(f"{count['new']} new")
+    parts += [f"{count['unchanged']} unchanged", f"{count['error']} failed"]
+    return f"checked {len(results)} {noun} in {seconds:.1f} s: " + ", ".join(parts)
+
+
+def delivery_line(delivery: DeliveryReport, outbox: Path | None) -> str | None:
+    """What alert delivery did, in the same words for `check` and the demo; `outbox` is the
+    folder .eml files are written to when no SMTP server is configured."""
+    if not (delivery.sent or delivery.failed or delivery.deferred):
+        return None
+    emails = "email" if delivery.sent == 1 else "emails"
+    if outbox is not None:
+        line = f"alerts: {delivery.sent} {emails} written to {outbox}"
+    else:
+        line = f"alerts: {delivery.sent} {emails} sent"
+    if delivery.deferred:
+        line += f", {delivery.deferred} waiting to be retried"
+    if delivery.failed:
+        line += f", {delivery.failed} failed (see `monitor alerts --failed`)"
+    return line

@@ -1,0 +1,77 @@
+"""The alert outbox's rows: which alerts are due, claiming one, finishing it.
+
+A claim is one `UPDATE … WHERE status = 'pending' AND tries = ?`, so two senders (two
+processes) never take the same alert; the sender marks an alert sent only after the server
+accepted it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from monitor.store.db import Store
+from monitor.store.rows import Alert, EventRow
+from monitor.store.schema import iso
+
+
+def list_alerts(store: Store, status: str | None = None, limit: int = 1000) -> list[Alert]:
+    where, params = ("status = ?", [status]) if status else (None, [])
+    with store.lock:
+        rows = store.db.table("alerts").rows_where(where, params, order_by="id desc", limit=limit)
+        return [Alert.from_row(r) for r in rows]
+
+
+def due_alerts(store: Store, now: datetime) -> list[Alert]:
+    with store.lock:
+        rows = store.db.table("alerts").rows_where(
+            "status = 'pending' and next_attempt_at <= ?", [iso(now)], order_by="id"
+        )
+        return [Alert.from_row(r) for r in rows]
+
+
+def requeue_failed(store: Store, now: datetime) -> int:
+    """Give failed alerts another full set of tries (`monitor alerts --retry`)."""
+    with store.write() as db:
+        cursor = db.execute(
+            "update alerts set status = 'pending', tries = 0, next_attempt_at = ?"
+            " where status = 'failed'",
+            [iso(now)],
+        )
+        return int(cursor.rowcount)
+
+
+def claim(store: Store, alert: Alert, now: datetime, retry_in: float) -> bool:
+    """Take `alert` for one attempt; False if another sender took it first."""
+    with store.write() as db:
+        cursor = db.execute(
+            "update alerts set tries = tries + 1, attempted_at = ?, next_attempt_at = ?"
+            " where id = ? and status = 'pending' and tries = ?",
+            [iso(now), iso(now + timedelta(seconds=retry_in)), alert.id, alert.tries],
+        )
+        return cursor.rowcount == 1
+
+
+def finish(store: Store, alerts: Sequence[Alert], **values: Any) -> None:
+    """Set columns (`status`, `sent_at`, `message_id`, `last_error`) of attempted alerts."""
+    with store.write() as db:
+        for alert in alerts:
+            db.table("alerts").update(alert.id, values)
+
+
+def event(store: Store, event_id: int) -> EventRow:
+    with store.lock:
+        row = next(
+            store.db.query(
+                "select e.kind, coalesce(s.title, s.id) as title, s.url, e.at, e.detail"
+                " from events e join sources s on s.id = e.source_id where e.id = ?",
+                [event_id],
+            ),
+            None,
+        )
+    if row is None:
+        from monitor.errors import NotFound
+
+        raise NotFound(f"no event {event_id}")
+    return EventRow(row["kind"], row["title"], row["url"], row["at"], row["detail"] or "")
