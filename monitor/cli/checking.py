@@ -23,7 +23,7 @@ from monitor.cli.common import (
     pass_context,
     report_delivery,
 )
-from monitor.cli.interrupt import NOT_STARTED, StoppableFetcher, run_interruptibly
+from monitor.cli.interrupt import CANCELLED, NOT_STARTED, StoppableFetcher, run_interruptibly
 from monitor.config.settings import default_settings
 from monitor.detect.compare import compare
 from monitor.detect.extract import extract
@@ -113,10 +113,11 @@ def check_cmd(
     if delivery is not None:
         report_delivery(delivery, settings, stderr=as_json)
     if interrupted:
-        skipped = sum(r.error == NOT_STARTED for r in results)
+        cut = sum(r.error in (NOT_STARTED, CANCELLED) for r in results)
+        kept = "" if dry_run else " (stored)"
         click.echo(
-            f"interrupted: {len(results) - skipped} of {len(results)} sources checked and "
-            f"stored; run `monitor check` again for the rest",
+            f"interrupted: {len(results) - cut} of {len(results)} sources checked{kept}, {cut} "
+            "cancelled or not started; run `monitor check` again to check them",
             err=True,
         )
         sys.exit(EXIT_INTERRUPTED)

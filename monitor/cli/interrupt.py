@@ -30,6 +30,7 @@ T = TypeVar("T")
 
 GRACE = 5.0
 NOT_STARTED = "not checked: interrupted by Ctrl-C"
+CANCELLED = "cancelled"  # the fetcher's error for a request cut short by `cancel`
 
 
 class StoppableFetcher(Fetcher):

@@ -3,6 +3,7 @@ and `serve` (the web UI)."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import socket
@@ -134,7 +135,11 @@ def serve_cmd(ctx: Context, host: str, port: int) -> None:
     click.echo(f"serving the web UI at http://{shown}:{bound}/ (Ctrl-C to stop)")
     sys.stdout.flush()
     config = uvicorn.Config(app, log_level="warning")
-    uvicorn.Server(config).run(sockets=[sock])
+    # uvicorn shuts down cleanly, then raises the SIGINT again; for a server, Ctrl-C is how
+    # it is stopped, not a failure (exit 0, as `monitor run`).
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(config).run(sockets=[sock])
+    click.echo("stopped")
 
 
 def _bind(host: str, port: int) -> socket.socket:

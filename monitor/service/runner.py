@@ -15,18 +15,20 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import IO
+from typing import IO, Protocol
 
-from monitor.app import App, open_app
+from monitor.alerts.outbox import Sender
 from monitor.clock import Clock, utcnow
 from monitor.config.settings import Settings, load_settings
 from monitor.errors import ConfigError, MonitorError
+from monitor.service.check import Checker
 from monitor.service.scheduler import ALERTS_JOB, HOUSEKEEPING_JOB, Scheduler
 from monitor.store import heartbeat
+from monitor.store.db import Store
 from monitor.store.rows import CheckResult
 from monitor.store.schema import parse_iso
 
@@ -67,18 +69,39 @@ def writer_lock(database: Path) -> Iterator[None]:
         handle.close()
 
 
+class App(Protocol):
+    """The parts the service runs with, built by the composition root (`monitor.app`)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def store(self) -> Store: ...
+    @property
+    def checker(self) -> Checker: ...
+    @property
+    def sender(self) -> Sender: ...
+
+
+OpenApp = Callable[[Settings], AbstractContextManager[App]]
+
+
 class Service:
+    """`monitor run`. It is handed `open_app`, the composition root's way of building the
+    parts, and builds them again from the new settings when a reload needs it."""
+
     def __init__(
         self,
         config: Path,
         settings: Settings,
         *,
+        open_app: OpenApp,
         log: logging.Logger,
         clock: Clock = utcnow,
         stop_timeout: float | None = None,
     ) -> None:
         self.config = config
         self.settings = settings
+        self.open_app = open_app
         self.log = log
         self.clock = clock
         m = settings.monitor
@@ -220,7 +243,7 @@ class Service:
 
     def run(self) -> int:
         """Run until SIGTERM or SIGINT; returns the exit status."""
-        with writer_lock(self.settings.monitor.database), open_app(self.settings) as app:
+        with writer_lock(self.settings.monitor.database), self.open_app(self.settings) as app:
             self._app = app
             scheduler = Scheduler(self._check, workers=self.settings.monitor.concurrency)
             self._scheduler = scheduler
