@@ -176,6 +176,7 @@ def run_demo(console: Console, folder: Path | None = None, *, prog: str = "monit
             "a change.",
         )
     run = f"{prog} --config {shlex.quote(str(config))}"
+    shown = next((r.change_id for r in results if r.change_id is not None), 1)
     console.print(
         f"\nThe demo's server has stopped; {config} now reads its pages as last served, saved "
         f"in {folder / 'pages'}. Go on with:",
@@ -185,7 +186,7 @@ def run_demo(console: Console, folder: Path | None = None, *, prog: str = "monit
     # One command a line, nothing else on it: a pasted line must run as it is, in any shell.
     for why, command in (
         ("the changes, newest first:", "changes"),
-        ("the first one with its word diff:", "show 1"),
+        ("one of them with its word diff:", f"show {shown}"),
         ("a source's versions:", f"history {first}"),
         ("check again (unchanged; edit a teaser in pages/ first to see a change):", "check"),
         ("an HTML report, written beside the database:", "report"),

@@ -26,10 +26,45 @@ Access = Literal["locked", "free", "unknown"]
 # Elements whose text is never article text, wherever they sit.
 _JUNK = (
     "script, style, noscript, template, iframe, svg, canvas, form, button, select, textarea, "
-    "input, nav, aside, footer, header, .sharedaddy, .jp-relatedposts, .related-posts, "
+    "input, nav, aside, footer, .sharedaddy, .jp-relatedposts, .related-posts, "
     ".yarpp-related, .comments-area, #comments, .entry-meta, .post-meta, .byline, "
     ".screen-reader-text"
 )
+# Chrome that publishers put inside the article's own container and change between two
+# requests: dates, bylines, share and comment counts, related and most-read links, ads.
+_INNER_CHROME = (
+    "time, .date, .dateline, .published, .updated, .timestamp, .post-date, .entry-date, "
+    "[class*=byline], [class*=author], [class*=share], [class*=social], [class*=related], "
+    "[class*=recommend], [class*=most-read], [class*=mostread], [class*=read-more], "
+    "[class*=readmore], [class*=newsletter], [class*=comment-count], [class*=advert], "
+    "[id*=related], [id*=advert], .ad, .ads, .ad-slot, [class*=ad-slot], [class*=promo], "
+    "[class*=cookie], [class*=consent]"
+)
+# What readers do not see is not teaser.
+_HIDDEN = (
+    '[hidden], [aria-hidden="true"], [style*="display:none"], [style*="display: none"], '
+    '[style*="visibility:hidden"], [style*="visibility: hidden"]'
+)
+_DATE_LINE = re.compile(
+    r"^(?:updated|last updated|published|posted|modified|mis à jour|publié|aktualisiert|"
+    r"actualizado|publicado)\b.*\d",
+    re.I,
+)
+_LINK_BLOCK_HEADINGS = re.compile(
+    r"^(?:related|read more|read also|more from|most read|most popular|see also|recommended|"
+    r"lire aussi|à lire aussi|mehr zum thema|lesen sie auch|te puede interesar|leia também)\b",
+    re.I,
+)
+# Notices of the paywall and membership systems in common use, beyond the configured selectors.
+_KNOWN_NOTICES = (
+    "#steady-paywall, .steady-paywall-container, .leaky_paywall_message_wrap, "
+    ".gh-post-upgrade-cta, .post-upgrade-cta, [data-testid=paywall], .paywall-notice, "
+    ".paywall-prompt, .paywall-message, .subscriber-only-notice, .premium-notice, "
+    ".members-only-notice, #poool-widget, .pelcro-paywall, .zephr-paywall, .piano-paywall, "
+    ".tp-container-inner, .laterpay-purchase-button, .memberful-paywall"
+)
+# A notice is a few sentences; a block with more words than this is article text.
+_NOTICE_WORDS = 150
 # Inside a paywall block: the notice is kept, its login form and buttons are not.
 _CONTROLS = "script, style, noscript, template, iframe, svg, form, button, select, textarea, input"
 # A sign-in page can carry some prose; an article with a login form in its sidebar has more.
@@ -123,18 +158,23 @@ def extract_html(text: str, rules: ExtractRules) -> Regions:
     if tree.css_first(_CHALLENGE_SELECTORS) is not None:
         return Regions.failed(f"bot challenge page ({title or 'no title'})")
     login = tree.css_first('input[type="password"]') is not None
-    declared = _declared_access(tree)
     description = _description(tree, rules)
-    container = next((n for sel in rules.teaser if (n := tree.css_first(sel))), None)
-    paywall_nodes = _paywall_nodes(tree, container, rules)
+    _drop(tree.body, _HIDDEN)
+    container = _container(tree, rules)
+    declared = _declared_access(tree, container)
+    paywall_nodes, walled = _paywall_nodes(tree, container, rules)
+    if walled:
+        declared = "locked"
     for node in paywall_nodes:
         _drop(node, _CONTROLS)
     paywall = normalise("\n".join(_block_text(n) for n in paywall_nodes))
     teaser = ""
     if container is not None:
         for node in paywall_nodes:
-            node.decompose()
-        _drop(container, _JUNK, *rules.exclude)
+            if _within(node, container):
+                node.decompose()
+        _drop(container, _JUNK, _INNER_CHROME, *rules.exclude)
+        _drop_chrome_blocks(container)
         teaser = strip_trailing_ellipsis(normalise(_block_text(container)))
     # With no article text, what the page does say tells a challenge from an error page.
     page_text = "" if teaser else normalise(tree.body.text(separator=" "))[:2000]
@@ -202,14 +242,142 @@ def _description(tree: LexborHTMLParser, rules: ExtractRules) -> str:
     return ""
 
 
+def _container(tree: LexborHTMLParser, rules: ExtractRules) -> LexborNode | None:
+    """The element that holds the article's text.
+
+    The first selector with a match that holds at least `min_words` of paragraph text wins,
+    and among its matches the one with the most (a promo card or a sidebar `<article>` before
+    the story loses). When no selector finds that much, the element whose paragraphs hold the
+    most words is taken, as main-content extractors do; failing that, the first non-empty
+    match, so that a short locked teaser is still found.
+    """
+    first: LexborNode | None = None
+    for selector in rules.teaser:
+        best, best_words = None, 0
+        for node in tree.css(selector):
+            if node.tag in ("meta", "link") or _within_any(node, ("aside", "nav", "footer")):
+                continue
+            words = _paragraph_words(node)
+            if words > best_words:
+                best, best_words = node, words
+        if best is not None and best_words >= rules.min_words:
+            return best
+        if first is None and best is not None:
+            first = best
+    return _densest(tree, rules.min_words) or first
+
+
+def _paragraph_words(node: LexborNode) -> int:
+    paragraphs = node.css("p")
+    if not paragraphs:
+        return word_count(node.text(separator=" "))
+    return sum(word_count(p.text(separator=" ")) for p in paragraphs)
+
+
+def _densest(tree: LexborHTMLParser, min_words: int) -> LexborNode | None:
+    """The element whose own paragraphs hold the most words (half credit to the grandparent,
+    so that an article split into sections is taken whole)."""
+    body = tree.body
+    if body is None:
+        return None
+    scores: dict[int, float] = {}
+    nodes: dict[int, LexborNode] = {}
+    for paragraph in body.css("p"):
+        words = word_count(paragraph.text(separator=" "))
+        if words < 8 or _within_any(paragraph, ("aside", "nav", "footer", "header", "form")):
+            continue
+        parent = paragraph.parent
+        for weight in (1.0, 0.5):
+            if parent is None or parent.tag in ("body", "html"):
+                break
+            scores[parent.mem_id] = scores.get(parent.mem_id, 0.0) + words * weight
+            nodes[parent.mem_id] = parent
+            parent = parent.parent
+    if not scores:
+        return None
+    best = max(scores, key=lambda k: scores[k])
+    return nodes[best] if scores[best] >= min_words else None
+
+
+def _within(node: LexborNode, ancestor: LexborNode) -> bool:
+    """Whether `node` is `ancestor` or inside it."""
+    current: LexborNode | None = node
+    while current is not None:
+        if current.mem_id == ancestor.mem_id:
+            return True
+        current = current.parent
+    return False
+
+
+def _within_any(node: LexborNode, tags: tuple[str, ...]) -> bool:
+    current = node.parent
+    while current is not None:
+        if current.tag in tags:
+            return True
+        current = current.parent
+    return False
+
+
+def _drop_chrome_blocks(container: LexborNode) -> None:
+    """Blocks inside the article that are not its text: a site header, "Updated …" lines,
+    and lists of links under a "Related" / "Read more" heading or made of links alone."""
+    for header in container.css("header"):
+        role = (header.attributes.get("role") or "").lower()
+        classes = (header.attributes.get("class") or "").lower()
+        if role == "banner" or "site" in classes or header.css_first("nav") is not None:
+            header.decompose()
+    for block in container.css("p, div, span, small, li"):
+        text = normalise(block.text(separator=" "))
+        if text and word_count(text) <= 15 and _DATE_LINE.match(text):
+            block.decompose()
+    for heading in container.css("h2, h3, h4, h5, h6, strong, b, p"):
+        text = normalise(heading.text(separator=" "))
+        if not (text and word_count(text) <= 4 and _LINK_BLOCK_HEADINGS.match(text)):
+            continue
+        following = heading.next
+        while following is not None and not following.is_element_node:
+            following = following.next
+        # only a heading over links: "Read more below." before a paragraph is article text
+        if following is not None and _link_share(following) >= 0.5:
+            following.decompose()
+            heading.decompose()
+    for block in container.css("ul, ol, div, section, p"):
+        words = word_count(block.text(separator=" "))
+        if words and _link_share(block) >= 0.8 and (block.tag != "p" or words <= 25):
+            block.decompose()
+
+
+def _link_share(node: LexborNode) -> float:
+    """The share of a block's words that are link text."""
+    words = word_count(node.text(separator=" "))
+    if not words:
+        return 0.0
+    return sum(word_count(a.text(separator=" ")) for a in node.css("a")) / words
+
+
 def _paywall_nodes(
     tree: LexborHTMLParser, container: LexborNode | None, rules: ExtractRules
-) -> list[LexborNode]:
-    for selector in rules.paywall:
+) -> tuple[list[LexborNode], bool]:
+    """The notice's elements, and whether a paywall class sits on the article text itself.
+
+    A `.paywall` class is often put on the container of the article's own text (the site then
+    hides part of it): that marks the page as behind a paywall, but it is not the notice.
+    """
+    walled = False
+    for selector in (*rules.paywall, _KNOWN_NOTICES):
         for node in tree.css(selector):
-            if normalise(node.text()):
-                return [node]
-    return _marker_nodes(tree, container, rules)
+            text = normalise(node.text(separator=" "))
+            if not text:
+                continue
+            if container is not None and (
+                _within(container, node) or (_within(node, container) and node.tag == "p")
+            ):
+                walled = True  # on the article, or on a paragraph of it
+                continue
+            if word_count(text) > _NOTICE_WORDS:
+                continue
+            return [node], walled
+    return _marker_nodes(tree, container, rules), walled
 
 
 def _marker_nodes(
@@ -246,18 +414,28 @@ def _marker_nodes(
     return []
 
 
-def _declared_access(tree: LexborHTMLParser) -> Access | None:
-    """What the page says of itself in JSON-LD or `article:content_tier`."""
+def _declared_access(tree: LexborHTMLParser, container: LexborNode | None) -> Access | None:
+    """What the page says of itself: JSON-LD (with `@graph` and `hasPart`), microdata or
+    `article:content_tier`. A `hasPart` whose `cssSelector` names an element outside the
+    article (a newsletter box) says nothing about the article."""
     declared: Access | None = None
+    flags: list[tuple[bool | None, str | None]] = []
     for script in tree.css('script[type="application/ld+json"]'):
+        raw = script.text()
         try:
-            data = json.loads(script.text())
+            flags.extend((_flag(v), part) for v, part in _free_flags(json.loads(raw)))
         except ValueError:
-            continue
-        for value in _free_flags(data):
-            flag = value if isinstance(value, bool) else str(value).strip().lower() == "true"
-            if not flag:
-                return "locked"
+            # JSON-LD with an unescaped quote or tag: its access declaration still counts.
+            flags.extend((_flag(v), None) for v in _LENIENT_FLAG.findall(raw))
+    for node in tree.css('[itemprop="isAccessibleForFree"]'):
+        value = node.attributes.get("content") or node.attributes.get("href") or node.text()
+        flags.append((_flag(value), None))
+    for flag, part in flags:
+        if flag is False:
+            if part is not None and not _covers_article(tree, part, container):
+                continue
+            return "locked"
+        if flag is True:
             declared = "free"
     tier = tree.css_first('meta[property="article:content_tier"]')
     if tier is not None:
@@ -269,14 +447,38 @@ def _declared_access(tree: LexborHTMLParser) -> Access | None:
     return declared
 
 
-def _free_flags(data: Any) -> Iterator[Any]:
-    """Every isAccessibleForFree value anywhere in a JSON-LD document (@graph, hasPart, …)."""
-    stack = [data]
+_LENIENT_FLAG = re.compile(r'"isAccessibleForFree"\s*:\s*"?([A-Za-z:/.]+)')
+
+
+def _flag(value: Any) -> bool | None:
+    """schema.org booleans as pages write them: true, "True", "false", schema.org/False."""
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().rstrip("/").rsplit("/", 1)[-1].strip().lower()
+    return {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}.get(word)
+
+
+def _covers_article(tree: LexborHTMLParser, selector: str, container: LexborNode | None) -> bool:
+    """Whether a `hasPart` selector names the article text (or text that was cut out of it)."""
+    try:
+        nodes = tree.css(selector)
+    except Exception:  # an invalid selector: take the declaration as made for the page
+        return True
+    if not nodes or container is None:
+        return True  # the part's text is not in the page: the server held it back
+    return any(_within(n, container) or _within(container, n) for n in nodes)
+
+
+def _free_flags(data: Any) -> Iterator[tuple[Any, str | None]]:
+    """Every isAccessibleForFree value in a JSON-LD document (@graph, hasPart, …), with the
+    `cssSelector` of the part it is said of (None: said of the page)."""
+    stack: list[tuple[Any, bool]] = [(data, False)]
     while stack:
-        item = stack.pop()
+        item, in_part = stack.pop()
         if isinstance(item, dict):
             if "isAccessibleForFree" in item:
-                yield item["isAccessibleForFree"]
-            stack.extend(item.values())
+                selector = item.get("cssSelector") if in_part else None
+                yield item["isAccessibleForFree"], str(selector) if selector else None
+            stack.extend((v, in_part or k == "hasPart") for k, v in item.items())
         elif isinstance(item, list):
-            stack.extend(item)
+            stack.extend((v, in_part) for v in item)

@@ -427,7 +427,9 @@ def _chrome_outside(src: str, body: tuple[int, int] | None) -> list[Variant]:
     return out
 
 
-def _chrome_inside(src: str, body: tuple[int, int]) -> list[Variant]:
+def _chrome_inside(
+    src: str, body: tuple[int, int], avoid: tuple[int, int] | None = None
+) -> list[Variant]:
     out: list[Variant] = []
     lo, hi = inner_start(src, body), body[1]
     close = src.rfind("<", lo, hi)  # the container's closing tag
@@ -469,9 +471,13 @@ def _chrome_inside(src: str, body: tuple[int, int]) -> list[Variant]:
     if new:
         out.append(Variant("entity_swap", new, _NO_CHANGE))
 
-    # an ad slot between paragraphs
-    m = _first_match(src, r"</p\s*>", lo, close)
-    k = m.end() if m else close
+    # an ad slot between paragraphs (never inside the paywall notice)
+    k = close
+    for m in re.finditer(r"</p\s*>", src[lo:close], re.I):
+        at = lo + m.end()
+        if not (avoid and avoid[0] <= at < avoid[1]):
+            k = at
+            break
     out.append(Variant("ad_in_body", _splice(src, k, k, _AD), _NO_CHANGE))
 
     # whitespace reflow between tags inside the container
@@ -534,7 +540,7 @@ def make_variants(src: str, truth: dict[str, Any]) -> list[Variant]:
     body = region(src, truth.get("body_selector"))
     variants = _chrome_outside(src, body)
     if body:
-        variants += _chrome_inside(src, body)
+        variants += _chrome_inside(src, body, region(src, truth.get("notice_selector")))
 
     if truth.get("first_words") and body:
         new = replace_words(src, inner_start(src, body), body[1], truth["first_words"])

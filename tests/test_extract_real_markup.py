@@ -1,0 +1,147 @@
+"""The markup real publishers use (issue 13's list), one minimal page each: the article is found,
+access is read from every declaration, and chrome inside the article does not count."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.detect.compare import compare
+from monitor.detect.extract import Regions, extract_html
+from monitor.detect.rules import ExtractRules
+
+STORY = (
+    "<p>The committee met on Tuesday to weigh the proposal, which would reshape how the city "
+    "funds its libraries for the next decade and beyond.</p>"
+    "<p>Members heard from residents for three hours before adjourning without a vote, saying "
+    "they needed more time to study the figures presented by the finance office.</p>"
+)
+FIRST = "The committee met on Tuesday"
+
+
+def page(body: str, head: str = "", body_attrs: str = "") -> str:
+    return f"<html><head><title>Story</title>{head}</head><body {body_attrs}>{body}</body></html>"
+
+
+def regions(html: str) -> Regions:
+    return extract_html(html, ExtractRules())
+
+
+def test_article_found_without_any_known_selector() -> None:
+    r = regions(page(f'<div class="story-body">{STORY}</div><div class="footer-links">x</div>'))
+    assert r.access == "free" and r.teaser.startswith(FIRST)
+
+
+def test_a_promo_article_card_before_the_story_loses() -> None:
+    promo = "<article><h2>Subscribe now</h2><p>Half price offer.</p></article>"
+    r = regions(page(promo + f"<article>{STORY}</article>"))
+    assert r.teaser.startswith(FIRST)
+
+
+def test_an_empty_meta_article_body_is_not_the_article() -> None:
+    r = regions(page(f'<meta itemprop="articleBody" content=""><div class="content">{STORY}</div>'))
+    assert r.teaser.startswith(FIRST)
+
+
+def test_paywall_class_on_the_article_container_is_not_the_notice() -> None:
+    r = regions(page(f'<article class="paywall">{STORY}</article>'))
+    assert r.teaser.startswith(FIRST)
+    assert r.paywall == ""
+    assert r.access == "locked"  # the class says the text sits behind a wall
+
+
+def test_paywall_class_on_body_does_not_crash() -> None:
+    r = regions(page(f"<main><article>{STORY}</article></main>", body_attrs='class="paywall"'))
+    assert r.teaser.startswith(FIRST) and r.paywall == ""
+
+
+def test_a_moving_date_and_byline_inside_the_article_are_not_teaser() -> None:
+    def at(when: str) -> str:
+        return page(
+            f'<article><time datetime="{when}">{when}</time><p class="byline">By A. Writer</p>'
+            f"<p>Updated {when}</p>{STORY}</article>"
+        )
+
+    before, after = regions(at("2024-01-01 10:00")), regions(at("2024-01-02 11:30"))
+    assert not compare(before, after).changed
+
+
+def test_rotating_related_links_inside_the_article_are_not_teaser() -> None:
+    def with_related(headline: str) -> str:
+        return page(
+            f"<article>{STORY}<h3>Read more</h3><ul><li><a href='/x'>{headline}</a></li>"
+            f"<li><a href='/y'>Another {headline}</a></li></ul></article>"
+        )
+
+    before = regions(with_related("Mayor resigns over budget row"))
+    after = regions(with_related("Storm closes schools across the county"))
+    assert not compare(before, after).changed
+    assert "Mayor" not in before.teaser
+
+
+@pytest.mark.parametrize(
+    "declaration",
+    [
+        '<meta itemprop="isAccessibleForFree" content="false">',
+        '<script type="application/ld+json">{"isAccessibleForFree": "False"}</script>',
+        '<script type="application/ld+json">{"isAccessibleForFree": "http://schema.org/False"}'
+        "</script>",
+        # not valid JSON (an unescaped quote): the declaration still counts
+        '<script type="application/ld+json">{"headline": "The "best" plan", '
+        '"isAccessibleForFree": false}</script>',
+    ],
+)
+def test_every_spelling_of_not_free_is_read(declaration: str) -> None:
+    assert regions(page(f"<article>{STORY}</article>", head=declaration)).access == "locked"
+
+
+@pytest.mark.parametrize(
+    "value", ['"True"', '"true"', '"http://schema.org/True"', '"https://schema.org/True"', "true"]
+)
+def test_every_spelling_of_free_is_read(value: str) -> None:
+    head = f'<script type="application/ld+json">{{"isAccessibleForFree": {value}}}</script>'
+    assert regions(page(f"<article>{STORY}</article>", head=head)).access == "free"
+
+
+def test_a_paywalled_part_that_is_a_newsletter_box_does_not_lock_the_article() -> None:
+    head = (
+        '<script type="application/ld+json">{"@type": "NewsArticle", "hasPart": {"@type": '
+        '"WebPageElement", "isAccessibleForFree": false, "cssSelector": ".emailwall"}}</script>'
+    )
+    box = '<div class="emailwall">Get our newsletter</div>'
+    assert regions(page(f"<article>{STORY}</article>{box}", head=head)).access == "free"
+    locked_part = head.replace(".emailwall", ".story-rest")
+    held_back = page(f"<article>{STORY}<div class='story-rest'>more</div></article>", locked_part)
+    assert regions(held_back).access == "locked"
+
+
+def test_a_steady_notice_is_a_notice_and_its_price_change_is_paywall_changed() -> None:
+    def offer(price: str) -> str:
+        return page(
+            f"<article>{STORY}</article><div id='steady-paywall'>Become a member to read on. "
+            f"From {price} a month.</div>"
+        )
+
+    before, after = regions(offer("5 €")), regions(offer("6 €"))
+    assert before.access == "locked" and "Become a member" in before.paywall
+    assert compare(before, after).kinds == ("paywall_changed",)
+
+
+def test_hidden_text_is_not_teaser() -> None:
+    hidden = (
+        '<p style="display:none">Secret text the reader never sees.</p>'
+        '<p hidden>Also hidden.</p><p aria-hidden="true">Hidden too.</p>'
+    )
+    r = regions(page(f"<article>{hidden}{STORY}</article>"))
+    assert "Secret" not in r.teaser and "hidden" not in r.teaser.lower()
+    assert r.teaser.startswith(FIRST)
+
+
+def test_a_standfirst_in_the_articles_own_header_is_kept() -> None:
+    header = (
+        "<header><h1>Libraries</h1><p class='standfirst'>A plan to fund the city's libraries "
+        "divides the council.</p></header>"
+    )
+    site = "<header class='site-header'><nav><a href='/'>Home</a></nav></header>"
+    r = regions(page(f"{site}<article>{header}{STORY}</article>"))
+    assert "divides the council" in r.teaser
+    assert "Home" not in r.teaser
