@@ -16,7 +16,7 @@ from monitor.config.settings import load_settings
 
 from .conftest import ROOT, run, write_config
 
-SOURCE = '[[source]]\nid = "a"\nurl = "https://example.org/a"\n'
+SOURCE = '[[source]]\nid = "a"\nurl = "http://127.0.0.1:9/a"\n'
 
 # (table, key): every key read as a duration or a size
 DURATIONS = [

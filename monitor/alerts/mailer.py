@@ -109,30 +109,43 @@ class SmtpTransport:
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
         assert s.host is not None
-        try:
-            if s.security == "tls":
-                conn: smtplib.SMTP = smtplib.SMTP_SSL(
-                    s.host, s.port, timeout=self.timeout, context=self._context()
+        password = None
+        if s.username:
+            password = os.environ.get(s.password_env or "")
+            if password is None:
+                raise DeliveryError(
+                    f"email.password_env: environment variable {s.password_env!r} is not set",
+                    connection=True,
                 )
-            else:
-                conn = smtplib.SMTP(s.host, s.port, timeout=self.timeout)
-                if s.security == "starttls":
-                    conn.starttls(context=self._context())
-            if s.username:
-                password = os.environ.get(s.password_env or "")
-                if password is None:
-                    conn.close()
-                    raise DeliveryError(
-                        f"email.password_env: environment variable {s.password_env!r} is not set",
-                        connection=True,
-                    )
-                conn.login(s.username, password)
-        except smtplib.SMTPAuthenticationError as exc:
-            raise DeliveryError(f"SMTP login refused: {_answer(exc)}", connection=True) from None
+        try:
+            # smtplib closes the socket itself when connecting or the greeting fails ...
+            conn: smtplib.SMTP = (
+                smtplib.SMTP_SSL(s.host, s.port, timeout=self.timeout, context=self._context())
+                if s.security == "tls"
+                else smtplib.SMTP(s.host, s.port, timeout=self.timeout)
+            )
         except (OSError, smtplib.SMTPException) as exc:
             raise DeliveryError(
                 f"cannot reach SMTP server {s.host}:{s.port}: {exc}", connection=True
             ) from None
+        # ... but not when STARTTLS or the login fails: then it is ours to close, not the
+        # garbage collector's.
+        try:
+            if s.security == "starttls":
+                conn.starttls(context=self._context())
+            if s.username and password is not None:
+                conn.login(s.username, password)
+        except smtplib.SMTPAuthenticationError as exc:
+            conn.close()
+            raise DeliveryError(f"SMTP login refused: {_answer(exc)}", connection=True) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            conn.close()
+            raise DeliveryError(
+                f"cannot reach SMTP server {s.host}:{s.port}: {exc}", connection=True
+            ) from None
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     def send(self, message: Message, recipient: str) -> str:
@@ -143,27 +156,49 @@ class SmtpTransport:
             conn.ehlo_or_helo_if_needed()
             code, answer = conn.mail(self.settings.sender)
             if code >= 400:
+                self._reset()
                 raise DeliveryError(
-                    f"sender refused: {code} {answer.decode()}", permanent=code >= 500
+                    f"sender refused: {code} {_text(answer)}", permanent=code >= 500
                 )
             code, answer = conn.rcpt(recipient)
             if code >= 400:
-                conn.rset()
+                self._reset()
                 raise DeliveryError(
-                    f"recipient {recipient} refused: {code} {answer.decode(errors='replace')}",
-                    permanent=code >= 500,
+                    f"recipient {recipient} refused: {code} {_text(answer)}", permanent=code >= 500
                 )
             code, answer = conn.data(message.as_bytes())
+        except smtplib.SMTPDataError as exc:
+            # The server answered DATA itself with an error: it is up and has judged this
+            # message, so this is the message's failure, not a lost connection.
+            self._reset()
+            raise DeliveryError(
+                f"message refused: {_answer(exc)}", permanent=exc.smtp_code >= 500
+            ) from None
         except DeliveryError:
             raise
         except (OSError, smtplib.SMTPException) as exc:
             self.close()
             raise DeliveryError(f"SMTP connection lost: {exc}", connection=True) from None
         if code >= 400:
-            raise DeliveryError(
-                f"message refused: {code} {answer.decode(errors='replace')}", permanent=code >= 500
-            )
-        return f"{code} {answer.decode(errors='replace')}"
+            raise DeliveryError(f"message refused: {code} {_text(answer)}", permanent=code >= 500)
+        return f"{code} {_text(answer)}"
+
+    def _reset(self) -> None:
+        """Abandon the refused transaction; a connection that cannot even do that is dropped.
+
+        Whatever happens here, the caller reports the refusal it saw: the next message opens
+        a new connection, so a failed RSET never turns a refused recipient into a retry.
+        """
+        conn = self._conn
+        if conn is None:
+            return
+        try:
+            code, _ = conn.rset()
+        except (OSError, smtplib.SMTPException):
+            code = 0
+        if not 200 <= code < 300:
+            self._conn = None
+            conn.close()
 
     def close(self) -> None:
         if self._conn is not None:
@@ -178,6 +213,10 @@ def _answer(exc: smtplib.SMTPResponseException) -> str:
     error = exc.smtp_error
     text = error.decode(errors="replace") if isinstance(error, bytes) else str(error)
     return f"{exc.smtp_code} {text}"
+
+
+def _text(answer: bytes) -> str:
+    return answer.decode(errors="replace")
 
 
 class FolderTransport:

@@ -65,6 +65,14 @@ _KNOWN_NOTICES = (
 )
 # A notice is a few sentences; a block with more words than this is article text.
 _NOTICE_WORDS = 150
+# What a paywall notice says when no selector or configured marker finds it.
+_NOTICE_PHRASES = re.compile(
+    r"\b(?:to read the full (?:story|article)|subscribe to (?:continue|read|keep reading)|"
+    r"this (?:article|content|story) is (?:reserved|available|only available) (?:for|to) "
+    r"(?:our )?(?:subscribers|members)|members[- ]only|subscribers[- ]only|"
+    r"already a (?:subscriber|member)\?|become a (?:member|subscriber) to (?:read|continue))",
+    re.I,
+)
 # Inside a paywall block: the notice is kept, its login form and buttons are not.
 _CONTROLS = "script, style, noscript, template, iframe, svg, form, button, select, textarea, input"
 # A sign-in page can carry some prose; an article with a login form in its sidebar has more.
@@ -173,7 +181,8 @@ def extract_html(text: str, rules: ExtractRules) -> Regions:
         for node in paywall_nodes:
             if _within(node, container):
                 node.decompose()
-        _drop(container, _JUNK, _INNER_CHROME, *rules.exclude)
+        # the headline is the page's title, shown with every change; the teaser is the text
+        _drop(container, _JUNK, _INNER_CHROME, "h1", *rules.exclude)
         _drop_chrome_blocks(container)
         teaser = strip_trailing_ellipsis(normalise(_block_text(container)))
     # With no article text, what the page does say tells a challenge from an error page.
@@ -377,7 +386,25 @@ def _paywall_nodes(
             if word_count(text) > _NOTICE_WORDS:
                 continue
             return [node], walled
-    return _marker_nodes(tree, container, rules), walled
+    return _marker_nodes(tree, container, rules) or _phrase_nodes(tree, container), walled
+
+
+def _phrase_nodes(tree: LexborHTMLParser, container: LexborNode | None) -> list[LexborNode]:
+    """The smallest block of a sentence or more whose text reads like a paywall notice (a
+    larger one would take in the chrome around it)."""
+    body = tree.body
+    if body is None:
+        return []
+    best: LexborNode | None = None
+    for node in body.css("div, section, aside, p"):
+        text = normalise(node.text(separator=" "))
+        if not _NOTICE_PHRASES.search(text) or not 5 <= word_count(text) <= 60:
+            continue
+        if container is not None and _within(container, node):
+            continue
+        if best is None or _within(node, best):
+            best = node
+    return [best] if best is not None else []
 
 
 def _marker_nodes(

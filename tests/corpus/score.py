@@ -1,0 +1,95 @@
+"""Score the detector on the real-page corpus: the same code as `monitor compare`, page by page.
+
+Run `python -m tests.corpus.score` for the table; `tests/test_corpus.py` holds the targets.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from monitor.detect.capture import Capture
+from monitor.detect.compare import compare
+from monitor.detect.extract import Regions, extract
+from monitor.detect.normalise import normalise
+from monitor.detect.rules import ExtractRules
+from tests.corpus.variants import load_corpus, make_variants
+
+
+def regions_of(html: str) -> Regions:
+    capture = Capture(url="corpus.html", body=html.encode(), media_type="text/html", charset="utf-8")
+    return extract(capture, ExtractRules())
+
+
+@dataclass
+class Score:
+    pages: int = 0
+    article_found: int = 0
+    starts_at_first_paragraph: int = 0
+    access_right: int = 0
+    comparisons: int = 0
+    right: int = 0
+    false_alerts: list[str] = field(default_factory=list)
+    missed: list[str] = field(default_factory=list)
+    no_article: list[str] = field(default_factory=list)
+    wrong_access: list[str] = field(default_factory=list)
+
+
+def _squash(text: str) -> str:
+    # whitespace and case aside: the fingerprint's own idea of the same text
+    return "".join(normalise(text).casefold().split())
+
+
+def score() -> Score:
+    result = Score()
+    for truth, html in load_corpus():
+        result.pages += 1
+        page_id: str = truth["id"]
+        base = regions_of(html)
+        if base.access == "unknown":
+            result.no_article.append(f"{page_id}: {base.error}")
+            continue
+        first = _squash(truth.get("first_words") or "")
+        teaser = _squash(base.teaser)
+        if not first or first in teaser:
+            result.article_found += 1
+        else:
+            result.no_article.append(f"{page_id}: the teaser misses its first words")
+        if first and teaser.startswith(first):
+            result.starts_at_first_paragraph += 1
+        expected_access = "locked" if truth["access"] in ("locked", "metered") else "free"
+        if base.access == expected_access:
+            result.access_right += 1
+        else:
+            result.wrong_access.append(f"{page_id}: {base.access}, truth {truth['access']}")
+        for variant in make_variants(html, truth):
+            result.comparisons += 1
+            found = set(compare(base, regions_of(variant.html)).kinds)
+            expect: set[Any] = set(variant.expect)
+            if found == expect:
+                result.right += 1
+            elif not expect:
+                result.false_alerts.append(f"{page_id}/{variant.name}: {sorted(found)}")
+            else:
+                result.missed.append(f"{page_id}/{variant.name}: {sorted(found)} not {sorted(expect)}")
+    return result
+
+
+def main() -> int:
+    s = score()
+    print(
+        f"pages: {s.pages}, article found: {s.article_found}, teaser starts at the first "
+        f"paragraph: {s.starts_at_first_paragraph}, access right: {s.access_right}"
+    )
+    print(f"comparisons: {s.comparisons}, right: {s.right}")
+    for name in ("false_alerts", "missed", "no_article", "wrong_access"):
+        items = getattr(s, name)
+        print(f"{name}: {len(items)}")
+        for item in items:
+            print(f"  {item}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
