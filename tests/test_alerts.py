@@ -67,7 +67,7 @@ def test_a_teaser_edit_sends_one_message_per_recipient(
         assert box.received == []
         edit(pages, seed_articles[0], "rare trip", "rare journey")
         result = run(config, "check")
-        assert "alerts: 2 sent" in result.output
+        assert "alerts: 2 emails sent" in result.output
         assert run(config, "check").exit_code == 0  # nothing new: nothing sent again
     assert len(box.received) == 2
     for address in ("a@example.org", "b@example.org"):
@@ -231,7 +231,7 @@ def test_without_smtp_messages_are_eml_files(
     run(config, "check")
     edit(pages, seed_articles[0], "rare trip", "rare journey")
     result = run(config, "check")
-    assert f"1 sent to {tmp_path / 'outbox'}" in result.output
+    assert f"1 email written to {tmp_path / 'outbox'}" in result.output
     (path,) = (tmp_path / "outbox").glob("*.eml")
     message = message_from_bytes(path.read_bytes(), policy=policy.default)
     assert message["To"] == "monitor@localhost"  # nobody configured: the sender itself

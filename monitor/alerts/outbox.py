@@ -135,6 +135,21 @@ class Sender:
         report = DeliveryReport()
         now = self.clock()
         groups = self._due(now)
+        if self.settings.mode == "digest":
+            # A digest once attempted keeps its alerts (they carry its Message-ID, written
+            # before the send): a resend holds exactly them, so it gets the same Message-ID.
+            # Alerts queued since wait for a digest of their own.
+            cutoff = iso(now - timedelta(seconds=self.settings.digest_interval))
+            pinned: list[list[Alert]] = []
+            for group in groups:
+                by_message: dict[str | None, list[Alert]] = {}
+                for alert in group:
+                    by_message.setdefault(alert.message_id, []).append(alert)
+                fresh = by_message.pop(None, [])
+                pinned += by_message.values()
+                if fresh and fresh[0].created_at <= cutoff:
+                    pinned.append(fresh)
+            groups = pinned
         if not groups:
             return report
         transport = self.transport_factory()
@@ -145,6 +160,20 @@ class Sender:
                     continue
                 try:
                     message = self.compose(claimed)
+                except Exception as exc:
+                    # Nothing was sent, and the same rows and templates would fail the same way
+                    # on every later try: give up on these alerts, not on the round.
+                    reason = f"cannot compose the message: {type(exc).__name__}: {exc}"
+                    self._finish(claimed, status="failed", last_error=reason)
+                    report.failed += len(claimed)
+                    report.errors.append(reason)
+                    continue
+                message_id = str(message["Message-ID"])
+                if self.settings.mode == "digest" and any(
+                    a.message_id != message_id for a in claimed
+                ):
+                    self._finish(claimed, message_id=message_id)
+                try:
                     answer = transport.send(message, claimed[0].recipient)
                 except DeliveryError as exc:
                     self._failed(claimed, exc, report)
@@ -156,7 +185,7 @@ class Sender:
                     claimed,
                     status="sent",
                     sent_at=iso(self.clock()),
-                    message_id=str(message["Message-ID"]),
+                    message_id=message_id,
                     last_error=None,
                 )
                 report.sent += len(claimed)
@@ -238,7 +267,17 @@ class Sender:
 
     def message_id(self, alerts: Sequence[Alert]) -> str:
         """The same alerts always get the same Message-ID, so a resent one is a recognisable
-        duplicate; alerts of another database get another one."""
+        duplicate; alerts of another database get another one.
+
+        A message is identified by exactly the alerts it holds, never by fewer: a reader that
+        drops a second message with a known Message-ID must lose nothing. An alert alone (mode
+        "immediate") is always sent alone, so its resend is the same message. A digest is pinned
+        by `deliver`: its Message-ID is written on its alerts before the first send, and a
+        resend gathers the pending alerts carrying it (and nothing queued since), so it holds
+        the same alerts and gets the same id. Should only some of them be sendable again (one
+        taken by another process), they make a different set and get a different id, written
+        on them in turn.
+        """
         key = "|".join(
             f"{a.id}:{a.created_at}:{a.recipient}:{a.change_id}:{a.event_id}"
             for a in sorted(alerts, key=lambda a: a.id)

@@ -3,12 +3,16 @@
 Starlette, Jinja2 templates shared with the report and the emails, served by uvicorn. No
 script at all: the inline / side-by-side toggle is CSS, so the Content-Security-Policy can
 forbid every script. On an address other than loopback, every request must carry the token.
+On loopback without a token, only requests addressed to a loopback name are answered, so a
+web page whose name was rebound to 127.0.0.1 cannot read or write through a visitor's browser.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import ipaddress
+import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -33,11 +37,18 @@ from monitor.views.render import change_view, environment, source_summaries, sty
 
 PAGE_SIZE = 50
 TOKEN_ENV = "MONITOR_WEB_TOKEN"
-TOKEN_COOKIE = "monitor_token"
+SESSION_COOKIE = "monitor_session"
+SESSION_MAX_AGE = 30 * 86400
+# Browsers that got the token itself in a cookie from an earlier version: told to forget it.
+OLD_TOKEN_COOKIE = "monitor_token"
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
     "base-uri 'none'; frame-ancestors 'none'"
 )
+
+
+log = logging.getLogger("monitor.web")
 
 
 def is_loopback(host: str) -> bool:
@@ -170,6 +181,9 @@ def create_app(
         routes=routes,
         lifespan=lifespan,
         middleware=[Middleware(BaseHTTPMiddleware, dispatch=guard)],
+        # Only for a failure outside the guard (which answers the rest itself): Starlette's
+        # own error page would go out without the security headers.
+        exception_handlers={Exception: _server_error},
     )
 
 
@@ -180,6 +194,71 @@ def _int(value: str | None, default: int) -> int:
         return default
 
 
+def _server_error(request: Request, exc: Exception) -> Response:
+    response = Response("internal error\n", status_code=500, media_type="text/plain")
+    _secure(response)
+    return response
+
+
+def _secure(response: Response) -> None:
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["X-Frame-Options"] = "DENY"
+
+
+def session_value(token: str) -> str:
+    """What the session cookie holds: derived from the token, never the token itself, so the
+    browser's cookie store does not hold a key to every other client, and a new token ends
+    every session."""
+    return hmac.new(_utf8(token), b"monitor-session", hashlib.sha256).hexdigest()
+
+
+def _utf8(text: str) -> bytes:
+    # compare_digest refuses str outside ASCII; every str (even one holding the surrogates of
+    # undecodable bytes) has exactly one "surrogatepass" encoding, so equal bytes mean equal str.
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _matches(offered: str | None, expected: bytes) -> bool:
+    return bool(offered) and hmac.compare_digest(_utf8(offered or ""), expected)
+
+
+def _arrived_on_loopback(request: Request) -> bool | None:
+    """Whether the connection came in on a loopback address; None when the server gave no
+    address (a test transport, a Unix socket). uvicorn gives the socket's own address."""
+    server = request.scope.get("server")
+    if not server or not server[0]:
+        return None
+    try:
+        return ipaddress.ip_address(str(server[0])).is_loopback
+    except ValueError:
+        return None
+
+
+def _loopback_hosts(request: Request) -> set[str] | None:
+    """The Host values a request to this loopback server may carry; None if not on loopback."""
+    server = request.scope.get("server")
+    if not _arrived_on_loopback(request) or server is None:
+        return None
+    port = server[1]
+    hosts = {f"{name}:{port}" for name in LOOPBACK_NAMES}
+    if port == 80:  # a browser leaves the default port out of Host
+        hosts.update(LOOPBACK_NAMES)
+    return hosts
+
+
+def _netloc(url: str) -> str | None:
+    try:
+        return urlsplit(url).netloc.lower() or None
+    except ValueError:
+        return None
+
+
+def _refuse(status: int, reason: str) -> Response:
+    return Response(reason + "\n", status_code=status, media_type="text/plain")
+
+
 def _not_found(message: str) -> Response:
     return HTMLResponse(
         f"<!DOCTYPE html><title>Not found</title><p>{escape(message)}</p>", status_code=404
@@ -187,43 +266,68 @@ def _not_found(message: str) -> Response:
 
 
 class _Guard:
-    """Security headers on every response; the token when one is set; same-origin POSTs."""
+    """Security headers on every response; the Host allow-list on loopback; the token when one
+    is set; same-origin POSTs."""
 
     def __init__(self, token: str | None) -> None:
         self.token = token
+        self.token_bytes = _utf8(token) if token else b""
+        self.session = _utf8(session_value(token)) if token else b""
 
     async def __call__(
         self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        response = await self._admit(request, call_next)
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "same-origin"
-        response.headers["X-Frame-Options"] = "DENY"
+        try:
+            response = await self._admit(request, call_next)
+        except Exception:
+            log.exception("error answering %s %s", request.method, request.url.path)
+            response = _server_error(request, RuntimeError())
+        _secure(response)
         return response
 
     async def _admit(
         self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
+        host = request.headers.get("host", "").lower()
+        if not self.token:
+            # DNS rebinding: attacker.example resolved to 127.0.0.1 reaches this server with
+            # the attacker's name in Host (and in Origin). Without a token, the name is all
+            # there is to tell the two apart.
+            allowed = _loopback_hosts(request)
+            if allowed is not None and host not in allowed:
+                return _refuse(403, f"unknown host {host!r}; use http://127.0.0.1 or localhost")
         if self.token:
             offered = request.query_params.get("token")
-            if offered is not None and hmac.compare_digest(offered, self.token):
-                # Trade the token in the address for a cookie, and drop it from the address.
+            if _matches(offered, self.token_bytes):
+                # Trade the token in the address for a session cookie, and drop it from the
+                # address.
                 target = request.url.remove_query_params("token")
                 response = RedirectResponse(str(target), status_code=303)
-                response.set_cookie(TOKEN_COOKIE, self.token, httponly=True, samesite="strict")
+                response.set_cookie(
+                    SESSION_COOKIE,
+                    session_value(self.token),
+                    max_age=SESSION_MAX_AGE,
+                    path="/",
+                    httponly=True,
+                    samesite="strict",
+                    secure=request.url.scheme == "https" or _arrived_on_loopback(request) is False,
+                )
+                if OLD_TOKEN_COOKIE in request.cookies:
+                    response.delete_cookie(OLD_TOKEN_COOKIE)
                 return response
             header = request.headers.get("authorization", "")
-            given = header[7:] if header.lower().startswith("bearer ") else None
-            given = given or request.cookies.get(TOKEN_COOKIE)
-            if not given or not hmac.compare_digest(given, self.token):
-                return Response(
-                    "a valid token is required\n", status_code=401, media_type="text/plain"
-                )
+            bearer = header[7:] if header.lower().startswith("bearer ") else None
+            if not (
+                _matches(bearer, self.token_bytes)
+                or _matches(request.cookies.get(SESSION_COOKIE), self.session)
+            ):
+                return _refuse(401, "a valid token is required")
         if request.method == "POST":
+            # Referrer-Policy same-origin keeps Referer on our own forms; a POST that names
+            # no origin at all cannot be told from a forged one.
             origin = request.headers.get("origin") or request.headers.get("referer")
-            if origin and urlsplit(origin).netloc != request.headers.get("host"):
-                return Response(
-                    "cross-site request refused\n", status_code=403, media_type="text/plain"
-                )
+            if not origin:
+                return _refuse(403, "a POST must carry Origin or Referer")
+            if _netloc(origin) != host:
+                return _refuse(403, "cross-site request refused")
         return await call_next(request)

@@ -18,7 +18,9 @@ from tests.corpus.variants import load_corpus, make_variants
 
 
 def regions_of(html: str) -> Regions:
-    capture = Capture(url="corpus.html", body=html.encode(), media_type="text/html", charset="utf-8")
+    capture = Capture(
+        url="corpus.html", body=html.encode(), media_type="text/html", charset="utf-8"
+    )
     return extract(capture, ExtractRules())
 
 
@@ -72,7 +74,9 @@ def score() -> Score:
             elif not expect:
                 result.false_alerts.append(f"{page_id}/{variant.name}: {sorted(found)}")
             else:
-                result.missed.append(f"{page_id}/{variant.name}: {sorted(found)} not {sorted(expect)}")
+                result.missed.append(
+                    f"{page_id}/{variant.name}: {sorted(found)} not {sorted(expect)}"
+                )
     return result
 
 
