@@ -114,3 +114,12 @@ def test_units() -> None:
     assert parse_duration("1d", "k") == 86400
     assert parse_size("5MiB", "k") == 5 * 1024 * 1024
     assert parse_size(1000, "k") == 1000
+
+
+def test_allow_private_is_a_source_boolean(tmp_path: Path) -> None:
+    assert load_settings(write_config(tmp_path, GOOD)).sources[0].allow_private is False
+    allowed = GOOD.replace('interval = "30m"', 'interval = "30m"\nallow_private = true', 1)
+    assert load_settings(write_config(tmp_path, allowed)).sources[0].allow_private is True
+    wrong = GOOD.replace('interval = "30m"', 'interval = "30m"\nallow_private = "yes"', 1)
+    with pytest.raises(ConfigError, match=r"source\[1\] \(id '.*'\)\.allow_private: expected"):
+        load_settings(write_config(tmp_path, wrong))

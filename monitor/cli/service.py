@@ -65,9 +65,16 @@ def run_cmd(ctx: Context, log_level: str, log_format: str) -> None:
 
 @click.command("status", short_help="Is the service up, and how is each source doing?")
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@click.option(
+    "--service",
+    "service_only",
+    is_flag=True,
+    help="Only whether the service runs (its heartbeat is fresh): exit 0 if so, else 1, "
+    "whatever the watched sites do. For Docker's and systemd's health checks.",
+)
 @config_option
 @pass_context
-def status_cmd(ctx: Context, as_json: bool) -> None:
+def status_cmd(ctx: Context, as_json: bool, service_only: bool) -> None:
     """Is the service up, and how is each source doing? Exit 1 if down or a source is failing."""
     import monitor.views.terminal as report
     from monitor.views.status import status
@@ -75,6 +82,15 @@ def status_cmd(ctx: Context, as_json: bool) -> None:
     settings = ctx.settings()
     with domain_errors(), open_store(settings) as store:
         state = status(store, settings, datetime.now(UTC))
+    if service_only:
+        # A site that is down is the publisher's outage, not ours: a health check that failed
+        # on it would have the container restarted for nothing.
+        if as_json:
+            echo_json({"alive": state.alive, "pid": state.pid, "heartbeat_at": state.heartbeat_at})
+        else:
+            beat = f"last heartbeat {state.heartbeat_at}" if state.heartbeat_at else "no heartbeat"
+            click.echo(f"service {'up' if state.alive else 'down'} ({beat})")
+        sys.exit(0 if state.alive else EXIT_FAILED)
     if as_json:
         echo_json(state.to_json())
     else:
