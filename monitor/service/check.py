@@ -84,7 +84,7 @@ def observe(job: Job, fetcher: Fetcher, started_at: datetime) -> CheckResult:
             source.url,
             etag=job.etag,
             last_modified=job.last_modified,
-            allow_private=getattr(source, "allow_private", False) or None,
+            allow_private=source.allow_private or None,
         )
         meta = {
             "status": capture.status,
