@@ -26,9 +26,18 @@ from variants import (
 ALLOWED = {"free", "locked", "metered"}
 # chrome edits that must leave the article container's text exactly as it was
 SAME_BODY_TEXT = {
-    "cache_buster", "nav_change", "footer_change", "cookie_banner", "ad_slot_change",
-    "whitespace_reflow_head", "curly_quotes_chrome", "date_change_outside",
-    "link_query_strings", "entity_swap", "ad_in_body", "whitespace_reflow_body",
+    "cache_buster",
+    "nav_change",
+    "footer_change",
+    "cookie_banner",
+    "ad_slot_change",
+    "whitespace_reflow_head",
+    "curly_quotes_chrome",
+    "date_change_outside",
+    "link_query_strings",
+    "entity_swap",
+    "ad_in_body",
+    "whitespace_reflow_body",
 }
 
 

@@ -273,8 +273,17 @@ def _query_strings(src: str, lo: int, hi: int) -> str | None:
     return src[:lo] + new + src[hi:] if n and new != part else None
 
 
-_TO_ENTITY = {"’": "&rsquo;", "‘": "&lsquo;", "“": "&ldquo;", "”": "&rdquo;", "—": "&mdash;",
-              "–": "&ndash;", "\u00a0": "&nbsp;", "é": "&eacute;", "…": "&hellip;"}
+_TO_ENTITY = {
+    "’": "&rsquo;",
+    "‘": "&lsquo;",
+    "“": "&ldquo;",
+    "”": "&rdquo;",
+    "—": "&mdash;",
+    "–": "&ndash;",
+    "\u00a0": "&nbsp;",
+    "é": "&eacute;",
+    "…": "&hellip;",
+}
 _FROM_ENTITY = {v: k for k, v in _TO_ENTITY.items()}
 
 
@@ -352,13 +361,15 @@ def _chrome_outside(src: str, body: tuple[int, int] | None) -> list[Variant]:
     head_end = head_end if head_end >= 0 else b0
 
     # cache-buster / nonce on a script or stylesheet URL in the head
-    m = _first_match(src, r"""<(?:script|link)\b[^>]*?\b(?:src|href)\s*=\s*(["'])([^"']+)\1""",
-                     0, head_end)
+    m = _first_match(
+        src, r"""<(?:script|link)\b[^>]*?\b(?:src|href)\s*=\s*(["'])([^"']+)\1""", 0, head_end
+    )
     if m:
         new = _splice(src, m.start(2), m.end(2), _append_query(m.group(2), "cb=8f14e45f"))
     else:
-        new = _splice(src, head_end, head_end,
-                      '<script nonce="r4nd0mN0nc3">window.__cb="8f14e45f";</script>')
+        new = _splice(
+            src, head_end, head_end, '<script nonce="r4nd0mN0nc3">window.__cb="8f14e45f";</script>'
+        )
     out.append(Variant("cache_buster", new, _NO_CHANGE))
 
     # navigation menu: add an entry to the first nav-like element outside the body element
@@ -385,7 +396,7 @@ def _chrome_outside(src: str, body: tuple[int, int] | None) -> list[Variant]:
     # footer
     footer_re = r"""<footer\b[^>]*>|<div\b[^>]*\b(?:id|class)\s*=\s*["'][^"']*footer"""
     m = _first_match(src, footer_re, body[1] if body else b0, b1)
-    note = "<p class=\"footer-note\">© 2031 Example Media Group. Terms updated.</p>"
+    note = '<p class="footer-note">© 2031 Example Media Group. Terms updated.</p>'
     if m:
         k = src.find(">", m.start()) + 1
         new = _splice(src, k, k, note)
@@ -450,8 +461,10 @@ def _chrome_inside(
     out.append(Variant("related_rotated", new, _NO_CHANGE))
 
     # share / comment counts
-    counts = ('<div class="share-bar"><span class="share-count">1,284 shares</span> '
-              '<a class="comment-count" href="#comments">57 comments</a></div>')
+    counts = (
+        '<div class="share-bar"><span class="share-count">1,284 shares</span> '
+        '<a class="comment-count" href="#comments">57 comments</a></div>'
+    )
     m = _first_match(src, r"\b(\d{1,6})\s+(shares|comments|Kommentare|commentaires)\b", lo, close)
     if m:
         new = _splice(src, m.start(1), m.end(1), str(int(m.group(1)) + 13))
