@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -190,8 +191,13 @@ def test_serve_prints_its_url_and_serves_there(edited: Path) -> None:
         text=True,
     )
     try:
-        assert proc.stdout is not None
-        banner = proc.stdout.readline()
+        stdout = proc.stdout
+        assert stdout is not None
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.append(stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout=20)  # a server that prints nothing fails here instead of hanging
+        banner = lines[0] if lines else ""
         url = re.search(r"http://127\.0\.0\.1:\d+/", banner)
         assert url is not None, banner
         with urllib.request.urlopen(url.group(0) + "healthz", timeout=10) as response:
