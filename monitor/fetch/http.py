@@ -139,10 +139,6 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        if allow_private is None:
-            # A source configured on a private address (an intranet, a test server) may
-            # redirect within it; one on the public internet may not leave it.
-            allow_private = _host_of(url) is None or is_private_host(_host_of(url) or "")
         for attempt in range(self.retries + 1):
             try:
                 return self._get(url, headers, allow_private)
@@ -160,7 +156,7 @@ class Fetcher:
         base: float = self.backoff * (2**attempt)
         return base / 2 + random.uniform(0, base / 2)
 
-    def _get(self, url: str, headers: dict[str, str], allow_private: bool) -> Capture:
+    def _get(self, url: str, headers: dict[str, str], allow_private: bool | None) -> Capture:
         ends = time.monotonic() + self.deadline
         try:
             request = self.client.build_request("GET", url, headers=headers)
@@ -172,6 +168,12 @@ class Fetcher:
                         return self._answer(response, ends)
                 finally:
                     response.close()
+                if allow_private is None:
+                    # Decided at the first redirect, not on every fetch (it may cost a DNS
+                    # lookup): a source configured on a private address may redirect within
+                    # it; one on the public internet may not leave it.
+                    host = _host_of(url)
+                    allow_private = host is None or is_private_host(host)
                 _check_redirect(target, allow_private)
                 request = target
             raise CaptureError(f"more than {MAX_REDIRECTS} redirects (a redirect loop?)")
