@@ -70,9 +70,15 @@ def decode_page(data: bytes) -> str:
 
 
 def load_corpus(folder: Path | None = None) -> list[tuple[dict[str, Any], str]]:
-    """Read ``truth.json`` and every gzip page it lists, relative to this module."""
+    """Read every ``truth*.json`` and every gzip page they list, relative to this module.
+
+    The truth is split over several files so that pages can be added by more than one person
+    at a time without editing the same file.
+    """
     base = folder or HERE
-    entries = json.loads((base / "truth.json").read_text(encoding="utf-8"))
+    entries: list[dict[str, Any]] = []
+    for truth in sorted(base.glob("truth*.json")):
+        entries.extend(json.loads(truth.read_text(encoding="utf-8")))
     out: list[tuple[dict[str, Any], str]] = []
     for entry in entries:
         data = gzip.decompress((base / entry["file"]).read_bytes())
