@@ -11,10 +11,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from monitor.alerts.notify import Notifier
 from monitor.alerts.outbox import Sender
 from monitor.clock import Clock, utcnow
 from monitor.config.settings import Settings
+from monitor.discover.run import Discoverer
 from monitor.fetch import Fetcher, build_client
+from monitor.fetch.browser import BrowserFetcher
 from monitor.service.check import Checker
 from monitor.store.db import Store
 
@@ -29,6 +32,7 @@ class App:
     store: Store
     checker: Checker
     sender: Sender
+    discoverer: Discoverer
 
 
 @contextmanager
@@ -44,6 +48,24 @@ def open_fetcher(settings: Settings) -> Iterator[Fetcher]:
 
 
 @contextmanager
+def open_browser(settings: Settings, fetcher: Fetcher | None = None) -> Iterator[BrowserFetcher]:
+    """The browser for `fetch = "browser"`: Chromium starts with the first page asked for,
+    so it costs nothing where no source uses it. It shares the HTTP fetcher's `cancel`."""
+    m = settings.monitor
+    browser = BrowserFetcher(
+        timeout=m.timeout,
+        user_agent=m.user_agent,
+        max_body=m.max_body,
+        pages=m.browser_pages,
+        cancel=None if fetcher is None else fetcher.cancel,
+    )
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+@contextmanager
 def open_store(settings: Settings) -> Iterator[Store]:
     store = Store.open(settings.monitor.database)
     try:
@@ -54,7 +76,11 @@ def open_store(settings: Settings) -> Iterator[Store]:
 
 @contextmanager
 def open_app(settings: Settings, *, clock: Clock = utcnow) -> Iterator[App]:
-    with open_fetcher(settings) as fetcher, open_store(settings) as store:
+    with (
+        open_fetcher(settings) as fetcher,
+        open_browser(settings, fetcher) as browser,
+        open_store(settings) as store,
+    ):
         checker = Checker(
             fetcher,
             store,
@@ -64,9 +90,18 @@ def open_app(settings: Settings, *, clock: Clock = utcnow) -> Iterator[App]:
             clock=clock,
             user_agent=settings.monitor.user_agent,
             timeout=settings.monitor.timeout,
+            confirm_after=settings.monitor.confirm,
+            browser=browser,
         )
-        sender = Sender(store, settings.email, lambda: _transport(settings), clock)
-        yield App(settings, fetcher, store, checker, sender)
+        # Built without [[notify]] too: alerts queued for a target since removed are failed.
+        notifier = Notifier(
+            store, settings.notify, report_url=settings.email.report_url, clock=clock
+        ).deliver
+        sender = Sender(
+            store, settings.email, lambda: _transport(settings), clock, notifier=notifier
+        )
+        discoverer = Discoverer(fetcher, store, clock)
+        yield App(settings, fetcher, store, checker, sender, discoverer)
 
 
 def _transport(settings: Settings) -> Transport:

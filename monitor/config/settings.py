@@ -11,8 +11,9 @@ import ipaddress
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
@@ -32,6 +33,9 @@ from monitor.detect.rules import (
 )
 from monitor.errors import ConfigError
 
+if TYPE_CHECKING:
+    from monitor.config.discover import Discovery, NotifyTarget
+
 _SOURCE_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 # Each retry of a fetch waits backoff × 2^attempt: ten retries already span 1024 backoffs.
 MAX_RETRIES = 10
@@ -50,6 +54,11 @@ class MonitorSettings:
     retries: int = 2
     backoff: float = 1.0
     failing_after: int = 3
+    # A page that differs is fetched once more, this many seconds later (0: at once); None:
+    # never (see `service.check.confirm`).
+    confirm: float | None = 0.0
+    fetch: str = "http"  # the sources' default: "http", or "browser" (headless Chromium)
+    browser_pages: int = 2  # browser pages loading at once (each costs far more than a request)
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,11 @@ class Source:
     extract: ExtractRules = field(default_factory=ExtractRules)
     # Redirects to loopback, link-local and private addresses are refused unless this is set.
     allow_private: bool = False
+    fetch: str = "http"  # or "browser": the page as headless Chromium renders it
+    # The `[[discover]]` id that found this source; None for a configured one.
+    discovered_by: str | None = None
+    # The `[[notify]]` targets that take this source's alerts: (target id, kinds; empty: all).
+    notify: tuple[tuple[str, frozenset[str]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -89,6 +103,8 @@ class Settings:
     monitor: MonitorSettings
     email: EmailSettings
     sources: tuple[Source, ...]
+    discover: tuple[Discovery, ...] = ()
+    notify: tuple[NotifyTarget, ...] = ()
 
     def source(self, source_id: str) -> Source:
         for source in self.sources:
@@ -140,7 +156,14 @@ def _load_extract(data: object, where: str) -> ExtractRules:
     return rules
 
 
-def _load_source(data: object, index: int, root: Path, emails: tuple[str, ...]) -> Source:
+def _load_source(
+    data: object,
+    index: int,
+    root: Path,
+    emails: tuple[str, ...],
+    where: str | None = None,
+    fetch: str = "http",
+) -> Source:
     allowed = (
         "id",
         "url",
@@ -150,10 +173,12 @@ def _load_source(data: object, index: int, root: Path, emails: tuple[str, ...]) 
         "recipients",
         "extract",
         "allow_private",
+        "fetch",
     )
-    where = f"source[{index}]"
-    if isinstance(data, Mapping) and isinstance(data.get("id"), str):
-        where = f"source[{index}] (id {data['id']!r})"
+    if where is None:
+        where = f"source[{index}]"
+        if isinstance(data, Mapping) and isinstance(data.get("id"), str):
+            where = f"source[{index}] (id {data['id']!r})"
     table = Table(data, where, allowed)
     source_id = table.get("id", str)
     if source_id is None:
@@ -204,7 +229,18 @@ def _load_source(data: object, index: int, root: Path, emails: tuple[str, ...]) 
         recipients=recipients,
         extract=_load_extract(table.get("extract", dict, {}), f"{where}.extract"),
         allow_private=table.get("allow_private", bool, False),
+        fetch=_fetch(table, fetch),
     )
+
+
+def _fetch(table: Table, default: str) -> str:
+    fetch: str = table.get("fetch", str, default)
+    if fetch not in ("http", "browser"):
+        raise ConfigError(
+            f'{table.key("fetch")}: {fetch!r}; use "http" (the page as served) or "browser" '
+            "(as headless Chromium renders it, for paywalls built by a script)"
+        )
+    return fetch
 
 
 def _check_addresses(addresses: tuple[str, ...], key: str) -> None:
@@ -226,6 +262,9 @@ def _load_monitor(data: object, root: Path) -> MonitorSettings:
         "retries",
         "backoff",
         "failing_after",
+        "confirm",
+        "fetch",
+        "browser_pages",
     )
     table = Table(data, "monitor", allowed)
     d = MonitorSettings(database=Path("monitor.db"))
@@ -244,7 +283,25 @@ def _load_monitor(data: object, root: Path) -> MonitorSettings:
         retries=retries,
         backoff=parse_duration(table.get("backoff", (str, int, float), "1s"), "monitor.backoff"),
         failing_after=table.positive_int("failing_after", d.failing_after),
+        confirm=_confirm(table),
+        fetch=_fetch(table, d.fetch),
+        browser_pages=table.positive_int("browser_pages", d.browser_pages),
     )
+
+
+def _confirm(table: Table) -> float | None:
+    """`confirm = true` (a second request at once, the default), `confirm = "5s"` (after a
+    pause) or `confirm = false`."""
+    value = table.data.get("confirm", True)
+    if isinstance(value, bool):
+        return 0.0 if value else None
+    try:
+        return parse_duration(value, "monitor.confirm")
+    except ConfigError as exc:
+        raise ConfigError(
+            f"{exc}, or true (fetch again at once) or false (record a change without fetching "
+            "again)"
+        ) from None
 
 
 def _load_email(data: object, root: Path, database: Path) -> EmailSettings:
@@ -350,14 +407,17 @@ def parse_settings(text: str, path: Path) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     root = path.parent
-    top = Table(data, "", ("monitor", "email", "source"))
+    top = Table(data, "", ("monitor", "email", "source", "discover", "notify"))
     monitor = _load_monitor(top.get("monitor", dict, {}), root)
     email = _load_email(top.get("email", dict, {}), root, monitor.database)
     # With no mail server, alerts still go somewhere a person can read: .eml files in the
     # outbox, addressed to the sender when nobody else is named.
     default_to = email.to or ((email.sender,) if email.host is None else ())
     raw_sources = top.get("source", list, [])
-    sources = tuple(_load_source(s, i, root, default_to) for i, s in enumerate(raw_sources, 1))
+    sources = tuple(
+        _load_source(s, i, root, default_to, fetch=monitor.fetch)
+        for i, s in enumerate(raw_sources, 1)
+    )
     if email.host is not None and any(not s.recipients for s in sources):
         raise ConfigError("email.to: set default recipients, or give every source recipients")
     seen: set[str] = set()
@@ -365,7 +425,76 @@ def parse_settings(text: str, path: Path) -> Settings:
         if source.id in seen:
             raise ConfigError(f"source id {source.id!r} is used twice; ids must be unique")
         seen.add(source.id)
-    return Settings(path=path, monitor=monitor, email=email, sources=sources)
+    discover, notify = _load_discover_notify(top, root, default_to)
+    if email.host is not None and any(
+        d.template is not None and not d.template.recipients for d in discover
+    ):
+        raise ConfigError(
+            "email.to: set default recipients, or give every [discover.source] recipients"
+        )
+    return _with_routes(
+        Settings(
+            path=path,
+            monitor=monitor,
+            email=email,
+            sources=sources,
+            discover=discover,
+            notify=notify,
+        )
+    )
+
+
+def _load_discover_notify(
+    top: Table, root: Path, emails: tuple[str, ...]
+) -> tuple[tuple[Discovery, ...], tuple[NotifyTarget, ...]]:
+    from monitor.config.discover import load_discovery, load_notify
+    from monitor.detect.compare import KINDS
+
+    def template(data: object, where: str) -> Source:
+        allowed = ("interval", "cron", "recipients", "extract", "allow_private")
+        Table(data, where, allowed)  # id, url and baseline come from each found article
+        assert isinstance(data, Mapping)
+        filled = {**data, "id": "discovered", "url": "https://discovered.invalid/"}
+        return _load_source(filled, 0, root, emails, where=where)
+
+    discover = tuple(
+        load_discovery(d, i, template) for i, d in enumerate(top.get("discover", list, []), 1)
+    )
+    notify = tuple(
+        load_notify(n, i, KINDS) for i, n in enumerate(top.get("notify", list, []), 1)
+    )
+    for name, items in (("discover", discover), ("notify", notify)):
+        ids = [item.id for item in items]
+        if twice := {i for i in ids if ids.count(i) > 1}:
+            raise ConfigError(f"{name} id {min(twice)!r} is used twice; ids must be unique")
+    return discover, notify
+
+
+def _with_routes(settings: Settings) -> Settings:
+    """Give each source (and each discovery's template) the notify targets that take it."""
+    known = {s.id for s in settings.sources} | {d.id for d in settings.discover}
+    for target in settings.notify:
+        if unknown := sorted(target.sources - known):
+            raise ConfigError(
+                f"notify (id {target.id!r}).sources: {unknown[0]!r} is neither a source nor a "
+                "discover id"
+            )
+    if not settings.notify:
+        return settings
+
+    def routes(source_id: str, discovered_by: str | None) -> tuple[tuple[str, frozenset[str]], ...]:
+        return tuple(
+            t.route() for t in settings.notify if t.takes_source(source_id, discovered_by)
+        )
+
+    sources = tuple(replace(s, notify=routes(s.id, None)) for s in settings.sources)
+    discover = tuple(
+        replace(d, template=replace(d.template, notify=routes("", d.id)))
+        if d.template is not None
+        else d
+        for d in settings.discover
+    )
+    return replace(settings, sources=sources, discover=discover)
 
 
 def load_settings(path: Path) -> Settings:

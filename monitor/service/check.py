@@ -22,10 +22,12 @@ from typing import Any
 
 from monitor.clock import Clock, utcnow
 from monitor.config.settings import Source
+from monitor.detect.capture import Capture
 from monitor.detect.compare import compare, suspect
 from monitor.detect.extract import Regions, extract
 from monitor.errors import CaptureError, MonitorError
 from monitor.fetch import Fetcher, read_file
+from monitor.fetch.browser import BrowserFetcher
 from monitor.store.db import Store
 from monitor.store.record import Recipients, Stale, record_checks
 from monitor.store.rows import CheckResult
@@ -50,6 +52,9 @@ class Job:
     last_modified: str | None = None
     early: CheckResult | None = field(default=None)  # set when the check failed before fetching
     fingerprint: str | None = None  # of the current version, when `current` is not loaded
+    # Seconds to wait before fetching a page that differs once more, in the worker (None: not
+    # in the worker: the pass confirms after a pause, or confirming is off).
+    confirm_after: float | None = None
 
 
 def read_baseline(source: Source, fetcher: Fetcher) -> Regions:
@@ -61,7 +66,29 @@ def read_baseline(source: Source, fetcher: Fetcher) -> Regions:
     return regions
 
 
-def observe(job: Job, fetcher: Fetcher, started_at: datetime) -> CheckResult:
+def fetch_source(
+    source: Source,
+    fetcher: Fetcher,
+    browser: BrowserFetcher | None,
+    *,
+    etag: str | None = None,
+    last_modified: str | None = None,
+) -> Capture:
+    """The source's page: as served (`fetcher`), or as headless Chromium renders it
+    (`browser`, for `fetch = "browser"`)."""
+    allow_private = source.allow_private or None
+    if source.fetch == "browser":
+        if browser is None:  # pragma: no cover - browser sources are checked in the parent
+            raise CaptureError('fetch = "browser": no browser in this process')
+        return browser.fetch(source.url, allow_private=allow_private, rules=source.extract)
+    return fetcher.fetch(
+        source.url, etag=etag, last_modified=last_modified, allow_private=allow_private
+    )
+
+
+def observe(
+    job: Job, fetcher: Fetcher, started_at: datetime, browser: BrowserFetcher | None = None
+) -> CheckResult:
     """Fetch, extract and compare one source. No database, safe to run in a worker thread."""
     if job.early is not None:
         return job.early
@@ -80,11 +107,8 @@ def observe(job: Job, fetcher: Fetcher, started_at: datetime) -> CheckResult:
         )
 
     try:
-        capture = fetcher.fetch(
-            source.url,
-            etag=job.etag,
-            last_modified=job.last_modified,
-            allow_private=source.allow_private or None,
+        capture = fetch_source(
+            source, fetcher, browser, etag=job.etag, last_modified=job.last_modified
         )
         meta = {
             "status": capture.status,
@@ -107,9 +131,57 @@ def observe(job: Job, fetcher: Fetcher, started_at: datetime) -> CheckResult:
         if job.fingerprint is None:
             regions.fingerprint  # noqa: B018 - computed here, in the worker, not by the recorder
             return result("new", regions=regions, **meta)
-        outcome = "unchanged" if regions.fingerprint == job.fingerprint else "differs"
-        return result(outcome, regions=regions, **meta)
-    return judge(result("differs", regions=regions, **meta), job.current)
+        if regions.fingerprint == job.fingerprint:
+            return result("unchanged", regions=regions, **meta)
+        if job.confirm_after is not None and (
+            reason := confirm(
+                job.source, fetcher, regions, job.fingerprint, job.confirm_after, browser
+            )
+        ):
+            return result(reason[0], error=reason[1], **meta)
+        return result("differs", regions=regions, **meta)
+    judged = judge(result("differs", regions=regions, **meta), job.current)
+    if (
+        judged.outcome == "changed"
+        and job.confirm_after is not None
+        and (
+            reason := confirm(
+                job.source, fetcher, regions, job.current.fingerprint, job.confirm_after, browser
+            )
+        )
+    ):
+        return result(reason[0], error=reason[1], **meta)
+    return judged
+
+
+def confirm(
+    source: Source,
+    fetcher: Fetcher,
+    seen: Regions,
+    stored: str | None,
+    pause: float,
+    browser: BrowserFetcher | None = None,
+) -> tuple[str, str] | None:
+    """Fetch a page that differs from the stored version once more, after `pause` seconds;
+    None when the second response shows the same regions, else the outcome and the reason not
+    to record it.
+
+    A change is recorded only when two responses agree: content that differs on every request
+    (an A/B test, a block that rotates inside the article) would otherwise alert every time.
+    The cost is one request per change, never one per check.
+    """
+    if pause > 0 and fetcher.cancel.wait(pause):
+        return "error", "cancelled before the change could be confirmed"
+    try:
+        again = extract(fetch_source(source, fetcher, browser), source.extract)
+    except CaptureError as exc:
+        return "error", f"could not confirm the change: {exc}"
+    if again.access == "unknown":
+        return "error", f"could not confirm the change: {again.error}"
+    if again.fingerprint == seen.fingerprint or not compare(seen, again).changed:
+        return None
+    back = "the stored version" if again.fingerprint == stored else "another version"
+    return "unstable", f"the page differs between two requests (the second showed {back})"
 
 
 def judge(result: CheckResult, current: Regions) -> CheckResult:
@@ -152,7 +224,11 @@ class Checker:
         clock: Clock = utcnow,
         user_agent: str | None = None,
         timeout: float = 30.0,
+        confirm_after: float | None = None,
+        browser: BrowserFetcher | None = None,
     ) -> None:
+        self.confirm_after = confirm_after
+        self.browser = browser  # for `fetch = "browser"` sources; its own limit of pages
         self.user_agent = user_agent  # set: large passes may use worker processes
         self.timeout = timeout
         self.fetcher = fetcher
@@ -190,7 +266,7 @@ class Checker:
         started = self.clock()
         try:
             with self.limiter(job.source.url):
-                return observe(job, self.fetcher, started)
+                return observe(job, self.fetcher, started, self.browser)
         except Exception as exc:  # a bug in one source's check must not stop the others
             return CheckResult(job.source.id, "error", started, error=f"internal error: {exc!r}")
 
@@ -258,7 +334,14 @@ class Checker:
 
         The source's row must exist: the service syncs its sources at start and on reload.
         """
-        return self.record(self._run(self.prepare(source, dry_run=False)), source)
+        job = replace(self.prepare(source, dry_run=False), confirm_after=self.confirm_after)
+        return self.record(self._run(job), source)
+
+    @property
+    def _confirm_in_worker(self) -> float | None:
+        """0 when a pass's workers confirm a change at once; None when the pass confirms
+        after its pause, or not at all."""
+        return 0.0 if self.confirm_after == 0 else None
 
     def _executor(self, count: int) -> tuple[Executor, int]:
         """Threads, or for a large pass a process per core (see `workers`), and how many
@@ -290,7 +373,9 @@ class Checker:
         for source in sources:
             state = known.get(source.id)
             if state is None or state.fingerprint is None:
-                yield self.prepare(source, dry_run=dry_run)
+                yield replace(
+                    self.prepare(source, dry_run=dry_run), confirm_after=self._confirm_in_worker
+                )
             else:
                 yield Job(
                     source,
@@ -299,6 +384,7 @@ class Checker:
                     state.etag,
                     state.last_modified,
                     fingerprint=state.fingerprint,
+                    confirm_after=self._confirm_in_worker,
                 )
 
     def settle(self, result: CheckResult) -> CheckResult:
@@ -331,9 +417,16 @@ class Checker:
         buffer: list[CheckResult] = []
         flushed = time.monotonic()
 
-        def flush() -> None:
+        # Changes wait for their confirming request until the end of the pass: one pause for
+        # all of them, and no worker sits idle through it.
+        held: list[CheckResult] = []
+
+        def flush(*, confirmed: bool = False) -> None:
             nonlocal flushed
             settled = [self.settle(r) for r in buffer]
+            if self.confirm_after and not confirmed:  # a pause: held to the end of the pass
+                held.extend(r for r in settled if r.outcome == "changed")
+                settled = [r for r in settled if r.outcome != "changed"]
             done = settled if dry_run else self._record_batch(settled, by_id)
             for result in done:
                 results[result.source_id] = result
@@ -343,7 +436,9 @@ class Checker:
             flushed = time.monotonic()
 
         pool, size = self._executor(len(sources))
-        with pool:
+        # Worker processes have no browser: browser pages load in this one, in threads.
+        in_parent = ThreadPoolExecutor(self.browser.pages if self.browser else 1, "browser")
+        with pool, in_parent:
             processes = not isinstance(pool, ThreadPoolExecutor)
             # bounded, so memory does not grow with the source count
             window = (os.cpu_count() or 1) * 2 if processes else self.concurrency * 2
@@ -358,6 +453,9 @@ class Checker:
                         # checks that failed before fetching need no worker
                         buffer.extend(job.early for job in unit if job.early is not None)
                         unit = [job for job in unit if job.early is None]
+                        if browsed := [j for j in unit if j.source.fetch == "browser"]:
+                            pending.add(in_parent.submit(self._run_many, browsed))
+                            unit = [j for j in unit if j.source.fetch != "browser"]
                         if unit:
                             pending.add(pool.submit(_in_process, unit, self.clock()))
                     else:
@@ -371,7 +469,37 @@ class Checker:
                 if len(buffer) >= _BATCH or time.monotonic() - flushed > 1.0:
                     flush()
             flush()
+        if held:
+            buffer.extend(self._confirm_held(held, by_id))
+            flush(confirmed=True)
         return [results[s.id] for s in sources]
+
+    def _confirm_held(
+        self, held: list[CheckResult], by_id: dict[str, Source]
+    ) -> list[CheckResult]:
+        """Fetch each changed page once more after the pause (see `confirm`), in parallel
+        under the same limits as the pass; a change stands only if the page held."""
+        assert self.confirm_after is not None
+        cancelled = self.fetcher.cancel.wait(self.confirm_after)
+
+        def again(result: CheckResult) -> CheckResult:
+            assert result.regions is not None
+            source = by_id[result.source_id]
+            if cancelled:
+                reason: tuple[str, str] | None = (
+                    "error",
+                    "cancelled before the change could be confirmed",
+                )
+            else:
+                with self.limiter(source.url):
+                    reason = confirm(source, self.fetcher, result.regions, None, 0.0, self.browser)
+            if reason is None:
+                return result
+            outcome, error = reason
+            return replace(result, outcome=outcome, error=error, comparison=None, regions=None)
+
+        with ThreadPoolExecutor(min(self.concurrency, len(held))) as pool:
+            return list(pool.map(again, held))
 
 
 def _in_process(jobs: list[Job], started_at: datetime) -> list[CheckResult]:

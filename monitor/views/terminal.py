@@ -25,7 +25,12 @@ from monitor.detect.normalise import word_count
 from monitor.store.rows import ChangeRow, StoredVersion
 from monitor.views.status import Status, format_seconds
 
-_OUTCOME_STYLES = {"changed": "bold yellow", "new": "cyan", "error": "bold red"}
+_OUTCOME_STYLES = {
+    "changed": "bold yellow",
+    "new": "cyan",
+    "error": "bold red",
+    "unstable": "magenta",
+}
 
 
 def _region_title(name: str) -> Text:
@@ -238,7 +243,11 @@ def summary_line(results: Sequence[CheckResult], seconds: float) -> str:
     parts = [f"{count['changed']} changed"]
     if count["new"]:
         parts.append(f"{count['new']} new")
-    parts += [f"{count['unchanged']} unchanged", f"{count['error']} failed"]
+    parts.append(f"{count['unchanged']} unchanged")
+    if count.get("unstable"):
+        # differed between two requests: neither a change nor a failure
+        parts.append(f"{count['unstable']} unstable")
+    parts.append(f"{count['error']} failed")
     return f"checked {len(results)} {noun} in {seconds:.1f} s: " + ", ".join(parts)
 
 
