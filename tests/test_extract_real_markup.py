@@ -145,3 +145,30 @@ def test_a_standfirst_in_the_articles_own_header_is_kept() -> None:
     r = regions(page(f"{site}<article>{header}{STORY}</article>"))
     assert "divides the council" in r.teaser
     assert "Home" not in r.teaser
+
+
+def test_a_notice_found_by_its_wording_takes_its_box_and_an_edit_is_paywall_changed() -> None:
+    def at(offer: str) -> str:
+        box = (
+            '<div class="snippet-login"><p>To read the full story, <a href="/join">Join Now</a> '
+            f'or <a href="/login">Sign In</a></p><h4>Members Only</h4><p>{offer}</p></div>'
+        )
+        return page(f"<article>{STORY}{box}</article>")
+
+    before = regions(at("This is the analysis you can access exclusively as a Pro Member."))
+    after = regions(at("This is the analysis you can access exclusively as a Premium Member."))
+    assert before.access == "locked"
+    assert "Members Only" in before.paywall and "Pro Member" in before.paywall
+    assert "Members Only" not in before.teaser
+    assert compare(before, after).kinds == ("paywall_changed",)
+
+
+def test_a_date_inside_a_notice_box_is_not_notice_text() -> None:
+    def at(when: str) -> str:
+        box = (
+            f'<div class="offer"><time>{when}</time><p>Subscribe to continue reading this '
+            "story and every other one on the site.</p></div>"
+        )
+        return page(f"<article>{STORY}{box}</article>")
+
+    assert not compare(regions(at("May 1, 2024")), regions(at("May 2, 2024"))).changed

@@ -40,6 +40,11 @@ _INNER_CHROME = (
     "[id*=related], [id*=advert], .ad, .ads, .ad-slot, [class*=ad-slot], [class*=promo], "
     "[class*=cookie], [class*=consent]"
 )
+# Chrome that a notice box can hold too; its offer, price and promo wording are the notice.
+_NOTICE_CHROME = (
+    "time, .date, .dateline, .timestamp, [class*=share], [class*=social], [class*=related], "
+    "[class*=comment-count], [class*=advert], .ad, .ads"
+)
 # What readers do not see is not teaser.
 _HIDDEN = (
     '[hidden], [aria-hidden="true"], [style*="display:none"], [style*="display: none"], '
@@ -174,7 +179,8 @@ def extract_html(text: str, rules: ExtractRules) -> Regions:
     if walled:
         declared = "locked"
     for node in paywall_nodes:
-        _drop(node, _CONTROLS)
+        _drop(node, _CONTROLS, _NOTICE_CHROME)
+        _drop_chrome_blocks(node, link_lists=False)
     paywall = normalise("\n".join(_block_text(n) for n in paywall_nodes))
     teaser = ""
     if container is not None:
@@ -327,9 +333,10 @@ def _within_any(node: LexborNode, tags: tuple[str, ...]) -> bool:
     return False
 
 
-def _drop_chrome_blocks(container: LexborNode) -> None:
+def _drop_chrome_blocks(container: LexborNode, *, link_lists: bool = True) -> None:
     """Blocks inside the article that are not its text: a site header, "Updated …" lines,
-    and lists of links under a "Related" / "Read more" heading or made of links alone."""
+    and lists of links under a "Related" / "Read more" heading or (`link_lists`) made of links
+    alone; a notice's "Join now | Sign in" links are its text."""
     for header in container.css("header"):
         role = (header.attributes.get("role") or "").lower()
         classes = (header.attributes.get("class") or "").lower()
@@ -350,6 +357,8 @@ def _drop_chrome_blocks(container: LexborNode) -> None:
         if following is not None and _link_share(following) >= 0.5:
             following.decompose()
             heading.decompose()
+    if not link_lists:
+        return
     for block in container.css("ul, ol, div, section, p"):
         words = word_count(block.text(separator=" "))
         if words and _link_share(block) >= 0.8 and (block.tag != "p" or words <= 25):
@@ -404,7 +413,17 @@ def _phrase_nodes(tree: LexborHTMLParser, container: LexborNode | None) -> list[
             continue
         if best is None or _within(node, best):
             best = node
-    return [best] if best is not None else []
+    if best is None:
+        return []
+    # The sentence sits in the notice's box with its buttons and offers ("Members only", a
+    # price): take the box, as long as it stays notice-sized and is not the article.
+    while (parent := best.parent) is not None and parent.tag not in ("body", "html"):
+        if container is not None and _within(container, parent):
+            break
+        if word_count(normalise(parent.text(separator=" "))) > 60:
+            break
+        best = parent
+    return [best]
 
 
 def _marker_nodes(

@@ -578,7 +578,9 @@ def make_variants(src: str, truth: dict[str, Any]) -> list[Variant]:
             if new:
                 variants.append(Variant("notice_edit", new, frozenset({PAYWALL})))
 
-    if truth.get("access") == "locked":
+    # A page that shows no article text at all (first_words null) has nothing to unlock into
+    # by a string edit: without its notice it holds no article, a failed check, not a change.
+    if truth.get("access") == "locked" and truth.get("first_words"):
         variants.append(Variant("unlock", _unlock(src, truth), frozenset({ACCESS})))
     return variants
 
