@@ -342,12 +342,20 @@ def _drop_chrome_blocks(container: LexborNode, *, link_lists: bool = True) -> No
         classes = (header.attributes.get("class") or "").lower()
         if role == "banner" or "site" in classes or header.css_first("nav") is not None:
             header.decompose()
+    # normalising a block's text costs more than splitting it: long blocks are let through
+    # on the split alone
     for block in container.css("p, div, span, small, li"):
-        text = normalise(block.text(separator=" "))
+        raw = block.text(separator=" ")
+        if len(raw.split()) > 3 * 15:
+            continue
+        text = normalise(raw)
         if text and word_count(text) <= 15 and _DATE_LINE.match(text):
             block.decompose()
     for heading in container.css("h2, h3, h4, h5, h6, strong, b, p"):
-        text = normalise(heading.text(separator=" "))
+        raw = heading.text(separator=" ")
+        if len(raw.split()) > 3 * 4:
+            continue
+        text = normalise(raw)
         if not (text and word_count(text) <= 4 and _LINK_BLOCK_HEADINGS.match(text)):
             continue
         following = heading.next
@@ -404,9 +412,15 @@ def _phrase_nodes(tree: LexborHTMLParser, container: LexborNode | None) -> list[
     body = tree.body
     if body is None:
         return []
+    # Most pages say none of it: one look at the whole text spares a look at every block.
+    if not _NOTICE_PHRASES.search(normalise(body.text(separator=" "))):
+        return []
     best: LexborNode | None = None
     for node in body.css("div, section, aside, p"):
-        text = normalise(node.text(separator=" "))
+        raw = node.text(separator=" ")
+        if len(raw.split()) > 3 * 60:  # far too long for a notice, whatever normalising does
+            continue
+        text = normalise(raw)
         if not _NOTICE_PHRASES.search(text) or not 5 <= word_count(text) <= 60:
             continue
         if container is not None and _within(container, node):
