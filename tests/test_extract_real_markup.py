@@ -172,3 +172,49 @@ def test_a_date_inside_a_notice_box_is_not_notice_text() -> None:
         return page(f"<article>{STORY}{box}</article>")
 
     assert not compare(regions(at("May 1, 2024")), regions(at("May 2, 2024"))).changed
+
+
+def test_text_written_straight_into_a_table_cell_between_brs_is_the_article() -> None:
+    essay = (
+        "Silicon Valley proper is mostly suburban sprawl, and at first glance it does not "
+        "seem there is anything to see.<br><br>It is not the sort of place that looks like a "
+        "center of anything, and yet it is where the startups are.<br><br>"
+    )
+    layout = (
+        '<table><tr><td><a href="/">Home</a><br><a href="/essays">Essays</a></td>'
+        f'<td width="455">{essay}</td></tr></table>'
+    )
+    r = regions(page(layout))
+    assert r.access == "free"
+    assert r.teaser.startswith("Silicon Valley proper is mostly suburban sprawl")
+    assert "Essays" not in r.teaser
+
+
+PODCAST_POST = (
+    '<div id="sidebar"><p>Thoughtful film critiques of the latest movies, with two critics '
+    "who have reviewed films on the radio every week for twenty years.</p></div>"
+    '<div class="post single" id="post-470"><h2>Stand Up Guys</h2><div class="entry">'
+    "<p>Listen to the review by Dennis Morton, above.</p></div></div>"
+)
+
+
+def test_a_short_post_that_the_page_names_is_the_article_not_the_longer_sidebar() -> None:
+    r = regions(page(PODCAST_POST))
+    assert r.access == "free"
+    assert "Listen to the review by Dennis Morton" in r.teaser
+    assert "Thoughtful film critiques" not in r.teaser
+
+
+def test_a_short_text_on_a_page_that_names_no_post_is_still_no_article() -> None:
+    r = regions(page("<div><p>Listen to the review by Dennis Morton, above.</p></div>"))
+    assert r.access == "unknown"
+    assert (r.error or "").startswith("no article text found")
+
+
+def test_a_wordpress_not_found_page_is_no_article_even_with_post_markup() -> None:
+    body = (
+        '<article id="post-0" class="post error404 not-found"><p>It seems we cannot find what '
+        "you are looking for.</p></article>"
+    )
+    r = regions(page(body, body_attrs='class="error404"'))
+    assert r.access == "unknown"

@@ -45,6 +45,13 @@ _NOTICE_CHROME = (
     "time, .date, .dateline, .timestamp, [class*=share], [class*=social], [class*=related], "
     "[class*=comment-count], [class*=advert], .ad, .ads"
 )
+# A page that declares itself one post may hold only a sentence (a podcast, a photo, a video).
+_SHORT_POST_WORDS = 5
+_POST_ELEMENTS = (
+    '[id^="post-"], .hentry, .type-post, [itemtype*="Article"], [itemtype*="BlogPosting"]'
+)
+_POST_MARKS = _POST_ELEMENTS + ', meta[property="og:type"][content="article"]'
+_POST_TYPES = re.compile(r'"@type"\s*:\s*\[?\s*"(?:\w+)?(?:Article|BlogPosting|Report)"')
 # What readers do not see is not teaser.
 _HIDDEN = (
     '[hidden], [aria-hidden="true"], [style*="display:none"], [style*="display: none"], '
@@ -173,7 +180,10 @@ def extract_html(text: str, rules: ExtractRules) -> Regions:
     login = tree.css_first('input[type="password"]') is not None
     description = _description(tree, rules)
     _drop(tree.body, _HIDDEN)
-    container = _container(tree, rules)
+    floor = rules.min_words
+    if floor == ExtractRules.min_words and _declares_post(tree):
+        floor = _SHORT_POST_WORDS  # a podcast or photo post: a sentence is its whole text
+    container = _container(tree, rules, floor)
     declared = _declared_access(tree, container)
     paywall_nodes, walled = _paywall_nodes(tree, container, rules)
     if walled:
@@ -193,7 +203,9 @@ def extract_html(text: str, rules: ExtractRules) -> Regions:
         teaser = strip_trailing_ellipsis(normalise(_block_text(container)))
     # With no article text, what the page does say tells a challenge from an error page.
     page_text = "" if teaser else normalise(tree.body.text(separator=" "))[:2000]
-    if reason := _failure(teaser, paywall, rules, title=title, login_form=login, page=page_text):
+    if reason := _failure(
+        teaser, paywall, rules, title=title, login_form=login, page=page_text, floor=floor
+    ):
         return Regions.failed(reason)
     access: Access = "locked" if paywall or declared == "locked" else "free"
     og_title = tree.css_first('meta[property="og:title"]')
@@ -215,8 +227,11 @@ def _failure(
     title: str | None,
     login_form: bool,
     page: str = "",
+    floor: int | None = None,
 ) -> str | None:
-    """Why a capture holds no article, or None when it does."""
+    """Why a capture holds no article, or None when it does; `floor` is the fewest words of
+    article text (`min_words` unless the page declares itself a post)."""
+    floor = rules.min_words if floor is None else floor
     folded_title = (title or "").casefold()
     # A challenge page is short; an article that merely mentions "access denied" is not.
     probe = (teaser or page).casefold()
@@ -233,8 +248,8 @@ def _failure(
         return f"error page: {title!r}"
     if not teaser:
         return "no article text found"
-    if words < rules.min_words:
-        return f"no article text found (only {words} words, fewer than min_words={rules.min_words})"
+    if words < floor:
+        return f"no article text found (only {words} words, fewer than min_words={floor})"
     return None
 
 
@@ -257,7 +272,22 @@ def _description(tree: LexborHTMLParser, rules: ExtractRules) -> str:
     return ""
 
 
-def _container(tree: LexborHTMLParser, rules: ExtractRules) -> LexborNode | None:
+def _declares_post(tree: LexborHTMLParser) -> bool:
+    """Whether the page says it is one article or post (and not a "not found" page)."""
+    body = tree.body
+    if body is not None and "error404" in (body.attributes.get("class") or ""):
+        return False
+    if tree.css_first(_POST_MARKS) is not None:
+        return True
+    return any(
+        _POST_TYPES.search(script.text())
+        for script in tree.css('script[type="application/ld+json"]')
+    )
+
+
+def _container(
+    tree: LexborHTMLParser, rules: ExtractRules, floor: int | None = None
+) -> LexborNode | None:
     """The element that holds the article's text.
 
     The first selector with a match that holds at least `min_words` of paragraph text wins,
@@ -266,6 +296,7 @@ def _container(tree: LexborHTMLParser, rules: ExtractRules) -> LexborNode | None
     most words is taken, as main-content extractors do; failing that, the first non-empty
     match, so that a short locked teaser is still found.
     """
+    floor = rules.min_words if floor is None else floor
     first: LexborNode | None = None
     for selector in rules.teaser:
         best, best_words = None, 0
@@ -275,11 +306,34 @@ def _container(tree: LexborHTMLParser, rules: ExtractRules) -> LexborNode | None
             words = _paragraph_words(node)
             if words > best_words:
                 best, best_words = node, words
-        if best is not None and best_words >= rules.min_words:
+        if best is not None and best_words >= floor:
             return best
         if first is None and best is not None:
             first = best
-    return _densest(tree, rules.min_words) or first
+    dense = _densest(tree, floor)
+    post = _post_element(tree)
+    # The page names its post, and the densest text lies outside it: a sidebar blurb
+    # outweighs a short post.
+    if (
+        post is not None
+        and (dense is None or not _within(dense, post))
+        and _paragraph_words(post) >= floor
+    ):
+        return post
+    return dense or first
+
+
+def _post_element(tree: LexborHTMLParser) -> LexborNode | None:
+    """The element the page marks as its post (WordPress `post-N`, hentry, schema.org
+    microdata), the one with the most paragraph words."""
+    best, best_words = None, 0
+    for node in tree.css(_POST_ELEMENTS):
+        if node.tag in ("meta", "link", "body", "html"):
+            continue
+        words = _paragraph_words(node)
+        if words > best_words:
+            best, best_words = node, words
+    return best
 
 
 def _paragraph_words(node: LexborNode) -> int:
@@ -297,11 +351,22 @@ def _densest(tree: LexborHTMLParser, min_words: int) -> LexborNode | None:
         return None
     scores: dict[int, float] = {}
     nodes: dict[int, LexborNode] = {}
-    for paragraph in body.css("p"):
-        words = word_count(paragraph.text(separator=" "))
-        if words < 8 or _within_any(paragraph, ("aside", "nav", "footer", "header", "form")):
+    # Paragraphs credit their parent; text written straight into a block between <br>s (old
+    # table layouts, or a <p> the parser closed early) credits the block itself.
+    found = [(p.parent, word_count(p.text(separator=" "))) for p in body.css("p")]
+    found += [
+        (block, word_count(block.text(deep=False, separator=" ")))
+        for block in body.css("td, div, section, article, main")
+    ]
+    for holder, words in found:
+        if (
+            holder is None
+            or words < 8
+            or _within_any(holder, ("aside", "nav", "footer", "header", "form"))
+            or holder.tag in ("aside", "nav", "footer", "header", "form")
+        ):
             continue
-        parent = paragraph.parent
+        parent: LexborNode | None = holder
         for weight in (1.0, 0.5):
             if parent is None or parent.tag in ("body", "html"):
                 break
