@@ -218,3 +218,28 @@ def test_a_wordpress_not_found_page_is_no_article_even_with_post_markup() -> Non
     )
     r = regions(page(body, body_attrs='class="error404"'))
     assert r.access == "unknown"
+
+
+def test_a_declared_free_page_with_a_paywall_class_on_its_article_is_free() -> None:
+    ld = '<script type="application/ld+json">{"isAccessibleForFree": true}</script>'
+    r = regions(page(f'<article class="paywall">{STORY}</article>', head=ld))
+    assert r.access == "free"
+
+
+def test_a_paywall_offer_in_a_dialog_on_a_declared_free_page_is_not_its_notice() -> None:
+    ld = '<script type="application/ld+json">{"isAccessibleForFree": "True"}</script>'
+    modal = (
+        '<div class="modal typography popup out gone"><div class="paywall modal-paywall">'
+        "<h2>Only paying subscribers can comment on this post</h2></div></div>"
+    )
+    r = regions(page(f"<article>{STORY}</article>{modal}", head=ld))
+    assert r.access == "free" and r.paywall == ""
+
+
+def test_a_paywall_in_a_dialog_on_a_page_that_declares_nothing_is_still_the_notice() -> None:
+    modal = (
+        '<div role="dialog"><div class="paywall"><h2>Subscribe to keep reading</h2>'
+        "<p>Your free articles this month are used up.</p></div></div>"
+    )
+    r = regions(page(f"<article>{STORY}</article>{modal}"))
+    assert r.access == "locked" and "Subscribe to keep reading" in r.paywall

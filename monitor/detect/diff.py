@@ -111,10 +111,16 @@ Opcode = tuple[str, int, int, int, int]
 # Below this many token pairs SequenceMatcher runs as it is; above, the texts are first cut at
 # anchors (n-grams found once in each), so that it only ever sees the gaps between them.
 _DIRECT = 400_000
-# Two blocks this large with nothing in common are shown as one replacement, not searched.
+# Two blocks this large with no n-gram found once in each are too large for SequenceMatcher
+# (quadratic): they are walked in step (`_lined_up`), and what does not line up is replaced.
 _UNRELATED = 4_000_000
-_GRAM = 3
 _ANCHOR_STEP = 4
+# Lining up repetitive blocks: past a difference, tokens agree again only when this many do
+# (shorter runs agree by chance in repetitive text), at most this many tokens on, and the whole
+# walk makes at most this many probes, so that two unrelated blocks cost little.
+_LINED_UP_RUN = 8
+_RESYNC = 16
+_LINED_UP_BUDGET = 200_000
 
 
 def opcodes(a: list[str], b: list[str]) -> list[Opcode]:
@@ -134,32 +140,64 @@ def opcodes(a: list[str], b: list[str]) -> list[Opcode]:
     return merged
 
 
+def plan(a: list[str], b: list[str]) -> str:
+    """How `opcodes` compares the differing middle of `a` and `b` (what is left once the
+    common head and tail are set aside): "same", "direct" (SequenceMatcher alone), "anchored"
+    (cut at n-grams found once in each), "lined-up" (cut where the two sides, walked in step,
+    agree again after each difference) or "unrelated" (one replacement)."""
+    alo, ahi, blo, bhi = _trim(a, b, 0, len(a), 0, len(b))
+    if alo == ahi and blo == bhi:
+        return "same"
+    return _strategy(a, b, alo, ahi, blo, bhi)[0]
+
+
+def _trim(
+    a: list[str], b: list[str], alo: int, ahi: int, blo: int, bhi: int
+) -> tuple[int, int, int, int]:
+    while alo < ahi and blo < bhi and a[alo] == b[blo]:
+        alo, blo = alo + 1, blo + 1
+    while ahi > alo and bhi > blo and a[ahi - 1] == b[bhi - 1]:
+        ahi, bhi = ahi - 1, bhi - 1
+    return alo, ahi, blo, bhi
+
+
 def _align(
     a: list[str], b: list[str], alo: int, ahi: int, blo: int, bhi: int, out: list[Opcode]
 ) -> None:
-    start_a, start_b = alo, blo
-    while alo < ahi and blo < bhi and a[alo] == b[blo]:
-        alo, blo = alo + 1, blo + 1
-    end_a, end_b = ahi, bhi
-    while ahi > alo and bhi > blo and a[ahi - 1] == b[bhi - 1]:
-        ahi, bhi = ahi - 1, bhi - 1
+    start_a, start_b, end_a, end_b = alo, blo, ahi, bhi
+    alo, ahi, blo, bhi = _trim(a, b, alo, ahi, blo, bhi)
     out.append(("equal", start_a, alo, start_b, blo))
     _middle(a, b, alo, ahi, blo, bhi, out)
     out.append(("equal", ahi, end_a, bhi, end_b))
 
 
+def _strategy(
+    a: list[str], b: list[str], alo: int, ahi: int, blo: int, bhi: int
+) -> tuple[str, list[tuple[int, int]]]:
+    size = (ahi - alo) * (bhi - blo)
+    if size == 0:
+        return "unrelated", []
+    if size <= _DIRECT:
+        return "direct", []
+    anchors = _anchors(a, b, alo, ahi, blo, bhi)
+    if anchors:
+        return "anchored", anchors
+    if size <= _UNRELATED:
+        return "direct", []
+    # Repetitive text (a few words over and over) has no n-gram found once on each side: walk
+    # the two blocks in step instead, as an edit in place leaves them.
+    anchors = _lined_up(a, b, alo, ahi, blo, bhi)
+    return ("lined-up", anchors) if anchors else ("unrelated", [])
+
+
 def _middle(
     a: list[str], b: list[str], alo: int, ahi: int, blo: int, bhi: int, out: list[Opcode]
 ) -> None:
-    size = (ahi - alo) * (bhi - blo)
-    if size == 0:
+    how, anchors = _strategy(a, b, alo, ahi, blo, bhi)
+    if how == "unrelated":
         out.append(("replace", alo, ahi, blo, bhi))
         return
-    anchors = _anchors(a, b, alo, ahi, blo, bhi) if size > _DIRECT else []
-    if not anchors:
-        if size > _UNRELATED:
-            out.append(("replace", alo, ahi, blo, bhi))
-            return
+    if how == "direct":
         matcher = difflib.SequenceMatcher(None, a[alo:ahi], b[blo:bhi], autojunk=False)
         for tag, i1, i2, j1, j2 in matcher.get_opcodes():
             out.append((tag, alo + i1, alo + i2, blo + j1, blo + j2))
@@ -171,7 +209,7 @@ def _middle(
         if i > pa or j > pb:
             _align(a, b, pa, i, pb, j, out)
         # the anchor, and as far as the two sides go on agreeing
-        end_a, end_b = i + _GRAM, j + _GRAM
+        end_a, end_b = i, j
         while end_a < ahi and end_b < bhi and a[end_a] == b[end_b]:
             end_a, end_b = end_a + 1, end_b + 1
         out.append(("equal", i, end_a, j, end_b))
@@ -188,14 +226,50 @@ def _anchors(
     grams_b = list(zip(b[blo:bhi], b[blo + 1 : bhi], b[blo + 2 : bhi], strict=False))
     count_a, count_b = Counter(grams_a), Counter(grams_b)
     # Each anchor's equal run is extended as far as it goes, so every few positions of the old
-    # side is enough; the gaps left are small, and SequenceMatcher fills them exactly.
-    sampled = grams_a[::_ANCHOR_STEP]
-    wanted = {g for g in sampled if count_a[g] == 1 and count_b[g] == 1}
-    where_b = {g: j for j, g in enumerate(grams_b) if g in wanted}
-    pairs = [
-        (alo + i * _ANCHOR_STEP, blo + where_b[g]) for i, g in enumerate(sampled) if g in where_b
-    ]
-    return _increasing(pairs)
+    # side is enough, and the gaps left are small. But text whose words repeat with a period (a
+    # tag and a number, "w818 w819 …") has its unique n-grams only at some offsets, which a
+    # stride can miss altogether: then every position is tried.
+    for step in (_ANCHOR_STEP, 1):
+        sampled = grams_a[::step]
+        wanted = {g for g in sampled if count_a[g] == 1 and count_b[g] == 1}
+        if not wanted:
+            continue
+        where_b = {g: j for j, g in enumerate(grams_b) if g in wanted}
+        pairs = [(alo + i * step, blo + where_b[g]) for i, g in enumerate(sampled) if g in where_b]
+        return _increasing(pairs)
+    return []
+
+
+def _lined_up(
+    a: list[str], b: list[str], alo: int, ahi: int, blo: int, bhi: int
+) -> list[tuple[int, int]]:
+    """Anchors found by walking both blocks side by side: past each difference, the nearest
+    pair of positions (at most `_RESYNC` tokens on, the two sides together) where
+    `_LINED_UP_RUN` tokens agree again. An edit in place costs a few probes; the walk stops,
+    leaving the rest as one replacement, where nothing lines up or its budget is spent."""
+    anchors: list[tuple[int, int]] = []
+    i, j = alo, blo
+    budget = _LINED_UP_BUDGET
+    while i < ahi and j < bhi and budget > 0:
+        found = None
+        for reach in range(1, _RESYNC + 1):
+            for skip_a in range(reach + 1):
+                x, y = i + skip_a, j + reach - skip_a
+                if x + _LINED_UP_RUN > ahi or y + _LINED_UP_RUN > bhi:
+                    continue
+                budget -= 1
+                if a[x : x + _LINED_UP_RUN] == b[y : y + _LINED_UP_RUN]:
+                    found = x, y
+                    break
+            if found:
+                break
+        if found is None:
+            break
+        anchors.append(found)
+        i, j = found
+        while i < ahi and j < bhi and a[i] == b[j]:
+            i, j = i + 1, j + 1
+    return anchors
 
 
 def _increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -277,8 +351,6 @@ def with_context(segments: Sequence[Segment], words: int = 12) -> list[Segment]:
             text += " " + _join(tail).lstrip()
         if i == 0:
             text = text.lstrip()
-        elif seg.text[:1].isspace() and not text[:1].isspace():
-            text = " " + text
         out.append(Segment("=", text))
     return out
 

@@ -185,8 +185,8 @@ def extract_html(text: str, rules: ExtractRules) -> Regions:
         floor = _SHORT_POST_WORDS  # a podcast or photo post: a sentence is its whole text
     container = _container(tree, rules, floor)
     declared = _declared_access(tree, container)
-    paywall_nodes, walled = _paywall_nodes(tree, container, rules)
-    if walled:
+    paywall_nodes, walled = _paywall_nodes(tree, container, rules, declared_free=declared == "free")
+    if walled and declared is None:  # what the page declares outranks a class name
         declared = "locked"
     for node in paywall_nodes:
         _drop(node, _CONTROLS, _NOTICE_CHROME)
@@ -306,7 +306,8 @@ def _container(
             words = _paragraph_words(node)
             if words > best_words:
                 best, best_words = node, words
-        if best is not None and best_words >= floor:
+        # a selector's match must hold a whole article's worth: a short post is found below
+        if best is not None and best_words >= rules.min_words:
             return best
         if first is None and best is not None:
             first = best
@@ -447,18 +448,26 @@ def _link_share(node: LexborNode) -> float:
 
 
 def _paywall_nodes(
-    tree: LexborHTMLParser, container: LexborNode | None, rules: ExtractRules
+    tree: LexborHTMLParser,
+    container: LexborNode | None,
+    rules: ExtractRules,
+    *,
+    declared_free: bool = False,
 ) -> tuple[list[LexborNode], bool]:
     """The notice's elements, and whether a paywall class sits on the article text itself.
 
     A `.paywall` class is often put on the container of the article's own text (the site then
-    hides part of it): that marks the page as behind a paywall, but it is not the notice.
+    hides part of it): that marks the page as behind a paywall, but it is not the notice. On a
+    page that declares itself free, a paywall block inside a dialog is an offer kept ready for
+    something else (commenting, a newsletter), not a notice over the article.
     """
     walled = False
     for selector in (*rules.paywall, _KNOWN_NOTICES):
         for node in tree.css(selector):
             text = normalise(node.text(separator=" "))
             if not text:
+                continue
+            if declared_free and _in_dialog(node):
                 continue
             if container is not None and (
                 _within(container, node) or (_within(node, container) and node.tag == "p")
@@ -469,6 +478,22 @@ def _paywall_nodes(
                 continue
             return [node], walled
     return _marker_nodes(tree, container, rules) or _phrase_nodes(tree, container), walled
+
+
+def _in_dialog(node: LexborNode) -> bool:
+    current: LexborNode | None = node
+    while current is not None and current.tag not in ("body", "html"):
+        attrs = current.attributes
+        classes = (attrs.get("class") or "").lower().split()
+        if (
+            current.tag == "dialog"
+            or attrs.get("role") in ("dialog", "alertdialog")
+            or attrs.get("aria-modal") == "true"
+            or any(c == "modal" or c.startswith("modal-") for c in classes)
+        ):
+            return True
+        current = current.parent
+    return False
 
 
 def _phrase_nodes(tree: LexborHTMLParser, container: LexborNode | None) -> list[LexborNode]:

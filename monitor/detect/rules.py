@@ -7,7 +7,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DEFAULT_TEASER = ("[itemprop=articleBody]", ".entry-content", "article", "main")
+DEFAULT_TEASER = (
+    "[itemprop=articleBody]",
+    ".entry-content",
+    ".post-content",
+    ".article-body",
+    ".article-content",
+    ".story-body",
+    "article",
+    ".article",
+    "main",
+)
 DEFAULT_PAYWALL = (
     ".mepr-unauthorized-message",
     ".pmpro_content_message",
