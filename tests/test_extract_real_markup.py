@@ -243,3 +243,20 @@ def test_a_paywall_in_a_dialog_on_a_page_that_declares_nothing_is_still_the_noti
     )
     r = regions(page(f"<article>{STORY}</article>{modal}"))
     assert r.access == "locked" and "Subscribe to keep reading" in r.paywall
+
+
+def test_paragraphs_written_as_divs_are_taken_together() -> None:
+    paragraphs = "".join(
+        f"<div><br>{text}</div>"
+        for text in (
+            "Catalyst Finance has achieved one of its biggest growth targets for the year.",
+            "In February the business hit the first mark and in June passed the second one.",
+            "The funding figure reflects the amount of invoices purchased and loans made.",
+            "A long quote from the chief executive follows here, about the year and the many "
+            "deals completed, the facilities provided and the plans for the next year, which "
+            "will help the company keep growing as it has done since it started in 2012.",
+        )
+    )
+    r = regions(page(f'<div class="col"><span style="font-size: 14px">{paragraphs}</span></div>'))
+    assert r.teaser.startswith("Catalyst Finance has achieved")
+    assert r.teaser.endswith("since it started in 2012.")

@@ -352,14 +352,16 @@ def _densest(tree: LexborHTMLParser, min_words: int) -> LexborNode | None:
         return None
     scores: dict[int, float] = {}
     nodes: dict[int, LexborNode] = {}
-    # Paragraphs credit their parent; text written straight into a block between <br>s (old
-    # table layouts, or a <p> the parser closed early) credits the block itself.
-    found = [(p.parent, word_count(p.text(separator=" "))) for p in body.css("p")]
+    # Paragraphs credit their parent, and half to the grandparent. Text written straight into
+    # a block between <br>s (old table layouts, a <p> the parser closed early, a CMS that makes
+    # each paragraph a <div>) is a paragraph that also holds itself: it credits the block too.
+    paragraph, bare = (1.0, 0.5), (1.0, 1.0, 0.5)
+    found = [(p.parent, word_count(p.text(separator=" ")), paragraph) for p in body.css("p")]
     found += [
-        (block, word_count(block.text(deep=False, separator=" ")))
+        (block, word_count(block.text(deep=False, separator=" ")), bare)
         for block in body.css("td, div, section, article, main")
     ]
-    for holder, words in found:
+    for holder, words, weights in found:
         if (
             holder is None
             or words < 8
@@ -368,7 +370,7 @@ def _densest(tree: LexborHTMLParser, min_words: int) -> LexborNode | None:
         ):
             continue
         parent: LexborNode | None = holder
-        for weight in (1.0, 0.5):
+        for weight in weights:
             if parent is None or parent.tag in ("body", "html"):
                 break
             scores[parent.mem_id] = scores.get(parent.mem_id, 0.0) + words * weight
