@@ -260,3 +260,15 @@ def test_paragraphs_written_as_divs_are_taken_together() -> None:
     r = regions(page(f'<div class="col"><span style="font-size: 14px">{paragraphs}</span></div>'))
     assert r.teaser.startswith("Catalyst Finance has achieved")
     assert r.teaser.endswith("since it started in 2012.")
+
+
+def test_a_newsletter_box_classed_article_outside_the_story_is_not_the_article() -> None:
+    box = (
+        '<div class="article newsletter-box"><p>Subscribe to the Eye on AI newsletter to stay '
+        "informed on how artificial intelligence is shaping the future of business, every "
+        "week, free, in your inbox.</p></div>"
+    )
+    story = "".join(f"<p>{n}. {STORY}</p>" for n in range(3))
+    r = regions(page(f'{box}<div class="body">{story}</div>'))
+    assert r.teaser.startswith("0. The committee met on Tuesday")
+    assert "Eye on AI" not in r.teaser

@@ -45,6 +45,8 @@ _NOTICE_CHROME = (
     "time, .date, .dateline, .timestamp, [class*=share], [class*=social], [class*=related], "
     "[class*=comment-count], [class*=advert], .ad, .ads"
 )
+# Selectors that name any container, not an article's body: checked against the page's text.
+_LOOSE_SELECTORS = frozenset({"article", ".article", "main"})
 # A page that declares itself one post may hold only a sentence (a podcast, a photo, a video).
 _SHORT_POST_WORDS = 5
 _POST_ELEMENTS = (
@@ -298,6 +300,8 @@ def _container(
     """
     floor = rules.min_words if floor is None else floor
     first: LexborNode | None = None
+    dense: LexborNode | None = None
+    densest_done = False
     for selector in rules.teaser:
         best, best_words = None, 0
         for node in tree.css(selector):
@@ -308,10 +312,23 @@ def _container(
                 best, best_words = node, words
         # a selector's match must hold a whole article's worth: a short post is found below
         if best is not None and best_words >= rules.min_words:
-            return best
+            if selector not in _LOOSE_SELECTORS:
+                return best
+            # `article`, `main` and the like also name cards and boxes: one that the page's
+            # densest text lies outside, with far more words, is not the story
+            if not densest_done:
+                dense, densest_done = _densest(tree, floor), True
+            if (
+                dense is None
+                or _within(dense, best)
+                or _within(best, dense)
+                or _paragraph_words(dense) <= 2 * best_words
+            ):
+                return best
         if first is None and best is not None:
             first = best
-    dense = _densest(tree, floor)
+    if not densest_done:
+        dense = _densest(tree, floor)
     post = _post_element(tree)
     # The page names its post, and the densest text lies outside it: a sidebar blurb
     # outweighs a short post.

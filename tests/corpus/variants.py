@@ -88,6 +88,7 @@ def load_corpus(folder: Path | None = None) -> list[tuple[dict[str, Any], str]]:
 
 # --------------------------------------------------------------------------- locating
 
+_SCRIPT_BLOCK_RE = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->", re.I | re.S)
 _SKIP_BLOCK_RE = re.compile(r"<(script|style|textarea|pre)\b.*?</\1\s*>|<!--.*?-->", re.I | re.S)
 
 
@@ -271,8 +272,12 @@ def _append_query(url: str, param: str) -> str:
 def _query_strings(src: str, lo: int, hi: int) -> str | None:
     part = src[lo:hi]
     pat = re.compile(r"""(<(?:a|img)\b[^>]*?\b(?:href|src)\s*=\s*)(["'])([^"']*)\2""", re.I)
+    # markup inside scripts (document.write share buttons) is script text, not a link
+    scripts = [(m.start(), m.end()) for m in _SCRIPT_BLOCK_RE.finditer(part)]
 
     def sub(m: re.Match[str]) -> str:
+        if any(a <= m.start() < b for a, b in scripts):
+            return m.group(0)
         return m.group(1) + m.group(2) + _append_query(m.group(3), "utm_source=rss") + m.group(2)
 
     new, n = pat.subn(sub, part)
