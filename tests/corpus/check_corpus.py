@@ -122,7 +122,7 @@ def check_entry(entry: dict[str, Any], src: str) -> list[str]:
         wanted.add("description_edit")
     if entry["notice"]:
         wanted.add("notice_edit")
-    if entry["access"] == "locked":
+    if entry["access"] == "locked" and entry["first_words"]:  # see variants.make_variants
         wanted.add("unlock")
     missing = wanted - set(names)
     if missing:
