@@ -219,7 +219,23 @@ def replace_words(src: str, lo: int, hi: int, phrase: str, count: int = 3) -> st
     phrase = " ".join(phrase.split())
     if not phrase:
         return None
-    for a, b in _text_segments(src, lo, hi):
+    segments = list(_text_segments(src, lo, hi))
+    if not _is_cjk(phrase):
+        # prefer the text node holding the whole phrase: a dek can repeat its first words (ajmc)
+        words = phrase.split(" ")
+        n = min(count, len(words))
+        whole = re.compile(r"\s+".join(re.escape(w) for w in words))
+        for a, b in segments:
+            m = whole.search(src[a:b])
+            if m:
+                lead = re.compile(r"\s+".join(re.escape(w) for w in words[:n]))
+                head = lead.match(src, a + m.start())
+                if head:
+                    new = " ".join(_REPLACEMENT_WORDS[:n])
+                    if words[n - 1].endswith((",", ".", ":", ";")):
+                        new += words[n - 1][-1]
+                    return _splice(src, head.start(), head.end(), new)
+    for a, b in segments:
         raw = src[a:b]
         if _is_cjk(phrase):
             probe = phrase.replace(" ", "")[:4]
