@@ -271,3 +271,20 @@ def test_a_newsletter_box_classed_article_outside_the_story_is_not_the_article()
     r = regions(page(f'{box}<div class="body">{STORY * 3}</div>'))
     assert r.teaser.startswith(FIRST)
     assert "Eye on AI" not in r.teaser
+
+
+def test_furniture_above_the_first_sentence_is_not_teaser() -> None:
+    lead = (
+        "<div>Council weighs library plan</div><div>May. 24, 2017</div>"
+        "<div>BYKia Kokalitcheva</div>"
+        "<ul><li>Share</li><li>Facebook</li><li>Twitter</li><li>Copy Link</li></ul>"
+        "<div>(David Butow / For The Times)</div><div>2 min read</div>"
+    )
+    og = '<meta property="og:title" content="Council weighs library plan">'
+    r = regions(page(f"<article>{lead}{STORY}</article>", head=og))
+    assert r.teaser.startswith(FIRST)
+
+
+def test_a_short_first_line_of_article_text_is_kept() -> None:
+    r = regions(page(f"<article><p>Mark,</p><p>By 2030 we will all be gone.</p>{STORY}</article>"))
+    assert r.teaser.startswith("Mark,\nBy 2030 we will all be gone.")

@@ -64,6 +64,56 @@ _DATE_LINE = re.compile(
     r"actualizado|publicado)\b.*\d",
     re.I,
 )
+# Furniture above an article's first sentence (see `_strip_lead`).
+_LEAD_WORDS = 12
+_MONTHS = (
+    r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|januar|februar|märz|mai|"
+    r"juni|juli|oktober|dezember|janvier|février|mars|avril|juin|juillet|août|septembre|"
+    r"octobre|novembre|décembre"
+)
+# Words that may stand around a date on its line.
+_DATE_WORDS = re.compile(
+    rf"(?i)\b(?:{_MONTHS}|mon(?:day)?|tue(?:sday)?|wed(?:nesday)?|thu(?:rsday)?|fri(?:day)?|"
+    r"sat(?:urday)?|sun(?:day)?|published|updated|posted|modified|on|at|am|pm|a\.m|p\.m|"
+    r"gmt|utc|est|edt|pst|pdt|cet|cest|bst)\b\.?|[+-]\d{1,2}(?::?\d{2})?\b|\d+(?:st|nd|rd|th)\b"
+)
+_DATE_ONLY = re.compile(r"[\d\s,./:|-]*")
+_BYLINE = re.compile(r"(?:by|von|par|por|door)(?:\s+|(?=[A-Z]))\S", re.I)
+_LEAD_FURNITURE = re.compile(
+    r"(?i)\d+\s*(?:min(?:ute)?s?\s*)?(?:to\s+)?read|©.*|\(.*/.*\)|"
+    r"(?:photo(?:graph)?|image|picture|foto|bild)(?:\s+by|:)\s.*"
+)
+_SHARE_WORDS = frozenset(
+    [
+        "share",
+        "this",
+        "print",
+        "comment",
+        "comments",
+        "recommend",
+        "email",
+        "e-mail",
+        "facebook",
+        "twitter",
+        "x",
+        "linkedin",
+        "copy",
+        "link",
+        "url",
+        "urlcopied!",
+        "copied!",
+        "tweet",
+        "pin",
+        "pinterest",
+        "reddit",
+        "whatsapp",
+        "save",
+        "flipboard",
+        "messenger",
+        "sms",
+    ]
+)
 _LINK_BLOCK_HEADINGS = re.compile(
     r"^(?:related|read more|read also|more from|most read|most popular|see also|recommended|"
     r"lire aussi|à lire aussi|mehr zum thema|lesen sie auch|te puede interesar|leia também)\b",
@@ -203,6 +253,7 @@ def extract_html(text: str, rules: ExtractRules) -> Regions:
         _drop(container, _JUNK, _INNER_CHROME, "h1", *rules.exclude)
         _drop_chrome_blocks(container)
         teaser = strip_trailing_ellipsis(normalise(_block_text(container)))
+        teaser = _strip_lead(teaser, (title, _og_title(tree)))
     # With no article text, what the page does say tells a challenge from an error page.
     page_text = "" if teaser else normalise(tree.body.text(separator=" "))[:2000]
     if reason := _failure(
@@ -210,9 +261,43 @@ def extract_html(text: str, rules: ExtractRules) -> Regions:
     ):
         return Regions.failed(reason)
     access: Access = "locked" if paywall or declared == "locked" else "free"
-    og_title = tree.css_first('meta[property="og:title"]')
-    heading = normalise((og_title.attributes.get("content") or "") if og_title else "") or title
+    heading = _og_title(tree) or title
     return Regions(teaser, paywall, description, access, title=heading[:300])
+
+
+def _og_title(tree: LexborHTMLParser) -> str:
+    node = tree.css_first('meta[property="og:title"]')
+    return normalise((node.attributes.get("content") or "") if node else "")
+
+
+def _strip_lead(teaser: str, titles: tuple[str, ...]) -> str:
+    """The teaser without the short lines above its first sentence that are the page's
+    furniture: the headline again, a date, a byline, a share bar, a photo credit, a read time.
+
+    Only lines before the first long one go, so article text is never touched.
+    """
+    lines = teaser.split("\n")
+    heads = [_fold(t) for t in titles if t]
+    for at, line in enumerate(lines):
+        if word_count(line) > _LEAD_WORDS:
+            return "\n".join(lines[at:])
+        folded = _fold(line)
+        if not (
+            (
+                any(ch.isdigit() for ch in line)
+                and _DATE_ONLY.fullmatch(_DATE_WORDS.sub(" ", line).strip(" ,.:|-–—"))
+            )
+            or _BYLINE.match(line)
+            or _LEAD_FURNITURE.fullmatch(line)
+            or all(w in _SHARE_WORDS for w in line.casefold().split())
+            or (len(folded) >= 8 and any(folded in h or h in folded for h in heads))
+        ):
+            return "\n".join(lines[at:])
+    return teaser  # nothing but short lines: not enough to tell furniture from text
+
+
+def _fold(text: str) -> str:
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
 
 
 def _drop(node: LexborNode, *selectors: str) -> None:
@@ -372,8 +457,11 @@ def _densest(tree: LexborHTMLParser, min_words: int) -> LexborNode | None:
     # Paragraphs credit their parent, and half to the grandparent. Text written straight into
     # a block between <br>s (old table layouts, a <p> the parser closed early, a CMS that makes
     # each paragraph a <div>) is a paragraph that also holds itself: it credits the block too.
-    paragraph, bare = (1.0, 0.5), (1.0, 1.0, 0.5)
-    found = [(p.parent, word_count(p.text(separator=" ")), paragraph) for p in body.css("p")]
+    paragraph: tuple[float, ...] = (1.0, 0.5)
+    bare: tuple[float, ...] = (1.0, 1.0, 0.5)
+    found: list[tuple[LexborNode | None, int, tuple[float, ...]]] = [
+        (p.parent, word_count(p.text(separator=" ")), paragraph) for p in body.css("p")
+    ]
     found += [
         (block, word_count(block.text(deep=False, separator=" ")), bare)
         for block in body.css("td, div, section, article, main")
