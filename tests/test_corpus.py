@@ -20,14 +20,21 @@ def test_no_false_alert_on_any_chrome_edit(corpus_score: Score) -> None:
     assert corpus_score.false_alerts == []
 
 
-def test_edits_are_reported_with_their_kind(corpus_score: Score) -> None:
-    # the floor of what holds today; issue 13's target is every edit (see the README)
-    assert corpus_score.right / corpus_score.comparisons >= 0.95, corpus_score.missed
+def test_every_edit_is_reported_with_its_kind(corpus_score: Score) -> None:
+    assert corpus_score.missed == []
+    assert corpus_score.right == corpus_score.comparisons
 
 
-def test_the_article_and_its_access_are_found_on_real_pages(corpus_score: Score) -> None:
-    assert corpus_score.article_found / corpus_score.pages >= 0.8, corpus_score.no_article
-    assert corpus_score.access_right / corpus_score.pages >= 0.8, corpus_score.wrong_access
+def test_no_page_that_shows_an_article_is_read_as_having_none(corpus_score: Score) -> None:
+    # A page whose article only a script writes in is read by `fetch = "browser"`; as HTML it
+    # is a failed check, never a change (tests/test_browser_fetch.py holds the browser side).
+    assert corpus_score.no_article == []
+    assert len(corpus_score.needs_browser) <= 1, corpus_score.needs_browser
+
+
+def test_access_is_right_on_at_least_95_percent_of_pages(corpus_score: Score) -> None:
+    read = corpus_score.pages - len(corpus_score.needs_browser)
+    assert corpus_score.access_right / read >= 0.95, corpus_score.wrong_access
 
 
 def test_pages_cut_anywhere_never_crash_extraction() -> None:

@@ -35,6 +35,8 @@ class Score:
     false_alerts: list[str] = field(default_factory=list)
     missed: list[str] = field(default_factory=list)
     no_article: list[str] = field(default_factory=list)
+    # pages whose article a script writes in: only `fetch = "browser"` shows it
+    needs_browser: list[str] = field(default_factory=list)
     wrong_access: list[str] = field(default_factory=list)
 
 
@@ -50,7 +52,10 @@ def score() -> Score:
         page_id: str = truth["id"]
         base = regions_of(html)
         if base.access == "unknown":
-            result.no_article.append(f"{page_id}: {base.error}")
+            if truth.get("needs_browser"):
+                result.needs_browser.append(f"{page_id}: {base.error}")
+            else:
+                result.no_article.append(f"{page_id}: {base.error}")
             continue
         first = _squash(truth.get("first_words") or "")
         teaser = _squash(base.teaser)
@@ -87,7 +92,7 @@ def main() -> int:
         f"paragraph: {s.starts_at_first_paragraph}, access right: {s.access_right}"
     )
     print(f"comparisons: {s.comparisons}, right: {s.right}")
-    for name in ("false_alerts", "missed", "no_article", "wrong_access"):
+    for name in ("false_alerts", "missed", "no_article", "wrong_access", "needs_browser"):
         items = getattr(s, name)
         print(f"{name}: {len(items)}")
         for item in items:
