@@ -33,6 +33,7 @@ class App:
     checker: Checker
     sender: Sender
     discoverer: Discoverer
+    notifier: Notifier
 
 
 @contextmanager
@@ -96,12 +97,12 @@ def open_app(settings: Settings, *, clock: Clock = utcnow) -> Iterator[App]:
         # Built without [[notify]] too: alerts queued for a target since removed are failed.
         notifier = Notifier(
             store, settings.notify, report_url=settings.email.report_url, clock=clock
-        ).deliver
+        )
         sender = Sender(
-            store, settings.email, lambda: _transport(settings), clock, notifier=notifier
+            store, settings.email, lambda: _transport(settings), clock, notifier=notifier.deliver
         )
         discoverer = Discoverer(fetcher, store, clock)
-        yield App(settings, fetcher, store, checker, sender, discoverer)
+        yield App(settings, fetcher, store, checker, sender, discoverer, notifier)
 
 
 def _transport(settings: Settings) -> Transport:

@@ -34,8 +34,10 @@ def setup(tmp_path: Path, pages: PageServer, seed_articles: list[Article]) -> Pa
 
 def check_json(config: Path, *args: str) -> list[dict[str, object]]:
     result = run(config, "check", "--json", *args)
-    assert result.exit_code in (0, 1), result.output
-    return json.loads(result.stdout)
+    out: list[dict[str, object]] = json.loads(result.stdout)
+    # exit 1 exactly when a check failed
+    assert result.exit_code == int(any(r["outcome"] == "error" for r in out)), result.output
+    return out
 
 
 def test_first_check_imports_the_baseline_and_finds_no_change(setup: Path) -> None:
@@ -239,9 +241,13 @@ def test_binary_and_huge_bodies_are_failed_checks(setup: Path, pages: PageServer
 
 
 def test_a_large_pass_uses_worker_processes_and_finds_the_same(
-    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+    tmp_path: Path,
+    pages: PageServer,
+    seed_articles: list[Article],
 ) -> None:
     from monitor.service.check import PROCESS_THRESHOLD
+
+    from .process_helpers import HAVE_PROC, watching_children
 
     n = PROCESS_THRESHOLD + 10
     for i in range(n):
@@ -250,7 +256,10 @@ def test_a_large_pass_uses_worker_processes_and_finds_the_same(
         source_block(f"p{i}", pages.url(f"/p{i}")) for i in range(n)
     )
     config = write_config(tmp_path, body, seeds=False)
-    assert {r["outcome"] for r in check_json(config)} == {"new"}
+    with watching_children() as started:
+        assert {r["outcome"] for r in check_json(config)} == {"new"}
+    if HAVE_PROC:  # a fork server and a worker per core checked the pages
+        assert len(started) >= 2
     edited = replace(seed_articles[1], teaser=seed_articles[1].teaser.replace("three", "four"))
     pages.put_article("/p7", replace(edited, chrome=7))
     out = check_json(config)

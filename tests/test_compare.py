@@ -15,6 +15,8 @@ from monitor.detect.capture import Capture
 from monitor.detect.compare import compare
 from monitor.detect.extract import Regions, extract
 
+from .conftest import SEED_FILES
+
 RULES = ExtractRules()
 
 
@@ -160,6 +162,25 @@ def test_unknown_is_an_error_not_a_change(seed_texts: list[str]) -> None:
 
 @settings(max_examples=50, deadline=None)
 @given(st.text(st.characters(exclude_categories=("Cc", "Cs")), max_size=400))
-def test_a_capture_compared_with_itself_never_changes(text: str) -> None:
-    for regions in (snapshot(text), html(f"<html><body><main>{text}</main></body></html>")):
-        assert not compare(regions, regions).changed
+def test_a_capture_and_its_respaced_copy_never_differ(text: str) -> None:
+    # Two extractions, not one object compared with itself: spacing is never a change.
+    respaced = text.replace(" ", " \t ")
+    for make in (snapshot, lambda t: html(f"<html><body><main>{t}</main></body></html>")):
+        old, new = make(text), make(respaced)
+        comparison = compare(old, new)
+        assert not comparison.changed, comparison.kinds
+        assert comparison.kinds == ()
+
+
+SEED = SEED_FILES[0].read_text(encoding="utf-8")
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.text(st.characters(exclude_categories=("Cc", "Cs")), max_size=400))
+def test_a_word_added_to_an_article_is_always_a_change(text: str) -> None:
+    base = edit_line(SEED, 0, lambda line: f"{line} {text}")
+    old, new = snapshot(base), snapshot(edit_line(base, 0, lambda line: line + " Zanzibar"))
+    assert old.access == new.access == "locked"
+    comparison = compare(old, new)
+    assert comparison.changed
+    assert any("{+Zanzibar+}" in r.plain() for r in comparison.regions.values())

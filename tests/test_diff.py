@@ -1,12 +1,20 @@
 from __future__ import annotations
 
+import random
+from collections.abc import Callable
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.detect.diff import (
+    DEL_STYLE,
     ELLIPSIS,
+    INS_STYLE,
     Segment,
+    _increasing,
     has_changes,
+    plan,
     render_html,
     render_plain,
     tokenize,
@@ -46,6 +54,44 @@ def test_html_is_escaped_and_marked() -> None:
     assert "<del" in out and "<ins" in out
 
 
+def test_html_marks_each_side_with_its_tag_and_keeps_line_breaks() -> None:
+    segments = word_diff("one two\nthree\nfour & x", "one five\nthree\nfour & x\nsix")
+    assert render_html(segments, inline_styles=False) == (
+        "one <del>two</del><ins>five</ins><br>three<br>four &amp; x<br><ins>six</ins>"
+    )
+    styled = render_html(segments)
+    assert f'<del style="{DEL_STYLE}">two</del>' in styled
+    assert f'<ins style="{INS_STYLE}">five</ins>' in styled
+
+
+def test_context_of_a_long_run_is_read_from_its_ends() -> None:
+    # long enough that only the run's two ends are tokenised
+    run = "".join(f" {k}" for k in range(20_000))
+    segments = [Segment("+", "x"), Segment("=", run), Segment("-", "y")]
+    assert with_context(segments, 3)[1].text == " 0 1 2 … 19997 19998 19999"
+    first = with_context([Segment("=", run), Segment("-", "y")], 2)[0].text
+    assert first == "… 19998 19999"
+
+
+def test_a_frequent_word_is_never_treated_as_junk() -> None:
+    # SequenceMatcher's autojunk would drop "the" (over 1% of 300 tokens) from matching, and
+    # show all of them removed and added again
+    old, new = "a " + "the " * 300 + "b", "c " + "the " * 300 + "d"
+    assert plan(_keys(old), _keys(new)) == "direct"
+    assert [s for s in word_diff(old, new) if s.op != "="] == [
+        Segment("-", "a"),
+        Segment("+", "c"),
+        Segment("-", " b"),
+        Segment("+", " d"),
+    ]
+
+
+def test_anchors_keep_the_longest_run_both_sides_agree_on() -> None:
+    pairs = [(0, 5), (1, 1), (2, 2), (3, 9), (4, 3), (5, 0)]
+    assert _increasing(pairs) == [(1, 1), (2, 2), (4, 3)]
+    assert _increasing([]) == []
+
+
 def test_plain_rendering_keeps_paragraph_breaks() -> None:
     assert (
         render_plain(word_diff("one.\ntwo three", "one.\ntwo four"))
@@ -82,20 +128,90 @@ vocabulary = st.sampled_from(
 def test_long_texts_take_the_anchored_path_and_stay_exact(
     base: list[str], data: st.DataObject
 ) -> None:
-    edited = list(base)
+    # A marker every 20 words leaves n-grams found once on each side whatever the edits, and
+    # an edit at each end keeps the differing middle as long as the texts.
+    base = [w for k, word in enumerate(base) for w in ((f"M{k}", word) if k % 20 == 0 else (word,))]
+    edited = ["EDGE", *base[1:-1], "EDGE"]
     for _ in range(data.draw(st.integers(1, 20))):
+        at = data.draw(st.integers(1, len(edited) - 2))
+        edited[at : at + data.draw(st.integers(0, 3))] = data.draw(st.lists(vocabulary, max_size=4))
+    old, new = " ".join(base), " ".join(edited)
+    assert plan(_keys(old), _keys(new)) == "anchored"
+    before, after = _sides(word_diff(old, new))
+    assert before == _keys(old)
+    assert after == _keys(new)
+
+
+def _keys(text: str) -> list[str]:
+    return [t.key for t in tokenize(text)]
+
+
+def _changed_words(old: str, new: str) -> list[tuple[str, str]]:
+    return [(s.op, s.text.strip()) for s in word_diff(old, new) if s.op != "="]
+
+
+def test_two_word_edit_in_a_megabyte_line_is_two_words() -> None:
+    """One line of 170,000 words "w<number>": a word and a number alternate, so n-grams found
+    once sit only at some offsets. Edits at both ends leave the whole line to anchor."""
+    rng = random.Random(818)
+    words = [f"w{rng.randrange(1000)}" for _ in range(170_000)]
+    edited = list(words)
+    edited[3], edited[-10] = "alpha", "omega"
+    old, new = " ".join(words), " ".join(edited)
+    assert len(old) > 800_000
+    assert plan(_keys(old), _keys(new)) == "anchored"
+    assert _changed_words(old, new) == [
+        ("-", words[3]),
+        ("+", "alpha"),
+        ("-", words[-10]),
+        ("+", "omega"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("words", "how"),
+    [
+        # "w" and a number alternate: n-grams found once sit only at some offsets
+        (lambda rng, k: f"w{rng.randrange(1000)}", "anchored"),
+        # the words repeat with a period: no n-gram is found once, the sides are walked in step
+        (lambda rng, k: f"w{k % 1000}", "lined-up"),
+    ],
+    ids=["random", "periodic"],
+)
+def test_two_word_edit_in_a_long_line_is_two_words(
+    words: Callable[[random.Random, int], str], how: str
+) -> None:
+    rng = random.Random(818)
+    line = [words(rng, k) for k in range(20_000)]
+    edited = list(line)
+    edited[3], edited[-10] = "alpha", "omega"
+    old, new = " ".join(line), " ".join(edited)
+    assert plan(_keys(old), _keys(new)) == how
+    assert _changed_words(old, new) == [
+        ("-", line[3]),
+        ("+", "alpha"),
+        ("-", line[-10]),
+        ("+", "omega"),
+    ]
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(vocabulary, min_size=3, max_size=8), st.data())
+def test_repeated_blocks_walked_in_step_stay_exact(chunk: list[str], data: st.DataObject) -> None:
+    base = (chunk * (2_400 // len(chunk) + 1))[:2_400]
+    edited = list(base)
+    for _ in range(data.draw(st.integers(1, 12))):
         at = data.draw(st.integers(0, len(edited) - 1))
         edited[at : at + data.draw(st.integers(0, 3))] = data.draw(st.lists(vocabulary, max_size=4))
     old, new = " ".join(base), " ".join(edited)
     before, after = _sides(word_diff(old, new))
-    assert before == [t.key for t in tokenize(old)]
-    assert after == [t.key for t in tokenize(new)]
+    assert before == _keys(old)
+    assert after == _keys(new)
 
 
 def test_pathological_inputs_finish(seed_texts: list[str]) -> None:
     """Inputs that are quadratic for a plain SequenceMatcher. The alarm turns a hang into a
     failure; it is a safety net minutes wide, not a timing assertion."""
-    import random
     import signal
 
     def hang(signum: int, frame: object) -> None:

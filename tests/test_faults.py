@@ -45,7 +45,8 @@ def faults(page: bytes) -> dict[str, tuple[Callable[[LoopServer], Reply], str]]:
     return {
         "500": (lambda s: Reply(500, b"oops"), "HTTP 500"),
         "502": (lambda s: Reply(502, b"bad gateway"), "HTTP 502"),
-        "503 retry-after": (lambda s: Reply(503, b"", {"Retry-After": "0"}), "HTTP 503"),
+        # with retries = 0 here; Retry-After is honoured in test_fetch.py
+        "503": (lambda s: Reply(503, b"", {"Retry-After": "0"}), "HTTP 503"),
         "429": (lambda s: Reply(429, b"slow down"), "HTTP 429"),
         "404": (lambda s: Reply(404, b"gone"), "HTTP 404"),
         "410": (lambda s: Reply(410, b"gone"), "HTTP 410"),

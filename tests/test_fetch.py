@@ -135,11 +135,34 @@ def test_connection_refused(fetcher: Fetcher) -> None:
         fetcher.fetch(f"http://127.0.0.1:{port}/")
 
 
-def test_body_cap_declared_and_streamed(http: LoopServer, fetcher: Fetcher) -> None:
+def test_a_declared_length_over_the_cap_is_refused_unread(
+    http: LoopServer, fetcher: Fetcher
+) -> None:
     fetcher.max_body = 1000
     url = http.static("/big", "x" * 5000)
-    with pytest.raises(CaptureError, match="over the 1000 bytes limit"):
+    # "body of 4.88 KiB": the Content-Length was judged, before any of the body was read
+    with pytest.raises(CaptureError, match=r"body of 4\.88281 KiB is over the 1000 bytes limit"):
         fetcher.fetch(url)
+
+
+def test_a_streamed_body_stops_at_the_cap(http: LoopServer, fetcher: Fetcher) -> None:
+    """64 MiB sent with no Content-Length: the read stops past the 1 MiB cap, and neither the
+    memory the fetch allocated nor what the server got to send comes near the whole body."""
+    chunk = b"x" * (64 * 1024)
+    url = http.route(
+        "/endless", lambda r: Reply(200, headers={}, stream=lambda: iter([chunk] * 1024))
+    )
+    fetcher.max_body = 1 << 20
+    fetcher.retries = 0
+    tracemalloc.start()
+    try:
+        with pytest.raises(CaptureError, match="body is over the 1 MiB limit"):
+            fetcher.fetch(url)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * (1 << 20)
+    assert http.streamed < 32 * (1 << 20)  # the rest was never sent: the client hung up
 
 
 def test_gzip_bomb_hits_the_cap(http: LoopServer, fetcher: Fetcher) -> None:

@@ -18,8 +18,10 @@ from starlette.testclient import TestClient
 from monitor.config.settings import ExtractRules, load_settings, parse_settings
 from monitor.demo.site import Article, PageServer
 from monitor.detect.capture import Capture
-from monitor.detect.compare import compare
+from monitor.detect.compare import REGIONS, compare
+from monitor.detect.diff import tokenize
 from monitor.detect.extract import extract
+from monitor.detect.normalise import compact
 from monitor.errors import CaptureError, ConfigError
 from monitor.views.web import create_app
 
@@ -203,6 +205,9 @@ fragments = st.recursive(
 )
 
 
+RULES_1 = ExtractRules(min_words=1)
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(fragments, fragments, st.sampled_from(["text/html", "text/plain", None]))
 def test_fuzzed_pages_extract_and_compare(a: str, b: str, media: str | None) -> None:
@@ -210,12 +215,30 @@ def test_fuzzed_pages_extract_and_compare(a: str, b: str, media: str | None) -> 
     for body in (a, b):
         try:
             capture = Capture(url="http://x/", body=body.encode(), media_type=media)
-            regions.append(extract(capture, ExtractRules(min_words=1)))
+            regions.append(extract(capture, RULES_1))
         except CaptureError:
             return
-    comparison = compare(*regions)
-    assert comparison.changed == bool(comparison.kinds)
-    assert not compare(regions[0], regions[0]).changed
+    old, new = regions
+    comparison = compare(old, new)
+    if "unknown" in (old.access, new.access):
+        assert not comparison.changed and comparison.error
+        return
+    # A change is reported exactly when a reader would see one: the access state, or the text
+    # of a region once whitespace is set aside.
+    differs = old.access != new.access or any(
+        compact(getattr(old, name)) != compact(getattr(new, name)) for name in REGIONS
+    )
+    assert comparison.changed == differs, (comparison.kinds, old, new)
+    assert compare(new, old).changed == differs
+    for name, region in comparison.regions.items():
+        if region.changed:  # the diff holds both sides, word for word
+            before = [t.key for s in region.segments if s.op != "+" for t in tokenize(s.text)]
+            after = [t.key for s in region.segments if s.op != "-" for t in tokenize(s.text)]
+            assert before == [t.key for t in tokenize(getattr(old, name))]
+            assert after == [t.key for t in tokenize(getattr(new, name))]
+    # the same page extracted again is no change
+    again = extract(Capture(url="http://x/", body=b.encode(), media_type=media), RULES_1)
+    assert not compare(new, again).changed
 
 
 @pytest.mark.parametrize(

@@ -46,11 +46,13 @@ class DeliveryReport:
     deferred: int = 0
     answers: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    notified: int = 0  # alerts accepted by [[notify]] targets (`sent` counts emails)
 
 
 def _merge(total: DeliveryReport, round_: DeliveryReport) -> bool:
     """Add one round to `total`; False when the round lost the server."""
     total.sent += round_.sent
+    total.notified += round_.notified
     total.failed += round_.failed
     total.deferred = round_.deferred  # what still waits after the latest round
     total.answers += round_.answers
@@ -86,6 +88,8 @@ class EventView:
     def subject(self) -> str:
         from monitor.views.render import header_text
 
+        if self.kind == "discovered":
+            return header_text(f"New article: {self.title}")
         word = "failing" if self.kind == "failing" else "recovered"
         return header_text(f"Source {word}: {self.title}")
 
@@ -109,11 +113,15 @@ class Sender:
         settings: EmailSettings,
         transport_factory: Callable[[], Transport],
         clock: Clock = utcnow,
+        notifier: Callable[[], DeliveryReport] | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.transport_factory = transport_factory
         self.clock = clock
+        # The [[notify]] targets' sender: its rows are apart from the email ones, so one
+        # never waits on the other.
+        self.notifier = notifier
 
     def _due(self, now: datetime) -> list[list[Alert]]:
         alerts = outbox.due_alerts(self.store, now)
@@ -132,6 +140,18 @@ class Sender:
         outbox.finish(self.store, alerts, **values)
 
     def deliver(self) -> DeliveryReport:
+        """Deliver the due email alerts, then the due notify alerts."""
+        report = self._deliver_email()
+        if self.notifier is not None:
+            notified = self.notifier()
+            report.notified += notified.sent
+            report.failed += notified.failed
+            report.deferred += notified.deferred
+            report.answers += notified.answers
+            report.errors += notified.errors
+        return report
+
+    def _deliver_email(self) -> DeliveryReport:
         report = DeliveryReport()
         now = self.clock()
         groups = self._due(now)

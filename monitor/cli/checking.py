@@ -1,16 +1,16 @@
-"""The commands that read pages: `compare` (two captures, no database) and `check` (a pass over
-the configured sources)."""
+"""The commands that read pages: `compare` (two captures, no database), `check` (a pass over
+the configured sources) and `doctor` (can this install read every configured source?)."""
 
 from __future__ import annotations
 
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 
 import click
 
-from monitor.app import open_app, open_fetcher
+from monitor.app import open_app, open_browser, open_fetcher, open_store
 from monitor.cli.common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -23,12 +23,16 @@ from monitor.cli.common import (
     pass_context,
     report_delivery,
 )
-from monitor.cli.interrupt import CANCELLED, NOT_STARTED, StoppableFetcher, run_interruptibly
-from monitor.config.settings import default_settings
+from monitor.cli.interrupt import run_interruptibly
+from monitor.config.settings import Settings, Source, default_settings
+from monitor.detect.capture import Capture
 from monitor.detect.compare import compare
 from monitor.detect.extract import extract
 from monitor.detect.rules import ExtractRules
+from monitor.discover.run import Discoverer
 from monitor.errors import CaptureError
+from monitor.fetch.browser import missing as browser_missing
+from monitor.store.discovered import all_sources, find_source
 from monitor.store.rows import CheckResult
 
 
@@ -36,25 +40,42 @@ from monitor.store.rows import CheckResult
 @click.argument("old")
 @click.argument("new")
 @click.option("--source", "source_id", help="Use this configured source's extraction rules.")
+@click.option(
+    "--browser",
+    is_flag=True,
+    help='Load URLs in headless Chromium, as fetch = "browser" does (implied by a --source '
+    "that uses it); needs monitor[browser] and Chromium.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @config_option
 @pass_context
-def compare_cmd(ctx: Context, old: str, new: str, source_id: str | None, as_json: bool) -> None:
+def compare_cmd(
+    ctx: Context, old: str, new: str, source_id: str | None, browser: bool, as_json: bool
+) -> None:
     """Compare two captures (text snapshots, HTML files or URLs) with no database.
 
     Exit 1 when either capture cannot be read or NEW holds no recognisable article (an error
-    page, a login wall, a bot challenge); the JSON then has an "error".
+    page, a login wall, a bot challenge); the JSON then has an "error". Exit 2 with --browser
+    when Playwright or Chromium is missing.
     """
     import monitor.views.terminal as report
 
     use_config = ctx.explicit or ctx.path.exists() or source_id is not None
     settings = ctx.settings() if use_config else default_settings()
     with domain_errors():
-        rules = settings.source(source_id).extract if source_id else ExtractRules()
-    with open_fetcher(settings) as fetcher:
+        source = settings.source(source_id) if source_id else None
+    rules = source.extract if source else ExtractRules()
+    browser = browser or (source is not None and source.fetch == "browser")
+    if browser and (reason := browser_missing()):
+        raise UsageProblem(reason)
+    with open_fetcher(settings) as fetcher, open_browser(settings, fetcher) as chromium:
+
+        def read(where: str) -> Capture:
+            return chromium.fetch(where, rules=rules) if browser else fetcher.fetch(where)
+
         try:
-            before = extract(fetcher.fetch(old), rules)
-            after = extract(fetcher.fetch(new), rules)
+            before = extract(read(old), rules)
+            after = extract(read(new), rules)
         except CaptureError as exc:
             raise click.ClickException(f"cannot read capture: {exc}") from None
     comparison = compare(before, after)
@@ -90,14 +111,20 @@ def check_cmd(
 
     settings = ctx.settings()
     with domain_errors():
-        chosen = [settings.source(s) for s in dict.fromkeys(sources)] or list(settings.sources)
-    if not chosen:
+        chosen = _chosen(settings, sources)
+    if not chosen and not settings.discover:
         raise UsageProblem(f"{settings.path}: no [[source]] configured; add one to check")
     show_progress = not as_json and sys.stderr.isatty()
     began = time.monotonic()
+    discovery_failed = False
     with domain_errors(), open_app(settings) as app:
-        fetcher = StoppableFetcher.wrapping(app.fetcher)
-        app.checker.fetcher = fetcher
+        if not sources and settings.discover:
+            # every [[discover]] block is read first, so that a pass from cron watches new
+            # articles as `monitor run` does
+            if not dry_run:
+                discovery_failed = _discover(app.discoverer, settings)
+            chosen = all_sources(app.store, settings)
+        fetcher = app.fetcher
         sending = nullcontext(None) if dry_run else app.sender.delivering()
         with sending as delivery, _progress(show_progress, len(chosen)) as step:
             results, interrupted = run_interruptibly(
@@ -113,15 +140,101 @@ def check_cmd(
     if delivery is not None:
         report_delivery(delivery, settings, stderr=as_json)
     if interrupted:
-        cut = sum(r.error in (NOT_STARTED, CANCELLED) for r in results)
+        cut = sum(r.outcome == "cancelled" for r in results)
         kept = "" if dry_run else " (stored)"
         click.echo(
             f"interrupted: {len(results) - cut} of {len(results)} sources checked{kept}, {cut} "
-            "cancelled or not started; run `monitor check` again to check them",
+            "cancelled (not recorded); run `monitor check` again to check them",
             err=True,
         )
         sys.exit(EXIT_INTERRUPTED)
-    if any(r.outcome == "error" for r in results):
+    if discovery_failed or any(r.outcome == "error" for r in results):
+        sys.exit(EXIT_FAILED)
+
+
+def _chosen(settings: Settings, names: tuple[str, ...]) -> list[Source]:
+    """The sources named (configured, or watched by a [[discover]]), else the configured ones."""
+    if not names:
+        return list(settings.sources)
+    if not settings.discover or all(n in {s.id for s in settings.sources} for n in names):
+        return [settings.source(n) for n in dict.fromkeys(names)]
+    with open_store(settings) as store:
+        return [find_source(store, settings, n) for n in dict.fromkeys(names)]
+
+
+def _discover(discoverer: Discoverer, settings: Settings) -> bool:
+    """Run every [[discover]] block once, a line each on stderr; True if one failed."""
+    failed = False
+    for discovery in settings.discover:
+        found = discoverer.run(discovery, settings.sources)
+        if found.error:
+            failed = True
+            click.echo(f"discover {discovery.id}: failed: {found.error}", err=True)
+            continue
+        click.echo(
+            f"discover {discovery.id}: {found.listed} listed, {found.matched} matching, "
+            f"{len(found.added)} new, {len(found.retired)} no longer watched",
+            err=True,
+        )
+    return failed
+
+
+@click.command("doctor", short_help="Can this install read every configured source?")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@config_option
+@pass_context
+def doctor_cmd(ctx: Context, as_json: bool) -> None:
+    """Whether this install can read every configured source: the config loads, and for
+    fetch = "browser" Playwright and Chromium are installed and render a test page.
+
+    Exit 1 when a configured source needs something that is missing; a browser nobody needs
+    is reported but is no failure.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    settings = ctx.settings() if ctx.explicit or ctx.path.exists() else None
+    needing = [] if settings is None else [s.id for s in settings.sources if s.fetch == "browser"]
+    error = browser_missing()
+    usable: str | None = None
+    if error is None:
+        with open_browser(settings or default_settings()) as chromium:
+            try:
+                usable = chromium.check()
+            except CaptureError as exc:
+                error = str(exc)
+    if usable is not None:
+        with suppress(PackageNotFoundError):
+            usable += f", Playwright {version('playwright')}"
+    ok = usable is not None or not needing
+    if as_json:
+        echo_json(
+            {
+                "ok": ok,
+                "config": None if settings is None else str(settings.path),
+                "sources": None if settings is None else len(settings.sources),
+                "browser": {
+                    "usable": usable is not None,
+                    "version": usable,
+                    "error": error,
+                    "needed_by": needing,
+                },
+            }
+        )
+    else:
+        if settings is None:
+            click.echo(f"config: {ctx.path} not found (pass --config PATH)")
+        else:
+            click.echo(f"config: {settings.path}, {len(settings.sources)} sources")
+        needed = (
+            f"needed by {len(needing)} source(s): {', '.join(needing)}"
+            if needing
+            else 'no source uses fetch = "browser"'
+        )
+        if usable is not None:
+            click.echo(f"browser: usable ({usable}); {needed}")
+        else:
+            click.echo(f"browser: not usable: {error}; {needed}")
+    if not ok:
         sys.exit(EXIT_FAILED)
 
 
@@ -139,4 +252,4 @@ def _progress(enabled: bool, total: int) -> Iterator[Callable[[CheckResult], Non
         yield lambda result: progress.advance(task)
 
 
-COMMANDS = (compare_cmd, check_cmd)
+COMMANDS = (compare_cmd, check_cmd, doctor_cmd)

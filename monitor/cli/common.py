@@ -9,7 +9,6 @@ Domain errors become click exceptions here and nowhere else. Exit statuses, for 
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,7 +20,6 @@ import click
 
 from monitor.config.settings import Settings, load_settings
 from monitor.errors import ConfigError, MonitorError, NotFound
-from monitor.fetch import is_local
 from monitor.store.schema import iso
 
 if TYPE_CHECKING:
@@ -91,37 +89,11 @@ class Context:
     def settings(self) -> Settings:
         if self._settings is None:
             with domain_errors():
-                settings = load_settings(self.path)
-            _refuse_urls_without_scheme(settings)
-            self._settings = settings
+                self._settings = load_settings(self.path)
         return self._settings
 
 
 pass_context = click.make_pass_decorator(Context)
-
-# A host name at the start of a path: "warontherocks.com/2023/…", "www.example.org".
-_HOST_LIKE = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(/|$)")
-
-
-def _refuse_urls_without_scheme(settings: Settings) -> None:
-    """A URL written without https:// is read as a capture file beside the config, and would
-    fail at every check with "file not found"; say so when the config is loaded."""
-    root = settings.path.parent.resolve()
-    for source in settings.sources:
-        if not is_local(source.url) or source.url.startswith("file://"):
-            continue
-        path = Path(source.url)
-        if path.exists():
-            continue
-        try:
-            written = path.relative_to(root).as_posix()
-        except ValueError:
-            continue
-        if _HOST_LIKE.match(written):
-            raise UsageProblem(
-                f"source {source.id!r}: url {written!r} is read as a file beside the config, and "
-                f"there is none; did you mean 'https://{written}'?"
-            )
 
 
 def _take_config(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
@@ -150,7 +122,7 @@ def config_option(command: F) -> F:
 def require_source(settings: Settings, store: Store, source_id: str | None) -> None:
     """An unknown `--source` is a usage error (exit 2), not an empty answer. A source that was
     checked once and has since left the config still has its history: not an error."""
-    if source_id is None or source_id in store.known_sources():
+    if source_id is None or store.has_source(source_id):
         return
     with domain_errors():
         settings.source(source_id)

@@ -1,76 +1,33 @@
 """Ctrl-C during a check pass: stop within a second, keep what was checked, exit 130.
 
 The pass runs in a thread of its own so that the main thread, which receives SIGINT, stays free
-to cancel it: the fetcher's `cancel` event ends retry waits and body reads, the requests in
-flight have their sockets shut down (a read blocked on a stalled server does not notice an
-event), and sources not yet started fail at once instead of being fetched. The pass then ends as
-usual and commits what it has; a second Ctrl-C, or a pass still running after `GRACE` seconds,
-leaves at once (every write is transactional, so nothing committed is lost).
+to cancel it with `Fetcher.cancel_all`: retry waits and body reads end, the requests in flight
+have their sockets shut down (a read blocked on a stalled server does not notice an event), and
+no new request starts. The pass then stops starting checks, records those that finished (the
+cancelled ones are not recorded: they say nothing about the site) and returns; a second Ctrl-C,
+or a pass still running after `GRACE` seconds, leaves at once (every write is transactional, so
+nothing committed is lost).
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
 import sys
 import threading
 import time
 from collections.abc import Callable
 from types import FrameType
-from typing import Any, Generic, TypeVar, cast
+from typing import Generic, TypeVar, cast
 
 import click
 
 from monitor.cli.common import EXIT_INTERRUPTED
-from monitor.errors import CaptureError
 from monitor.fetch import Fetcher
 
 T = TypeVar("T")
 
 GRACE = 5.0
-NOT_STARTED = "not checked: interrupted by Ctrl-C"
-CANCELLED = "cancelled"  # the fetcher's error for a request cut short by `cancel`
-
-
-class StoppableFetcher(Fetcher):
-    """A fetcher that starts no new request once cancelled."""
-
-    @classmethod
-    def wrapping(cls, fetcher: Fetcher) -> StoppableFetcher:
-        return cls(
-            fetcher.client,
-            max_body=fetcher.max_body,
-            retries=fetcher.retries,
-            backoff=fetcher.backoff,
-            deadline=fetcher.deadline,
-            cancel=fetcher.cancel,
-        )
-
-    def fetch(self, url: str, **kwargs: Any) -> Any:
-        if self.cancel.is_set():
-            raise CaptureError(NOT_STARTED)
-        return super().fetch(url, **kwargs)
-
-
-def cut_connections(fetcher: Fetcher) -> None:
-    """Shut down the sockets of the requests in flight, so that a blocked read returns now.
-
-    httpx has no way to cancel a synchronous request; this reaches through its transport to
-    httpcore's connections. Every step is looked up defensively: should those internals change,
-    Ctrl-C still works, only more slowly (bounded by the request timeout, or `GRACE`).
-    """
-    pool = getattr(getattr(fetcher.client, "_transport", None), "_pool", None)
-    for connection in list(getattr(pool, "connections", ())):
-        stream = getattr(getattr(connection, "_connection", None), "_network_stream", None)
-        if stream is None:
-            continue
-        try:
-            sock = stream.get_extra_info("socket")
-            if isinstance(sock, socket.socket):
-                sock.shutdown(socket.SHUT_RDWR)
-        except (OSError, AttributeError):
-            continue
 
 
 class _Outcome(Generic[T]):
@@ -103,7 +60,7 @@ def run_interruptibly(work: Callable[[], T], fetcher: Fetcher) -> tuple[T, bool]
         if interrupted_at is not None:
             _leave("stopped at once; checks in flight were abandoned")
         interrupted_at = time.monotonic()
-        fetcher.cancel.set()
+        fetcher.cancel_all()
         click.echo(
             "\ninterrupted: stopping the checks in flight; what was checked is kept "
             "(Ctrl-C again to quit at once)",
@@ -115,11 +72,8 @@ def run_interruptibly(work: Callable[[], T], fetcher: Fetcher) -> tuple[T, bool]
         thread.start()
         while thread.is_alive():
             thread.join(0.05)
-            if interrupted_at is not None:
-                # Connections opened since the last sweep (a retry) are cut as well.
-                cut_connections(fetcher)
-                if time.monotonic() - interrupted_at > GRACE:
-                    _leave(f"the checks in flight did not stop within {GRACE:g} s; abandoned")
+            if interrupted_at is not None and time.monotonic() - interrupted_at > GRACE:
+                _leave(f"the checks in flight did not stop within {GRACE:g} s; abandoned")
     finally:
         signal.signal(signal.SIGINT, previous)
     if outcome.error is not None:

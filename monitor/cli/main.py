@@ -39,6 +39,9 @@ from monitor.cli.common import (
 from monitor.detect.compare import KINDS, REGIONS
 from monitor.detect.diff import render_plain
 
+# Changes listed by `changes` unless asked for more: the newest are what a person reads.
+CHANGES_PAGE = 100
+
 
 class MonitorGroup(click.Group):
     """Ctrl-C anywhere exits 130 with one line, not click's "Aborted!" and exit 1."""
@@ -118,7 +121,16 @@ def history_cmd(ctx: Context, source_id: str, as_json: bool) -> None:
 @click.option("--source", "source_id", help="Only this source (a configured id).")
 @click.option("--kind", type=click.Choice(KINDS), help="Only changes of this kind.")
 @click.option("--since", help="Only changes detected at or after this date (ISO 8601).")
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help=f"At most this many (default {CHANGES_PAGE} as a table, all with --json).",
+)
+@click.option(
+    "--offset", type=click.IntRange(min=0), default=0, help="Skip this many newest first."
+)
+@click.option("--all", "show_all", is_flag=True, help="List every change in the table.")
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @config_option
 @pass_context
@@ -128,19 +140,37 @@ def changes_cmd(
     kind: str | None,
     since: str | None,
     limit: int | None,
+    offset: int,
+    show_all: bool,
     as_json: bool,
 ) -> None:
-    """List detected changes, newest first; `monitor show ID` shows one with its diff."""
+    """List detected changes, newest first; `monitor show ID` shows one with its diff.
+
+    The table lists the newest 100 (--limit, --offset, --all for more)."""
     import monitor.views.terminal as report
 
     settings = ctx.settings()
+    if limit is None and not (as_json or show_all):
+        limit = CHANGES_PAGE
+    after = parse_since(since)
+    total = 0
     with domain_errors(), open_store(settings) as store:
         require_source(settings, store, source_id)
-        rows = store.changes(source_id=source_id, kind=kind, since=parse_since(since), limit=limit)
+        rows = store.changes(
+            source_id=source_id, kind=kind, since=after, limit=limit, offset=offset
+        )
+        if not as_json and (offset or len(rows) == limit):
+            total = store.count_changes(source_id=source_id, kind=kind, since=after)
     if as_json:
         echo_json([r.to_json() for r in rows])
     elif rows:
         console().print(report.changes_table(rows))
+        if offset + len(rows) < total or offset:
+            more = f"; next: --offset {offset + len(rows)}" if offset + len(rows) < total else ""
+            click.echo(
+                f"changes {offset + 1}-{offset + len(rows)} of {total}{more}"
+                " (--all lists every one)"
+            )
     else:
         click.echo("no changes" + (" matching the filters" if source_id or kind or since else ""))
 
@@ -166,7 +196,10 @@ def show_cmd(ctx: Context, change_id: int, full: bool, as_json: bool) -> None:
         change = store.change(change_id)
         before = store.version(change.from_version_id)
         after = store.version(change.to_version_id)
-    url = next((s.url for s in settings.sources if s.id == change.source_id), None)
+        stored_url = store.source_link(change.source_id)[0]  # a discovered source's
+    url = next((s.url for s in settings.sources if s.id == change.source_id), None) or (
+        stored_url or None
+    )
     if as_json:
         data = change.to_json()
         data["url"] = url

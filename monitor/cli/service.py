@@ -24,6 +24,9 @@ from monitor.cli.common import (
 )
 from monitor.store.schema import iso
 
+# Sources listed by `status` unless asked for more: a table of 100,000 rows helps nobody.
+STATUS_PAGE = 100
+
 
 @click.command("run", short_help="The background service: check every source on schedule.")
 @click.option(
@@ -72,16 +75,44 @@ def run_cmd(ctx: Context, log_level: str, log_format: str) -> None:
     help="Only whether the service runs (its heartbeat is fresh): exit 0 if so, else 1, "
     "whatever the watched sites do. For Docker's and systemd's health checks.",
 )
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help=f"List at most this many sources (default {STATUS_PAGE} as a table, all with --json).",
+)
+@click.option(
+    "--offset", type=click.IntRange(min=0), default=0, help="Skip this many sources first."
+)
+@click.option("--all", "show_all", is_flag=True, help="List every source in the table.")
 @config_option
 @pass_context
-def status_cmd(ctx: Context, as_json: bool, service_only: bool) -> None:
-    """Is the service up, and how is each source doing? Exit 1 if down or a source is failing."""
+def status_cmd(
+    ctx: Context,
+    as_json: bool,
+    service_only: bool,
+    limit: int | None,
+    offset: int,
+    show_all: bool,
+) -> None:
+    """Is the service up, and how is each source doing? Exit 1 if the service is down, a
+    source is failing, or a check is overdue (the service runs but has not checked a source by
+    its due time plus the longest a check may take: a check stuck, or checks that cannot keep
+    up); `--service` asks only whether the service runs.
+
+    The table lists the first 100 sources (--limit, --offset, --all for more); the counts and
+    the exit status cover every source.
+    """
     import monitor.views.terminal as report
     from monitor.views.status import status
 
     settings = ctx.settings()
+    if limit is None and not (as_json or show_all):
+        limit = STATUS_PAGE
     with domain_errors(), open_store(settings) as store:
-        state = status(store, settings, datetime.now(UTC))
+        state = status(
+            store, settings, datetime.now(UTC), limit=0 if service_only else limit, offset=offset
+        )
     if service_only:
         # A site that is down is the publisher's outage, not ours: a health check that failed
         # on it would have the container restarted for nothing.

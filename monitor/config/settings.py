@@ -173,6 +173,7 @@ def _load_source(
         "recipients",
         "extract",
         "allow_private",
+        "allow_any_path",
         "fetch",
     )
     if where is None:
@@ -195,8 +196,7 @@ def _load_source(
             raise ConfigError(f"{table.key('url')}: {url!r}: use https://, http:// or file://")
         if re.match(r"^https?://[^/?#]+", url) is None and not url.startswith("file://"):
             raise ConfigError(f"{table.key('url')}: {url!r} has no host name")
-    else:
-        url = str((root / url).resolve())
+    url = _capture_file(url, root, table)
     baseline = None
     if (raw := table.get("baseline", str)) is not None:
         baseline = _inside(Path(raw), root, table.key("baseline"))
@@ -231,6 +231,52 @@ def _load_source(
         allow_private=table.get("allow_private", bool, False),
         fetch=_fetch(table, fetch),
     )
+
+
+# A host name at the start of a path: "warontherocks.com/2023/…", "www.example.org".
+_HOST_LIKE = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(/|$)")
+
+
+def _capture_file(url: str, root: Path, table: Table) -> str:
+    """`url` as the fetcher reads it. A capture file (a path, relative to the config's folder,
+    or a file:// URL) must be inside that folder, as a baseline must, unless the source sets
+    allow_any_path: a config that names /etc/passwd or /dev/zero would store it as an article."""
+    anywhere = table.get("allow_any_path", bool, False)
+    key = table.key("url")
+    if re.match(r"^https?://", url):
+        if anywhere:
+            raise ConfigError(
+                f"{table.key('allow_any_path')}: only for a url that names a local file; remove it"
+            )
+        return url
+    if url.startswith("file://"):
+        import urllib.parse
+        from urllib.request import url2pathname
+
+        parsed = urllib.parse.urlparse(url)
+        if parsed.netloc not in ("", "localhost"):
+            raise ConfigError(f"{key}: {url!r} names a host; write file:///path/on/this/machine")
+        path = Path(url2pathname(parsed.path))
+    else:
+        path = root / url
+    try:
+        resolved = path.resolve()
+        exists = resolved.exists()
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{key}: {url!r} is not a usable path ({exc})") from None
+    written = not url.startswith("file://") and not Path(url).is_absolute()
+    if written and not exists and _HOST_LIKE.match(url):
+        # Read as a capture file beside the config, it would fail at every check.
+        raise ConfigError(
+            f"{key}: {url!r} is read as a file beside the config, and there is none; "
+            f"did you mean 'https://{url}'?"
+        )
+    if not anywhere and not resolved.is_relative_to(root.resolve()):
+        raise ConfigError(
+            f"{key}: {url!r} is a file outside the config's folder {root}; move the capture "
+            f"into that folder, or set {table.key('allow_any_path')} = true to read it there"
+        )
+    return url if url.startswith("file://") else str(resolved)
 
 
 def _fetch(table: Table, default: str) -> str:

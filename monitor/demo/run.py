@@ -16,6 +16,7 @@ import shutil
 import tempfile
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.rule import Rule
@@ -24,7 +25,13 @@ import monitor.views.terminal as report
 from monitor.app import open_app
 from monitor.config.settings import load_settings
 from monitor.demo.site import Article, PageServer, parse_snapshot
-from monitor.errors import ConfigError
+from monitor.detect.extract import Regions, extract
+from monitor.detect.rules import ExtractRules
+from monitor.errors import CaptureError, ConfigError
+from monitor.fetch.browser import missing
+
+if TYPE_CHECKING:
+    from monitor.app import App
 
 ARTICLES = (
     (
@@ -107,6 +114,40 @@ def _keep_pages(folder: Path, server: PageServer) -> dict[str, str]:
     return urls
 
 
+SCRIPTED = "/2024/11/in-brief-north-koreas-critical-allies-app"
+
+
+def _scripted_step(console: Console, server: PageServer, app: App, article: Article) -> None:
+    """The same article as a page whose paywall a script builds: read as served, and as headless
+    Chromium renders it (`fetch = "browser"`), when Playwright and Chromium are installed."""
+    console.print(Rule("a paywall built by a script"))
+    console.print(
+        '[bold]3. fetch = "browser"[/]: the second article as a page whose script cuts the '
+        "teaser and inserts the notice"
+    )
+    server.put_scripted(SCRIPTED, article, rest=_REST_OF_ARTICLE)
+    url = server.url(SCRIPTED)
+    rules = ExtractRules()
+    plain = extract(app.fetcher.fetch(url), rules)
+    console.print(f"  as served:     {_describe(plain)}", highlight=False, markup=False)
+    if (reason := missing()) is not None or app.checker.browser is None:
+        console.print(f"  in a browser:  skipped; {reason}", highlight=False, markup=False)
+        return
+    try:
+        seen = extract(app.checker.browser.fetch(url, rules=rules), rules)
+    except CaptureError as exc:
+        console.print(f"  in a browser:  failed: {exc}", highlight=False, markup=False)
+        return
+    console.print(f"  in a browser:  {_describe(seen)}", highlight=False, markup=False)
+
+
+def _describe(regions: Regions) -> str:
+    if regions.access == "unknown":
+        return f"no article ({regions.error})"
+    notice = regions.paywall.split("\n", 1)[0] if regions.paywall else "no notice"
+    return f"{regions.access}, a teaser of {len(regions.teaser.split())} words, {notice!r}"
+
+
 def run_demo(console: Console, folder: Path | None = None, *, prog: str = "monitor") -> Path:
     """Run the demo, print what it does; returns the folder holding its config and database.
 
@@ -168,6 +209,7 @@ def run_demo(console: Console, folder: Path | None = None, *, prog: str = "monit
                 )
             console.print(Rule("all changes"))
             console.print(report.changes_table(app.store.changes()))
+            _scripted_step(console, server, app, articles[second])
         _write_config(
             folder,
             _keep_pages(folder, server),

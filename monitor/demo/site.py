@@ -57,16 +57,21 @@ def paragraphs(teaser: str) -> list[str]:
     return blocks
 
 
-def render(article: Article) -> str:
-    """The HTML page of an article, in the markup of a WordPress site with MemberPress."""
+def render(article: Article, *, script: str = "") -> str:
+    """The HTML page of an article, in the markup of a WordPress site with MemberPress.
+
+    With `script`, the page holds neither the teaser nor the notice: that script builds them in
+    the reader's browser (see `render_scripted`)."""
     e = html.escape
     nonce = hashlib.sha256(f"{article.title}{article.chrome}".encode()).hexdigest()[:16]
     body = "\n".join(
         '<p class="has-text-align-center">***</p>' if p == "***" else f"<p>{e(p)}</p>"
         for p in paragraphs(article.teaser)
     )
+    if script:
+        body = '<p class="loading">Loading…</p>'
     paywall = ""
-    if article.locked:
+    if article.locked and not script:
         paywall = f"""
 <div class="mepr-unauthorized-message">
   <h3>{e(article.heading)}</h3>
@@ -129,8 +134,62 @@ def render(article: Article) -> str:
 </article></main>
 <footer class="site-footer"><p>© War on the Rocks. Page generated {nonce}.</p></footer>
 <script src="/wp-includes/js/app.js?ver={nonce}"></script>
-</body></html>
+{script}</body></html>
 """
+
+
+# The paywall script of `render_scripted`, as client-side paywalls work: ask the server whether
+# this reader may read, then show the whole article or its first paragraphs and the notice.
+_PAYWALL_SCRIPT = """(async () => {
+  const post = JSON.parse(document.getElementById("post-data").textContent);
+  let granted = false;
+  try { granted = (await (await fetch(post.access)).json()).granted === true; } catch (e) {}
+  const content = document.querySelector(".entry-content");
+  const share = content.querySelector(".sharedaddy");
+  content.querySelector(".loading").remove();
+  const add = (node) => content.insertBefore(node, share);
+  for (const text of granted ? post.paragraphs : post.paragraphs.slice(0, post.free)) {
+    const p = document.createElement("p");
+    if (text === "***") p.className = "has-text-align-center";
+    p.textContent = text;
+    add(p);
+  }
+  if (granted) return;
+  const box = document.createElement("div");
+  box.className = "mepr-unauthorized-message";
+  const heading = document.createElement("h3");
+  heading.textContent = post.heading;
+  const notice = document.createElement("p");
+  notice.textContent = post.notice;
+  box.append(heading, notice);
+  add(box);
+})();"""
+
+
+def access_path(path: str) -> str:
+    """Where the paywall script of the page at `path` asks whether the reader may read."""
+    return "/wp-json/paywall/v1/access?post=" + path.strip("/").replace("/", "-")
+
+
+def render_scripted(article: Article, path: str, rest: str = "") -> str:
+    """The page of an article whose paywall a script builds, as Piano, Poool or a Ghost theme
+    do: the HTML holds the whole article (`teaser` and the `rest`) as data for the script, and
+    neither the teaser nor the notice. A plain fetch sees neither; a browser sees the teaser
+    cut after its paragraphs and the notice, once the script has asked `access_path(path)`."""
+    shown = paragraphs(article.teaser)
+    post = {
+        "access": access_path(path),
+        "paragraphs": shown + paragraphs(rest),
+        "free": len(shown),
+        "heading": article.heading,
+        "notice": article.notice,
+    }
+    data = json.dumps(post, ensure_ascii=False).replace("<", "\\u003c")  # no </script> inside
+    script = (
+        f'<script type="application/json" id="post-data">{data}</script>\n'
+        f"<script>{_PAYWALL_SCRIPT}</script>\n"
+    )
+    return render(article, script=script)
 
 
 @dataclass
@@ -152,7 +211,7 @@ class PageServer:
         self.hits: dict[str, int] = {}
         self._lock = threading.Lock()
         handler = _handler(self)
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd = _Server(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
         self.httpd.handle_error = _quiet  # type: ignore[method-assign]
         self.port = self.httpd.server_address[1]
@@ -168,6 +227,16 @@ class PageServer:
     def put_article(self, path: str, article: Article) -> None:
         self.put(path, render(article))
 
+    def put_scripted(self, path: str, article: Article, rest: str = "") -> None:
+        """The article at `path` with its paywall built by a script (`render_scripted`),
+        and the answer the script asks for: may this reader read?"""
+        self.put(path, render_scripted(article, path, rest))
+        self.put(
+            access_path(path),
+            json.dumps({"granted": not article.locked}),
+            content_type="application/json",
+        )
+
     def get(self, path: str) -> Page | None:
         with self._lock:
             self.hits[path] = self.hits.get(path, 0) + 1
@@ -178,6 +247,12 @@ class PageServer:
     def running(self) -> Iterator[PageServer]:
         with serving(self.httpd):
             yield self
+
+
+class _Server(ThreadingHTTPServer):
+    # socketserver's backlog of 5 drops connections when a pass opens more at once: each
+    # dropped one waits a second for its SYN to be sent again.
+    request_queue_size = 128
 
 
 @contextmanager

@@ -12,19 +12,21 @@ a reason a person can act on.
 
 from __future__ import annotations
 
+import contextlib
 import http.cookiejar
 import ipaddress
 import random
 import socket
 import threading
 import time
+import weakref
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from monitor.detect.capture import Capture, parse_content_type
-from monitor.errors import CaptureError
+from monitor.errors import Cancelled, CaptureError
 from monitor.fetch.files import format_size, is_local, read_file
 from monitor.fetch.inflate import Inflater
 
@@ -102,9 +104,13 @@ class _Transient(CaptureError):
 class Fetcher:
     """Reads captures. One instance per process, built by the composition root.
 
-    `cancel`, when set, ends retry waits at once and stops a body being read: Ctrl-C and the
-    service's stop use it.
+    `cancel_all` (Ctrl-C, the service's stop) ends every request now and to come: no new one
+    starts, retry waits end, and the sockets of the requests in flight are shut down, so a read
+    blocked on a stalled server returns at once. Each then raises `Cancelled`.
     """
+
+    # httpcore's trace events that hand over a connection's network stream.
+    _CONNECTED = frozenset({"connection.connect_tcp.complete", "connection.start_tls.complete"})
 
     def __init__(
         self,
@@ -123,6 +129,26 @@ class Fetcher:
         timeout = client.timeout.read
         self.deadline = deadline if deadline is not None else (timeout or 30.0)
         self.cancel = cancel if cancel is not None else threading.Event()
+        # Every connection this fetcher opened, to be shut down by `cancel_all`; weak, so that
+        # the pool's closed connections are not kept.
+        self._streams: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._streams_lock = threading.Lock()
+
+    def cancel_all(self) -> None:
+        """Cancel every request of this fetcher, those in flight and those to come."""
+        self.cancel.set()
+        with self._streams_lock:
+            streams = list(self._streams)
+        for stream in streams:
+            _shut(stream)
+
+    def _trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpx's documented `trace` extension: sees each new connection's stream."""
+        if event in self._CONNECTED and (stream := info.get("return_value")) is not None:
+            with self._streams_lock:
+                self._streams.add(stream)
+            if self.cancel.is_set():  # opened just after a `cancel_all` swept the others
+                _shut(stream)
 
     def fetch(
         self,
@@ -134,6 +160,19 @@ class Fetcher:
     ) -> Capture:
         if is_local(url):
             return read_file(url, self.max_body)
+        if self.cancel.is_set():
+            raise Cancelled("not checked: cancelled before it started")
+        try:
+            return self._fetch(url, etag, last_modified, allow_private)
+        except CaptureError as exc:
+            if self.cancel.is_set() and not isinstance(exc, Cancelled):
+                # a connection shut down by `cancel_all` fails as a broken read: it is not one
+                raise Cancelled("cancelled") from None
+            raise
+
+    def _fetch(
+        self, url: str, etag: str | None, last_modified: str | None, allow_private: bool | None
+    ) -> Capture:
         headers = {}
         if etag:
             headers["If-None-Match"] = etag
@@ -148,7 +187,7 @@ class Fetcher:
                     tries = f" after {attempt + 1} tries" if attempt else ""
                     raise CaptureError(f"{exc}{tries}", status=exc.status) from None
                 if self.cancel.wait(wait):
-                    raise CaptureError("cancelled") from None
+                    raise Cancelled("cancelled") from None
         raise AssertionError("unreachable")
 
     def _delay(self, attempt: int) -> float:
@@ -159,7 +198,9 @@ class Fetcher:
     def _get(self, url: str, headers: dict[str, str], allow_private: bool | None) -> Capture:
         ends = time.monotonic() + self.deadline
         try:
-            request = self.client.build_request("GET", url, headers=headers)
+            request = self.client.build_request(
+                "GET", url, headers=headers, extensions={"trace": self._trace}
+            )
             for _ in range(MAX_REDIRECTS + 1):
                 response = self.client.send(request, stream=True)
                 try:
@@ -231,7 +272,11 @@ class Fetcher:
             if time.monotonic() > ends:
                 raise _Transient(f"timed out (the whole response took over {self.deadline:g} s)")
             if self.cancel.is_set():
-                raise CaptureError("cancelled")
+                raise Cancelled("cancelled")
+        if self.cancel.is_set():
+            # `cancel_all` shut the socket down: a body that ends at the connection's close
+            # would look complete, though cut short
+            raise Cancelled("cancelled")
         inflate.finish()
         return b"".join(chunks)
 
@@ -247,6 +292,15 @@ class Fetcher:
             etag=response.headers.get("etag"),
             last_modified=response.headers.get("last-modified"),
         )
+
+
+def _shut(stream: Any) -> None:
+    """Shut a connection's socket down, so that a read blocked on it returns (closing it
+    would not wake the read); `get_extra_info("socket")` is httpcore's public stream API."""
+    sock = stream.get_extra_info("socket")
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):  # closed already
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def _host_of(url: str) -> str | None:

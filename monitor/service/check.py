@@ -25,14 +25,17 @@ from monitor.config.settings import Source
 from monitor.detect.capture import Capture
 from monitor.detect.compare import compare, suspect
 from monitor.detect.extract import Regions, extract
-from monitor.errors import CaptureError, MonitorError
+from monitor.errors import Cancelled, CaptureError, MonitorError
 from monitor.fetch import Fetcher, read_file
 from monitor.fetch.browser import BrowserFetcher
 from monitor.store.db import Store
 from monitor.store.record import Recipients, Stale, record_checks
-from monitor.store.rows import CheckResult
+from monitor.store.rows import CheckResult, Known
 
 _BATCH = 100
+_PAGE = 1000  # sources whose stored state a pass reads in one query
+# What a check cancelled before its request began says (Ctrl-C, a stop).
+NOT_STARTED = "not checked: cancelled before it started"
 # From this many sources a pass uses worker processes; below it, starting them costs more.
 PROCESS_THRESHOLD = 200
 
@@ -121,6 +124,8 @@ def observe(
                 return result("error", error="HTTP 304 with nothing stored to compare", **meta)
             return result("not_modified", **meta)
         regions = extract(capture, source.extract)
+    except Cancelled as exc:  # Ctrl-C or a stop: not recorded (`Checker._record_batch`)
+        return result("cancelled", error=str(exc))
     except CaptureError as exc:
         return result("error", status=exc.status, error=str(exc))
     except MonitorError as exc:  # pragma: no cover - defensive: any domain error is a failed check
@@ -171,9 +176,11 @@ def confirm(
     The cost is one request per change, never one per check.
     """
     if pause > 0 and fetcher.cancel.wait(pause):
-        return "error", "cancelled before the change could be confirmed"
+        return "cancelled", "cancelled before the change could be confirmed"
     try:
         again = extract(fetch_source(source, fetcher, browser), source.extract)
+    except Cancelled as exc:
+        return "cancelled", str(exc)
     except CaptureError as exc:
         return "error", f"could not confirm the change: {exc}"
     if again.access == "unknown":
@@ -194,6 +201,11 @@ def judge(result: CheckResult, current: Regions) -> CheckResult:
     return replace(result, outcome=outcome, comparison=comparison)
 
 
+def host_key(url: str) -> str:
+    """What `per_host` counts by: the URL's host and port (local files share one)."""
+    return urllib.parse.urlsplit(url).netloc.lower() or "local"
+
+
 class HostLimiter:
     """A semaphore per host, so that one site never gets more than `per_host` requests at once."""
 
@@ -203,7 +215,7 @@ class HostLimiter:
         self._hosts: dict[str, threading.Semaphore] = {}
 
     def __call__(self, url: str) -> threading.Semaphore:
-        host = urllib.parse.urlsplit(url).netloc.lower() or "local"
+        host = host_key(url)
         with self._lock:
             if host not in self._hosts:
                 self._hosts[host] = threading.Semaphore(self.per_host)
@@ -283,10 +295,14 @@ class Checker:
         writer stored and recorded again; the loop ends because each round leaves fewer.
         """
         recipients = Recipients(
-            {s.id: s.recipients for s in by_id.values()}, failing_after=self.failing_after
+            {s.id: s.recipients for s in by_id.values()},
+            failing_after=self.failing_after,
+            notify={s.id: s.notify for s in by_id.values() if s.notify},
         )
-        done: dict[int, CheckResult] = {}
-        todo = list(enumerate(finished))
+        # A cancelled check (Ctrl-C, a stop) says nothing about the site: not recorded, and
+        # not counted toward `failing_after`.
+        done = {i: r for i, r in enumerate(finished) if r.outcome == "cancelled"}
+        todo = [(i, r) for i, r in enumerate(finished) if r.outcome != "cancelled"]
         for _ in range(5):
             if not todo:
                 break
@@ -343,9 +359,10 @@ class Checker:
         after its pause, or not at all."""
         return 0.0 if self.confirm_after == 0 else None
 
-    def _executor(self, count: int) -> tuple[Executor, int]:
-        """Threads, or for a large pass a process per core (see `workers`), and how many
-        checks each unit of work sent to it holds.
+    def _executor(self, count: int) -> tuple[Executor, int, Callable[[], None]]:
+        """Threads, or for a large pass a process per core (see `workers`), how many checks
+        each unit of work sent to it holds, and what cancels the requests of its processes
+        (threads share `self.fetcher`, cancelled by whoever cancels it).
 
         Each worker process checks one page at a time, so processes fit when `per_host` is
         about the number of cores (the default, 2): the pass is CPU-bound, and the per-host
@@ -360,17 +377,19 @@ class Checker:
         ):
             from monitor.service.workers import process_pool
 
-            pool = process_pool(self.fetcher, self.user_agent, self.timeout, cores)
-            if pool is not None:
-                # Units of a few dozen checks: one round trip between processes per unit, while
-                # every core still gets several units to keep it busy to the end.
-                return pool, max(1, min(32, count // (cores * 8)))
-        return ThreadPoolExecutor(self.concurrency, thread_name_prefix="check"), 1
+            pool, cancel = process_pool(self.fetcher, self.user_agent, self.timeout, cores)
+            # Units of a few dozen checks: one round trip between processes per unit, while
+            # every core still gets several units to keep it busy to the end.
+            return pool, max(1, min(32, count // (cores * 8))), cancel
+        return ThreadPoolExecutor(self.concurrency, thread_name_prefix="check"), 1, _nothing
 
     def _jobs(self, sources: Sequence[Source], *, dry_run: bool) -> Iterator[Job]:
-        """A job per source, from one read of every source's stored state."""
-        known = self.store.known()
-        for source in sources:
+        """A job per source, reading the stored state of `_PAGE` sources at a time: one query
+        per page, and memory that does not grow with the number of sources."""
+        known: dict[str, Known] = {}
+        for index, source in enumerate(sources):
+            if index % _PAGE == 0:
+                known = self.store.known([s.id for s in sources[index : index + _PAGE]])
             state = known.get(source.id)
             if state is None or state.fingerprint is None:
                 yield replace(
@@ -429,13 +448,13 @@ class Checker:
                 settled = [r for r in settled if r.outcome != "changed"]
             done = settled if dry_run else self._record_batch(settled, by_id)
             for result in done:
-                results[result.source_id] = result
                 if on_result is not None:
                     on_result(result)
+                results[result.source_id] = _recorded(result)
             buffer.clear()
             flushed = time.monotonic()
 
-        pool, size = self._executor(len(sources))
+        pool, size, cancel_workers = self._executor(len(sources))
         # Worker processes have no browser: browser pages load in this one, in threads.
         in_parent = ThreadPoolExecutor(self.browser.pages if self.browser else 1, "browser")
         with pool, in_parent:
@@ -444,6 +463,13 @@ class Checker:
             window = (os.cpu_count() or 1) * 2 if processes else self.concurrency * 2
             exhausted = False
             while pending or not exhausted:
+                if not exhausted and self.fetcher.cancel.is_set():
+                    # Ctrl-C: nothing more starts, the workers' requests end, and what
+                    # finished is still recorded; the rest is "cancelled" (not recorded).
+                    exhausted = True
+                    cancel_workers()
+                    for future in pending:
+                        future.cancel()
                 while not exhausted and len(pending) < window:
                     unit = list(itertools.islice(jobs, size))
                     exhausted = len(unit) < size
@@ -461,9 +487,11 @@ class Checker:
                     else:
                         pending.add(pool.submit(self._run_many, unit))
                 if pending:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    # with a timeout, so that a cancel is seen while long units run
+                    done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
                     for future in done:
-                        buffer.extend(future.result())
+                        if not future.cancelled():
+                            buffer.extend(future.result())
                 # A commit costs more than the rows it writes: gather up to a hundred checks,
                 # or a second's worth, into one transaction (each still all or nothing).
                 if len(buffer) >= _BATCH or time.monotonic() - flushed > 1.0:
@@ -472,7 +500,7 @@ class Checker:
         if held:
             buffer.extend(self._confirm_held(held, by_id))
             flush(confirmed=True)
-        return [results[s.id] for s in sources]
+        return [results.get(s.id) or _not_started(s, self.clock()) for s in sources]
 
     def _confirm_held(
         self, held: list[CheckResult], by_id: dict[str, Source]
@@ -487,7 +515,7 @@ class Checker:
             source = by_id[result.source_id]
             if cancelled:
                 reason: tuple[str, str] | None = (
-                    "error",
+                    "cancelled",
                     "cancelled before the change could be confirmed",
                 )
             else:
@@ -500,6 +528,25 @@ class Checker:
 
         with ThreadPoolExecutor(min(self.concurrency, len(held))) as pool:
             return list(pool.map(again, held))
+
+
+def _recorded(result: CheckResult) -> CheckResult:
+    """What a pass keeps of a check once it is recorded: its outcome, without the page's
+    regions (stored now, and kilobytes a source) nor the comparison of a page that did not
+    change, so that a pass over 100,000 sources does not hold 100,000 pages."""
+    if result.outcome == "changed":
+        return replace(result, regions=None)
+    if result.regions is None and result.comparison is None:
+        return result
+    return replace(result, regions=None, comparison=None)
+
+
+def _nothing() -> None:
+    pass
+
+
+def _not_started(source: Source, now: datetime) -> CheckResult:
+    return CheckResult(source.id, "cancelled", now, error=NOT_STARTED)
 
 
 def _in_process(jobs: list[Job], started_at: datetime) -> list[CheckResult]:

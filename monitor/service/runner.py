@@ -8,32 +8,43 @@ and stop; SIGHUP reloads the config (an invalid one is refused and the old one k
 from __future__ import annotations
 
 import fcntl
+import functools
 import logging
 import os
 import signal
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import IO, Protocol
 
+from monitor.alerts.notify import Notifier
 from monitor.alerts.outbox import Sender
 from monitor.clock import Clock, utcnow
-from monitor.config.settings import Settings, load_settings
+from monitor.config.settings import EmailSettings, Settings, Source, load_settings
+from monitor.discover.run import Discoverer
 from monitor.errors import ConfigError, MonitorError
-from monitor.service.check import Checker
-from monitor.service.scheduler import ALERTS_JOB, HOUSEKEEPING_JOB, Scheduler
+from monitor.service.check import Checker, host_key
+from monitor.service.scheduler import ALERTS_JOB, DISCOVERY_JOB, HOUSEKEEPING_JOB, Scheduler
 from monitor.store import heartbeat
 from monitor.store.db import Store
+from monitor.store.discovered import all_sources
 from monitor.store.rows import CheckResult
 from monitor.store.schema import parse_iso
 
 HOUSEKEEPING_SECONDS = 6 * 3600.0
 ALERT_SECONDS = 5.0
+# After the stop timeout, checks still running are cancelled and given this long to return.
+CANCEL_GRACE = 3.0
+# What a database that stays locked past the busy timeout, or a full disk, raises: the service
+# logs it and goes on, and the next heartbeat or check tries again.
+STORE_ERRORS = (sqlite3.Error, MonitorError)
 
 
 class AlreadyRunning(MonitorError):
@@ -80,6 +91,10 @@ class App(Protocol):
     def checker(self) -> Checker: ...
     @property
     def sender(self) -> Sender: ...
+    @property
+    def discoverer(self) -> Discoverer: ...
+    @property
+    def notifier(self) -> Notifier: ...
 
 
 OpenApp = Callable[[Settings], AbstractContextManager[App]]
@@ -112,9 +127,15 @@ class Service:
         self._stopping = False
         self._reload = False
         self._in_flight = 0
+        self._upkeep = 0  # alert, housekeeping and discovery jobs running
         self._count_lock = threading.Lock()
+        self._email: EmailSettings | None = None  # set by a reload, applied by the alert job
         self._app: App | None = None
         self._scheduler: Scheduler | None = None
+        # Every source scheduled now, configured and discovered, by id.
+        self._sources: dict[str, Source] = {}
+        self._resync = False  # a discovery added or retired sources
+        self._discoveries: dict[str, float] = {}  # scheduled discovery ids and their intervals
 
     # -- signals ---------------------------------------------------------------------------
 
@@ -145,11 +166,12 @@ class Service:
     def _check(self, source_id: str) -> None:
         if self._stopping or self._app is None:
             return
-        try:
-            source = self.settings.source(source_id)
-        except ConfigError:
+        source = self._sources.get(source_id)
+        if source is None:
             return  # removed by a reload while queued
         with self._count_lock:
+            if self._stopping:  # seen under the lock, so that a stop's drain counts this one
+                return
             self._in_flight += 1
         try:
             result = self._app.checker.check_one(source)
@@ -176,18 +198,51 @@ class Service:
         if result.event:
             self.log.warning(f"source {result.event}", extra={"source": result.source_id})
 
-    def _send_alerts(self) -> None:
-        if self._app is None or self._stopping:
+    @contextmanager
+    def _upkeep_job(self) -> Iterator[bool]:
+        """Counts the job while it runs, so that a stop waits for it (bounded); yields False
+        when the service is stopping and the job should not start."""
+        with self._count_lock:
+            starting = not self._stopping
+            self._upkeep += starting
+        if not starting:
+            yield False
             return
         try:
-            report = self._app.sender.deliver()
-        except Exception:
-            self.log.exception("alert delivery crashed")
+            yield True
+        finally:
+            with self._count_lock:
+                self._upkeep -= 1
+
+    def _send_alerts(self) -> None:
+        if self._app is None:
             return
-        if report.sent or report.failed or report.deferred:
+        with self._upkeep_job() as starting:
+            if not starting:
+                return
+            sender = self._app.sender
+            if (email := self._email) is not None:
+                # Swapped here, between two rounds of the only thread that delivers, never
+                # under a round in progress.
+                from monitor.alerts.mailer import build_transport
+
+                sender.settings = email
+                sender.transport_factory = functools.partial(build_transport, email)
+                self._email = None
+            try:
+                report = sender.deliver()
+            except Exception:
+                self.log.exception("alert delivery crashed")
+                return
+        if report.sent or report.failed or report.deferred or report.notified:
             self.log.info(
                 "alerts",
-                extra={"sent": report.sent, "failed": report.failed, "deferred": report.deferred},
+                extra={
+                    "sent": report.sent,
+                    "notified": report.notified,
+                    "failed": report.failed,
+                    "deferred": report.deferred,
+                },
             )
         for error in report.errors:
             self.log.warning("alert not delivered", extra={"error": error})
@@ -196,7 +251,14 @@ class Service:
         if self._app is None:
             return
         cutoff = self.clock() - timedelta(seconds=self.settings.monitor.keep_checks)
-        pruned = heartbeat.prune_checks(self._app.store, cutoff)
+        with self._upkeep_job() as starting:
+            if not starting:
+                return
+            try:
+                pruned = heartbeat.prune_checks(self._app.store, cutoff)
+            except STORE_ERRORS as exc:
+                self.log.error("old checks not pruned", extra={"error": str(exc)})
+                return
         self.log.info("pruned old checks", extra={"deleted": pruned})
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -204,9 +266,54 @@ class Service:
     def _last_checks(self, app: App) -> dict[str, datetime | None]:
         return {k: parse_iso(v) for k, v in app.store.last_checks().items()}
 
+    def _discover(self, discovery_id: str) -> None:
+        if self._app is None or self._stopping:
+            return
+        discovery = next((d for d in self.settings.discover if d.id == discovery_id), None)
+        if discovery is None:
+            return  # removed by a reload while queued
+        try:
+            with self._upkeep_job():  # a stop waits for its writes
+                report = self._app.discoverer.run(discovery, self.settings.sources)
+        except Exception:
+            self.log.exception("discovery crashed", extra={"discovery": discovery_id})
+            return
+        fields = {
+            "discovery": discovery_id,
+            "listed": report.listed,
+            "matched": report.matched,
+            "added": ",".join(report.added),
+            "retired": ",".join(report.retired),
+        }
+        if report.error:
+            self.log.warning("discovery", extra=fields | {"error": report.error})
+        else:
+            self.log.info("discovery", extra=fields)
+        if report.added or report.retired:
+            self._resync = True  # the main thread schedules them
+            self._wake.set()
+
+    def _sync_discoveries(self, scheduler: Scheduler) -> None:
+        """One job per `[[discover]]` block, first run at once, then every `interval`."""
+        wanted = {d.id: d.interval for d in self.settings.discover}
+        for discovery_id, interval in list(self._discoveries.items()):
+            if wanted.get(discovery_id) != interval:
+                scheduler.aps.remove_job(DISCOVERY_JOB + discovery_id)
+                del self._discoveries[discovery_id]
+        for discovery_id, interval in wanted.items():
+            if discovery_id not in self._discoveries:
+                scheduler.every(
+                    DISCOVERY_JOB + discovery_id,
+                    functools.partial(self._discover, discovery_id),
+                    interval,
+                    start_now=True,
+                )
+                self._discoveries[discovery_id] = interval
+
     def _sync(self, app: App, scheduler: Scheduler) -> None:
-        sources = self.settings.sources
-        app.store.sync_sources(((s.id, s.url) for s in sources), self.clock())
+        app.store.sync_sources(((s.id, s.url) for s in self.settings.sources), self.clock())
+        sources = all_sources(app.store, self.settings)
+        self._sources = {s.id: s for s in sources}
         added, removed, rescheduled = scheduler.sync(
             sources, self.settings.monitor.interval, self._last_checks(app), self.clock()
         )
@@ -225,30 +332,67 @@ class Service:
             return
         if new.monitor != self.settings.monitor:
             self.log.warning("changes to [monitor] apply after a restart")
-            new = Settings(new.path, self.settings.monitor, new.email, new.sources)
-        self.settings = new
-        self._sync(app, scheduler)
-        self.log.info("config reloaded", extra={"sources": len(new.sources)})
+            new = replace(new, monitor=self.settings.monitor)
+        old, self.settings = self.settings, new
+        if not self._try_sync(app, scheduler):
+            self.settings = old
+            self._reload = True  # tried again after the next heartbeat
+            return
+        self._sync_discoveries(scheduler)
+        if new.notify != old.notify:
+            app.notifier.use(new.notify)
+        fields: dict[str, object] = {"sources": len(new.sources)}
+        if new.email != old.email:
+            self._email = new.email  # the alert job takes it before its next round
+            fields["alerts_to"] = (
+                f"smtp {new.email.host}:{new.email.port}"
+                if new.email.host
+                else f"files in {new.email.outbox}"
+            )
+        self.log.info("config reloaded", extra=fields)
+
+    def _try_sync(self, app: App, scheduler: Scheduler) -> bool:
+        """`_sync`, logged instead of raised when the database cannot be written."""
+        try:
+            self._sync(app, scheduler)
+        except STORE_ERRORS as exc:
+            self.log.error(
+                "sources not synced with the database; trying again", extra={"error": str(exc)}
+            )
+            return False
+        return True
 
     def _beat(self, app: App, scheduler: Scheduler, started: datetime) -> None:
-        heartbeat.beat(
-            app.store,
-            pid=os.getpid(),
-            host=socket.gethostname(),
-            started_at=started,
-            now=self.clock(),
-            config=str(self.config),
-            next_due=scheduler.next_due(),
-        )
+        try:
+            heartbeat.beat(
+                app.store,
+                pid=os.getpid(),
+                host=socket.gethostname(),
+                started_at=started,
+                now=self.clock(),
+                config=str(self.config),
+                next_due=scheduler.due_changes(),
+            )
+        except STORE_ERRORS as exc:
+            # `status` sees the heartbeat go stale and says so; the next one may land.
+            self.log.error("heartbeat not written", extra={"error": str(exc)})
+
+    def _host_of(self, source_id: str) -> str:
+        source = self._sources.get(source_id)
+        return host_key(source.url) if source is not None else source_id
 
     def run(self) -> int:
         """Run until SIGTERM or SIGINT; returns the exit status."""
         with writer_lock(self.settings.monitor.database), self.open_app(self.settings) as app:
             self._app = app
-            scheduler = Scheduler(self._check, workers=self.settings.monitor.concurrency)
+            m = self.settings.monitor
+            scheduler = Scheduler(
+                self._check, workers=m.concurrency, per_host=m.per_host, host_of=self._host_of
+            )
             self._scheduler = scheduler
             started = self.clock()
             self._sync(app, scheduler)
+            self._sync_discoveries(scheduler)
             housekeeping = min(HOUSEKEEPING_SECONDS, self.settings.monitor.keep_checks)
             scheduler.every(HOUSEKEEPING_JOB, self._housekeep, housekeeping)
             scheduler.every(ALERTS_JOB, self._send_alerts, ALERT_SECONDS)
@@ -264,28 +408,51 @@ class Service:
                     self._wake.clear()
                     if self._reload and not self._stopping:
                         self._do_reload(app, scheduler)
+                    if self._resync and not self._stopping:
+                        self._resync = not self._try_sync(app, scheduler)
                 self.log.info(
                     "stopping: letting checks in flight finish",
-                    extra={"in_flight": self._in_flight},
+                    extra={"in_flight": self._in_flight, "not_started": scheduler.queue.waiting()},
                 )
                 scheduler.pause()
-                self._drain()
+                self._drain(app.checker.fetcher.cancel_all)
                 scheduler.shutdown()
-            heartbeat.stopped(app.store, self.clock())
+            try:
+                heartbeat.stopped(app.store, self.clock())
+            except STORE_ERRORS as exc:
+                self.log.error("stop not recorded in the database", extra={"error": str(exc)})
             self._app = None
         self.log.info("service stopped", extra={"abandoned": self.abandoned})
         return 0
 
-    def _drain(self) -> None:
-        deadline = time.monotonic() + self.stop_timeout
-        while time.monotonic() < deadline:
+    def _idle(self, within: float) -> bool:
+        """Whether every check and upkeep job ended within `within` seconds."""
+        deadline = time.monotonic() + within
+        while True:
             with self._count_lock:
-                if self._in_flight == 0:
-                    return
+                if self._in_flight == 0 and self._upkeep == 0:
+                    return True
+            if time.monotonic() > deadline:
+                return False
             time.sleep(0.05)
+
+    def _drain(self, cancel: Callable[[], None]) -> None:
+        """Let the checks in flight and the alert and upkeep jobs finish, within the stop
+        timeout. A check still running then waits out a long `Retry-After` or a stalled
+        server: it is cancelled (not recorded; the next start checks it again)."""
+        if self._idle(self.stop_timeout):
+            return
         with self._count_lock:
-            self.abandoned = self._in_flight
-        self.log.warning(
-            "checks still in flight after the stop timeout are abandoned",
-            extra={"abandoned": self.abandoned},
-        )
+            cutting = self._in_flight
+        if cutting:
+            self.log.warning(
+                "stop timeout reached: cancelling the checks in flight",
+                extra={"in_flight": cutting},
+            )
+            cancel()
+            if self._idle(CANCEL_GRACE):
+                return
+        with self._count_lock:
+            self.abandoned = self._in_flight + self._upkeep
+            fields = {"checks": self._in_flight, "upkeep": self._upkeep}
+        self.log.warning("still running after the stop timeout: abandoned", extra=fields)

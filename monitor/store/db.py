@@ -9,6 +9,7 @@ in `schema`.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
@@ -21,18 +22,60 @@ from typing import Any
 from sqlite_utils import Database
 
 from monitor.detect.extract import Regions
-from monitor.errors import NotFound, StoreError
+from monitor.errors import DatabaseDamaged, NotFound, StoreError
 from monitor.store.rows import ChangeRow, Known, SourceRow, SourceState, StoredVersion
 from monitor.store.schema import check_version, iso, migrate
+
+# SQLite's primary result codes for a file it cannot read as a database.
+_SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
+
+
+def damage(exc: BaseException, path: Path | str) -> DatabaseDamaged | None:
+    """A `DatabaseDamaged` for SQLite's "database disk image is malformed" and "file is not a
+    database", else None: a locked or full database is not damaged and clears by itself."""
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return None
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    if code not in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+        return None
+    return DatabaseDamaged(str(path), str(exc))
+
+
+class StoreLock:
+    """The store's re-entrant lock, which every read and write holds. A statement that meets a
+    damaged page leaves it as `DatabaseDamaged`, whichever query ran into it: the caller gets a
+    domain error that says what to do, never a raw sqlite3 traceback."""
+
+    def __init__(self, path: Path | str) -> None:
+        self._lock = threading.RLock()
+        self.path = path
+
+    def __enter__(self) -> StoreLock:
+        self._lock.acquire()
+        return self
+
+    def acquire(self, timeout: float = -1) -> bool:
+        """Take the lock within `timeout` seconds (-1: waiting for ever); False if not."""
+        return self._lock.acquire(timeout=timeout)
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
+        self._lock.release()
+        if exc is not None and (damaged := damage(exc, self.path)) is not None:
+            raise damaged from exc
 
 
 class Store:
     """Built by the composition root; safe to share by threads (one connection, one lock)."""
 
-    def __init__(self, db: Database, *, read_only: bool = False) -> None:
+    def __init__(
+        self, db: Database, *, read_only: bool = False, path: Path | str = "the database"
+    ) -> None:
         self.db = db
         self.read_only = read_only
-        self.lock = threading.RLock()
+        self.lock = StoreLock(path)
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -63,10 +106,12 @@ class Store:
                 db.execute("PRAGMA foreign_keys=ON")
                 migrate(db)
         except sqlite3.DatabaseError as exc:
+            if (damaged := damage(exc, path)) is not None:
+                raise damaged from None
             raise StoreError(f"{path}: cannot open the database: {exc}") from None
         except OSError as exc:
             raise StoreError(f"{path}: cannot open the database: {exc.strerror or exc}") from None
-        return cls(db, read_only=read_only)
+        return cls(db, read_only=read_only, path=path)
 
     @contextmanager
     def write(self) -> Iterator[Database]:
@@ -128,11 +173,14 @@ class Store:
             consecutive_failures=row["s_failures"] or 0,
         )
 
-    def known(self) -> dict[str, Known]:
-        """Every source's current version, fingerprint and validators, in one read."""
+    def known(self, ids: Sequence[str] | None = None) -> dict[str, Known]:
+        """Every source's current version, fingerprint and validators, in one read; with
+        `ids`, only those sources' (a pass reads them a page at a time)."""
+        where, params = ("", []) if ids is None else (f"where s.id in {_IDS}", [_json(ids)])
         rows = self._all(
             "select s.id, s.current_version_id, v.fingerprint, s.etag, s.last_modified"
-            " from sources s left join versions v on v.id = s.current_version_id"
+            f" from sources s left join versions v on v.id = s.current_version_id {where}",
+            params,
         )
         return {
             r["id"]: Known(r["current_version_id"], r["fingerprint"], r["etag"], r["last_modified"])
@@ -190,8 +238,9 @@ class Store:
                     where,
                     params,
                     order_by="id desc",
-                    limit=limit,
-                    offset=offset if limit is not None else None,
+                    # SQLite takes an offset only after a limit; -1 is none
+                    limit=-1 if limit is None and offset else limit,
+                    offset=offset or None,
                 )
             )
         return [ChangeRow.from_row(r) for r in rows]
@@ -224,19 +273,41 @@ class Store:
         )
         return (row["url"], row["title"]) if row else ("", source_id)
 
-    def source_rows(self, source_id: str | None = None) -> list[SourceRow]:
-        """One row per source: where it stands now. Every source in the database, or one."""
+    def source_rows(
+        self,
+        source_id: str | None = None,
+        *,
+        ids: Sequence[str] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[SourceRow]:
+        """One row per source: where it stands now. Every source in the database, or one, or
+        those of `ids`; by id, `limit` of them after `offset` (a page).
+
+        One query for the whole set: each row's counts and last error are index lookups
+        (`m005_scale_indexes`), and only for the rows of the page.
+        """
+        params: list[Any]
         where, params = ("where s.id = ?", [source_id]) if source_id else ("", [])
+        if ids is not None:
+            where, params = f"where s.id in {_IDS}", [_json(ids)]
+        if limit is not None:
+            where += " order by s.id limit ? offset ?"
+            params += [limit, offset]
+        else:
+            where += " order by s.id"
         rows = self._all(
             "select s.id, coalesce(s.title, s.id) as title, s.url,"
             " coalesce((select access from versions v where v.id = s.current_version_id), '')"
             " as access, s.state, s.last_check_at, s.last_outcome, s.next_due_at,"
             " s.consecutive_failures,"
+            " case when s.last_outcome = 'error' then"
             " (select error from checks c where c.source_id = s.id order by c.id desc limit 1)"
-            " as last_error,"
+            " end as last_error,"
             " (select count(*) from versions v where v.source_id = s.id) as versions,"
-            " (select count(*) from changes c where c.source_id = s.id) as changes"
-            f" from sources s {where} order by s.id",
+            " (select count(*) from changes c where c.source_id = s.id) as changes,"
+            " (select discovery_id from discovered d where d.source_id = s.id) as discovered_by"
+            f" from sources s {where}",
             params,
         )
         return [
@@ -253,9 +324,22 @@ class Store:
                 consecutive_failures=r["consecutive_failures"] or 0,
                 versions=r["versions"],
                 changes=r["changes"],
+                discovered_by=r["discovered_by"],
             )
             for r in rows
         ]
+
+    def has_source(self, source_id: str) -> bool:
+        return self._one("select 1 as found from sources where id = ?", [source_id]) is not None
+
+    def count_sources(self) -> int:
+        with self.lock:
+            return self.db.table("sources").count
+
+    def failing_sources(self) -> set[str]:
+        """The ids of the sources marked failing (an index lookup, not a read of every row)."""
+        rows = self._all("select id from sources where state = 'failing'")
+        return {r["id"] for r in rows}
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -293,6 +377,15 @@ class Store:
                 change_id,
                 {"reviewed": int(reviewed), "reviewed_at": iso(now) if reviewed else None},
             )
+
+
+# A set of ids as one parameter: `where id in {_IDS}` with `_json(ids)`, whatever their number
+# (SQLite caps the parameters of one statement).
+_IDS = "(select value from json_each(?))"
+
+
+def _json(ids: Iterable[str]) -> str:
+    return json.dumps(list(ids))
 
 
 def _change_filter(

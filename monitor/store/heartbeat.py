@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from weakref import WeakKeyDictionary
 
+from monitor.errors import StoreError
 from monitor.store.db import Store
 from monitor.store.rows import ServiceRow
 from monitor.store.schema import iso
@@ -11,6 +13,16 @@ from monitor.store.schema import iso
 # How often `monitor run` writes its heartbeat; missing three in a row means it is gone.
 HEARTBEAT_SECONDS = 5.0
 STALE_AFTER = HEARTBEAT_SECONDS * 3
+# How long a beat waits for this process's other writes: checks that each wait out the busy
+# timeout of a database locked elsewhere would hold it back for minutes, and the service would
+# not learn (nor log) that nothing lands.
+LOCK_WAIT = HEARTBEAT_SECONDS
+
+# The due times each store last committed: a beat writes only those that moved since, so an
+# idle service with 100,000 sources does not rewrite 100,000 rows every five seconds. And those
+# given to a beat that failed, written by the next one (the service hands each only once).
+_written: WeakKeyDictionary[Store, dict[str, datetime | None]] = WeakKeyDictionary()
+_unwritten: WeakKeyDictionary[Store, dict[str, datetime | None]] = WeakKeyDictionary()
 
 
 def beat(
@@ -23,7 +35,35 @@ def beat(
     config: str,
     next_due: dict[str, datetime | None],
 ) -> None:
-    """Record that the service is alive, and when each source is next due."""
+    """Record that the service is alive, and when each source is next due.
+
+    Raises `StoreError` when the process's other writes hold the database past `LOCK_WAIT`,
+    `sqlite3.Error` when SQLite cannot write (locked past its busy timeout, disk full).
+    """
+    _unwritten.setdefault(store, {}).update(next_due)  # kept until a beat commits them
+    if not store.lock.acquire(timeout=LOCK_WAIT):
+        raise StoreError(f"the database was busy with other writes for {LOCK_WAIT:g} s")
+    try:
+        _beat(store, pid, host, started_at, now, config)
+    finally:
+        store.lock.release()
+
+
+def _beat(
+    store: Store,
+    pid: int,
+    host: str,
+    started_at: datetime,
+    now: datetime,
+    config: str,
+) -> None:
+    written = _written.setdefault(store, {})
+    given = _unwritten.setdefault(store, {})
+    moved = {
+        source_id: due
+        for source_id, due in given.items()
+        if source_id not in written or written[source_id] != due
+    }
     with store.write() as db:
         db.table("service").upsert(
             {
@@ -39,8 +79,11 @@ def beat(
         )
         db.conn.executemany(
             "update sources set next_due_at = ? where id = ?",
-            [(iso(due) if due else None, source_id) for source_id, due in next_due.items()],
+            [(iso(due) if due else None, source_id) for source_id, due in moved.items()],
         )
+    # Only once committed: after a failed beat, the next one writes the same rows again.
+    written.update(moved)
+    given.clear()
 
 
 def stopped(store: Store, now: datetime) -> None:

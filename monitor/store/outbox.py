@@ -23,10 +23,13 @@ def list_alerts(store: Store, status: str | None = None, limit: int = 1000) -> l
         return [Alert.from_row(r) for r in rows]
 
 
-def due_alerts(store: Store, now: datetime) -> list[Alert]:
+def due_alerts(store: Store, now: datetime, channel: str = "email") -> list[Alert]:
+    """The pending alerts of one channel ("email" or "notify") whose time has come."""
     with store.lock:
         rows = store.db.table("alerts").rows_where(
-            "status = 'pending' and next_attempt_at <= ?", [iso(now)], order_by="id"
+            "status = 'pending' and next_attempt_at <= ? and channel = ?",
+            [iso(now), channel],
+            order_by="id",
         )
         return [Alert.from_row(r) for r in rows]
 

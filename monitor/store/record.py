@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, cast
 
@@ -45,6 +45,8 @@ class Recipients:
 
     by_source: Mapping[str, Sequence[str]]
     failing_after: int = 3
+    # The `[[notify]]` targets of each source: (target id, kinds it takes; empty: all).
+    notify: Mapping[str, Sequence[tuple[str, frozenset[str]]]] = field(default_factory=dict)
 
 
 class _BatchLost(Exception):
@@ -234,7 +236,15 @@ def _insert_change(
         )
         .last_pk,
     )
-    _queue_alerts(db, result.source_id, now, recipients, event="change", change_id=change_id)
+    _queue_alerts(
+        db,
+        result.source_id,
+        now,
+        recipients,
+        event="change",
+        change_id=change_id,
+        kinds=comparison.kinds,
+    )
     return change_id
 
 
@@ -247,21 +257,30 @@ def _queue_alerts(
     event: str,
     change_id: int | None = None,
     event_id: int | None = None,
+    kinds: Sequence[str] = (),
 ) -> None:
-    """One pending alert per recipient, in the transaction of what it announces."""
-    names = dict.fromkeys(recipients.by_source.get(source_id, ()))
-    if names:
+    """One pending alert per recipient and per notify target that takes this kind, in the
+    transaction of what it announces."""
+    wanted = {event, *kinds}
+    channels = [("email", name) for name in dict.fromkeys(recipients.by_source.get(source_id, ()))]
+    channels += [
+        ("notify", target)
+        for target, takes in recipients.notify.get(source_id, ())
+        if not takes or takes & wanted
+    ]
+    if channels:
         db.table("alerts").insert_all(
             {
                 "change_id": change_id,
                 "event_id": event_id,
                 "source_id": source_id,
                 "event": event,
+                "channel": channel,
                 "recipient": name,
                 "status": "pending",
                 "tries": 0,
                 "next_attempt_at": now,
                 "created_at": now,
             }
-            for name in names
+            for channel, name in channels
         )

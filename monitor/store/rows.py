@@ -162,6 +162,7 @@ class Alert:
     sent_at: str | None = None
     message_id: str | None = None
     next_attempt_at: str | None = None
+    channel: str = "email"  # or "notify": `recipient` is then a [[notify]] id
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Alert:
@@ -208,3 +209,4 @@ class SourceRow:
     consecutive_failures: int
     versions: int
     changes: int
+    discovered_by: str | None = None  # the [[discover]] id that found it; None: configured

@@ -155,7 +155,43 @@ def m003_alerts(db: Database) -> None:
     db.table("alerts").create_index(["recipient", "status"])
 
 
-STEPS: tuple[Callable[[Database], None], ...] = (m001_initial, m002_service, m003_alerts)
+def m004_discovery(db: Database) -> None:
+    # Every alert so far went by email; a `[[notify]]` target's rows carry "notify".
+    db.table("alerts").add_column("channel", str, not_null_default="email")
+    db.table("discovered").create(
+        {
+            "source_id": str,
+            "discovery_id": str,
+            "url": str,
+            "title": str,
+            "published_at": str,
+            "discovered_at": str,
+            "retired_at": str,
+            "retired_reason": str,
+        },
+        pk="source_id",
+        foreign_keys=[("source_id", "sources", "id")],
+    )
+    db.table("discovered").create_index(["discovery_id", "retired_at"])
+    db.table("discovered").create_index(["url"])
+
+
+def m005_scale_indexes(db: Database) -> None:
+    # A source's latest checks by id: `status` reads each source's last error, the web UI its
+    # recent checks, and pruning keeps each source's newest; (source_id, started_at) made each
+    # of those sort every check of the source.
+    db.table("checks").create_index(["source_id", "id"])
+    # `status` counts the failing sources among all of them without reading every row.
+    db.table("sources").create_index(["state"])
+
+
+STEPS: tuple[Callable[[Database], None], ...] = (
+    m001_initial,
+    m002_service,
+    m003_alerts,
+    m004_discovery,
+    m005_scale_indexes,
+)
 
 
 def applied(conn: sqlite3.Connection) -> set[str]:

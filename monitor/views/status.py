@@ -1,18 +1,22 @@
-"""What `monitor status` shows: is the service up, and is anything failing?
+"""What `monitor status` shows: is the service up, is anything failing, is a check overdue?
 
 `monitor run` writes a heartbeat row every few seconds (`store.heartbeat`); this reads it with
-each source's last check.
+each source's last check. A source is overdue when the running service has not finished a check
+of it by its due time plus the longest a check may take (`due_by`): a check stuck in flight, or
+checks that cannot keep up with their schedule.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from monitor.config.settings import Settings, Source
+from monitor.config.settings import MonitorSettings, Settings, Source
+from monitor.fetch.http import MAX_RETRY_AFTER
 from monitor.store import heartbeat
 from monitor.store.db import Store
+from monitor.store.discovered import all_sources
 from monitor.store.heartbeat import STALE_AFTER
 from monitor.store.schema import parse_iso
 
@@ -28,6 +32,8 @@ class SourceStatus:
     next_due_at: str | None
     consecutive_failures: int
     versions: int
+    discovered_by: str | None = None  # the [[discover]] id that found it
+    overdue: bool = False  # no check finished by `due_by`, though the service runs
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -41,12 +47,16 @@ class Status:
     started_at: str | None
     heartbeat_at: str | None
     uptime_seconds: int | None
-    sources: tuple[SourceStatus, ...]
+    sources: tuple[SourceStatus, ...]  # those of the page asked for: `offset` on
+    total: int = 0  # sources watched, on every page
+    failing: int = 0  # of them, marked failing, on every page
+    offset: int = 0
+    overdue: int = 0  # of them, overdue, on every page
 
     @property
     def healthy(self) -> bool:
-        """Up, and no source failing: what a health check wants to know."""
-        return self.alive and not any(s.state == "failing" for s in self.sources)
+        """Up, no source failing and no check overdue."""
+        return self.alive and not self.failing and not self.overdue
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -57,6 +67,10 @@ class Status:
             "started_at": self.started_at,
             "heartbeat_at": self.heartbeat_at,
             "uptime_seconds": self.uptime_seconds,
+            "total": self.total,
+            "failing": self.failing,
+            "overdue": self.overdue,
+            "offset": self.offset,
             "sources": [s.to_json() for s in self.sources],
         }
 
@@ -74,9 +88,67 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
-def status(store: Store, settings: Settings, now: datetime) -> Status:
+# Beyond the schedule and the longest check, a margin for a busy machine.
+OVERDUE_SLACK = 10.0
+
+
+def check_bound(m: MonitorSettings) -> float:
+    """The longest one check may take: every try to its deadline, the waits between them
+    (`Retry-After`, at most a minute each), and the request that confirms a change."""
+    tries = (m.retries + 1) * (2 if m.confirm is not None else 1)
+    return m.timeout * tries + m.retries * MAX_RETRY_AFTER + (m.confirm or 0.0)
+
+
+def due_by(source: Source, settings: Settings, since: datetime) -> datetime:
+    """When a check of `source` must have finished, if the last one (or the service's start)
+    was at `since`; the jitter is the scheduler's (`service.scheduler`)."""
+    if source.cron:
+        from apscheduler.triggers.cron import CronTrigger
+
+        fire = CronTrigger.from_crontab(source.cron, timezone=UTC).get_next_fire_time(None, since)
+        due, jitter = (fire or since), 30.0
+    else:
+        interval = source.interval or settings.monitor.interval
+        due, jitter = since + timedelta(seconds=interval), min(interval * 0.1, 300.0)
+    return due + timedelta(seconds=jitter + check_bound(settings.monitor) + OVERDUE_SLACK)
+
+
+def _overdue(
+    watched: list[Source],
+    settings: Settings,
+    last: dict[str, str | None],
+    started: datetime,
+    now: datetime,
+) -> set[str]:
+    late = set()
+    for source in watched:
+        checked = parse_iso(last.get(source.id))
+        # checked before the service started: it had until its first interval from the start
+        since = checked if checked is not None and checked > started else started
+        if now > due_by(source, settings, since):
+            late.add(source.id)
+    return late
+
+
+def status(
+    store: Store,
+    settings: Settings,
+    now: datetime,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+) -> Status:
+    """The service's state, and `limit` sources (all by default) from `offset` on; the
+    counts (`total`, `failing`, `healthy`) cover every source whatever the page."""
     service = heartbeat.service(store)
-    rows = {row.id: row for row in store.source_rows()}
+    watched = all_sources(store, settings)
+    page = watched[offset:] if limit is None else watched[offset : offset + limit]
+    # Only the page's rows are read: with 100,000 sources, one page costs what it shows.
+    ids = None if len(page) == len(watched) else [s.id for s in page]
+    rows = {row.id: row for row in store.source_rows(ids=ids)}
+    failing = store.failing_sources()
+    if failing:
+        failing &= {s.id for s in watched}
     alive = False
     pid = host = started = beat_at = None
     uptime = None
@@ -95,20 +167,38 @@ def status(store: Store, settings: Settings, now: datetime) -> Status:
         )
         if alive and (begun := parse_iso(started)):
             uptime = int((now - begun).total_seconds())
+    overdue: set[str] = set()
+    if alive and (begun := parse_iso(started)):
+        overdue = _overdue(watched, settings, store.last_checks(), begun, now)
     sources = []
-    for source in settings.sources:
+    for source in page:
         row = rows.get(source.id)
+        state = row.state if row else "unchecked"
         sources.append(
             SourceStatus(
                 id=source.id,
                 schedule=schedule_text(source, settings.monitor.interval),
-                state=row.state if row else "unchecked",
+                state="overdue" if source.id in overdue and state != "failing" else state,
                 last_check_at=row.last_check_at if row else None,
                 last_outcome=row.last_outcome if row else None,
                 last_error=row.last_error if row else None,
                 next_due_at=row.next_due_at if row and alive else None,
                 consecutive_failures=row.consecutive_failures if row else 0,
                 versions=row.versions if row else 0,
+                discovered_by=source.discovered_by,
+                overdue=source.id in overdue,
             )
         )
-    return Status(alive, pid, host, started, beat_at, uptime, tuple(sources))
+    return Status(
+        alive,
+        pid,
+        host,
+        started,
+        beat_at,
+        uptime,
+        tuple(sources),
+        total=len(watched),
+        failing=len(failing),
+        offset=offset,
+        overdue=len(overdue),
+    )

@@ -198,7 +198,7 @@ def print_status(console: Console, state: Status) -> None:
     for s in state.sources:
         style = "bold red" if s.state == "failing" else ""
         table.add_row(
-            s.id,
+            f"{s.id} (found by {s.discovered_by})" if s.discovered_by else s.id,
             s.schedule,
             Text(s.state, style=style),
             s.last_check_at or "never",
@@ -211,6 +211,17 @@ def print_status(console: Console, state: Status) -> None:
     for s in state.sources:
         if s.last_error:
             console.print(Text(f"{s.id}: {s.last_error}", style="red"))
+    shown = len(state.sources)
+    if shown < state.total:
+        first = state.offset + 1 if shown else state.offset
+        more = (
+            f"; next: --offset {state.offset + shown}" if state.offset + shown < state.total else ""
+        )
+        console.print(
+            f"sources {first}-{state.offset + shown} of {state.total}, {state.failing} failing"
+            f"{more} (--all lists every one)",
+            highlight=False,
+        )
 
 
 def alerts_table(rows: Sequence[Alert]) -> Table:
@@ -225,7 +236,7 @@ def alerts_table(rows: Sequence[Alert]) -> Table:
             row.created_at,
             row.source_id,
             about,
-            row.recipient,
+            row.recipient if row.channel == "email" else f"{row.channel} {row.recipient}",
             Text(row.status, style=style),
             str(row.tries),
             row.last_error or "",
@@ -248,19 +259,24 @@ def summary_line(results: Sequence[CheckResult], seconds: float) -> str:
         # differed between two requests: neither a change nor a failure
         parts.append(f"{count['unstable']} unstable")
     parts.append(f"{count['error']} failed")
+    if count.get("cancelled"):
+        # Ctrl-C: neither checked nor recorded
+        parts.append(f"{count['cancelled']} cancelled")
     return f"checked {len(results)} {noun} in {seconds:.1f} s: " + ", ".join(parts)
 
 
 def delivery_line(delivery: DeliveryReport, outbox: Path | None) -> str | None:
     """What alert delivery did, in the same words for `check` and the demo; `outbox` is the
     folder .eml files are written to when no SMTP server is configured."""
-    if not (delivery.sent or delivery.failed or delivery.deferred):
+    if not (delivery.sent or delivery.failed or delivery.deferred or delivery.notified):
         return None
     emails = "email" if delivery.sent == 1 else "emails"
     if outbox is not None:
         line = f"alerts: {delivery.sent} {emails} written to {outbox}"
     else:
         line = f"alerts: {delivery.sent} {emails} sent"
+    if delivery.notified:
+        line += f", {delivery.notified} to notify targets"
     if delivery.deferred:
         line += f", {delivery.deferred} waiting to be retried"
     if delivery.failed:

@@ -14,7 +14,7 @@ import hmac
 import ipaddress
 import logging
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,7 +35,11 @@ from monitor.store.db import Store
 from monitor.views.feed import build_feed
 from monitor.views.render import change_view, environment, source_summaries, stylesheet
 
-PAGE_SIZE = 50
+PAGE_SIZE = 50  # rows of a page unless `?size=` asks for another number
+MAX_PAGE_SIZE = 500
+# Up to this many sources, the changes page offers them in a list; beyond, a text field (a
+# <select> of 100,000 options would weigh megabytes on every page).
+SOURCE_CHOICES = 200
 TOKEN_ENV = "MONITOR_WEB_TOKEN"
 SESSION_COOKIE = "monitor_session"
 SESSION_MAX_AGE = 30 * 86400
@@ -98,32 +102,28 @@ def create_app(
         kind = filters["kind"] if filters["kind"] in KINDS else None
         reviewed = {"yes": True, "no": False}.get(filters["reviewed"])
         total = store().count_changes(source_id=source_id, kind=kind, reviewed=reviewed)
-        pages = max(1, math.ceil(total / PAGE_SIZE))
-        page = min(max(1, _int(q.get("page"), 1)), pages)
+        pager = _Pager(q, total, "/", {k: v for k, v in filters.items() if v})
         rows = store().changes(
             source_id=source_id,
             kind=kind,
             reviewed=reviewed,
-            limit=PAGE_SIZE,
-            offset=(page - 1) * PAGE_SIZE,
+            limit=pager.size,
+            offset=pager.offset,
         )
-
-        def page_url(number: int) -> str:
-            return "/?" + urlencode({**{k: v for k, v in filters.items() if v}, "page": number})
-
+        many = store().count_sources() > SOURCE_CHOICES
         return _page(
             "web_changes.html",
             rows=rows,
             total=total,
-            page=page,
-            pages=pages,
-            page_url=page_url,
+            pager=pager,
             filters=filters,
-            sources=store().known_sources(),
+            sources=None if many else store().known_sources(),
         )
 
     def sources(request: Request) -> Response:
-        return _page("web_sources.html", sources=source_summaries(store()))
+        pager = _Pager(request.query_params, store().count_sources(), "/sources", {})
+        rows = store().source_rows(limit=pager.size, offset=pager.offset)
+        return _page("web_sources.html", sources=rows, pager=pager)
 
     def source(request: Request) -> Response:
         source_id = request.path_params["source_id"]
@@ -185,6 +185,35 @@ def create_app(
         # own error page would go out without the security headers.
         exception_handlers={Exception: _server_error},
     )
+
+
+class _Pager:
+    """Which rows a page shows (`?page=`, 1 for the first, and `?size=`), and the addresses of
+    the pages around it, which keep the other query parameters."""
+
+    def __init__(
+        self, query: Mapping[str, str], total: int, path: str, keep: Mapping[str, str]
+    ) -> None:
+        self.total = total
+        self.size = min(max(1, _int(query.get("size"), PAGE_SIZE)), MAX_PAGE_SIZE)
+        self.pages = max(1, math.ceil(total / self.size))
+        self.page = min(max(1, _int(query.get("page"), 1)), self.pages)
+        self.offset = (self.page - 1) * self.size
+        self._path = path
+        self._keep = dict(keep)
+        if self.size != PAGE_SIZE:
+            self._keep["size"] = str(self.size)
+
+    def url(self, number: int) -> str:
+        return f"{self._path}?" + urlencode({**self._keep, "page": number})
+
+    @property
+    def first_row(self) -> int:
+        return min(self.offset + 1, self.total)
+
+    @property
+    def last_row(self) -> int:
+        return min(self.offset + self.size, self.total)
 
 
 def _int(value: str | None, default: int) -> int:

@@ -1,0 +1,154 @@
+"""Alerts beyond email: `[[notify]]` targets, sent through Apprise (Slack, Matrix, Teams,
+Telegram, a JSON webhook, …).
+
+The same outbox as email, with the same guarantees: an alert row per target is queued in the
+transaction of the change or event it announces (`store.record`); the sender claims a due row
+(one conditional `UPDATE`), sends it, and marks it sent only when Apprise reports that the
+service accepted it. A failure is retried with exponential backoff from the target's `backoff`,
+and marked failed for good after `max_tries`. Each target is tried on its own: a webhook that
+is down neither holds back email nor the other targets.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+
+from monitor.alerts.outbox import DeliveryReport, EventView, Item
+from monitor.clock import Clock, utcnow
+from monitor.config.discover import ENV_REFERENCE, NotifyTarget
+from monitor.errors import DeliveryError
+from monitor.store import outbox
+from monitor.store.db import Store
+from monitor.store.rows import Alert
+from monitor.store.schema import iso
+
+# Apprise's own per-request timeouts apply too; this bounds one whole send.
+SEND_TIMEOUT = 30.0
+
+Send = Callable[[str, str, str], None]
+
+
+def apprise_send(url: str, title: str, body: str) -> None:
+    """Send one notification with Apprise; `DeliveryError` with the service's reason unless it
+    was accepted."""
+    from apprise import Apprise, NotifyFormat
+
+    apprise = Apprise()
+    if not apprise.add(url):
+        raise DeliveryError("Apprise cannot use this URL", permanent=True)
+    result = apprise.notify(
+        body=body, title=title, body_format=NotifyFormat.TEXT, timeout=SEND_TIMEOUT
+    )
+    if not result:
+        reasons = [
+            str(entry.message)
+            for entry in result.logs()
+            if str(entry.level) in ("WARNING", "ERROR", "CRITICAL")
+        ]
+        raise DeliveryError(reasons[-1] if reasons else "the service did not accept it")
+
+
+def expand(url: str, environ: Mapping[str, str]) -> str:
+    """Fill `${NAME}` references from the environment; a missing one is a `DeliveryError`
+    (temporary: the variable may be set before the next try)."""
+
+    def value(match: object) -> str:
+        name = match.group(1)  # type: ignore[attr-defined]
+        if name not in environ:
+            raise DeliveryError(f"environment variable {name!r} (in the notify URL) is not set")
+        return environ[name]
+
+    return ENV_REFERENCE.sub(value, url)
+
+
+class Notifier:
+    """Delivers the due alerts of the `[[notify]]` targets."""
+
+    def __init__(
+        self,
+        store: Store,
+        targets: Sequence[NotifyTarget],
+        *,
+        report_url: str | None = None,
+        clock: Clock = utcnow,
+        send: Send = apprise_send,
+        environ: Mapping[str, str] = os.environ,
+    ) -> None:
+        self.store = store
+        self.targets: dict[str, NotifyTarget] = {}
+        self.use(targets)
+        self.report_url = report_url
+        self.clock = clock
+        self.send = send
+        self.environ = environ
+
+    def use(self, targets: Sequence[NotifyTarget]) -> None:
+        """Send to these targets from the next alert on (a reloaded config's)."""
+        self.targets = {t.id: t for t in targets}  # one assignment: a round sees old or new
+
+    def deliver(self) -> DeliveryReport:
+        report = DeliveryReport()
+        now = self.clock()
+        down: set[str] = set()  # targets that failed this round: their other alerts wait
+        for alert in outbox.due_alerts(self.store, now, channel="notify"):
+            target = self.targets.get(alert.recipient)
+            if target is None:
+                reason = f"no [[notify]] target {alert.recipient!r} in the config any more"
+                outbox.finish(self.store, [alert], status="failed", last_error=reason)
+                report.failed += 1
+                report.errors.append(reason)
+                continue
+            if target.id in down:
+                report.deferred += 1
+                continue
+            if not outbox.claim(self.store, alert, now, target.backoff * 2**alert.tries):
+                continue  # another process took it
+            try:
+                title, body = self.compose(alert)
+            except Exception as exc:
+                # the same rows and templates would fail the same way on every later try
+                reason = f"cannot compose the message: {type(exc).__name__}: {exc}"
+                outbox.finish(self.store, [alert], status="failed", last_error=reason)
+                report.failed += 1
+                report.errors.append(reason)
+                continue
+            try:
+                self.send(expand(target.url, self.environ), title, body)
+            except DeliveryError as exc:
+                down.add(target.id)
+                self._failed(alert, target, exc, report)
+                continue
+            outbox.finish(
+                self.store, [alert], status="sent", sent_at=iso(self.clock()), last_error=None
+            )
+            report.sent += 1
+            report.answers.append(f"accepted by notify target {target.id!r}")
+        return report
+
+    def _failed(
+        self, alert: Alert, target: NotifyTarget, exc: DeliveryError, report: DeliveryReport
+    ) -> None:
+        error = f"notify target {target.id!r}: {exc}"
+        report.errors.append(error)
+        if exc.permanent or alert.tries + 1 >= target.max_tries:
+            outbox.finish(self.store, [alert], status="failed", last_error=error)
+            report.failed += 1
+        else:
+            outbox.finish(self.store, [alert], last_error=error)
+            report.deferred += 1
+
+    def compose(self, alert: Alert) -> tuple[str, str]:
+        """The title and plain-text body: the email's text part, and the alert's id, so that a
+        notification sent twice (a crash between the send and the mark) is recognisable."""
+        from monitor.views.render import change_view, environment
+
+        if alert.change_id is not None:
+            change = self.store.change(alert.change_id)
+            item = Item(view=change_view(self.store, change, self.report_url))
+        else:
+            assert alert.event_id is not None  # an alert announces a change or an event
+            item = Item(event=EventView(outbox.event(self.store, alert.event_id)))
+        text = environment().get_template("mail.txt").render(subject=item.subject, items=[item])
+        text = text.split("\n-- \n", 1)[0].strip()
+        return item.subject, f"{text}\n\n(monitor alert {alert.id}, queued {alert.created_at})"

@@ -1,0 +1,113 @@
+"""One run of a `[[discover]]` block: fetch its feed or sitemap, keep the URLs it wants, and
+record the new ones as sources (and retire those past the age limit or the cap)."""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from monitor.clock import Clock, utcnow
+from monitor.config.discover import Discovery
+from monitor.config.settings import Source
+from monitor.discover.feeds import Entry, parse_feed
+from monitor.discover.ids import source_id_for
+from monitor.discover.sitemaps import parse_sitemap
+from monitor.errors import CaptureError
+from monitor.fetch import Fetcher, is_private_host
+from monitor.store.db import Store
+from monitor.store.discovered import Candidate, record_found
+
+# A sitemap index may list thousands of sitemaps (one per day, per section): only the newest
+# this many are read on each run.
+MAX_CHILD_SITEMAPS = 20
+
+
+@dataclass
+class DiscoveryReport:
+    discovery_id: str
+    listed: int = 0  # URLs the feed or sitemap lists
+    matched: int = 0  # of them, those the include/exclude patterns keep
+    added: list[str] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+class Discoverer:
+    """Runs discoveries through the project's fetcher; holds neither fetcher nor store."""
+
+    def __init__(self, fetcher: Fetcher, store: Store, clock: Clock = utcnow) -> None:
+        self.fetcher = fetcher
+        self.store = store
+        self.clock = clock
+
+    def run(self, discovery: Discovery, configured: Iterable[Source]) -> DiscoveryReport:
+        """Read the feed or sitemap once and record what it finds. A fetch or parse failure
+        is reported, never raised: the sources found before keep being watched."""
+        report = DiscoveryReport(discovery.id)
+        now = self.clock()
+        try:
+            entries = self._entries(discovery)
+        except CaptureError as exc:
+            report.error = str(exc)
+            return report
+        report.listed = len(entries)
+        private: dict[str, bool] = {}  # one DNS lookup per host, not per article
+        wanted = [
+            e
+            for e in entries
+            if discovery.matches(e.url) and self._allowed(discovery, e, private)
+        ]
+        report.matched = len(wanted)
+        candidates = [Candidate(source_id_for(e.url), e.url, e.title, e.published) for e in wanted]
+        recorded = record_found(self.store, discovery, candidates, now=now, configured=configured)
+        report.added, report.retired, report.skipped = (
+            recorded.added,
+            recorded.retired,
+            recorded.skipped,
+        )
+        return report
+
+    def _fetch(self, discovery: Discovery, url: str) -> tuple[bytes, str, str | None]:
+        capture = self.fetcher.fetch(url, allow_private=discovery.allow_private or None)
+        return capture.body, capture.url, capture.media_type
+
+    def _entries(self, discovery: Discovery) -> list[Entry]:
+        if discovery.feed is not None:
+            body, url, media_type = self._fetch(discovery, discovery.feed)
+            return parse_feed(body, url, media_type)
+        assert discovery.sitemap is not None
+        body, url, _ = self._fetch(discovery, discovery.sitemap)
+        sitemap = parse_sitemap(body, url, self.fetcher.max_body)
+        if not sitemap.children:
+            return sitemap.urls
+        children = sitemap.children
+        if discovery.max_age is not None:
+            # a sitemap last changed before the age limit lists only articles older than it
+            cutoff = self.clock() - timedelta(seconds=discovery.max_age)
+            children = [c for c in children if c.published is None or c.published >= cutoff]
+        children.sort(key=lambda c: c.published.timestamp() if c.published else 0, reverse=True)
+        entries: list[Entry] = []
+        for child in children[:MAX_CHILD_SITEMAPS]:
+            child_url = urllib.parse.urljoin(url, child.url)
+            body, got, _ = self._fetch(discovery, child_url)
+            entries += parse_sitemap(body, got, self.fetcher.max_body).urls  # one level deep
+        return entries
+
+    def _allowed(self, discovery: Discovery, entry: Entry, private: dict[str, bool]) -> bool:
+        """http(s) only; and a feed on the public internet may not point the fetcher at an
+        internal address (the page there would be stored and shown: SSRF with read-back)."""
+        parts = urllib.parse.urlsplit(entry.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return False
+        if discovery.allow_private or (discovery.template and discovery.template.allow_private):
+            return True
+        home = urllib.parse.urlsplit(discovery.url).hostname or ""
+        if parts.hostname == home:
+            return True
+        for host in (parts.hostname, home):
+            if host not in private:
+                private[host] = is_private_host(host)
+        return not private[parts.hostname] or private[home]

@@ -1,0 +1,547 @@
+"""Reading sources in headless Chromium (`fetch = "browser"`), for pages whose paywall a script
+builds in the reader's browser.
+
+Playwright is an optional extra (`pip install 'monitor[browser]'`) and drives the system Chromium
+(Debian's `chromium`); nothing is downloaded at run time. It is imported only when the first
+browser page is asked for, so the rest of monitor works without it.
+
+Playwright's API may not be used from several threads, and checks run in a thread pool. So one
+thread of this process owns Playwright and the browser, running an asyncio loop; any thread asks
+for a page with `fetch`, which hands the work to that loop and waits for it. Pages load
+concurrently in the one browser, at most `pages` at a time (a browser page costs far more than
+a request), each in a fresh context: no cookie or storage is kept, so every check sees what a
+first-time reader sees.
+
+`fetch` returns a `Capture` of the rendered DOM, or raises `CaptureError` with a reason (timed
+out, crashed, a navigation error, the page never showed an article): a failed check, never a
+change. A browser that crashes or stops answering is started again for the next page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import threading
+import time
+import urllib.parse
+from collections.abc import Coroutine
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from monitor.detect.capture import Capture, parse_content_type
+from monitor.detect.rules import ExtractRules
+from monitor.errors import CaptureError
+from monitor.fetch.files import format_size, is_local, read_file
+from monitor.fetch.http import is_private_host
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser, Page, Playwright, Request, Route
+
+T = TypeVar("T")
+
+INSTALL_HINT = (
+    "pip install 'monitor[browser]' (Playwright) and the system Chromium "
+    "(Debian/Ubuntu: apt-get install chromium)"
+)
+# Requests a reader's page makes that never carry the teaser or the notice: blocked, so a
+# browser check costs less and leaks less.
+BLOCKED_TYPES = frozenset({"image", "font", "media"})
+# How long to wait for the network to go quiet after the load event: paywall scripts ask a
+# server whether the reader may read before they cut the text. Pages that poll never go
+# quiet, so this is bounded, and waiting it out is no failure.
+SETTLE = 5.0
+# Closing a page, or the browser, that does not answer within this is a hung browser.
+CLOSE_TIMEOUT = 5.0
+LAUNCH_TIMEOUT = 30.0
+# With no page for this long the browser is stopped; the next page starts it again.
+IDLE = 60.0
+_ARGS = (
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-extensions",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--mute-audio",
+    # Every frame in the page's process, so that the page's DevTools session sees the
+    # redirects of cross-site frames too (see `_Policy`).
+    "--disable-site-isolation-trials",
+)
+# Whether the article or the notice is on the page yet: a paywall selector or marker matches,
+# or a teaser container holds at least `min_words` words. Selectors are valid for selectolax;
+# one the browser refuses is skipped.
+_READY = """([teaser, paywall, markers, minWords]) => {
+  const find = (s) => { try { return document.querySelector(s); } catch (e) { return null; } };
+  if (paywall.some((s) => find(s) !== null)) return true;
+  const text = document.body ? document.body.innerText : "";
+  if (markers.some((m) => text.includes(m))) return true;
+  return teaser.some((s) => {
+    const el = find(s);
+    return el !== null && el.innerText.split(/\\s+/).filter(Boolean).length >= minWords;
+  });
+}"""
+
+_NET_ERRORS = {
+    "ERR_CONNECTION_REFUSED": "connection refused (nothing listens on that port)",
+    "ERR_NAME_NOT_RESOLVED": "host name not found (DNS)",
+    "ERR_NAME_RESOLUTION_FAILED": "host name lookup failed (DNS), try again later",
+    "ERR_CONNECTION_RESET": "connection reset by the server",
+    "ERR_CONNECTION_CLOSED": "connection closed by the server",
+    "ERR_EMPTY_RESPONSE": "the server closed the connection without answering",
+    "ERR_CONNECTION_TIMED_OUT": "timed out connecting",
+    "ERR_TIMED_OUT": "timed out",
+    "ERR_ADDRESS_UNREACHABLE": "no route to the host",
+    "ERR_INTERNET_DISCONNECTED": "network unreachable",
+    "ERR_TOO_MANY_REDIRECTS": "too many redirects (a redirect loop?)",
+    "ERR_UNSAFE_REDIRECT": "redirected to a URL the browser refuses to follow",
+    "ERR_ABORTED": "the navigation was aborted (a download, or the page stopped it)",
+    "ERR_INVALID_RESPONSE": "the server's answer is not valid HTTP",
+}
+
+
+class BrowserUnavailable(CaptureError):
+    """Playwright or Chromium is missing: every browser source fails until it is installed."""
+
+
+def find_chromium() -> str | None:
+    """The system Chromium: `MONITOR_CHROMIUM`, else `chromium` or `chromium-browser` on PATH."""
+    configured = os.environ.get("MONITOR_CHROMIUM")
+    if configured:
+        return configured if os.access(configured, os.X_OK) else None
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def missing() -> str | None:
+    """Why the browser cannot be used, naming what to install; None when both are there."""
+    try:
+        import playwright.async_api  # noqa: F401 - only asks whether the extra is installed
+    except ImportError:
+        return f'fetch = "browser" needs Playwright, which is not installed: {INSTALL_HINT}'
+    if find_chromium() is None:
+        where = os.environ.get("MONITOR_CHROMIUM")
+        found = f"MONITOR_CHROMIUM={where} is not an executable" if where else "not on PATH"
+        return f'fetch = "browser" needs Chromium ({found}): {INSTALL_HINT}'
+    return None
+
+
+@dataclass
+class _Policy:
+    """What one page may request: the SSRF rule of the HTTP fetcher, for every request the
+    page makes (frames, scripts, workers) and for every redirect, not only the first request.
+
+    Playwright's route sees each request before it is sent, but not the hops of a redirect,
+    which the browser follows by itself: those are seen in the 3xx response, before the
+    browser follows its Location, through the page's DevTools session (`Fetch` domain).
+    """
+
+    allow_private: bool
+    verdicts: dict[str, bool] = field(default_factory=dict)  # host -> private
+    refused: str | None = None  # the last request refused, and why
+    leaked: str | None = None  # a request that reached a private address all the same
+    tasks: set[asyncio.Future[None]] = field(default_factory=set)
+
+    async def private(self, host: str) -> bool:
+        if host not in self.verdicts:
+            loop = asyncio.get_running_loop()
+            # a DNS lookup: never on the loop's thread, which serves every page
+            self.verdicts[host] = await loop.run_in_executor(None, is_private_host, host)
+        return self.verdicts[host]
+
+    async def refuse(self, url: str, *, redirect: bool) -> str | None:
+        """Why the page may not request `url`, or None."""
+        parts = urllib.parse.urlsplit(url)
+        how = "redirected to" if redirect else "requested"
+        if parts.scheme not in ("http", "https"):
+            # data: and blob: are the page's own; the browser refuses file: to a web page
+            return f"{how} {url}, which is not an http(s) URL" if redirect else None
+        if not self.allow_private and await self.private(parts.hostname or ""):
+            return (
+                f"{how} {url}, a private or loopback address: refused "
+                "(set allow_private = true on the source to allow it)"
+            )
+        return None
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self.tasks.add(task)  # held until done: the loop keeps only weak references
+        task.add_done_callback(self.tasks.discard)
+
+    async def watch(self, page: Page) -> None:
+        """Refuse redirects to private addresses on `page`, and note any that escaped."""
+        from playwright.async_api import Error as PlaywrightError
+
+        session = await page.context.new_cdp_session(page)
+
+        async def paused(event: dict[str, Any]) -> None:
+            status = event.get("responseStatusCode") or 0
+            headers = event.get("responseHeaders") or ()
+            location = next((h["value"] for h in headers if h["name"].lower() == "location"), "")
+            target = urllib.parse.urljoin(event["request"]["url"], location)
+            reason = await self.refuse(target, redirect=True) if 300 <= status < 400 else None
+            with contextlib.suppress(PlaywrightError):  # the page may close meanwhile
+                if reason is None:
+                    await session.send("Fetch.continueRequest", {"requestId": event["requestId"]})
+                    return
+                self.refused = reason
+                await session.send(
+                    "Fetch.failRequest",
+                    {"requestId": event["requestId"], "errorReason": "BlockedByClient"},
+                )
+
+        session.on("Fetch.requestPaused", lambda event: self.spawn(paused(event)))
+        await session.send(
+            "Fetch.enable", {"patterns": [{"urlPattern": "*", "requestStage": "Response"}]}
+        )
+
+        async def escaped(request: Request) -> None:
+            # A hop that no session saw (a frame in another process): the request is made,
+            # but the page is not stored.
+            if request.redirected_from is not None and (
+                reason := await self.refuse(request.url, redirect=True)
+            ):
+                self.leaked = reason
+
+        page.context.on("request", lambda request: self.spawn(escaped(request)))
+
+
+class BrowserFetcher:
+    """Reads pages in headless Chromium. One per process, built by the composition root; the
+    browser starts with the first page asked for and stops with `close`.
+
+    `cancel`, shared with the HTTP fetcher, ends the waits of `fetch` at once (Ctrl-C, the
+    service's stop).
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: float = 30.0,
+        user_agent: str | None = None,
+        max_body: int = 5 * 1024 * 1024,
+        pages: int = 2,
+        cancel: threading.Event | None = None,
+        args: tuple[str, ...] = (),
+    ) -> None:
+        self.timeout = timeout
+        self.user_agent = user_agent
+        self.max_body = max_body
+        self.pages = pages
+        self.cancel = cancel if cancel is not None else threading.Event()
+        self.args = args  # more Chromium switches (tests map host names to loopback)
+        self.launches = 0  # browsers started so far, the first included
+        self._slots = threading.BoundedSemaphore(pages)
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        # Owned by the loop's thread; never touched from another.
+        self._playwright: Playwright | None = None
+        self._browser: Browser | None = None
+        self._launching: asyncio.Lock | None = None
+        self._active = 0  # pages loading
+        self._idle_since = 0.0
+        self._tasks: set[asyncio.Future[None]] = set()
+
+    # -- the calling threads -------------------------------------------------------------
+
+    def fetch(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        allow_private: bool | None = None,
+        rules: ExtractRules | None = None,
+    ) -> Capture:
+        """The page at `url` as the browser renders it. `etag` and `last_modified` are
+        ignored: the rendered page depends on more than the document they describe."""
+        if is_local(url):
+            return read_file(url, self.max_body)  # a saved capture runs no script
+        if (reason := missing()) is not None:
+            raise BrowserUnavailable(reason)
+        if self.cancel.is_set():
+            raise CaptureError("cancelled")
+        while not self._slots.acquire(timeout=0.1):
+            if self.cancel.is_set():
+                raise CaptureError("cancelled")
+        try:
+            return self._wait(self._render(url, allow_private, rules or ExtractRules()))
+        finally:
+            self._slots.release()
+
+    def check(self) -> str:
+        """Start the browser and render a small page: its version when usable; raises
+        `CaptureError` saying why not."""
+        if (reason := missing()) is not None:
+            raise BrowserUnavailable(reason)
+        return self._wait(self._probe())
+
+    @property
+    def running(self) -> bool:
+        """Whether a browser is started (read from any thread: a snapshot)."""
+        return self._browser is not None
+
+    def close(self) -> None:
+        """Stop the browser and the loop's thread; a later `fetch` starts them again."""
+        with self._lock:
+            loop, thread = self._loop, self._thread
+            self._loop = self._thread = None
+        if loop is None or thread is None:
+            return
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(
+                CLOSE_TIMEOUT + LAUNCH_TIMEOUT
+            )
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(CLOSE_TIMEOUT)
+        if not thread.is_alive():
+            loop.close()
+        # What belonged to that loop is unusable from the next one, closed or not.
+        self._browser = self._playwright = self._launching = None
+
+    def _wait(self, work: Coroutine[Any, Any, T]) -> T:
+        future: Future[T] = asyncio.run_coroutine_threadsafe(work, self._started())
+        # The page's own deadline is enforced on the loop; this bound only catches a loop
+        # that stopped answering altogether.
+        ends = time.monotonic() + self.timeout + LAUNCH_TIMEOUT + 2 * CLOSE_TIMEOUT
+        while True:
+            try:
+                return future.result(timeout=0.1)
+            except TimeoutError:
+                pass
+            if self.cancel.is_set():
+                future.cancel()
+                raise CaptureError("cancelled")
+            if time.monotonic() > ends:
+                future.cancel()
+                self.close()
+                raise CaptureError(
+                    "the browser stopped answering; it is restarted for the next check"
+                )
+
+    def _started(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(target=loop.run_forever, name="browser", daemon=True)
+                thread.start()
+                self._loop, self._thread = loop, thread
+            return self._loop
+
+    # -- the loop's thread ---------------------------------------------------------------
+
+    async def _browser_ready(self) -> Browser:
+        if self._launching is None:
+            self._launching = asyncio.Lock()
+        async with self._launching:
+            if self._browser is not None and self._browser.is_connected():
+                return self._browser
+            await self._drop_browser()
+            try:
+                return await asyncio.wait_for(self._launch(), LAUNCH_TIMEOUT)
+            except TimeoutError:
+                await self._stop_playwright()
+                raise CaptureError(f"Chromium did not start within {LAUNCH_TIMEOUT:g} s") from None
+            except Exception as exc:
+                # A driver that died with the browser: start Playwright afresh next time.
+                await self._stop_playwright()
+                raise CaptureError(f"cannot start Chromium: {_first_line(exc)}") from None
+
+    async def _launch(self) -> Browser:
+        if self._playwright is None:
+            from playwright.async_api import async_playwright
+
+            self._playwright = await async_playwright().start()
+        browser = await self._playwright.chromium.launch(
+            executable_path=find_chromium(),
+            args=[*_ARGS, *self.args],
+            headless=True,
+            timeout=LAUNCH_TIMEOUT * 1000,
+        )
+        self.launches += 1
+        self._browser = browser
+        return browser
+
+    async def _drop_browser(self) -> None:
+        browser, self._browser = self._browser, None
+        if browser is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(browser.close(), CLOSE_TIMEOUT)
+
+    async def _stop_playwright(self) -> None:
+        self._browser = None
+        playwright, self._playwright = self._playwright, None
+        if playwright is not None:
+            with contextlib.suppress(Exception):
+                # stops the driver, and with it any browser it still runs
+                await asyncio.wait_for(playwright.stop(), CLOSE_TIMEOUT)
+
+    async def _shutdown(self) -> None:
+        await self._drop_browser()
+        await self._stop_playwright()
+
+    async def _probe(self) -> str:
+        browser = await self._browser_ready()
+        context = await browser.new_context()
+        try:
+            page = await context.new_page()
+            await page.set_content("<p id=ok>ok</p>", timeout=self.timeout * 1000)
+            if await page.text_content("#ok") != "ok":  # pragma: no cover - a broken browser
+                raise CaptureError("Chromium started but did not render a test page")
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(context.close(), CLOSE_TIMEOUT)
+        return f"Chromium {browser.version}"
+
+    async def _render(self, url: str, allow_private: bool | None, rules: ExtractRules) -> Capture:
+        self._active += 1
+        try:
+            return await self._render_page(url, allow_private, rules)
+        finally:
+            self._active -= 1
+            self._idle_since = time.monotonic()
+            asyncio.get_running_loop().call_later(IDLE, self._when_idle)
+
+    def _when_idle(self) -> None:
+        if self._active or time.monotonic() - self._idle_since < IDLE - 0.05:
+            return  # a page came since: its own end schedules the next look
+        task = asyncio.ensure_future(self._stop_idle())
+        self._tasks.add(task)  # held until done: the loop keeps only weak references
+        task.add_done_callback(self._tasks.discard)
+
+    async def _stop_idle(self) -> None:
+        """A service checks hourly: no browser holds its memory between passes."""
+        if self._launching is None:
+            return
+        async with self._launching:
+            if not self._active:
+                await self._shutdown()
+
+    async def _render_page(
+        self, url: str, allow_private: bool | None, rules: ExtractRules
+    ) -> Capture:
+        from playwright.async_api import Error as PlaywrightError
+
+        browser = await self._browser_ready()
+        if allow_private is None:
+            # As for HTTP: a source configured on a private address may stay within it; one
+            # on the public internet may not reach one.
+            host = urllib.parse.urlsplit(url).hostname
+            allow_private = host is None or await _Policy(False).private(host)
+        policy = _Policy(allow_private)
+        try:
+            context = await browser.new_context(
+                user_agent=self.user_agent,
+                service_workers="block",  # a worker's requests would escape the route below
+                accept_downloads=False,
+            )
+        except PlaywrightError as exc:
+            await self._drop_browser()
+            raise CaptureError(f"the browser crashed: {_first_line(exc)}") from None
+        try:
+            context.set_default_timeout(self.timeout * 1000)
+            page = await context.new_page()
+            await context.route("**/*", lambda route, request: self._route(route, request, policy))
+            if not policy.allow_private:
+                await policy.watch(page)
+            return await asyncio.wait_for(self._load(page, url, policy, rules), self.timeout)
+        except TimeoutError:
+            raise CaptureError(
+                f"timed out: the page did not load within {self.timeout:g} s in the browser "
+                "(a script that never ends?)"
+            ) from None
+        except PlaywrightError as exc:
+            raise self._failure(exc, url, policy, browser) from None
+        finally:
+            try:
+                await asyncio.wait_for(context.close(), CLOSE_TIMEOUT)
+            except Exception:
+                # A context that will not close is a browser in trouble: start a new one.
+                await self._drop_browser()
+
+    async def _load(self, page: Page, url: str, policy: _Policy, rules: ExtractRules) -> Capture:
+        from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+        ends = time.monotonic() + self.timeout
+
+        def left(cap: float | None = None) -> float:
+            remaining = max(0.001, ends - time.monotonic())
+            return 1000 * (remaining if cap is None else min(cap, remaining))
+
+        try:
+            response = await page.goto(url, wait_until="load", timeout=left())
+        except PlaywrightTimeout:
+            raise TimeoutError from None
+        if response is None:  # pragma: no cover - only for same-document navigations
+            raise CaptureError("the browser received no answer for the page")
+        status = response.status
+        if status >= 400:
+            raise CaptureError(f"HTTP {status} {response.status_text}".rstrip(), status=status)
+        media_type, charset = parse_content_type(response.headers.get("content-type"))
+        if media_type not in (None, "text/html", "application/xhtml+xml"):
+            # no script to run: the document as served, read as the HTTP fetcher reads it
+            body = await response.body()
+            self._bound(len(body))
+            return Capture(page.url, body, status, media_type, charset)
+        with contextlib.suppress(PlaywrightTimeout):
+            await page.wait_for_load_state("networkidle", timeout=left(SETTLE))
+        ready = [list(rules.teaser), list(rules.paywall), list(rules.markers), rules.min_words]
+        try:
+            await page.wait_for_function(_READY, arg=ready, polling=100, timeout=left())
+        except PlaywrightTimeout:
+            raise CaptureError(
+                f"the page never showed an article or a paywall notice within {self.timeout:g} s"
+                " in the browser"
+            ) from None
+        html = await page.content()
+        if policy.leaked:
+            raise CaptureError(policy.leaked)
+        body = html.encode("utf-8")
+        self._bound(len(body))
+        # The DOM is text already: whatever charset the document declared, it is UTF-8 now.
+        return Capture(page.url, body, status, "text/html", "utf-8")
+
+    def _bound(self, size: int) -> None:
+        if size > self.max_body:
+            raise CaptureError(
+                f"rendered page of {format_size(size)} is over the "
+                f"{format_size(self.max_body)} limit (max_body)"
+            )
+
+    async def _route(self, route: Route, request: Request, policy: _Policy) -> None:
+        from playwright.async_api import Error as PlaywrightError
+
+        with contextlib.suppress(PlaywrightError):  # the page may close meanwhile
+            if request.resource_type in BLOCKED_TYPES:
+                await route.abort("blockedbyclient")
+            elif reason := await policy.refuse(request.url, redirect=False):
+                policy.refused = reason
+                await route.abort("blockedbyclient")
+            else:
+                await route.continue_()
+
+    def _failure(self, exc: Exception, url: str, policy: _Policy, browser: Browser) -> CaptureError:
+        text = _first_line(exc)
+        if policy.refused and "net::ERR_BLOCKED_BY_CLIENT" in text:
+            return CaptureError(policy.refused)
+        if not browser.is_connected() or "crash" in text.lower() or "closed" in text.lower():
+            return CaptureError(
+                "the browser crashed while loading the page; it is restarted for the next check"
+            )
+        for code, words in _NET_ERRORS.items():
+            if f"net::{code}" in text:
+                return CaptureError(f"cannot load {url} in the browser: {words}")
+        if "net::ERR_CERT" in text or "net::ERR_SSL" in text:
+            code = text.split("net::", 1)[1].split()[0]
+            return CaptureError(f"cannot load {url} in the browser: TLS failed ({code})")
+        return CaptureError(f"cannot load {url} in the browser: {text}")
+
+
+def _first_line(exc: Exception) -> str:
+    """A Playwright error without its call log, and without the API method it came from."""
+    text = (str(exc) or type(exc).__name__).strip().splitlines()[0]
+    head, sep, rest = text.partition(": ")
+    return rest if sep and "." in head and " " not in head else text

@@ -1,0 +1,243 @@
+"""Sources found by `[[discover]]`: stored in the database, never written into `config.toml`.
+
+A found article becomes a row of `sources` (so that checks, versions, changes, history, the
+report and the web UI treat it like any other) and a row of `discovered` saying which discovery
+found it, when, when it was published, and whether it is still watched. A source is watched while
+its discovery is configured and it is not retired (too old, or pushed out by the cap); removing
+the `[[discover]]` block stops its sources and keeps their history. A configured source with
+the same URL wins: the discovered one is not watched beside it.
+
+Every read here is one query over the set, never one per source.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from monitor.config.discover import Discovery
+from monitor.config.settings import Settings, Source
+from monitor.errors import ConfigError
+from monitor.store.db import Store
+from monitor.store.record import Recipients, _queue_alerts
+from monitor.store.schema import iso
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An article a feed or sitemap lists, with the id its source would get."""
+
+    source_id: str
+    url: str
+    title: str | None = None
+    published: datetime | None = None
+
+
+@dataclass
+class Recorded:
+    """What one discovery run changed: the sources it added and those it stopped watching."""
+
+    added: list[str] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+    # listed but not added: a configured source has the URL, or its id is taken
+    skipped: list[str] = field(default_factory=list)
+
+
+def canonical(url: str) -> str:
+    """A URL as compared with others: no fragment, scheme and host in lower case, no trailing
+    slash on the path (feeds and configs write the same article both ways)."""
+    parts = urllib.parse.urlsplit(url.strip())
+    path = parts.path.rstrip("/") or "/"
+    return urllib.parse.urlunsplit(
+        (parts.scheme.lower(), parts.netloc.lower(), path, parts.query, "")
+    )
+
+
+def record_found(
+    store: Store,
+    discovery: Discovery,
+    candidates: Sequence[Candidate],
+    *,
+    now: datetime,
+    configured: Iterable[Source],
+) -> Recorded:
+    """Add the new candidates as sources, and retire those past the age limit or the cap, in
+    one transaction. A new source's `discovered` event and its alerts (when the discovery asks
+    for them) are written in the same transaction."""
+    out = Recorded()
+    configured = list(configured)
+    configured_urls = {canonical(s.url) for s in configured}
+    configured_ids = {s.id for s in configured}
+    fresh: dict[str, Candidate] = {}
+    for candidate in candidates:
+        fresh.setdefault(canonical(candidate.url), candidate)
+    cutoff = iso(now - timedelta(seconds=discovery.max_age)) if discovery.max_age else None
+    stamp = iso(now)
+    with store.write() as db:
+        rows = list(
+            db.query(
+                "select source_id, discovery_id, url, published_at, discovered_at, retired_at"
+                " from discovered where discovery_id = ?"
+                " or url in (select value from json_each(?))",
+                [discovery.id, json.dumps([c.url for c in fresh.values()])],
+            )
+        )
+        taken = {
+            r["id"]
+            for r in db.query(
+                "select id from sources where id in (select value from json_each(?))",
+                [json.dumps([c.source_id for c in fresh.values()])],
+            )
+        }
+        known = {canonical(r["url"]) for r in rows}
+        new: list[Candidate] = []
+        for key, candidate in fresh.items():
+            if key in known:
+                continue
+            if key in configured_urls or candidate.source_id in taken | configured_ids:
+                out.skipped.append(candidate.url)
+                continue
+            if cutoff and candidate.published and iso(candidate.published) < cutoff:
+                continue
+            new.append(candidate)
+        active = [r for r in rows if r["discovery_id"] == discovery.id and not r["retired_at"]]
+        too_old = [
+            r for r in active if cutoff and (r["published_at"] or r["discovered_at"]) < cutoff
+        ]
+        active = [r for r in active if r not in too_old]
+        # The cap keeps the newest articles: a new one pushes out the oldest watched one.
+        ranked: list[tuple[str, int, Any]] = [
+            (r["published_at"] or r["discovered_at"], 0, r) for r in active
+        ] + [(iso(c.published) if c.published else stamp, 1, c) for c in new]
+        ranked.sort(key=lambda item: (item[0], item[1]), reverse=True)
+        kept = ranked[: discovery.max_sources]
+        over = [item[2] for item in ranked[discovery.max_sources :] if item[1] == 0]
+        new = [item[2] for item in kept if item[1] == 1]
+        for reason, retired in (("too old", too_old), ("over the cap", over)):
+            if retired:
+                ids = [r["source_id"] for r in retired]
+                db.execute(
+                    "update discovered set retired_at = ?, retired_reason = ?"
+                    " where source_id in (select value from json_each(?))",
+                    [stamp, reason, json.dumps(ids)],
+                )
+                out.retired += ids
+        if new:
+            _insert(db, discovery, new, stamp)
+            out.added = [c.source_id for c in new]
+    return out
+
+
+def _insert(db: Any, discovery: Discovery, new: list[Candidate], stamp: str) -> None:
+    db.table("sources").insert_all(
+        {
+            "id": c.source_id,
+            "url": c.url,
+            "title": c.title,
+            "created_at": stamp,
+            "consecutive_failures": 0,
+        }
+        for c in new
+    )
+    db.table("discovered").insert_all(
+        {
+            "source_id": c.source_id,
+            "discovery_id": discovery.id,
+            "url": c.url,
+            "title": c.title,
+            "published_at": iso(c.published) if c.published else None,
+            "discovered_at": stamp,
+        }
+        for c in new
+    )
+    template = discovery.template
+    for c in new:
+        event_id = (
+            db.table("events")
+            .insert(
+                {
+                    "source_id": c.source_id,
+                    "at": stamp,
+                    "kind": "discovered",
+                    "detail": discovery.url,
+                }
+            )
+            .last_pk
+        )
+        if discovery.alert and template is not None:
+            recipients = Recipients(
+                {c.source_id: template.recipients}, notify={c.source_id: template.notify}
+            )
+            _queue_alerts(
+                db, c.source_id, stamp, recipients, event="discovered", event_id=event_id
+            )
+
+
+def watched(store: Store, settings: Settings) -> list[Source]:
+    """The discovered sources being watched now, as sources made from their discovery's
+    defaults: their discovery is configured, they are not retired, and no configured source
+    has their URL or id. In the order of their ids."""
+    if not settings.discover:
+        return []
+    by_id = {d.id: d for d in settings.discover}
+    with store.lock:
+        rows = list(
+            store.db.query(
+                "select source_id, url, discovery_id from discovered"
+                " where retired_at is null and discovery_id in (select value from json_each(?))"
+                " order by source_id",
+                [json.dumps(list(by_id))],
+            )
+        )
+    configured_urls = {canonical(s.url) for s in settings.sources}
+    configured_ids = {s.id for s in settings.sources}
+    return [
+        by_id[r["discovery_id"]].source_for(r["source_id"], r["url"])
+        for r in rows
+        if r["source_id"] not in configured_ids and canonical(r["url"]) not in configured_urls
+    ]
+
+
+def all_sources(store: Store, settings: Settings) -> list[Source]:
+    """Every source watched now: the configured ones, then the discovered ones."""
+    return [*settings.sources, *watched(store, settings)]
+
+
+def find_source(store: Store, settings: Settings, source_id: str) -> Source:
+    """A configured source, else a watched discovered one; `ConfigError` for neither."""
+    try:
+        return settings.source(source_id)
+    except ConfigError:
+        if not settings.discover:
+            raise
+    with store.lock:
+        row = next(
+            store.db.query(
+                "select url, discovery_id, retired_at from discovered where source_id = ?",
+                [source_id],
+            ),
+            None,
+        )
+    discovery = next(
+        (d for d in settings.discover if row and d.id == row["discovery_id"]), None
+    )
+    if row is None or discovery is None or row["retired_at"]:
+        known = ", ".join(s.id for s in settings.sources) or "none configured"
+        raise ConfigError(
+            f"no source with id {source_id!r} in {settings.path} nor watched by a [[discover]] "
+            f"(configured: {known})"
+        )
+    return discovery.source_for(source_id, row["url"])
+
+
+def origins(store: Store) -> dict[str, str]:
+    """Which discovery found each discovered source (retired ones included)."""
+    with store.lock:
+        return {
+            r["source_id"]: r["discovery_id"]
+            for r in store.db.query("select source_id, discovery_id from discovered")
+        }

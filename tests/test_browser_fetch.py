@@ -1,0 +1,398 @@
+"""`fetch = "browser"`: pages whose paywall a script builds, read in headless Chromium (Debian's
+package) through Playwright, on loopback servers started here."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from monitor.app import open_app
+from monitor.config.settings import load_settings
+from monitor.demo.site import Article, PageServer
+from monitor.errors import CaptureError
+from monitor.fetch.browser import BrowserFetcher
+
+from .conftest import SEED_FILES, run, source_block, write_config
+from .server import LoopServer, Reply
+from .service_helpers import RunningService
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None and not os.environ.get("CI"),
+    reason="Chromium is not installed (apt-get install chromium)",
+)
+PATH = "/2023/09/scripted-article"
+# What the server sends for the browser to hide: the article beyond the teaser.
+REST = "This paragraph is for members only and the script must never show it to a reader."
+WORDS = " ".join(f"word{i}" for i in range(40))
+
+
+def _config(folder: Path, url: str, *, fetch: str = "browser", timeout: str = "5s") -> Path:
+    block = source_block("scripted", url, SEED_FILES[0].name, f'fetch = "{fetch}"\n')
+    return write_config(
+        folder,
+        f'[monitor]\ntimeout = "{timeout}"\nconfirm = false\n'
+        f'[email]\nto = ["desk@example.org"]\n\n{block}',
+    )
+
+
+@pytest.fixture
+def scripted(pages: PageServer, seed_articles: list[Article]) -> str:
+    pages.put_scripted(PATH, seed_articles[0], rest=REST)
+    return pages.url(PATH)
+
+
+@pytest.fixture
+def browser() -> Iterator[BrowserFetcher]:
+    fetcher = BrowserFetcher(timeout=5.0)
+    try:
+        yield fetcher
+    finally:
+        fetcher.close()
+
+
+def _browser_pids() -> list[int]:
+    """This process's Chromium browser processes (not their renderers): descendants of this
+    test process whose command line is Chromium's and has no --type."""
+    parents: dict[int, int] = {}
+    commands: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        pid = int(entry.name)
+        parents[pid] = int(stat.rsplit(")", 1)[1].split()[1])
+        commands[pid] = [c.decode(errors="replace") for c in command if c]
+
+    def ours(pid: int) -> bool:
+        while pid > 1:
+            pid = parents.get(pid, 1)
+            if pid == os.getpid():
+                return True
+        return False
+
+    return [
+        pid
+        for pid, command in commands.items()
+        if command
+        and "chromium" in command[0]
+        and not any(c.startswith("--type=") for c in command)
+        and ours(pid)
+    ]
+
+
+@needs_chromium
+def test_browser_sees_the_scripted_notice_and_cut_teaser_and_a_plain_fetch_does_not(
+    tmp_path: Path, scripted: str
+) -> None:
+    seed = str(SEED_FILES[0])
+    shown = run(None, "compare", seed, scripted, "--browser", "--json")
+    assert shown.exit_code == 0, shown.output
+    data = json.loads(shown.stdout)
+    # The browser's page is the seed: the same teaser, cut where it is, and the same notice.
+    assert data["changed"] is False, data
+    assert data["access"]["after"] == "locked"
+    assert "members-only" in data["regions"]["paywall"]["after"].lower()
+    assert "never show it" not in data["regions"]["teaser"]["after"]
+
+    plain = run(None, "compare", seed, scripted, "--json")
+    assert plain.exit_code == 1
+    data = json.loads(plain.stdout)
+    assert data["regions"]["paywall"]["after"] == ""
+    assert "no article" in data["error"]
+
+
+@needs_chromium
+def test_script_edit_to_the_teaser_is_teaser_rewritten(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article], scripted: str
+) -> None:
+    config = _config(tmp_path, scripted)
+    first = run(config, "check", "--json")
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout)[0]["outcome"] == "unchanged"  # the seed, as the browser saw
+
+    article = seed_articles[0]
+    edited = replace(article, teaser=article.teaser.replace("took a rare trip", "made a trip"))
+    assert edited.teaser != article.teaser
+    pages.put_scripted(PATH, edited, rest=REST)
+    second = run(config, "check", "--json")
+    assert second.exit_code == 0, second.output
+    [result] = json.loads(second.stdout)
+    assert result["outcome"] == "changed"
+    assert result["kinds"] == ["teaser_rewritten"]
+
+
+@needs_chromium
+def test_plain_fetch_of_the_scripted_page_is_a_failed_check(tmp_path: Path, scripted: str) -> None:
+    config = _config(tmp_path, scripted, fetch="http")
+    result = run(config, "check", "--json")
+    assert result.exit_code == 1
+    [row] = json.loads(result.stdout)
+    assert row["outcome"] == "error"
+    assert "no article" in row["error"]
+
+
+@needs_chromium
+def test_service_checks_a_browser_source_and_reports_a_script_edit(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article], scripted: str
+) -> None:
+    block = source_block("scripted", scripted, SEED_FILES[0].name, 'fetch = "browser"\n')
+    config = write_config(
+        tmp_path, f'[monitor]\ninterval = "1s"\nretries = 0\ntimeout = "5s"\n\n{block}'
+    )
+    service = RunningService(config)
+    try:
+        service.wait_for(lambda: service.events("check", source="scripted", outcome="unchanged"))
+        article = seed_articles[0]
+        edited = article.teaser.replace("rare trip", "rare journey")
+        pages.put_scripted(PATH, replace(article, teaser=edited), rest=REST)
+        [line, *_] = service.wait_for(
+            lambda: service.events("check", source="scripted", outcome="changed")
+        )
+        assert line["kinds"] == "teaser_rewritten"
+        assert service.stop() == 0
+    finally:
+        if service.proc.poll() is None:
+            service.proc.kill()
+            service.proc.wait()
+
+
+@needs_chromium
+def test_monitor_default_fetch_applies_to_sources(tmp_path: Path, scripted: str) -> None:
+    block = source_block("scripted", scripted, SEED_FILES[0].name)
+    config = write_config(tmp_path, f'[monitor]\nfetch = "browser"\nconfirm = false\n\n{block}')
+    result = run(config, "check", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["outcome"] == "unchanged"
+
+
+@needs_chromium
+def test_hanging_script_is_a_failed_check_and_the_next_check_works(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article], scripted: str
+) -> None:
+    hang = "<script>while (true) {}</script>"
+    good = pages.get(PATH)
+    assert good is not None
+    pages.put(PATH, good.body.decode().replace("</body>", hang + "</body>"))
+    settings = load_settings(_config(tmp_path, scripted, timeout="2s"))
+    with open_app(settings) as app:
+        [hung] = app.checker.check(settings.sources)
+        assert hung.outcome == "error"
+        assert hung.error is not None and "timed out" in hung.error
+        pages.put_scripted(PATH, seed_articles[0], rest=REST)
+        [after] = app.checker.check(settings.sources)
+        assert after.outcome == "unchanged", after.error
+        assert app.checker.browser is not None and app.checker.browser.launches == 1
+
+
+@needs_chromium
+def test_browser_crash_is_a_failed_check_and_the_next_check_starts_a_new_browser(
+    tmp_path: Path, http: LoopServer, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    pages.put_scripted(PATH, seed_articles[0], rest=REST)
+    page = pages.get(PATH)
+    assert page is not None
+    killed: list[int] = []
+
+    def crash_then_serve(request: object) -> Reply:
+        # The browser dies while its page waits for this answer.
+        if not killed:
+            for pid in _browser_pids():
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+        return Reply(200, page.body, {"Content-Type": "text/html; charset=utf-8"})
+
+    url = http.route(PATH, crash_then_serve)
+    http.static(
+        "/wp-json/paywall/v1/access?post=2023-09-scripted-article",
+        '{"granted": false}',
+        Content_Type="application/json",
+    )
+    settings = load_settings(_config(tmp_path, url))
+    with open_app(settings) as app:
+        [crashed] = app.checker.check(settings.sources)
+        assert killed, "the test found no browser process to kill"
+        assert crashed.outcome == "error"
+        assert crashed.error is not None and "crashed" in crashed.error
+        [after] = app.checker.check(settings.sources)
+        assert after.outcome == "unchanged", after.error
+        assert app.checker.browser is not None and app.checker.browser.launches == 2
+
+
+@needs_chromium
+def test_public_page_may_not_reach_a_loopback_address(http: LoopServer) -> None:
+    # Readable from any origin, so that a page that reached it could copy it into its text.
+    secret = http.static("/secret", "<p>internal</p>", Access_Control_Allow_Origin="*")
+    http.static("/go", "", status=302, Location=secret, Access_Control_Allow_Origin="*")
+    copy = "then(r => r.text()).then(t => document.body.insertAdjacentHTML('beforeend', t))"
+    http.static(
+        "/page",
+        f"<html><body><article><p>{WORDS}</p></article><iframe src='/go'></iframe>"
+        f"<script>fetch({json.dumps(secret)}).{copy}; fetch('/go').{copy}</script></body></html>",
+        Content_Type="text/html",
+    )
+    # Chromium reaches news.test on loopback; to monitor it is a name on the public internet.
+    rules = (f"--host-resolver-rules=MAP news.test 127.0.0.1:{http.port}",)
+    public = BrowserFetcher(timeout=5.0, args=rules)
+    try:
+        page = public.fetch(f"http://news.test:{http.port}/page")
+        with pytest.raises(CaptureError, match="private or loopback address: refused"):
+            public.fetch(f"http://news.test:{http.port}/go")
+        assert http.hits("/secret") == []
+        # The same pages with allow_private do reach it: the rule, not chance, kept it out.
+        allowed = public.fetch(f"http://news.test:{http.port}/page", allow_private=True)
+    finally:
+        public.close()
+    assert b"internal" not in page.body
+    assert b"internal" in allowed.body
+    assert len(http.hits("/secret")) >= 2  # the direct request and a redirect, at least
+
+
+@needs_chromium
+def test_images_fonts_and_media_are_not_requested(
+    http: LoopServer, browser: BrowserFetcher
+) -> None:
+    http.static("/pic.png", b"\x89PNG", Content_Type="image/png")
+    http.static("/font.woff2", b"wOF2", Content_Type="font/woff2")
+    http.static("/clip.mp4", b"\0\0\0\x18ftyp", Content_Type="video/mp4")
+    http.static("/style.css", "p { color: black }", Content_Type="text/css")
+    url = http.static(
+        "/page",
+        '<html><head><link rel="stylesheet" href="/style.css"><style>@font-face '
+        "{font-family: F; src: url(/font.woff2)} p {font-family: F}</style></head><body>"
+        f'<article><p>{WORDS}</p><img src="/pic.png"><video src="/clip.mp4" autoplay>'
+        "</video></article></body></html>",
+        Content_Type="text/html",
+    )
+    browser.fetch(url)
+    assert http.hits("/style.css"), "the page's other requests are made"
+    assert [http.hits(p) for p in ("/pic.png", "/font.woff2", "/clip.mp4")] == [[], [], []]
+
+
+@needs_chromium
+def test_idle_browser_is_stopped_and_the_next_page_starts_it_again(
+    http: LoopServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("monitor.fetch.browser.IDLE", 0.2)
+    url = http.static("/page", f"<html><body><article><p>{WORDS}</p></article></body></html>")
+    fetcher = BrowserFetcher(timeout=5.0)
+    try:
+        fetcher.fetch(url)
+        assert fetcher.running
+        stopped = threading.Event()
+        for _ in range(200):  # up to 20 s on a busy machine
+            if not fetcher.running:
+                stopped.set()
+                break
+            stopped.wait(0.1)
+        assert stopped.is_set(), "the idle browser was not stopped"
+        assert b"word39" in fetcher.fetch(url).body
+        assert fetcher.launches == 2
+    finally:
+        fetcher.close()
+
+
+@needs_chromium
+def test_no_cookie_is_kept_between_pages(http: LoopServer, browser: BrowserFetcher) -> None:
+    url = http.static(
+        "/page",
+        f"<html><body><article><p>{WORDS}</p></article></body></html>",
+        Content_Type="text/html",
+        Set_Cookie="articles_read=1; Path=/",
+    )
+    browser.fetch(url)
+    browser.fetch(url)
+    [_, second] = http.hits("/page")
+    assert "articles_read" not in {k.lower(): v for k, v in second.headers.items()}.get(
+        "cookie", ""
+    )
+
+
+@needs_chromium
+def test_browser_pages_are_limited_by_browser_pages(tmp_path: Path, http: LoopServer) -> None:
+    lock = threading.Lock()
+    state = {"now": 0, "most": 0}
+    body = f"<html><body><article><p>{WORDS}</p></article></body></html>".encode()
+
+    def slow(request: object) -> Reply:
+        with lock:
+            state["now"] += 1
+            state["most"] = max(state["most"], state["now"])
+        threading.Event().wait(0.3)
+        with lock:
+            state["now"] -= 1
+        return Reply(200, body, {"Content-Type": "text/html"})
+
+    blocks = "".join(
+        source_block(f"page-{i}", http.route(f"/p{i}", slow), extra='fetch = "browser"')
+        for i in range(4)
+    )
+    config = write_config(
+        tmp_path,
+        "[monitor]\nconcurrency = 4\nper_host = 4\nbrowser_pages = 1\n\n" + blocks,
+        seeds=False,
+    )
+    result = run(config, "check", "--json")
+    assert result.exit_code == 0, result.output
+    assert [r["outcome"] for r in json.loads(result.stdout)] == ["new"] * 4
+    assert state["most"] == 1
+
+
+def test_browser_source_without_chromium_is_a_failed_check_naming_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pages: PageServer, scripted: str
+) -> None:
+    monkeypatch.setenv("MONITOR_CHROMIUM", str(tmp_path / "no-chromium-here"))
+    config = _config(tmp_path, scripted)
+    result = run(config, "check", "--json")
+    assert result.exit_code == 1
+    [row] = json.loads(result.stdout)
+    assert row["outcome"] == "error"
+    assert "pip install 'monitor[browser]'" in row["error"]
+    assert "apt-get install chromium" in row["error"]
+    assert pages.hits.get(PATH, 0) == 0
+
+    doctor = run(config, "doctor")
+    assert doctor.exit_code == 1
+    assert "browser: not usable" in doctor.output
+    assert "needed by 1 source(s): scripted" in doctor.output
+
+
+def test_without_playwright_compare_browser_exits_2_naming_the_extra(
+    monkeypatch: pytest.MonkeyPatch, scripted: str
+) -> None:
+    monkeypatch.setitem(sys.modules, "playwright.async_api", None)  # import fails as if absent
+    result = run(None, "compare", str(SEED_FILES[0]), scripted, "--browser")
+    assert result.exit_code == 2
+    assert "needs Playwright" in result.output
+    assert "pip install 'monitor[browser]'" in result.output
+
+
+@needs_chromium
+def test_doctor_says_the_browser_is_usable(tmp_path: Path, scripted: str) -> None:
+    result = run(_config(tmp_path, scripted), "doctor", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["browser"]["usable"] is True
+    assert data["browser"]["version"].startswith("Chromium ")
+    assert data["browser"]["needed_by"] == ["scripted"]
+
+
+def test_unknown_fetch_value_is_refused_naming_the_key(tmp_path: Path) -> None:
+    config = _config(tmp_path, "https://example.org/a", fetch="chrome")
+    result = run(config, "check")
+    assert result.exit_code == 2
+    assert "fetch: 'chrome'" in result.output
+    assert '"browser"' in result.output

@@ -1,0 +1,340 @@
+"""Discovery sources (`[[discover]]`): a loopback site whose feed or sitemap grows, its new
+articles watched as sources of their own, through the command line and `monitor run`."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from html import escape
+from pathlib import Path
+
+from starlette.testclient import TestClient
+
+from monitor.app import open_app
+from monitor.config.settings import load_settings
+from monitor.demo.site import Article, PageServer
+from monitor.discover import source_id_for
+from monitor.store.discovered import all_sources
+from monitor.views.web import create_app
+
+from .conftest import ROOT, run, source_block, write_config
+from .service_helpers import RunningService
+from .smtp_helpers import Mailbox, smtp_server
+from .webhook_helpers import Webhook, webhook
+
+FEED = "/feed/"
+RSS = "application/rss+xml; charset=utf-8"
+
+
+def days_ago(days: float) -> datetime:
+    return datetime.now(UTC) - timedelta(days=days)
+
+
+def put_feed(pages: PageServer, items: list[tuple[str, str, datetime | None]]) -> None:
+    """An RSS 2.0 feed listing (path, title, published) on the loopback site."""
+    entries = "".join(
+        f"<item><title>{escape(title)}</title><link>{pages.url(path)}</link>"
+        + (f"<pubDate>{format_datetime(when)}</pubDate>" if when else "")
+        + "</item>"
+        for path, title, when in items
+    )
+    pages.put(
+        FEED,
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>War on the Rocks</title>'
+        f"<link>{pages.url('/')}</link>{entries}</channel></rss>",
+        content_type=RSS,
+    )
+
+
+def put_articles(pages: PageServer, article: Article, *paths: str) -> None:
+    for path in paths:
+        pages.put_article(path, replace(article, title=f"In Brief: {path.strip('/')}"))
+
+
+def discover_block(url: str, extra: str = "", kind: str = "feed") -> str:
+    return f'[[discover]]\nid = "in-brief"\n{kind} = "{url}"\ninclude = ["/in-brief-"]\n{extra}\n'
+
+
+def config_with(tmp_path: Path, body: str) -> Path:
+    return write_config(tmp_path, "[monitor]\nretries = 0\n\n" + body, seeds=False)
+
+
+def watched(config: Path) -> dict[str, str | None]:
+    """`monitor status --json`: each source's id and the discovery that found it."""
+    state = json.loads(run(config, "status", "--json").stdout)
+    return {s["id"]: s["discovered_by"] for s in state["sources"]}
+
+
+def sid(pages: PageServer, path: str) -> str:
+    return source_id_for(pages.url(path))
+
+
+def test_a_feed_article_becomes_a_source_with_an_id_from_its_url_and_its_first_capture_as_baseline(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    put_articles(pages, seed_articles[0], "/2026/11/in-brief-first/")
+    put_feed(pages, [("/2026/11/in-brief-first/", "In Brief: First", days_ago(1))])
+    config = config_with(tmp_path, discover_block(pages.url(FEED)))
+    result = run(config, "check", "--json")
+    assert result.exit_code == 0, result.output
+    source_id = sid(pages, "/2026/11/in-brief-first/")
+    assert source_id.startswith("in-brief-first-")
+    (checked,) = json.loads(result.stdout)
+    assert checked["source"] == source_id and checked["outcome"] == "new"
+    assert watched(config) == {source_id: "in-brief"}
+    history = run(config, "history", source_id)
+    assert history.exit_code == 0 and "check" in history.output
+    assert run(config, "check", source_id).exit_code == 0  # named like a configured one
+    again = run(config, "check", "--json")  # the baseline holds: nothing changed, nothing new
+    assert [r["outcome"] for r in json.loads(again.stdout)] in (["unchanged"], ["not_modified"])
+
+
+def test_include_and_exclude_patterns_choose_the_articles(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    paths = ["/2026/11/in-brief-kept/", "/2026/11/in-brief-podcast-dropped/", "/2026/11/essay/"]
+    put_articles(pages, seed_articles[0], *paths)
+    put_feed(pages, [(p, p, days_ago(1)) for p in paths])
+    config = config_with(tmp_path, discover_block(pages.url(FEED), 'exclude = ["podcast"]'))
+    assert run(config, "check").exit_code == 0
+    assert watched(config) == {sid(pages, paths[0]): "in-brief"}
+    assert pages.hits.get(paths[1]) is None and pages.hits.get(paths[2]) is None
+
+
+def test_a_sitemap_index_is_followed_to_its_recent_sitemaps(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    recent, old = days_ago(2).date().isoformat(), days_ago(400).date().isoformat()
+    ns = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
+
+    def urlset(*paths: str) -> str:
+        urls = "".join(
+            f"<url><loc>{pages.url(p)}</loc><lastmod>{recent}</lastmod></url>" for p in paths
+        )
+        return f'<?xml version="1.0" encoding="UTF-8"?><urlset {ns}>{urls}</urlset>'
+
+    new_paths = ["/2026/11/in-brief-one/", "/2026/11/in-brief-two/"]
+    put_articles(pages, seed_articles[0], *new_paths, "/2024/01/in-brief-ancient/")
+    pages.put(
+        "/sitemap-new.xml", urlset(*new_paths, "/2026/11/about/"), content_type="application/xml"
+    )
+    pages.put(
+        "/sitemap-old.xml", urlset("/2024/01/in-brief-ancient/"), content_type="application/xml"
+    )
+    pages.put(
+        "/sitemap_index.xml",
+        f'<?xml version="1.0" encoding="UTF-8"?><sitemapindex {ns}>'
+        f"<sitemap><loc>{pages.url('/sitemap-old.xml')}</loc><lastmod>{old}</lastmod></sitemap>"
+        f"<sitemap><loc>/sitemap-new.xml</loc><lastmod>{recent}</lastmod></sitemap>"
+        "</sitemapindex>",
+        content_type="application/xml",
+    )
+    config = config_with(
+        tmp_path, discover_block(pages.url("/sitemap_index.xml"), 'max_age = "30d"', kind="sitemap")
+    )
+    result = run(config, "check", "--json")
+    assert result.exit_code == 0, result.output
+    assert watched(config) == {sid(pages, p): "in-brief" for p in new_paths}
+    assert pages.hits.get("/sitemap-old.xml") is None  # older than max_age: not read
+
+
+def test_the_cap_keeps_the_newest_articles_and_stops_watching_the_oldest(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    paths = [f"/2026/11/in-brief-{n}/" for n in ("a", "b", "c", "d")]
+    put_articles(pages, seed_articles[0], *paths)
+    items = [(p, p, days_ago(10 - i)) for i, p in enumerate(paths)]  # a oldest, d newest
+    put_feed(pages, items[:3])
+    config = config_with(tmp_path, discover_block(pages.url(FEED), "max_sources = 2"))
+    assert run(config, "check").exit_code == 0
+    assert set(watched(config)) == {sid(pages, paths[1]), sid(pages, paths[2])}
+    assert pages.hits.get(paths[0]) is None
+    put_feed(pages, items)
+    assert run(config, "check").exit_code == 0
+    assert set(watched(config)) == {sid(pages, paths[2]), sid(pages, paths[3])}
+    # no longer watched, still remembered
+    history = run(config, "history", sid(pages, paths[1]))
+    assert history.exit_code == 0 and "check" in history.output
+
+
+def test_articles_older_than_max_age_are_not_watched_and_age_out(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    fresh, stale = "/2026/11/in-brief-fresh/", "/2026/10/in-brief-stale/"
+    put_articles(pages, seed_articles[0], fresh, stale)
+    put_feed(pages, [(fresh, "Fresh", days_ago(10)), (stale, "Stale", days_ago(40))])
+    config = config_with(tmp_path, discover_block(pages.url(FEED), 'max_age = "30d"'))
+    assert run(config, "check").exit_code == 0
+    assert watched(config) == {sid(pages, fresh): "in-brief"}
+    settings = load_settings(config)
+    later = datetime.now(UTC) + timedelta(days=25)  # fresh is now 35 days old
+    with open_app(settings, clock=lambda: later) as app:
+        report = app.discoverer.run(settings.discover[0], settings.sources)
+        assert report.retired == [sid(pages, fresh)] and report.added == []
+        assert all_sources(app.store, settings) == []
+
+
+def test_removing_the_discover_block_stops_its_sources_and_keeps_their_history(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    path = "/2026/11/in-brief-gone/"
+    put_articles(pages, seed_articles[0], path, "/mine")
+    put_feed(pages, [(path, "Gone", days_ago(1))])
+    mine = source_block("mine", pages.url("/mine"))
+    config = config_with(tmp_path, mine + discover_block(pages.url(FEED)))
+    assert run(config, "check").exit_code == 0
+    found = sid(pages, path)
+    assert watched(config) == {"mine": None, found: "in-brief"}
+    config.write_text("[monitor]\nretries = 0\n\n" + mine, encoding="utf-8")
+    assert watched(config) == {"mine": None}
+    checked = json.loads(run(config, "check", "--json").stdout)
+    assert [r["source"] for r in checked] == ["mine"]
+    assert pages.hits[path] == 1  # not fetched again
+    history = run(config, "history", found)
+    assert history.exit_code == 0 and "check" in history.output
+    assert found in run(config, "report", "-o", "-").output
+
+
+def test_a_configured_source_with_the_same_url_wins(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    path = "/2026/11/in-brief-both/"
+    put_articles(pages, seed_articles[0], path, path.rstrip("/"))
+    put_feed(pages, [(path, "Both", days_ago(1))])
+    # the feed writes the URL with a trailing slash, the config without
+    mine = source_block("mine", pages.url(path.rstrip("/")))
+    config = config_with(tmp_path, discover_block(pages.url(FEED)) + mine)
+    assert run(config, "check").exit_code == 0
+    assert watched(config) == {"mine": None}
+    assert run(config, "history", sid(pages, path)).exit_code == 2  # never created
+
+
+def test_a_feed_that_cannot_be_read_is_a_failed_discovery_not_a_crash(
+    tmp_path: Path, pages: PageServer
+) -> None:
+    pages.put(FEED, "<html><body>Service unavailable</body></html>")
+    config = config_with(tmp_path, discover_block(pages.url(FEED)))
+    result = run(config, "check")
+    assert result.exit_code == 1
+    assert (
+        "discover in-brief: failed:" in result.output and "not an RSS or Atom feed" in result.output
+    )
+
+
+def test_monitor_run_watches_a_new_feed_article_and_alerts_its_teaser_edit_by_email_and_webhook(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    first, second = "/2026/11/in-brief-first/", "/2026/11/in-brief-second/"
+    article = replace(seed_articles[0], title="In Brief: Second")
+    put_articles(pages, seed_articles[0], first)
+    put_feed(pages, [(first, "In Brief: First", days_ago(2))])
+    box, good, broken = Mailbox(), Webhook(), Webhook(always=500)
+    with smtp_server(box) as port, webhook(good), webhook(broken):
+        config = config_with(
+            tmp_path,
+            f'[email]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n'
+            'to = ["desk@example.org"]\n\n'
+            + discover_block(pages.url(FEED), 'interval = "1s"\nalert = true')
+            + '[discover.source]\ninterval = "1s"\n\n'
+            f'[[notify]]\nid = "broken"\nurl = "{broken.url()}"\nbackoff = "1s"\n\n'
+            f'[[notify]]\nid = "chat"\nurl = "{good.url()}"\nkinds = ["change"]\n',
+        )
+        service = RunningService(config)
+        try:
+            first_id, second_id = sid(pages, first), sid(pages, second)
+            service.wait_for(lambda: service.events("check", source=first_id, outcome="new"))
+            # the feed gains an article: watched within a discovery interval, baseline first
+            pages.put_article(second, article)
+            put_feed(
+                pages,
+                [
+                    (second, "In Brief: Second", days_ago(0)),
+                    (first, "In Brief: First", days_ago(2)),
+                ],
+            )
+            service.wait_for(lambda: service.events("discovery", added=second_id))
+            service.wait_for(lambda: service.events("check", source=second_id, outcome="new"))
+            pages.put_article(
+                second, replace(article, teaser=article.teaser.replace("rare trip", "rare journey"))
+            )
+            service.wait_for(lambda: service.events("check", source=second_id, outcome="changed"))
+            subject = "Teaser edited: In Brief: Second"
+            service.wait_for(
+                lambda: [m for m in box.to("desk@example.org") if m["Subject"] == subject]
+            )
+            service.wait_for(lambda: [p for p in good.accepted() if p.body["title"] == subject])
+            assert service.stop() == 0
+        finally:
+            service.stop()
+    assert len(broken.posts) >= 1 and broken.accepted() == []  # it never held the email back
+    subjects = [m["Subject"] for m in box.to("desk@example.org")]
+    assert "New article: In Brief: Second" in subjects and subject in subjects
+    assert [p.body["title"] for p in good.accepted()] == [subject]  # kinds = ["change"] only
+    (change,) = json.loads(run(config, "changes", "--json").stdout)
+    assert change["source"] == second_id and change["kinds"] == ["teaser_rewritten"]
+    assert watched(config) == {first_id: "in-brief", second_id: "in-brief"}
+    report = run(config, "report", "-o", "-").output
+    assert "found by in-brief" in report and second_id in report
+    with TestClient(create_app(tmp_path / "monitor.db")) as client:
+        page = client.get(f"/sources/{second_id}")
+        assert page.status_code == 200 and "found by in-brief" in page.text
+        assert client.get("/sources").text.count("found by in-brief") == 2
+
+
+def test_the_readme_examples_of_both_tables_load(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"```toml\n(.*?)```", readme, re.S) if "[[discover]]" in b]
+    blocks += [b for b in re.findall(r"```toml\n(.*?)```", readme, re.S) if "[[notify]]" in b]
+    config = config_with(tmp_path, '[email]\nto = ["desk@example.org"]\n' + "".join(blocks))
+    settings = load_settings(config)
+    (discovery,) = settings.discover
+    assert discovery.feed == "https://warontherocks.com/feed/"
+    assert discovery.matches(
+        "https://warontherocks.com/2023/09/in-brief-the-north-korean-russian-threat"
+    )
+    assert not discovery.matches("https://warontherocks.com/2023/09/a-long-essay/")
+    assert [t.id for t in settings.notify] == ["desk-chat", "webhook"]
+
+
+def test_a_reload_stops_the_sources_of_a_removed_block_and_sends_to_an_added_target(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    found_path = "/2026/11/in-brief-found/"
+    put_articles(pages, seed_articles[0], found_path, "/mine")
+    put_feed(pages, [(found_path, "Found", days_ago(1))])
+    mine = source_block("mine", pages.url("/mine"), extra='interval = "1s"')
+    hook = Webhook()
+    with webhook(hook):
+        config = config_with(
+            tmp_path,
+            mine
+            + discover_block(pages.url(FEED), 'interval = "1s"')
+            + '[discover.source]\ninterval = "1s"\n',
+        )
+        service = RunningService(config)
+        try:
+            found = sid(pages, found_path)
+            service.wait_for(lambda: service.events("check", source=found, outcome="new"))
+            service.wait_for(lambda: service.events("check", source="mine", outcome="new"))
+            config.write_text(
+                "[monitor]\nretries = 0\n\n"
+                + mine
+                + f'[[notify]]\nid = "chat"\nurl = "{hook.url()}"\n',
+                encoding="utf-8",
+            )
+            service.signal(signal.SIGHUP)
+            service.wait_for(lambda: service.events("sources removed", sources=found))
+            edited = replace(seed_articles[0], title="In Brief: /mine")
+            edited = replace(edited, teaser=edited.teaser.replace("rare trip", "rare journey"))
+            pages.put_article("/mine", edited)
+            service.wait_for(lambda: hook.accepted())
+            assert service.stop() == 0
+        finally:
+            service.stop()
+    assert [p.body["title"] for p in hook.accepted()] == ["Teaser edited: In Brief: /mine"]
+    assert watched(config) == {"mine": None}
+    assert run(config, "history", found).exit_code == 0

@@ -1,0 +1,175 @@
+"""Notifications through Apprise (`[[notify]]`) against a real webhook receiver on 127.0.0.1
+(`json://`), with the outbox guarantees of email: queued with the change, retried with
+backoff, failed for good after max_tries, never marked sent before the service accepted it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.app import open_app
+from monitor.clock import utcnow
+from monitor.config.settings import load_settings
+from monitor.demo.site import Article, PageServer
+
+from .conftest import SEED_FILES, run, source_block, write_config
+from .webhook_helpers import Webhook, webhook
+
+PATH = "/2023/09/threat"
+SUBJECT = "Teaser edited: In Brief: The North Korean-Russian Threat"
+
+
+def notify_config(tmp_path: Path, pages: PageServer, notify: str) -> Path:
+    source = source_block("threat", pages.url(PATH), SEED_FILES[0].name)
+    return write_config(
+        tmp_path,
+        f'[monitor]\nretries = 0\n\n[email]\nto = ["desk@example.org"]\n\n{source}\n{notify}',
+    )
+
+
+def edit_teaser(pages: PageServer, article: Article) -> None:
+    pages.put_article(
+        PATH, replace(article, teaser=article.teaser.replace("rare trip", "rare journey"), chrome=1)
+    )
+
+
+def notify_alerts(config: Path, *status: str) -> list[dict[str, object]]:
+    rows = json.loads(run(config, "alerts", "--json", *status).stdout)
+    return [r for r in rows if r["channel"] == "notify"]
+
+
+def deliver_at(config: Path, later: float) -> None:
+    """One delivery round of the configured senders, as `monitor run` does every 5 s, with the
+    clock `later` seconds ahead (past a backoff)."""
+    settings = load_settings(config)
+    with open_app(settings, clock=lambda: utcnow() + timedelta(seconds=later)) as app:
+        app.sender.deliver()
+
+
+def test_a_webhook_that_fails_is_retried_after_its_backoff_and_then_marked_sent(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    hook = Webhook(statuses=[503])
+    with webhook(hook):
+        config = notify_config(
+            tmp_path, pages, f'[[notify]]\nid = "desk-hook"\nurl = "{hook.url()}"\nbackoff = "1m"\n'
+        )
+        pages.put_article(PATH, seed_articles[0])
+        assert run(config, "check").exit_code == 0
+        edit_teaser(pages, seed_articles[0])
+        checked = run(config, "check")
+        assert checked.exit_code == 0
+        assert "alerts: 1 email written to" in checked.output
+        assert "1 waiting to be retried" in checked.output
+        # refused by the service: still pending, never marked sent
+        (alert,) = notify_alerts(config)
+        assert alert["status"] == "pending" and alert["tries"] == 1
+        assert alert["recipient"] == "desk-hook" and "503" in str(alert["last_error"])
+        assert [p.status for p in hook.posts] == [503]
+        # the email of the same change went out all the same (.eml, no SMTP host here)
+        assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
+        deliver_at(config, 10)  # within the backoff: not tried again
+        assert len(hook.posts) == 1
+        deliver_at(config, 120)
+        assert [p.status for p in hook.posts] == [503, 200]
+    (alert,) = notify_alerts(config)
+    assert alert["status"] == "sent" and alert["tries"] == 2 and alert["sent_at"]
+    body = hook.posts[-1].body
+    assert body["title"] == SUBJECT
+    assert "[-trip-]{+journey+}" in body["message"] and pages.url(PATH) in body["message"]
+    assert f"monitor alert {alert['id']}" in body["message"]
+
+
+def test_a_webhook_that_keeps_failing_is_failed_for_good_after_max_tries(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    hook = Webhook(always=500)
+    with webhook(hook):
+        config = notify_config(
+            tmp_path,
+            pages,
+            f'[[notify]]\nid = "hook"\nurl = "{hook.url()}"\nmax_tries = 2\nbackoff = "1s"\n',
+        )
+        pages.put_article(PATH, seed_articles[0])
+        run(config, "check")
+        edit_teaser(pages, seed_articles[0])
+        run(config, "check")
+        deliver_at(config, 60)
+        deliver_at(config, 600)  # failed for good: not tried a third time
+    assert [p.status for p in hook.posts] == [500, 500]
+    (alert,) = notify_alerts(config, "--failed")
+    assert alert["tries"] == 2 and "500" in str(alert["last_error"])
+    assert "notify target 'hook'" in str(alert["last_error"])
+
+
+def test_a_target_takes_only_the_kinds_and_sources_it_names(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    hook = Webhook()
+    with webhook(hook):
+        targets = "".join(
+            f'[[notify]]\nid = "{name}"\nurl = "{hook.url("/" + name)}"\n{extra}\n'
+            for name, extra in (
+                ("everything", ""),
+                ("teasers", 'kinds = ["teaser_rewritten"]'),
+                ("access-only", 'kinds = ["access_changed", "failing"]'),
+                ("this-source", 'sources = ["threat"]'),
+            )
+        )
+        config = notify_config(tmp_path, pages, targets)
+        pages.put_article(PATH, seed_articles[0])
+        run(config, "check")
+        edit_teaser(pages, seed_articles[0])
+        checked = run(config, "check")
+        assert checked.exit_code == 0 and "3 to notify targets" in checked.output
+    assert sorted(p.path for p in hook.accepted()) == ["/everything", "/teasers", "/this-source"]
+    assert {a["recipient"] for a in notify_alerts(config)} == {
+        "everything",
+        "teasers",
+        "this-source",
+    }
+
+
+def test_the_notify_url_takes_its_secret_from_the_environment(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hook = Webhook()
+    monkeypatch.delenv("MONITOR_TEST_HOOK_TOKEN", raising=False)
+    with webhook(hook):
+        url = hook.url("/hooks/${MONITOR_TEST_HOOK_TOKEN}")
+        config = notify_config(tmp_path, pages, f'[[notify]]\nid = "hook"\nurl = "{url}"\n')
+        pages.put_article(PATH, seed_articles[0])
+        run(config, "check")
+        edit_teaser(pages, seed_articles[0])
+        run(config, "check")
+        (alert,) = notify_alerts(config)
+        assert alert["status"] == "pending" and "MONITOR_TEST_HOOK_TOKEN" in str(
+            alert["last_error"]
+        )
+        assert hook.posts == []
+        monkeypatch.setenv("MONITOR_TEST_HOOK_TOKEN", "t0ken")
+        deliver_at(config, 120)
+    assert [p.path for p in hook.accepted()] == ["/hooks/t0ken"]
+    assert "t0ken" not in config.read_text()
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ('id = "x"\nurl = "nosuchservice://host/path"', "notify[1] (id 'x').url"),
+        ('id = "x"\nurl = "json://h/p"\nkinds = ["teaser"]', "notify[1] (id 'x').kinds: 'teaser'"),
+        ('id = "x"\nurl = "json://h/p"\nsources = ["nope"]', "'nope' is neither a source"),
+        ('id = "x"\nurl = "json://h/p"\nurll = "y"', "did you mean 'url'?"),
+    ],
+)
+def test_a_bad_notify_entry_is_refused_naming_the_key(
+    tmp_path: Path, pages: PageServer, entry: str, message: str
+) -> None:
+    config = notify_config(tmp_path, pages, f"[[notify]]\n{entry}\n")
+    result = run(config, "changes")
+    assert result.exit_code == 2
+    assert message in result.output
