@@ -153,6 +153,36 @@ def test_paywall_lifted_and_added(seed_articles: list[Article]) -> None:
     assert "access_changed" in comparison.kinds
 
 
+def test_unknown_names_the_side_and_keeps_both_texts(seed_texts: list[str]) -> None:
+    good, bad = snapshot(seed_texts[0]), snapshot("")
+    assert bad.error
+    for old, new, side in ((good, bad, "new"), (bad, good, "old")):
+        comparison = compare(old, new)
+        assert comparison.error == f"{side} capture has no recognisable article: {bad.error}"
+        assert not comparison.changed and comparison.kinds == ()
+        for name, region in comparison.regions.items():
+            assert region.changed is False
+            assert (region.before, region.after) == (getattr(old, name), getattr(new, name))
+
+
+def test_regions_carry_both_texts(seed_texts: list[str]) -> None:
+    old = snapshot(seed_texts[0])
+    new = snapshot(edit_line(seed_texts[0], 0, lambda t: t.replace("rare trip", "rare journey")))
+    comparison = compare(old, new)
+    for name, region in comparison.regions.items():
+        assert region.changed is (name == "teaser")
+        assert (region.before, region.after) == (getattr(old, name), getattr(new, name))
+
+
+def test_a_notice_gone_from_a_page_still_locked_is_a_paywall_change(
+    seed_texts: list[str],
+) -> None:
+    old = snapshot(seed_texts[0])
+    new = replace(old, paywall="")
+    assert old.paywall and old.access == new.access == "locked"
+    assert compare(old, new).kinds == ("paywall_changed",)
+
+
 def test_unknown_is_an_error_not_a_change(seed_texts: list[str]) -> None:
     comparison = compare(snapshot(seed_texts[0]), snapshot(""))
     assert not comparison.changed

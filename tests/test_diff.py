@@ -12,6 +12,7 @@ from monitor.detect.diff import (
     ELLIPSIS,
     INS_STYLE,
     Segment,
+    Token,
     _increasing,
     has_changes,
     plan,
@@ -38,6 +39,12 @@ def test_tokens_ignore_whitespace_and_split_glued_blocks() -> None:
     assert [t.key for t in tokenize("below.Jenny")] == ["below", ".", "Jenny"]
     assert [t.key for t in tokenize("11,000 troops")] == ["11,000", "troops"]
     assert not has_changes(word_diff("38 NorthRussia and", "38 North Russia and"))
+
+
+def test_glued_blocks_and_nul_characters_leave_no_mark_in_the_spacing() -> None:
+    assert tokenize("NorthRussia") == [Token("North", ""), Token("Russia", "")]
+    assert tokenize("North\x00Russia") == [Token("North", ""), Token("Russia", "")]
+    assert word_diff("  one two", "  one three")[0] == Segment("=", "one")
 
 
 def test_numbers_and_negations_show_whole_words() -> None:
@@ -69,6 +76,9 @@ def test_context_of_a_long_run_is_read_from_its_ends() -> None:
     run = "".join(f" {k}" for k in range(20_000))
     segments = [Segment("+", "x"), Segment("=", run), Segment("-", "y")]
     assert with_context(segments, 3)[1].text == " 0 1 2 … 19997 19998 19999"
+    assert with_context(segments)[1].text.split() == [*map(str, range(12)), "…"] + [
+        str(k) for k in range(19_988, 20_000)
+    ]
     first = with_context([Segment("=", run), Segment("-", "y")], 2)[0].text
     assert first == "… 19998 19999"
 

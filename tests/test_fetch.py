@@ -9,6 +9,7 @@ import time
 import tracemalloc
 import zlib
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -80,7 +81,7 @@ def test_304_is_not_modified(http: LoopServer, fetcher: Fetcher) -> None:
     assert fetcher.fetch(url, etag='"v1"').not_modified
 
 
-@pytest.mark.parametrize("status", [404, 410, 403])
+@pytest.mark.parametrize("status", [400, 404, 410, 403])
 def test_client_errors_fail_at_once(http: LoopServer, fetcher: Fetcher, status: int) -> None:
     url = http.static("/gone", "nope", status=status)
     with pytest.raises(CaptureError, match=f"HTTP {status}") as info:
@@ -109,8 +110,37 @@ def test_transient_errors_are_retried_honouring_retry_after(
 
 def test_retries_give_up_with_the_reason(http: LoopServer, fetcher: Fetcher) -> None:
     url = http.static("/down", "x", status=502)
-    with pytest.raises(CaptureError, match=r"HTTP 502 .*after 3 tries"):
+    with pytest.raises(CaptureError, match=r"^HTTP 502 Bad Gateway after 3 tries$") as info:
         fetcher.fetch(url)
+    assert info.value.status == 502
+    assert len(http.hits("/down")) == 3
+
+
+def test_a_retry_after_date_is_a_wait_from_now() -> None:
+    from email.utils import format_datetime
+
+    from monitor.fetch.http import _retry_after
+
+    hour = format_datetime(datetime.now(UTC) + timedelta(hours=1), usegmt=True)
+    assert 3500 < (_retry_after(hour) or 0) <= 3600
+    assert _retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # past: at once
+    assert _retry_after("Wed, 21 Oct 2015 07:28:00 -0000") == 0.0  # no zone: UTC
+    ahead = (datetime.now(UTC) + timedelta(hours=1)).strftime("%a, %d %b %Y %H:%M:%S")
+    assert 3500 < (_retry_after(ahead) or 0) <= 3600  # no zone at all: read as UTC
+    assert _retry_after("soon") is None
+    assert _retry_after("120") == 120.0
+
+
+def test_backoff_doubles_with_full_jitter(fetcher: Fetcher) -> None:
+    import random
+
+    random.seed(3)
+    fetcher.backoff = 1.0
+    for attempt in range(4):
+        base = 2.0**attempt
+        delays = [fetcher._delay(attempt) for _ in range(200)]
+        assert base / 2 <= min(delays) < base * 0.55
+        assert base * 0.95 < max(delays) <= base
 
 
 def test_a_long_retry_after_is_left_to_the_next_check(http: LoopServer, fetcher: Fetcher) -> None:
@@ -133,6 +163,17 @@ def test_connection_refused(fetcher: Fetcher) -> None:
         port = sock.getsockname()[1]
     with pytest.raises(CaptureError, match="cannot connect"):
         fetcher.fetch(f"http://127.0.0.1:{port}/")
+
+
+@pytest.mark.parametrize("encoding", ["", "gzip"])
+def test_a_body_exactly_at_the_cap_is_read(
+    http: LoopServer, fetcher: Fetcher, encoding: str
+) -> None:
+    fetcher.max_body = 1000
+    body = b"x" * 1000
+    sent = gzip.compress(body) if encoding else body
+    url = http.static("/at-cap", sent, Content_Encoding=encoding or "identity")
+    assert fetcher.fetch(url).body == body
 
 
 def test_a_declared_length_over_the_cap_is_refused_unread(

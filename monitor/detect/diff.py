@@ -49,7 +49,7 @@ def _scan(text: str) -> tuple[list[str], list[str]]:
     marked = _GLUE.sub("\x00", text.replace("\x00", ""))
     pairs = _SPACED_TOKEN.findall(marked)
     spaces = [p[0] for p in pairs]
-    if len(marked) != len(text):
+    if "\x00" in marked:  # glue marks (any NUL of the text was removed first)
         spaces = [space.replace("\x00", "") for space in spaces]
     return [p[1] for p in pairs], spaces
 

@@ -213,13 +213,11 @@ def print_status(console: Console, state: Status) -> None:
             console.print(Text(f"{s.id}: {s.last_error}", style="red"))
     shown = len(state.sources)
     if shown < state.total:
-        first = state.offset + 1 if shown else state.offset
-        more = (
-            f"; next: --offset {state.offset + shown}" if state.offset + shown < state.total else ""
-        )
+        end = state.offset + shown
+        where = f"sources {state.offset + 1}-{end}" if shown else f"no source past {state.offset}"
+        more = f"; next: --offset {end}" if shown and end < state.total else ""
         console.print(
-            f"sources {first}-{state.offset + shown} of {state.total}, {state.failing} failing"
-            f"{more} (--all lists every one)",
+            f"{where} of {state.total}, {state.failing} failing{more} (--all lists every one)",
             highlight=False,
         )
 
