@@ -288,3 +288,23 @@ def test_furniture_above_the_first_sentence_is_not_teaser() -> None:
 def test_a_short_first_line_of_article_text_is_kept() -> None:
     r = regions(page(f"<article><p>Mark,</p><p>By 2030 we will all be gone.</p>{STORY}</article>"))
     assert r.teaser.startswith("Mark,\nBy 2030 we will all be gone.")
+
+
+def test_a_first_paragraph_beside_a_metered_sites_cut_point_span_is_in_the_teaser() -> None:
+    rest = "".join(f"<p>{n}: {STORY[3:-4]}</p>" for n in range(3))
+    body = (
+        '<div class="v-d"><p>Se ha pasado de una aportación de 1,6 millones de euros en 2018 a '
+        f'casi seis millones este año.</p><span class="paywall">{rest}</span></div>'
+    )
+    r = regions(page(body))
+    assert r.teaser.startswith("Se ha pasado de una aportación")
+
+
+def test_a_promo_card_article_inside_the_page_text_is_not_the_story() -> None:
+    cards = "".join(
+        f'<article class="mod-article"><p>Promo {n}: a headline about another story that is '
+        "long enough to count as text on its own for the selector.</p></article>"
+        for n in range(2)
+    )
+    r = regions(page(f'<div class="col-12">{STORY * 3}{cards}</div>'))
+    assert r.teaser.startswith(FIRST)

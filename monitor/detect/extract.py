@@ -403,12 +403,7 @@ def _container(
             # densest text lies outside, with far more words, is not the story
             if not densest_done:
                 dense, densest_done = _densest(tree, floor), True
-            if (
-                dense is None
-                or _within(dense, best)
-                or _within(best, dense)
-                or _paragraph_words(dense) <= 2 * best_words
-            ):
+            if dense is None or _within(dense, best) or _paragraph_words(dense) <= 2 * best_words:
                 return best
         if first is None and best is not None:
             first = best
@@ -484,7 +479,27 @@ def _densest(tree: LexborHTMLParser, min_words: int) -> LexborNode | None:
     if not scores:
         return None
     best = max(scores, key=lambda k: scores[k])
-    return nodes[best] if scores[best] >= min_words else None
+    if scores[best] < min_words:
+        return None
+    return _with_split_text(nodes[best])
+
+
+def _with_split_text(node: LexborNode) -> LexborNode:
+    """The element, or its parent when the article's text is split between them: paragraphs
+    beside the element (a metered site wraps all but the first in its cut-point `<span>`) and
+    little else."""
+    parent = node.parent
+    if parent is None or parent.tag in ("body", "html"):
+        return node
+    beside = [
+        child
+        for child in parent.iter(include_text=False)
+        if child.tag == "p" and child.mem_id != node.mem_id
+    ]
+    if not any(word_count(p.text(separator=" ")) >= 8 for p in beside):
+        return node
+    inside = _paragraph_words(node)
+    return parent if _paragraph_words(parent) <= inside * 5 // 4 else node
 
 
 def _within(node: LexborNode, ancestor: LexborNode) -> bool:
