@@ -38,7 +38,12 @@ MODULES: dict[str, tuple[str, ...]] = {
         "--deselect",
         "tests/test_diff.py::test_two_word_edit_in_a_megabyte_line_is_two_words",
     ),
-    "monitor/detect/extract.py": ("tests/test_extract.py", "tests/test_extract_real_markup.py"),
+    "monitor/detect/extract.py": (
+        "tests/test_extract.py",
+        "tests/test_extract_real_markup.py",
+        # the real pages: slow (seconds a mutant), so only for the survivors (--again)
+        "tests/test_corpus.py",
+    ),
     "monitor/store/outbox.py": ("tests/test_alerts.py", "tests/test_smtp_faults.py"),
     "monitor/alerts/outbox.py": ("tests/test_alerts.py", "tests/test_smtp_faults.py"),
     "monitor/store/record.py": (

@@ -3,6 +3,8 @@ behave with N sources. Run on demand, never in the test suite:
 
 .venv/bin/python bench/scale.py --sources 100000 [--save after.json] [--compare before.json]
 .venv/bin/python bench/scale.py --sources 100000 --code /tmp/head   # the code of another commit
+.venv/bin/python bench/scale.py --sources 100000 --config-only  # only the cost of config.toml
+.venv/bin/python bench/scale.py --sources 100000 --discovered   # N sources found by [[discover]]
 
 Builds a folder holding a config with N sources read from local snapshot files (inside the
 config's folder, as local captures must be), checks them all once (the first pass fills the
@@ -306,6 +308,57 @@ def measure(folder: Path, n: int) -> dict[str, Any]:
     return results
 
 
+PARSE_ONLY = (
+    "import tomllib; from pathlib import Path; "
+    "tomllib.loads(Path('config.toml').read_text(encoding='utf-8'))"
+)
+# Fills the database with N discovered sources, through the code being measured.
+DISCOVER = """
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from monitor.config.settings import load_settings
+from monitor.store.db import Store
+from monitor.store.discovered import Candidate, record_found
+n = int(sys.argv[1])
+settings = load_settings(Path("config.toml"))
+store = Store.open(settings.monitor.database)
+found = [
+    Candidate(f"found-{i:06d}", f"https://warontherocks.com/2026/11/report-{i}/")
+    for i in range(n)
+]
+record_found(store, settings.discover[0], found, now=datetime.now(UTC), configured=[])
+store.close()
+"""
+
+
+def config_commands(folder: Path) -> dict[str, Any]:
+    """Only what loading the config costs each command: no check pass, no service."""
+    commands: dict[str, Any] = {}
+    for name, cmd in {
+        "monitor --version (baseline)": [*MONITOR, "--version"],
+        "tomllib.loads of config.toml alone": [MONITOR[0], "-c", PARSE_ONLY],
+        "load config.toml only (baseline)": [MONITOR[0], "-c", LOAD_CONFIG],
+        "status": [*MONITOR, "status"],
+        "changes": [*MONITOR, "changes"],
+    }.items():
+        wall, code, size = timed(cmd, folder)
+        commands[name] = {"wall_s": wall, "exit": code, "output": size}
+        print(f"  {name}: {wall:.2f} s", flush=True)
+    return {"commands": commands}
+
+
+def build_discovered(folder: Path, n: int) -> None:
+    """A config with no [[source]] and one [[discover]], and N sources it found."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.toml").write_text(
+        '[monitor]\ndatabase = "monitor.db"\n\n[[discover]]\nid = "reports"\n'
+        'feed = "https://warontherocks.com/feed/"\nmax_sources = 100000\n',
+        encoding="utf-8",
+    )
+    subprocess.run([MONITOR[0], "-c", DISCOVER, str(n)], cwd=folder, check=True)
+
+
 def show(results: dict[str, Any], before: dict[str, Any] | None) -> None:
     def old(*path: str) -> Any:
         node: Any = before
@@ -385,14 +438,32 @@ def main() -> None:
         help="run the `monitor` package in this folder instead (a baseline: `git archive HEAD "
         "monitor | tar -x -C DIR`), with this checkout's virtualenv",
     )
+    parser.add_argument(
+        "--config-only",
+        action="store_true",
+        help="only the commands' cost of reading config.toml: no check pass, web or run",
+    )
+    parser.add_argument(
+        "--discovered",
+        action="store_true",
+        help="N sources found by one [[discover]] (in the database), none in config.toml; "
+        "times `status` and `changes` only",
+    )
     args = parser.parse_args()
     if args.code:
         os.environ["PYTHONPATH"] = str(args.code.resolve())
     folder = Path(tempfile.mkdtemp(prefix=f"monitor-scale-{args.sources}-"))
     try:
         print(f"building {args.sources} sources in {folder} ...", flush=True)
-        build(folder, args.sources)
-        results = measure(folder, args.sources)
+        if args.discovered:
+            build_discovered(folder, args.sources)
+            results = config_commands(folder)
+        elif args.config_only:
+            build(folder, args.sources)
+            results = config_commands(folder)
+        else:
+            build(folder, args.sources)
+            results = measure(folder, args.sources)
     finally:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
@@ -401,6 +472,8 @@ def main() -> None:
     if args.save:
         args.save.write_text(json.dumps(results, indent=1), encoding="utf-8")
     before = json.loads(args.compare.read_text()) if args.compare else None
+    if args.discovered or args.config_only:
+        return  # the figures were printed as they came
     show(results, before)
     sys.stdout.flush()
 

@@ -159,10 +159,14 @@ def test_unknown_names_the_side_and_keeps_both_texts(seed_texts: list[str]) -> N
     for old, new, side in ((good, bad, "new"), (bad, good, "old")):
         comparison = compare(old, new)
         assert comparison.error == f"{side} capture has no recognisable article: {bad.error}"
-        assert not comparison.changed and comparison.kinds == ()
+        assert comparison.changed is False and comparison.kinds == ()
+        assert (comparison.access_before, comparison.access_after) == (old.access, new.access)
+        assert set(comparison.regions) == {"teaser", "paywall", "description"}
         for name, region in comparison.regions.items():
-            assert region.changed is False
+            assert region.changed is False and region.plain() == ""
             assert (region.before, region.after) == (getattr(old, name), getattr(new, name))
+    silent = compare(good, replace(bad, error=None))
+    assert silent.error == "new capture has no recognisable article: unknown reason"
 
 
 def test_regions_carry_both_texts(seed_texts: list[str]) -> None:
@@ -172,6 +176,10 @@ def test_regions_carry_both_texts(seed_texts: list[str]) -> None:
     for name, region in comparison.regions.items():
         assert region.changed is (name == "teaser")
         assert (region.before, region.after) == (getattr(old, name), getattr(new, name))
+    teaser = comparison.regions["teaser"]
+    assert teaser.plain().startswith("… ") and "[-trip-]{+journey+}" in teaser.plain()
+    assert len(teaser.plain(context=2)) < len(teaser.plain())
+    assert teaser.plain(context=None).startswith("A lot happens every day.")
 
 
 def test_a_notice_gone_from_a_page_still_locked_is_a_paywall_change(

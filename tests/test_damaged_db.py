@@ -95,3 +95,23 @@ def test_a_locked_or_full_database_is_not_called_damaged() -> None:
     assert damage(sqlite3.OperationalError("database is locked"), "x.db") is None
     assert damage(sqlite3.OperationalError("database or disk is full"), "x.db") is None
     assert damage(ValueError("no"), "x.db") is None
+
+
+def test_the_service_stops_with_status_1_on_a_damaged_database(tmp_path: Path) -> None:
+    from .service_helpers import RunningService
+
+    config, database = _checked_project(tmp_path)
+    text = config.read_text(encoding="utf-8")
+    config.write_text('[monitor]\ninterval = "1s"\n\n' + text, encoding="utf-8")
+    _damage_tables(database, ("versions",))
+    service = RunningService(config)
+    try:
+        service.wait_for(lambda: service.events("database damaged: stopping"), timeout=30)
+        assert service.proc.wait(timeout=30) == 1
+    finally:
+        if service.proc.poll() is None:
+            service.proc.kill()
+            service.proc.wait()
+    assert not service.events("check crashed")
+    assert len(service.events("database damaged: stopping")) == 1
+    assert ".recover" in service.events("database damaged: stopping")[0]["error"]

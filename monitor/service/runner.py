@@ -29,7 +29,7 @@ from monitor.alerts.outbox import Sender
 from monitor.clock import Clock, utcnow
 from monitor.config.settings import EmailSettings, Settings, Source, load_settings
 from monitor.discover.run import Discoverer
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import ConfigError, DatabaseDamaged, MonitorError
 from monitor.service.check import Checker, host_key
 from monitor.service.scheduler import ALERTS_JOB, DISCOVERY_JOB, HOUSEKEEPING_JOB, Scheduler
 from monitor.store import heartbeat
@@ -125,6 +125,7 @@ class Service:
         self.abandoned = 0
         self._wake = threading.Event()
         self._stopping = False
+        self.damaged: DatabaseDamaged | None = None  # set when the service stopped for it
         self._reload = False
         self._in_flight = 0
         self._upkeep = 0  # alert, housekeeping and discovery jobs running
@@ -176,6 +177,8 @@ class Service:
         try:
             result = self._app.checker.check_one(source)
             self._log_check(result)
+        except DatabaseDamaged as exc:
+            self._on_damage(exc)
         except Exception:
             self.log.exception("check crashed", extra={"source": source_id})
         finally:
@@ -373,9 +376,20 @@ class Service:
                 config=str(self.config),
                 next_due=scheduler.due_changes(),
             )
+        except DatabaseDamaged as exc:
+            self._on_damage(exc)
         except STORE_ERRORS as exc:
             # `status` sees the heartbeat go stale and says so; the next one may land.
             self.log.error("heartbeat not written", extra={"error": str(exc)})
+
+    def _on_damage(self, exc: DatabaseDamaged) -> None:
+        """A damaged database does not mend itself: stop, once, saying what to do, instead of
+        failing every check for ever while the service looks up."""
+        if self.damaged is None:
+            self.damaged = exc
+            self.log.error("database damaged: stopping", extra={"error": str(exc)})
+        self._stopping = True
+        self._wake.set()
 
     def _host_of(self, source_id: str) -> str:
         source = self._sources.get(source_id)
@@ -423,7 +437,7 @@ class Service:
                 self.log.error("stop not recorded in the database", extra={"error": str(exc)})
             self._app = None
         self.log.info("service stopped", extra={"abandoned": self.abandoned})
-        return 0
+        return 1 if self.damaged is not None else 0
 
     def _idle(self, within: float) -> bool:
         """Whether every check and upkeep job ended within `within` seconds."""

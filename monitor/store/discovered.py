@@ -148,6 +148,7 @@ def _insert(db: Any, discovery: Discovery, new: list[Candidate], stamp: str) -> 
             "source_id": c.source_id,
             "discovery_id": discovery.id,
             "url": c.url,
+            "canonical_url": canonical(c.url),
             "title": c.title,
             "published_at": iso(c.published) if c.published else None,
             "discovered_at": stamp,
@@ -184,22 +185,19 @@ def watched(store: Store, settings: Settings) -> list[Source]:
     if not settings.discover:
         return []
     by_id = {d.id: d for d in settings.discover}
+    # The canonical URLs of the discovered ones are stored (m006): the database compares.
+    configured_urls = json.dumps(sorted({canonical(s.url) for s in settings.sources}))
+    configured_ids = json.dumps([s.id for s in settings.sources])
     with store.lock:
-        rows = list(
-            store.db.query(
-                "select source_id, url, discovery_id from discovered"
-                " where retired_at is null and discovery_id in (select value from json_each(?))"
-                " order by source_id",
-                [json.dumps(list(by_id))],
-            )
-        )
-    configured_urls = {canonical(s.url) for s in settings.sources}
-    configured_ids = {s.id for s in settings.sources}
-    return [
-        by_id[r["discovery_id"]].source_for(r["source_id"], r["url"])
-        for r in rows
-        if r["source_id"] not in configured_ids and canonical(r["url"]) not in configured_urls
-    ]
+        rows = store.db.execute(
+            "select source_id, url, discovery_id from discovered"
+            " where retired_at is null and discovery_id in (select value from json_each(?))"
+            " and source_id not in (select value from json_each(?))"
+            " and canonical_url not in (select value from json_each(?))"
+            " order by source_id",
+            [json.dumps(list(by_id)), configured_ids, configured_urls],
+        ).fetchall()
+    return [by_id[discovery_id].source_for(sid, url) for sid, url, discovery_id in rows]
 
 
 def all_sources(store: Store, settings: Settings) -> list[Source]:

@@ -26,7 +26,7 @@ from sqlite_utils import Database
 from monitor.detect.diff import segments_to_json, with_context
 from monitor.detect.extract import Regions
 from monitor.errors import NotFound
-from monitor.store.db import Store
+from monitor.store.db import Store, damage
 from monitor.store.rows import CheckResult, StoredVersion
 from monitor.store.schema import iso
 
@@ -88,6 +88,8 @@ def record_checks(
                     with db.atomic():
                         out.append(_record(db, result, recipients))
                 except sqlite3.Error as exc:
+                    if damage(exc, store.lock.path) is not None:
+                        raise  # not this check's failure: nothing more can be stored
                     if not db.conn.in_transaction:
                         raise _BatchLost(exc) from exc
                     out.append(exc)
