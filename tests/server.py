@@ -42,11 +42,17 @@ class LoopServer:
         self.routes: dict[str, Route] = {}
         self.requests: list[Request] = []
         self.streamed = 0  # bytes of streamed bodies actually written
+        self.connections = 0  # TCP connections accepted
         self._lock = threading.Lock()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                with outer._lock:
+                    outer.connections += 1
+                super().setup()
 
             def do_GET(self) -> None:
                 path = self.path

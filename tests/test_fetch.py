@@ -81,6 +81,17 @@ def test_304_is_not_modified(http: LoopServer, fetcher: Fetcher) -> None:
     assert fetcher.fetch(url, etag='"v1"').not_modified
 
 
+def test_a_304_leaves_its_connection_open_for_the_next_request(
+    http: LoopServer, fetcher: Fetcher
+) -> None:
+    # most checks of an unchanged page end in a 304: a new connection for each would cost a
+    # TCP handshake per check
+    url = http.route("/a", lambda r: Reply(304, headers={"ETag": '"v1"'}))
+    for _ in range(5):
+        assert fetcher.fetch(url, etag='"v1"').not_modified
+    assert http.connections == 1
+
+
 @pytest.mark.parametrize("status", [400, 404, 410, 403])
 def test_client_errors_fail_at_once(http: LoopServer, fetcher: Fetcher, status: int) -> None:
     url = http.static("/gone", "nope", status=status)

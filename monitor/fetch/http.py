@@ -238,6 +238,9 @@ class Fetcher:
     def _answer(self, response: httpx.Response, ends: float) -> Capture:
         status = response.status_code
         if status == 304:
+            # read the (empty) body, so that the connection goes back to the pool: closing a
+            # response that was not read to its end closes its connection
+            response.read()
             return self._capture(response, b"")
         if status in TRANSIENT_STATUSES:
             raise _Transient(

@@ -138,7 +138,7 @@ def _record(db: Database, result: CheckResult, recipients: Recipients) -> CheckR
                 db, result, now, current_id, version_id, revert_to, recipients
             )
     if version_id is not None and not failed:
-        db.table("versions").update(version_id, {"last_seen": now})
+        db.execute("update versions set last_seen = ? where id = ?", [now, version_id])
     keep_validators = failed or result.outcome == "not_modified"
     db.table("checks").insert(
         {
@@ -167,8 +167,15 @@ def _record(db: Database, result: CheckResult, recipients: Recipients) -> CheckR
     if result.regions is not None and result.regions.title:
         updates["title"] = result.regions.title
     event = _transition(db, result, source, now, recipients, updates)
-    db.table("sources").update(result.source_id, updates)
+    _update_source(db, result.source_id, updates)
     return replace(result, change_id=change_id, revert_to=revert_to, event=event)
+
+
+def _update_source(db: Database, source_id: str, values: dict[str, Any]) -> None:
+    """`Table.update` without its per-call look-ups (primary keys, columns, the row read back):
+    once per check, they cost more than the write itself. The names are this module's own."""
+    assignments = ", ".join(f"{name} = ?" for name in values)
+    db.execute(f"update sources set {assignments} where id = ?", [*values.values(), source_id])
 
 
 def _transition(
