@@ -1,5 +1,6 @@
 """Article text on the real-page corpus: monitor's selectors against main-content extractors.
 
+    .venv/bin/pip install trafilatura lxml_html_clean   # not a dependency of monitor
     .venv/bin/python bench/extractors.py
 
 For each page of `tests/corpus` and each strategy: whether the text holds the article's first
