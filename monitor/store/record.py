@@ -117,8 +117,13 @@ def _record(db: Database, result: CheckResult, recipients: Recipients) -> CheckR
             return Stale(result, current)
         if current is not None:
             result = replace(result, outcome="unchanged", comparison=None)
+    if result.outcome == "changed" and source["rules_changed"]:
+        # The stored version was read by older extraction rules (`schema.m007_rules_changed`):
+        # the difference may be in the reading, not the page. The page as read now becomes
+        # the reference, with no change and no alert.
+        result = replace(result, outcome="rebaselined", comparison=None)
     version_id, change_id, revert_to = current_id, None, None
-    if result.outcome in ("new", "changed") and result.regions is not None:
+    if result.outcome in ("new", "changed", "rebaselined") and result.regions is not None:
         found = list(
             db.table("versions").rows_where(
                 "source_id = ? and fingerprint = ?",
@@ -166,6 +171,8 @@ def _record(db: Database, result: CheckResult, recipients: Recipients) -> CheckR
         updates.update(etag=result.etag, last_modified=result.last_modified)
     if result.regions is not None and result.regions.title:
         updates["title"] = result.regions.title
+    if result.regions is not None and not failed:
+        updates["rules_changed"] = 0  # read by this version's rules from now on
     event = _transition(db, result, source, now, recipients, updates)
     _update_source(db, result.source_id, updates)
     return replace(result, change_id=change_id, revert_to=revert_to, event=event)

@@ -115,7 +115,9 @@ class CheckResult:
     """One check of one source: what was found, and once recorded, what it wrote."""
 
     source_id: str
-    outcome: str  # new | changed | unchanged | not_modified | error (differs: not yet judged)
+    # new | changed | unchanged | not_modified | error | unstable (two requests disagreed) |
+    # rebaselined (first read by new extraction rules) | cancelled (differs: not yet judged)
+    outcome: str
     started_at: datetime
     duration_ms: int = 0
     status: int | None = None

@@ -199,6 +199,15 @@ def m006_canonical_url(db: Database) -> None:
     db.table("discovered").create_index(["canonical_url"])
 
 
+def m007_rules_changed(db: Database) -> None:
+    # 0.2 reads pages differently (issue 13): the stored versions were made by the old rules,
+    # and comparing a page read by the new ones with them would report the difference in
+    # reading as an edit. Each source's next read is taken as its new reference instead
+    # (`record._record`). A later release that changes extraction again adds a step like it.
+    db.table("sources").add_column("rules_changed", int, not_null_default=0)
+    db.execute("update sources set rules_changed = 1 where current_version_id is not null")
+
+
 STEPS: tuple[Callable[[Database], None], ...] = (
     m001_initial,
     m002_service,
@@ -206,6 +215,7 @@ STEPS: tuple[Callable[[Database], None], ...] = (
     m004_discovery,
     m005_scale_indexes,
     m006_canonical_url,
+    m007_rules_changed,
 )
 
 

@@ -253,6 +253,9 @@ def summary_line(results: Sequence[CheckResult], seconds: float) -> str:
     if count["new"]:
         parts.append(f"{count['new']} new")
     parts.append(f"{count['unchanged']} unchanged")
+    if count.get("rebaselined"):
+        # read for the first time by new extraction rules: the new reference, not a change
+        parts.append(f"{count['rebaselined']} re-read by new rules")
     if count.get("unstable"):
         # differed between two requests: neither a change nor a failure
         parts.append(f"{count['unstable']} unstable")
