@@ -8,17 +8,21 @@ that takes the alerts of some kinds and sources, beside email.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from monitor.config.validate import DURATION_RANGE, MAX_SECONDS, Table, parse_duration
+from monitor.config.validate import (
+    DURATION_RANGE,
+    MAX_SECONDS,
+    entry_table,
+    parse_duration,
+)
 from monitor.errors import ConfigError
 
 if TYPE_CHECKING:
     from monitor.config.settings import Source
 
-_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 # `${NAME}` in a notify URL: the secret stays in the environment, never in the file.
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # The kinds a notify target can take besides the change kinds of `monitor.detect.compare`.
@@ -117,17 +121,9 @@ def load_discovery(
         "allow_private",
         "source",
     )
-    where = f"discover[{index}]"
-    if isinstance(data, Mapping) and isinstance(data.get("id"), str):
-        where = f"discover[{index}] (id {data['id']!r})"
-    table = Table(data, where, allowed)
-    discovery_id = table.get("id", str)
-    if discovery_id is None:
-        raise ConfigError(f'{table.key("id")}: missing; give each discovery an id like "in-brief"')
-    if not _ID.match(discovery_id):
-        raise ConfigError(
-            f"{table.key('id')}: {discovery_id!r} may use only a-z, 0-9 and '-' (at most 64)"
-        )
+    table = entry_table(data, "discover", index, allowed)
+    where = table.where
+    discovery_id = table.identifier("discovery", "in-brief")
     feed = table.get("feed", str)
     sitemap = table.get("sitemap", str)
     if (feed is None) == (sitemap is None):
@@ -164,17 +160,8 @@ def load_discovery(
 
 def load_notify(data: object, index: int, change_kinds: tuple[str, ...]) -> NotifyTarget:
     allowed = ("id", "url", "kinds", "sources", "max_tries", "backoff")
-    where = f"notify[{index}]"
-    if isinstance(data, Mapping) and isinstance(data.get("id"), str):
-        where = f"notify[{index}] (id {data['id']!r})"
-    table = Table(data, where, allowed)
-    target_id = table.get("id", str)
-    if target_id is None:
-        raise ConfigError(f'{table.key("id")}: missing; give each target an id like "chat"')
-    if not _ID.match(target_id):
-        raise ConfigError(
-            f"{table.key('id')}: {target_id!r} may use only a-z, 0-9 and '-' (at most 64)"
-        )
+    table = entry_table(data, "notify", index, allowed)
+    target_id = table.identifier("target", "chat")
     url = table.get("url", str)
     if not url:
         raise ConfigError(

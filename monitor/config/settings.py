@@ -23,6 +23,7 @@ from monitor.config.validate import (
     DURATION_RANGE,
     MAX_SECONDS,
     Table,
+    entry_table,
     parse_duration,
     parse_size,
 )
@@ -38,7 +39,6 @@ from monitor.errors import ConfigError
 if TYPE_CHECKING:
     from monitor.config.discover import Discovery, NotifyTarget
 
-_SOURCE_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 # Each retry of a fetch waits backoff × 2^attempt: ten retries already span 1024 backoffs.
 MAX_RETRIES = 10
 
@@ -297,18 +297,13 @@ def _load_source(
         "allow_any_path",
         "fetch",
     )
-    if where is None:
-        where = f"source[{index}]"
-        if isinstance(data, Mapping) and isinstance(data.get("id"), str):
-            where = f"source[{index}] (id {data['id']!r})"
-    table = Table(data, where, allowed)
-    source_id = table.get("id", str)
-    if source_id is None:
-        raise ConfigError(f'{table.key("id")}: missing; give each source an id like "my-article"')
-    if not _SOURCE_ID.match(source_id):
-        raise ConfigError(
-            f"{table.key('id')}: {source_id!r} may use only a-z, 0-9 and '-' (at most 64)"
-        )
+    table = (
+        entry_table(data, "source", index, allowed)
+        if where is None
+        else Table(data, where, allowed)
+    )
+    where = table.where
+    source_id = table.identifier("source", "my-article")
     url = table.get("url", str)
     if not url:
         raise ConfigError(f"{table.key('url')}: missing; give the article's https:// address")

@@ -101,6 +101,18 @@ def _shown(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+
+
+def entry_table(data: object, kind: str, index: int, allowed: tuple[str, ...]) -> Table:
+    """One entry of an array of tables (`[[source]]`, `[[discover]]`, `[[notify]]`), named in
+    errors by its place and, once it has one, its id."""
+    where = f"{kind}[{index}]"
+    if isinstance(data, Mapping) and isinstance(data.get("id"), str):
+        where = f"{kind}[{index}] (id {data['id']!r})"
+    return Table(data, where, allowed)
+
+
 class Table:
     """A TOML table being validated: typed getters, and unknown keys reported at the end."""
 
@@ -116,6 +128,19 @@ class Table:
                     f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(allowed)}"
                 )
                 raise ConfigError(f"{self.key(key)}: unknown key; {hint}")
+
+    def identifier(self, thing: str, example: str) -> str:
+        """The entry's `id`: present, and a-z, 0-9 and '-' (at most 64)."""
+        value = self.get("id", str)
+        if value is None:
+            raise ConfigError(
+                f'{self.key("id")}: missing; give each {thing} an id like "{example}"'
+            )
+        if not _ID.match(value):
+            raise ConfigError(
+                f"{self.key('id')}: {value!r} may use only a-z, 0-9 and '-' (at most 64)"
+            )
+        return str(value)
 
     def key(self, name: str) -> str:
         return f"{self.where}.{name}" if self.where else name
