@@ -530,21 +530,13 @@ def _drop_chrome_blocks(container: LexborNode, *, link_lists: bool = True) -> No
         classes = (header.attributes.get("class") or "").lower()
         if role == "banner" or "site" in classes or header.css_first("nav") is not None:
             header.decompose()
-    # normalising a block's text costs more than splitting it: long blocks are let through
-    # on the split alone
     for block in container.css("p, div, span, small, li"):
-        raw = block.text(separator=" ")
-        if len(raw.split()) > 3 * 15:
-            continue
-        text = normalise(raw)
-        if text and word_count(text) <= 15 and _DATE_LINE.match(text):
+        text = _short_text(block, 15)
+        if text and _DATE_LINE.match(text):
             block.decompose()
     for heading in container.css("h2, h3, h4, h5, h6, strong, b, p"):
-        raw = heading.text(separator=" ")
-        if len(raw.split()) > 3 * 4:
-            continue
-        text = normalise(raw)
-        if not (text and word_count(text) <= 4 and _LINK_BLOCK_HEADINGS.match(text)):
+        text = _short_text(heading, 4)
+        if not (text and _LINK_BLOCK_HEADINGS.match(text)):
             continue
         following = heading.next
         while following is not None and not following.is_element_node:
@@ -559,6 +551,16 @@ def _drop_chrome_blocks(container: LexborNode, *, link_lists: bool = True) -> No
         words = word_count(block.text(separator=" "))
         if words and _link_share(block) >= 0.8 and (block.tag != "p" or words <= 25):
             block.decompose()
+
+
+def _short_text(node: LexborNode, words: int) -> str | None:
+    """A block's normalised text if it has at most `words` words, else None. Normalising
+    costs more than splitting: a block far too long is let go on the split alone."""
+    raw = node.text(separator=" ")
+    if len(raw.split()) > 3 * words:
+        return None
+    text = normalise(raw)
+    return text if word_count(text) <= words else None
 
 
 def _link_share(node: LexborNode) -> float:
