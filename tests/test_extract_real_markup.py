@@ -308,3 +308,33 @@ def test_a_promo_card_article_inside_the_page_text_is_not_the_story() -> None:
     )
     r = regions(page(f'<div class="col-12">{STORY * 3}{cards}</div>'))
     assert r.teaser.startswith(FIRST)
+
+
+def test_a_japanese_members_only_notice_is_the_notice_and_its_edit_is_paywall_changed() -> None:
+    # A cut-off teaser, then the wall: "[Paid members only] This article is for members.
+    # Register to read on." The same label on a related link further down is not the notice.
+    story = (
+        "<p>市議会は火曜日、図書館の予算案を審議し、住民から三時間にわたって意見を聞いた。"
+        "委員会は採決を見送り、財政局（市の予算担当）の数字を、さらに精査すると述べた。"
+        "市長は「来年度、再び提案する」と語り、議員の多くも、その方針を支持した。</p>"
+        "<p>その判断は…</p>"
+    )
+
+    def at(offer: str) -> str:
+        box = (
+            '<div class="regist"><p><span class="label">［有料会員限定］</span> '
+            f'この記事は会員限定です。{offer}</p><a href="/join">今すぐ登録</a></div>'
+        )
+        related = '<ul><li><a href="/b">別の記事の見出し</a><span>［有料会員限定］</span></li></ul>'
+        return page(
+            f'<div class="article-text">{story}</div>{box}{related}',
+            head='<meta property="og:type" content="article">',
+        )
+
+    before = regions(at("電子版に登録すると続きをお読みいただけます。"))
+    after = regions(at("無料会員に登録すると続きをお読みいただけます。"))
+    assert before.teaser.startswith("市議会は火曜日")
+    assert before.access == "locked"
+    assert "この記事は会員限定です" in before.paywall
+    assert "別の記事" not in before.paywall
+    assert compare(before, after).kinds == ("paywall_changed",)

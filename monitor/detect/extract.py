@@ -134,9 +134,13 @@ _NOTICE_PHRASES = re.compile(
     r"\b(?:to read the full (?:story|article)|subscribe to (?:continue|read|keep reading)|"
     r"this (?:article|content|story) is (?:reserved|available|only available) (?:for|to) "
     r"(?:our )?(?:subscribers|members)|members[- ]only|subscribers[- ]only|"
-    r"already a (?:subscriber|member)\?|become a (?:member|subscriber) to (?:read|continue))",
+    r"already a (?:subscriber|member)\?|become a (?:member|subscriber) to (?:read|continue))"
+    # Japanese walls: "this article is (paid) members only", "(register and) read on"
+    r"|この記事は(?:有料)?会員限定|続きをお読みいただけます",
     re.I,
 )
+# Chinese and Japanese are written without spaces: about two characters make a word.
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 # Inside a paywall block: the notice is kept, its login form and buttons are not.
 _CONTROLS = "script, style, noscript, template, iframe, svg, form, button, select, textarea, input"
 # A sign-in page can carry some prose; an article with a login form in its sidebar has more.
@@ -635,7 +639,7 @@ def _phrase_nodes(tree: LexborHTMLParser, container: LexborNode | None) -> list[
         if len(raw.split()) > 3 * 60:  # far too long for a notice, whatever normalising does
             continue
         text = normalise(raw)
-        if not _NOTICE_PHRASES.search(text) or not 5 <= word_count(text) <= 60:
+        if not _NOTICE_PHRASES.search(text) or not 5 <= _words(text) <= 60:
             continue
         if container is not None and _within(container, node):
             continue
@@ -648,10 +652,16 @@ def _phrase_nodes(tree: LexborHTMLParser, container: LexborNode | None) -> list[
     while (parent := best.parent) is not None and parent.tag not in ("body", "html"):
         if container is not None and _within(container, parent):
             break
-        if word_count(normalise(parent.text(separator=" "))) > 60:
+        if _words(normalise(parent.text(separator=" "))) > 60:
             break
         best = parent
     return [best]
+
+
+def _words(text: str) -> int:
+    """How many words a reader sees in `text`, counting CJK text at two characters a word."""
+    cjk = len(_CJK.findall(text))
+    return word_count(_CJK.sub(" ", text)) + (cjk + 1) // 2 if cjk else word_count(text)
 
 
 def _marker_nodes(

@@ -38,6 +38,9 @@ class Score:
     # pages whose article a script writes in: only `fetch = "browser"` shows it
     needs_browser: list[str] = field(default_factory=list)
     wrong_access: list[str] = field(default_factory=list)
+    # per kind of edit ("chrome" for every edit that changes nothing in the article):
+    # [right, total]
+    by_kind: dict[str, list[int]] = field(default_factory=dict)
 
 
 def _squash(text: str) -> str:
@@ -74,8 +77,12 @@ def score() -> Score:
             result.comparisons += 1
             found = set(compare(base, regions_of(variant.html)).kinds)
             expect: set[Any] = set(variant.expect)
+            kind = variant.name if expect else "chrome"
+            tally = result.by_kind.setdefault(kind, [0, 0])
+            tally[1] += 1
             if found == expect:
                 result.right += 1
+                tally[0] += 1
             elif not expect:
                 result.false_alerts.append(f"{page_id}/{variant.name}: {sorted(found)}")
             else:
@@ -92,6 +99,8 @@ def main() -> int:
         f"paragraph: {s.starts_at_first_paragraph}, access right: {s.access_right}"
     )
     print(f"comparisons: {s.comparisons}, right: {s.right}")
+    for kind, (right, total) in sorted(s.by_kind.items()):
+        print(f"  {kind}: {right} / {total}")
     for name in ("false_alerts", "missed", "no_article", "wrong_access", "needs_browser"):
         items = getattr(s, name)
         print(f"{name}: {len(items)}")
