@@ -13,11 +13,13 @@ measures real processes:
 
 - wall time of `monitor status` / `status --json` / `changes` / `changes --json` (median of 3),
   beside the same-run baselines `sqlite3` reading the whole `sources` table and `monitor
-  --version` (the interpreter and the CLI's start-up), as ratios;
+  --version` (the interpreter and the CLI's start-up), as ratios, and loading the config
+  (from the cache of validated settings once a command has written it, and validated anew);
 - wall time of every page kind of `monitor serve` (changes, a later page, filtered by source
   and kind, sources, a source, a change, the feed, healthz), beside `/healthz` as a baseline;
 - peak RSS of both `check` passes: the parent's high-water mark (`VmHWM`), the largest of the
-  process tree (`wait4`), and the largest sum over the tree, sampled every 50 ms;
+  process tree (`wait4`), and the largest sum over the tree, sampled every 50 ms, of RSS (a
+  page a worker shares with its parent counts twice) and of PSS (each page once);
 - CPU seconds of `monitor run` with nothing due (every source checked a moment ago, interval
   1d): in its first 75 s, and from 15 s to 75 s as a share of one core (`/proc/<pid>/stat`,
   with its worker threads; the service starts no processes).
@@ -56,6 +58,13 @@ EDITED = 100  # one source in this many is edited before the second pass
 LOAD_CONFIG = (
     "from pathlib import Path; from monitor.config.settings import load_settings; "
     "load_settings(Path('config.toml'))"
+)
+# The same, validating whatever the cache of validated settings holds (code from before the
+# cache has none, and no such argument).
+VALIDATE_CONFIG = (
+    "from pathlib import Path; from monitor.config.settings import load_settings\n"
+    "try:\n    load_settings(Path('config.toml'), cache=False)\n"
+    "except TypeError:\n    load_settings(Path('config.toml'))"
 )
 
 
@@ -129,6 +138,18 @@ def _status_kib(pid: int, field: str) -> int:
     return int(match.group(1)) if match else 0
 
 
+def _pss_kib(pid: int) -> int:
+    """Proportional set size: each page shared by n processes counts 1/n in each, so a sum
+    over the tree counts every page once (RSS counts the pages a forked worker shares with
+    its parent in both)."""
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0
+    match = re.search(r"^Pss:\s+(\d+) kB", text, re.M)
+    return int(match.group(1)) if match else 0
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system time of a process and all its threads."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
@@ -150,7 +171,7 @@ def timed(cmd: list[str], cwd: Path, repeats: int = 3) -> tuple[float, int, str]
 
 def check_pass(folder: Path) -> dict[str, float]:
     """One `monitor check` pass: wall, CPU, the parent's peak RSS, the largest process's, and
-    the largest sum over the process tree."""
+    the largest sum over the process tree, of RSS and of PSS (`_pss_kib`)."""
     start = time.perf_counter()
     proc = subprocess.Popen(
         [*MONITOR, "check", "--changes-only"],
@@ -158,14 +179,15 @@ def check_pass(folder: Path) -> dict[str, float]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    peak_sum = peak_parent = 0
+    peak_sum = peak_parent = peak_pss = 0
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak_sum, peak_parent
+        nonlocal peak_sum, peak_parent, peak_pss
         while not done.is_set():
             pids = _tree(proc.pid)
             peak_sum = max(peak_sum, sum(_status_kib(p, "VmRSS") for p in pids))
+            peak_pss = max(peak_pss, sum(_pss_kib(p) for p in pids))
             peak_parent = max(peak_parent, _status_kib(proc.pid, "VmHWM"))
             time.sleep(0.05)
 
@@ -185,6 +207,7 @@ def check_pass(folder: Path) -> dict[str, float]:
         "parent_peak_mib": peak_parent / 1024,
         "largest_process_mib": usage.ru_maxrss / 1024,
         "tree_sum_peak_mib": peak_sum / 1024,
+        "tree_pss_peak_mib": peak_pss / 1024,
     }
 
 
@@ -259,6 +282,7 @@ def idle_run(folder: Path, seconds: float = 75.0, settle: float = 15.0) -> dict[
         raise RuntimeError(f"run exited {proc.returncode}: {(folder / 'run.log').read_text()}")
     steady = total - settled
     return {
+        "cpu_first_15s (start-up)": settled,
         "cpu_first_75s": total,
         "cpu_15_to_75s": steady,
         "core_share_pct": steady / (seconds - settle) * 100,
@@ -291,6 +315,7 @@ def measure(folder: Path, n: int) -> dict[str, Any]:
         "sqlite3 select * from sources (baseline)": ["sqlite3", str(db), "select * from sources"],
         "monitor --version (baseline)": [*MONITOR, "--version"],
         "load config.toml only (baseline)": [MONITOR[0], "-c", LOAD_CONFIG],
+        "validate config.toml, no cache": [MONITOR[0], "-c", VALIDATE_CONFIG],
         "status": [*MONITOR, "status"],
         "status --json": [*MONITOR, "status", "--json"],
         "changes": [*MONITOR, "changes"],
@@ -339,6 +364,7 @@ def config_commands(folder: Path) -> dict[str, Any]:
         "monitor --version (baseline)": [*MONITOR, "--version"],
         "tomllib.loads of config.toml alone": [MONITOR[0], "-c", PARSE_ONLY],
         "load config.toml only (baseline)": [MONITOR[0], "-c", LOAD_CONFIG],
+        "validate config.toml, no cache": [MONITOR[0], "-c", VALIDATE_CONFIG],
         "status": [*MONITOR, "status"],
         "changes": [*MONITOR, "changes"],
     }.items():
@@ -453,6 +479,9 @@ def main() -> None:
     if args.code:
         os.environ["PYTHONPATH"] = str(args.code.resolve())
     folder = Path(tempfile.mkdtemp(prefix=f"monitor-scale-{args.sources}-"))
+    # The cache of validated settings (`monitor.config.cache`) of this run, not the user's.
+    cache = Path(tempfile.mkdtemp(prefix="monitor-scale-cache-"))
+    os.environ["XDG_CACHE_HOME"] = str(cache)
     try:
         print(f"building {args.sources} sources in {folder} ...", flush=True)
         if args.discovered:
@@ -465,6 +494,7 @@ def main() -> None:
             build(folder, args.sources)
             results = measure(folder, args.sources)
     finally:
+        shutil.rmtree(cache, ignore_errors=True)
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
         else:

@@ -6,7 +6,9 @@ ask this module for an `App` and pass its parts down.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -18,11 +20,14 @@ from monitor.config.settings import Settings
 from monitor.discover.run import Discoverer
 from monitor.fetch import Fetcher, build_client
 from monitor.fetch.browser import BrowserFetcher
-from monitor.service.check import Checker
+from monitor.service.check import Checker, uses_processes
 from monitor.store.db import Store
 
 if TYPE_CHECKING:
     from monitor.alerts.mailer import Transport
+
+# worker processes and what cancels their requests
+Workers = tuple[Executor, Callable[[], None]]
 
 
 @dataclass(frozen=True)
@@ -76,8 +81,40 @@ def open_store(settings: Settings) -> Iterator[Store]:
 
 
 @contextmanager
-def open_app(settings: Settings, *, clock: Clock = utcnow) -> Iterator[App]:
+def open_workers(settings: Settings, sources: int | None) -> Iterator[Workers | None]:
+    """Worker processes for a first pass over `sources` sources, if it calls for them
+    (`uses_processes`), forked now: before the database opens and while this process runs no
+    other thread (else `process_pool` falls back to a fork server). None otherwise."""
+    m = settings.monitor
+    if sources is None or not uses_processes(sources, m.per_host):
+        yield None
+        return
+    from monitor.service.workers import process_pool
+
+    pool, cancel = process_pool(
+        os.cpu_count() or 1,
+        timeout=m.timeout,
+        user_agent=m.user_agent,
+        max_body=m.max_body,
+        retries=m.retries,
+        backoff=m.backoff,
+        early=True,
+    )
+    try:
+        yield pool, cancel
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        cancel.close()
+
+
+@contextmanager
+def open_app(
+    settings: Settings, *, clock: Clock = utcnow, sources: int | None = None
+) -> Iterator[App]:
+    """Everything a command needs, built once. `sources`: how many sources the first pass will
+    check, when the caller knows it before the database opens (see `open_workers`)."""
     with (
+        open_workers(settings, sources) as workers,
         open_fetcher(settings) as fetcher,
         open_browser(settings, fetcher) as browser,
         open_store(settings) as store,
@@ -93,6 +130,7 @@ def open_app(settings: Settings, *, clock: Clock = utcnow) -> Iterator[App]:
             timeout=settings.monitor.timeout,
             confirm_after=settings.monitor.confirm,
             browser=browser,
+            workers=workers,
         )
         # Built without [[notify]] too: alerts queued for a target since removed are failed.
         notifier = Notifier(

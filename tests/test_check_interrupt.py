@@ -189,6 +189,71 @@ def test_worker_processes_do_not_inherit_the_parents_database(
     assert not any(held.values()), held
 
 
+def _parent(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
+    except OSError:
+        return None
+
+
+@pytest.mark.skipif(not HAVE_PROC, reason="reads /proc")
+def test_check_forks_its_workers_itself_before_opening_the_database(
+    http: LoopServer, seed_articles: list[Article], tmp_path: Path
+) -> None:
+    """`monitor check` starts its workers before the database opens and any thread runs:
+    they are its own children (no fork server between), and they hold no database file."""
+    html = render(seed_articles[0]).encode()
+    check_pid: list[int] = []
+    seen: dict[int, tuple[int | None, set[str]]] = {}
+
+    def page(request: object) -> Reply:
+        for pid in descendants(check_pid[0]):
+            try:
+                fds = {str(fd.readlink()) for fd in Path(f"/proc/{pid}/fd").iterdir()}
+            except OSError:
+                continue
+            seen[pid] = (_parent(pid), fds)
+        return Reply(200, html, {"Content-Type": "text/html"})
+
+    blocks = "".join(source_block(f"p{i}", http.route(f"/p{i}", page)) for i in range(SOURCES))
+    config = write_config(tmp_path, "[monitor]\nretries = 0\nper_host = 2\n\n" + blocks)
+    check = Check(config)
+    check_pid.append(check.pid)
+    try:
+        _, err = check.wait(120)
+    finally:
+        check.end()
+    assert check.proc.returncode == 0, err
+    assert len(seen) >= 2, "the pass did not use worker processes"
+    assert {parent for parent, _ in seen.values()} == {check.pid}, seen
+    database = str(tmp_path / "monitor.db")
+    assert not [fd for _, fds in seen.values() for fd in fds if fd.startswith(database)]
+    assert rows(tmp_path / "monitor.db", "select count(*) from checks") == [(SOURCES,)]
+
+
+@pytest.mark.skipif(not HAVE_PROC, reason="reads /proc")
+def test_workers_asked_for_early_are_not_forked_while_a_thread_runs(
+    http: LoopServer, seed_articles: list[Article], tmp_path: Path
+) -> None:
+    """The early start forks only a process that runs no other thread; with one running it
+    falls back to the fork server, whose children the workers are."""
+    html = render(seed_articles[0]).encode()
+    parents: set[int | None] = set()
+
+    def page(request: object) -> Reply:
+        parents.update(_parent(pid) for pid in descendants(os.getpid()) if _parent(pid))
+        return Reply(200, html, {"Content-Type": "text/html"})
+
+    blocks = "".join(source_block(f"p{i}", http.route(f"/p{i}", page)) for i in range(SOURCES))
+    settings = load_settings(write_config(tmp_path, "[monitor]\nretries = 0\n\n" + blocks))
+    assert threading.active_count() > 1  # the loopback server's thread
+    with open_app(settings, sources=SOURCES) as app:
+        results = app.checker.check(list(settings.sources))
+    assert {r.outcome for r in results} == {"new"}
+    # the fork server is this process's child; the workers are its children, not this one's
+    assert parents - {os.getpid()}, parents
+
+
 def test_cancel_all_ends_a_request_stalled_before_its_headers() -> None:
     stall = socket.create_server(("127.0.0.1", 0))
     client = build_client(timeout=30, user_agent="t")

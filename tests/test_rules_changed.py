@@ -59,8 +59,9 @@ def test_the_upgrade_marks_every_source_with_a_version_and_no_other(tmp_path: Pa
     path = tmp_path / "old.db"
     db = Database(path)
     old = Migrations(MIGRATION_SET)
-    for step in STEPS[:-1]:
-        old()(step)
+    for step in STEPS:
+        if step.__name__ < "m007":  # a database from before the step
+            old()(step)
     old.apply(db)
     db.execute(
         "insert into sources (id, url, created_at, current_version_id) values "

@@ -189,3 +189,24 @@ def test_a_start_with_50_sources_spreads_the_first_checks(
     )[:50]
     assert sum(1 for s in seconds if s < 1.0) < 25  # far from all at once
     assert seconds[-1] < 4.5 + 0.5  # and all within the first interval (plus jitter)
+
+
+def test_sighup_that_removes_a_source_stops_its_checks_and_keeps_the_others(
+    http: LoopServer, service_factory, seed_articles: list[Article], tmp_path: Path
+) -> None:
+    html = render(seed_articles[0]).encode()
+    kept = http.route("/kept", lambda r: Reply(200, html, {"Content-Type": "text/html"}))
+    gone = http.route("/gone", lambda r: Reply(200, html, {"Content-Type": "text/html"}))
+    service = service_factory(source_block("kept", kept) + source_block("gone", gone))
+    service.wait_for(lambda: len(http.hits("/gone")) >= 2 and len(http.hits("/kept")) >= 2)
+    config = tmp_path / "config.toml"
+    config.write_text(HEAD + source_block("kept", kept))
+    service.signal(signal.SIGHUP)
+    service.wait_for(lambda: service.events("sources removed", sources="gone"))
+    # once the kept source has been checked twice since, no check of the removed one is in flight
+    after = len(http.hits("/kept"))
+    service.wait_for(lambda: len(http.hits("/kept")) >= after + 2)
+    gone_hits = len(http.hits("/gone"))
+    service.wait_for(lambda: len(http.hits("/kept")) >= after + 5)
+    assert len(http.hits("/gone")) == gone_hits
+    assert service.stop() == 0

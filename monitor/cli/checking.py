@@ -117,7 +117,9 @@ def check_cmd(
     show_progress = not as_json and sys.stderr.isatty()
     began = time.monotonic()
     discovery_failed = False
-    with domain_errors(), open_app(settings) as app:
+    # Known before the database opens, unless discovery may add sources to the pass.
+    size = None if dry_run or (not sources and settings.discover) else len(chosen)
+    with domain_errors(), open_app(settings, sources=size) as app:
         if not sources and settings.discover:
             # every [[discover]] block is read first, so that a pass from cron watches new
             # articles as `monitor run` does

@@ -72,8 +72,9 @@ def run_cmd(ctx: Context, log_level: str, log_format: str) -> None:
     "--service",
     "service_only",
     is_flag=True,
-    help="Only whether the service runs (its heartbeat is fresh): exit 0 if so, else 1, "
-    "whatever the watched sites do. For Docker's and systemd's health checks.",
+    help="Only whether the service works: exit 0 if its heartbeat is fresh and not every "
+    "worker holds a stuck check, else 1, whatever the watched sites do. For Docker's and "
+    "systemd's health checks.",
 )
 @click.option(
     "--limit",
@@ -96,9 +97,9 @@ def status_cmd(
     show_all: bool,
 ) -> None:
     """Is the service up, and how is each source doing? Exit 1 if the service is down, a
-    source is failing, or a check is overdue (the service runs but has not checked a source by
-    its due time plus the longest a check may take: a check stuck, or checks that cannot keep
-    up); `--service` asks only whether the service runs.
+    source is failing, a check is stuck (running past the longest a check may take) or
+    overdue (the service runs but has not checked a source by its due time plus that bound:
+    checks that cannot keep up); `--service` asks only whether the service works.
 
     The table lists the first 100 sources (--limit, --offset, --all for more); the counts and
     the exit status cover every source.
@@ -116,12 +117,27 @@ def status_cmd(
     if service_only:
         # A site that is down is the publisher's outage, not ours: a health check that failed
         # on it would have the container restarted for nothing.
+        # Every worker stuck is another matter: the service checks nothing until restarted.
         if as_json:
-            echo_json({"alive": state.alive, "pid": state.pid, "heartbeat_at": state.heartbeat_at})
+            echo_json(
+                {
+                    "alive": state.alive,
+                    "working": state.working,
+                    "stuck": state.stuck,
+                    "workers": state.workers,
+                    "pid": state.pid,
+                    "heartbeat_at": state.heartbeat_at,
+                }
+            )
         else:
             beat = f"last heartbeat {state.heartbeat_at}" if state.heartbeat_at else "no heartbeat"
-            click.echo(f"service {'up' if state.alive else 'down'} ({beat})")
-        sys.exit(0 if state.alive else EXIT_FAILED)
+            if state.stalled:
+                click.echo(
+                    f"service stalled: all {state.workers} workers hold a stuck check ({beat})"
+                )
+            else:
+                click.echo(f"service {'up' if state.alive else 'down'} ({beat})")
+        sys.exit(0 if state.working else EXIT_FAILED)
     if as_json:
         echo_json(state.to_json())
     else:

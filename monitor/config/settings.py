@@ -6,17 +6,19 @@ errors, so a typo never silently falls back to a default.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import ipaddress
 import os
 import re
 import stat
-import tomllib
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import tomli
 from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
 from monitor.config.validate import (
@@ -100,6 +102,15 @@ class Source:
 
 
 @dataclass(frozen=True)
+class Looked:
+    """What on disk a config's validation depended on: the folders it looked names up in
+    (capture files, baselines, the CA file), and whether it followed a link or a `..`."""
+
+    folders: frozenset[str]
+    linked: bool
+
+
+@dataclass(frozen=True)
 class Settings:
     path: Path
     monitor: MonitorSettings
@@ -153,6 +164,10 @@ class _Folder:
         # listing costs less than an lstat per capture (0.06 s against 0.4 s for 100,000).
         self._met: dict[str, int] = {}
         self._entries: dict[str, dict[str, bool]] = {}
+        # What the answers depended on, for the cache of validated settings (`config.cache`):
+        # the folders names were looked up in, and whether a link or a `..` was followed.
+        self.looked_in: set[str] = set()
+        self.linked = False
 
     @property
     def real(self) -> str:
@@ -172,6 +187,7 @@ class _Folder:
         folder, name = os.path.split(path)
         if name in ("", ".", "..") or not folder:
             return self._slow(path)
+        self.looked_in.add(folder)
         link = self._listed(folder).get(name)
         if link is None:  # not listed (or not listed yet): ask the file system
             try:
@@ -206,8 +222,8 @@ class _Folder:
         self._entries[folder] = entries
         return entries
 
-    @staticmethod
-    def _slow(path: str) -> tuple[str, bool]:
+    def _slow(self, path: str) -> tuple[str, bool]:
+        self.linked = True
         resolved = Path(path).resolve()
         return str(resolved), resolved.exists()
 
@@ -572,9 +588,16 @@ def _loopback(host: str) -> bool:
 
 def parse_settings(text: str, path: Path) -> Settings:
     """Validate the text of a config file; relative paths are taken from `path`'s folder."""
+    return _parse(text, path)[0]
+
+
+def _parse(text: str, path: Path) -> tuple[Settings, Looked]:
+    """The settings, and what on disk their validation looked at (see `_Folder`)."""
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        # tomli is what became tomllib (the same messages), compiled: a 5.7 MB config with
+        # 100,000 sources parses in 0.3 s instead of 1.1 s
+        data = tomli.loads(text)
+    except tomli.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     root = path.parent
     top = Table(data, "", ("monitor", "email", "source", "discover", "notify"))
@@ -585,7 +608,18 @@ def parse_settings(text: str, path: Path) -> Settings:
     default_to = email.to or ((email.sender,) if email.host is None else ())
     raw_sources = top.get("source", list, [])
     context = _Context(root, default_to, monitor.fetch)
-    sources = tuple(_load_source(s, i, context) for i, s in enumerate(raw_sources, 1))
+    if email.ca_file is not None:
+        # Only for what it depends on: `_load_email` found it a file.
+        with contextlib.suppress(OSError, ValueError):
+            context.folder.resolve(str(email.ca_file))
+    loaded = []
+    for index in range(len(raw_sources)):
+        loaded.append(_load_source(raw_sources[index], index + 1, context))
+        # Its table is done with: freed now, so the sources fill the room it leaves instead of
+        # the whole parsed file and every source being held at once (for 100,000 sources, a
+        # peak 17 MB lower and 16 MB less kept).
+        raw_sources[index] = None
+    sources = tuple(loaded)
     if email.host is not None and any(not s.recipients for s in sources):
         raise ConfigError("email.to: set default recipients, or give every source recipients")
     seen: set[str] = set()
@@ -600,7 +634,7 @@ def parse_settings(text: str, path: Path) -> Settings:
         raise ConfigError(
             "email.to: set default recipients, or give every [discover.source] recipients"
         )
-    return _with_routes(
+    settings = _with_routes(
         Settings(
             path=path,
             monitor=monitor,
@@ -610,6 +644,7 @@ def parse_settings(text: str, path: Path) -> Settings:
             notify=notify,
         )
     )
+    return settings, Looked(frozenset(context.folder.looked_in), context.folder.linked)
 
 
 def _load_discover_notify(
@@ -665,17 +700,41 @@ def _with_routes(settings: Settings) -> Settings:
     return replace(settings, sources=sources, discover=discover)
 
 
-def load_settings(path: Path) -> Settings:
-    """Read and validate the config file at `path`."""
+def load_settings(path: Path, *, cache: bool = True) -> Settings:
+    """Read and validate the config file at `path`.
+
+    A large config's validated settings are kept in a cache (`config.cache`) keyed by the
+    file's bytes and by what on disk its validation looked at: any edit, or a change among its
+    local captures' folders, validates it again. `cache=False` always validates."""
+    from monitor.config import cache as settings_cache
+
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(
             f"{path}: config file not found; pass --config PATH or set MONITOR_CONFIG"
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise ConfigError(f"{path}: cannot read the config file: {exc}") from None
-    return parse_settings(text, path.resolve())
+    resolved = path.resolve()
+    if cache and (kept := settings_cache.lookup(resolved, data)) is not None:
+        return kept
+    started = time.time_ns()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc}") from None
+    settings, looked = _parse(text, resolved)
+    if cache and settings_cache.keep(resolved, data, settings, looked, started):
+        # Read back from the entry just written: made apart from the parsed file's tables,
+        # 100,000 sources then hold 15 MB less than the validated ones among what the
+        # tables left (0.2 s more, once per edit).
+        del settings
+        kept = settings_cache.lookup(resolved, data)
+        if kept is not None:
+            return kept
+        settings, _ = _parse(text, resolved)
+    return settings
 
 
 def default_settings(path: Path | None = None) -> Settings:

@@ -23,6 +23,7 @@ import weakref
 from datetime import UTC, datetime
 from typing import Any
 
+import httpcore
 import httpx
 
 from monitor.detect.capture import Capture, parse_content_type
@@ -48,7 +49,7 @@ class _NoCookies(http.cookiejar.DefaultCookiePolicy):
 
 def build_client(*, timeout: float, user_agent: str, max_connections: int = 32) -> httpx.Client:
     """The process's HTTP client. `timeout` bounds each phase; `Fetcher` bounds the whole."""
-    return httpx.Client(
+    client = httpx.Client(
         headers={
             "User-Agent": user_agent,
             "Accept": "text/html,text/plain;q=0.9,*/*;q=0.5",
@@ -64,6 +65,88 @@ def build_client(*, timeout: float, user_agent: str, max_connections: int = 32) 
         cookies=http.cookiejar.CookieJar(policy=_NoCookies()),
         trust_env=True,
     )
+    # httpx's timeouts bound each read, not a request: a server that sends its headers a byte
+    # at a time would hold a check for ever. The one way in below httpx's per-read timeouts is
+    # httpcore's network backend, which httpx builds for itself: it is wrapped here, in the
+    # transport and in every proxy's (`_pool`, `_mounts`: httpx has no public way to pass one).
+    for transport in (client._transport, *client._mounts.values()):
+        pool = getattr(transport, "_pool", None)
+        if pool is not None and hasattr(pool, "_network_backend"):
+            pool._network_backend = _DeadlineBackend(pool._network_backend)
+    return client
+
+
+# The end (time.monotonic()) of the request this thread is making, set by `Fetcher._get`.
+_deadline = threading.local()
+
+
+def _left(timeout: float | None) -> float | None:
+    """`timeout`, cut to what is left of this thread's request deadline."""
+    ends: float | None = getattr(_deadline, "ends", None)
+    if ends is None:
+        return timeout
+    left = ends - time.monotonic()
+    # Whether a timeout now is the deadline's doing rather than one slow phase's: the wait
+    # was cut to less than half its own limit (a read that waited its whole limit says what
+    # it waited for).
+    _deadline.cut = left <= 0 or (timeout is not None and left < timeout / 2)
+    if left <= 0:
+        raise httpcore.ReadTimeout("deadline")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read and write ends by the deadline of the request using it."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _left(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _left(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: Any,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, _left(timeout)))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's own backend, its connections made and used within the request's deadline."""
+
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._inner.connect_tcp(host, port, _left(timeout), local_address, socket_options)
+        return _DeadlineStream(stream)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.NetworkStream:
+        stream = self._inner.connect_unix_socket(path, _left(timeout), socket_options)
+        return _DeadlineStream(stream)
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
 
 
 def is_private_host(host: str) -> bool:
@@ -197,6 +280,7 @@ class Fetcher:
 
     def _get(self, url: str, headers: dict[str, str], allow_private: bool | None) -> Capture:
         ends = time.monotonic() + self.deadline
+        _deadline.ends, _deadline.cut = ends, False
         try:
             request = self.client.build_request(
                 "GET", url, headers=headers, extensions={"trace": self._trace}
@@ -219,6 +303,10 @@ class Fetcher:
                 request = target
             raise CaptureError(f"more than {MAX_REDIRECTS} redirects (a redirect loop?)")
         except httpx.TimeoutException as exc:
+            if _deadline.cut:
+                raise _Transient(
+                    f"timed out (the whole response took over {self.deadline:g} s)"
+                ) from None
             raise _Transient(f"timed out ({_phase(exc)})") from None
         except httpx.ConnectError as exc:
             raise _Transient(f"cannot connect to {_host_of(url)}: {_reason(exc)}") from None
@@ -234,6 +322,8 @@ class Fetcher:
             raise CaptureError(f"invalid URL {url!r}: {exc}") from None
         except httpx.HTTPError as exc:
             raise CaptureError(f"HTTP error: {_reason(exc)}") from None
+        finally:
+            _deadline.ends = None
 
     def _answer(self, response: httpx.Response, ends: float) -> Capture:
         status = response.status_code

@@ -16,9 +16,10 @@ import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.clock import Clock, utcnow
 from monitor.config.settings import Source
@@ -27,10 +28,13 @@ from monitor.detect.compare import compare, suspect
 from monitor.detect.extract import Regions, extract
 from monitor.errors import Cancelled, CaptureError, MonitorError
 from monitor.fetch import Fetcher, read_file
-from monitor.fetch.browser import BrowserFetcher
+from monitor.service.inflight import InFlight
 from monitor.store.db import Store
 from monitor.store.record import Recipients, Stale, record_checks
 from monitor.store.rows import CheckResult, Known
+
+if TYPE_CHECKING:
+    from monitor.fetch.browser import BrowserFetcher
 
 _BATCH = 100
 _PAGE = 1000  # sources whose stored state a pass reads in one query
@@ -38,6 +42,18 @@ _PAGE = 1000  # sources whose stored state a pass reads in one query
 NOT_STARTED = "not checked: cancelled before it started"
 # From this many sources a pass uses worker processes; below it, starting them costs more.
 PROCESS_THRESHOLD = 200
+
+
+def uses_processes(count: int, per_host: int) -> bool:
+    """Whether a pass over `count` sources checks them in worker processes.
+
+    Each worker process checks one page at a time, so processes fit when `per_host` is about
+    the number of cores (the default, 2): the pass is CPU-bound, and the per-host limit holds.
+    A `per_host` above that asks for many requests in flight (slow sites): threads give that
+    concurrency.
+    """
+    cores = os.cpu_count() or 1
+    return count >= PROCESS_THRESHOLD and cores > 1 and per_host <= cores
 
 
 @dataclass(frozen=True)
@@ -238,6 +254,7 @@ class Checker:
         timeout: float = 30.0,
         confirm_after: float | None = None,
         browser: BrowserFetcher | None = None,
+        workers: tuple[Executor, Callable[[], None]] | None = None,
     ) -> None:
         self.confirm_after = confirm_after
         self.browser = browser  # for `fetch = "browser"` sources; its own limit of pages
@@ -249,6 +266,9 @@ class Checker:
         self.failing_after = failing_after
         self.limiter = HostLimiter(per_host)
         self.clock = clock
+        # Worker processes started before the database opened (`app.open_app`), else None.
+        self.workers = workers
+        self.in_flight = InFlight(clock)  # the checks `check_one` runs now, for the heartbeat
 
     def prepare(self, source: Source, *, dry_run: bool) -> Job:
         """Read the stored state; on a first check, import the baseline (not in a dry run)."""
@@ -350,8 +370,9 @@ class Checker:
 
         The source's row must exist: the service syncs its sources at start and on reload.
         """
-        job = replace(self.prepare(source, dry_run=False), confirm_after=self.confirm_after)
-        return self.record(self._run(job), source)
+        with self.in_flight.check(source.id):
+            job = replace(self.prepare(source, dry_run=False), confirm_after=self.confirm_after)
+            return self.record(self._run(job), source)
 
     @property
     def _confirm_in_worker(self) -> float | None:
@@ -359,29 +380,33 @@ class Checker:
         after its pause, or not at all."""
         return 0.0 if self.confirm_after == 0 else None
 
-    def _executor(self, count: int) -> tuple[Executor, int, Callable[[], None]]:
+    def _executor(self, count: int) -> tuple[Executor, int, Callable[[], None], bool]:
         """Threads, or for a large pass a process per core (see `workers`), how many checks
-        each unit of work sent to it holds, and what cancels the requests of its processes
-        (threads share `self.fetcher`, cancelled by whoever cancels it).
-
-        Each worker process checks one page at a time, so processes fit when `per_host` is
-        about the number of cores (the default, 2): the pass is CPU-bound, and the per-host
-        limit holds. A `per_host` above that asks for many requests in flight (slow sites):
-        threads give that concurrency.
+        each unit of work sent to it holds, what cancels the requests of its processes
+        (threads share `self.fetcher`, cancelled by whoever cancels it), and whether the pass
+        owns the executor (else it is the workers the composition root started early).
         """
-        cores = os.cpu_count() or 1
-        if (
-            count >= PROCESS_THRESHOLD
-            and self.user_agent is not None
-            and (cores > 1 and self.limiter.per_host <= cores)
-        ):
-            from monitor.service.workers import process_pool
-
-            pool, cancel = process_pool(self.fetcher, self.user_agent, self.timeout, cores)
+        if self.user_agent is not None and uses_processes(count, self.limiter.per_host):
+            cores = os.cpu_count() or 1
             # Units of a few dozen checks: one round trip between processes per unit, while
             # every core still gets several units to keep it busy to the end.
-            return pool, max(1, min(32, count // (cores * 8))), cancel
-        return ThreadPoolExecutor(self.concurrency, thread_name_prefix="check"), 1, _nothing
+            size = max(1, min(32, count // (cores * 8)))
+            if self.workers is not None:
+                pool, cancel = self.workers
+                return pool, size, cancel, False
+            from monitor.service.workers import process_pool
+
+            pool, cancel = process_pool(
+                cores,
+                timeout=self.timeout,
+                user_agent=self.user_agent,
+                max_body=self.fetcher.max_body,
+                retries=self.fetcher.retries,
+                backoff=self.fetcher.backoff,
+            )
+            return pool, size, cancel, True
+        pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="check")
+        return pool, 1, _nothing, True
 
     def _jobs(self, sources: Sequence[Source], *, dry_run: bool) -> Iterator[Job]:
         """A job per source, reading the stored state of `_PAGE` sources at a time: one query
@@ -454,10 +479,10 @@ class Checker:
             buffer.clear()
             flushed = time.monotonic()
 
-        pool, size, cancel_workers = self._executor(len(sources))
+        pool, size, cancel_workers, owned = self._executor(len(sources))
         # Worker processes have no browser: browser pages load in this one, in threads.
         in_parent = ThreadPoolExecutor(self.browser.pages if self.browser else 1, "browser")
-        with pool, in_parent:
+        with pool if owned else nullcontext(), in_parent:
             processes = not isinstance(pool, ThreadPoolExecutor)
             # bounded, so memory does not grow with the source count
             window = (os.cpu_count() or 1) * 2 if processes else self.concurrency * 2
@@ -468,6 +493,8 @@ class Checker:
                     # finished is still recorded; the rest is "cancelled" (not recorded).
                     exhausted = True
                     cancel_workers()
+                    if not owned:  # cancelled for good: a later pass starts workers of its own
+                        self.workers = None
                     for future in pending:
                         future.cancel()
                 while not exhausted and len(pending) < window:

@@ -375,6 +375,7 @@ class Service:
                 now=self.clock(),
                 config=str(self.config),
                 next_due=scheduler.due_changes(),
+                workload=app.checker.in_flight.workload(self.settings.monitor),
             )
         except DatabaseDamaged as exc:
             self._on_damage(exc)

@@ -4,10 +4,13 @@ Extraction is CPU work and the GIL keeps threads on one core, so a pass over man
 this step in worker processes (one per core), each with an HTTP client of its own built by the
 pool's initializer. The parent keeps every database read and write.
 
-The workers are started by a fork server (else spawned), never forked from the parent: the
-parent runs threads (alert delivery, the pass itself, the HTTP pool), and a fork copies the locks
-they hold into a child that has none of them, where they stay held for ever; it would copy the
-parent's open database as well. Each worker watches two things in a thread of its own: the
+A fork copies into the child the locks that the parent's other threads hold at that moment
+(alert delivery, the pass itself), where they stay held for ever, and the parent's open database
+files. So the workers are forked from the parent only when it asks for them early: before it
+opens the database, and while it runs no other thread (checked here); `monitor check` does, and
+its workers start at once, sharing the modules it has already imported. Otherwise (the service,
+whose threads never stop) they are started by a fork server, else spawned, which costs a Python
+start-up and the imports again. Each worker watches two things in a thread of its own: the
 pool's cancel event (Ctrl-C: its requests end at once, so its unit returns what it finished) and
 a pipe only the parent writes to, which ends when the parent does (killed, even by SIGKILL: the
 worker exits instead of waiting for work for ever; its direct parent is the fork server, which
@@ -16,12 +19,12 @@ itself waits for the workers).
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
 import threading
-from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing.connection import Connection
@@ -47,8 +50,13 @@ def _start(
     backoff: float,
     cancel: Event,
     parent: Connection,
+    own_end: Connection | None = None,
 ) -> None:
     global _fetcher
+    if own_end is not None:
+        # a forked worker holds a copy of the parent's end of the pipe: closed, so that the
+        # pipe still ends when the parent does
+        own_end.close()
     # Ctrl-C on a terminal reaches the whole process group: the parent decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     client = build_client(timeout=timeout, user_agent=user_agent, max_connections=4)
@@ -83,11 +91,32 @@ def observe_many(jobs: list[Job], started_at: datetime) -> list[CheckResult]:
 
 
 def process_pool(
-    fetcher: Fetcher, user_agent: str, timeout: float, cores: int
-) -> tuple[Executor, Callable[[], None]]:
-    """A pool of `cores` processes, and the function that cancels the requests of all of
-    them (after which each unit returns at once, its remaining checks "cancelled")."""
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    cores: int,
+    *,
+    timeout: float,
+    user_agent: str,
+    max_body: int,
+    retries: int,
+    backoff: float,
+    early: bool = False,
+) -> tuple[ProcessPoolExecutor, Cancel]:
+    """A pool of `cores` processes, and what cancels the requests of all of them (after which
+    each unit returns at once, its remaining checks "cancelled").
+
+    `early`: the caller has no database open and the workers may be forked from it now, if it
+    runs no other thread (see the module's docstring); they start before this returns.
+    """
+    fork = (
+        early
+        and threading.active_count() == 1
+        and "fork" in multiprocessing.get_all_start_methods()
+    )
+    if fork:
+        method = "fork"
+    elif "forkserver" in multiprocessing.get_all_start_methods():
+        method = "forkserver"
+    else:
+        method = "spawn"
     context = multiprocessing.get_context(method)
     if method == "forkserver":
         # imported once by the server, not by every worker
@@ -101,18 +130,29 @@ def process_pool(
         initargs=(
             timeout,
             user_agent,
-            fetcher.max_body,
-            fetcher.retries,
-            fetcher.backoff,
+            max_body,
+            retries,
+            backoff,
             cancel,
             listen,
+            alive if fork else None,
         ),
     )
-    return pool, _Cancel(cancel, alive)
+    if fork:
+        # Objects the parent made before the fork stay out of the children's collections,
+        # which would otherwise write to (and so copy) every page that holds one.
+        gc.freeze()
+        try:
+            # With fork, the first task starts every worker at once, before the pool's own
+            # thread: no thread runs beside the forks.
+            pool.submit(os.getpid).result()
+        finally:
+            gc.unfreeze()
+    return pool, Cancel(cancel, alive)
 
 
 @dataclass(frozen=True)
-class _Cancel:
+class Cancel:
     """Cancels the workers' requests when called; holds the only write end of the workers'
     parent pipe for as long as the pass holds it."""
 
@@ -121,3 +161,7 @@ class _Cancel:
 
     def __call__(self) -> None:
         self.event.set()
+
+    def close(self) -> None:
+        """After the pool's shutdown: the pipe ends, which any worker still alive sees."""
+        self.alive.close()

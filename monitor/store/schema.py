@@ -208,6 +208,18 @@ def m007_rules_changed(db: Database) -> None:
     db.execute("update sources set rules_changed = 1 where current_version_id is not null")
 
 
+def m008_in_flight(db: Database) -> None:
+    # The heartbeat also says which checks are running and since when, so that `status` can
+    # tell a check stuck in flight from one never started; with the service's own worker count
+    # and per-check limit, so that readers without its config (the web UI) judge alike.
+    # Written with the heartbeat, never per check. Each column only if missing: re-running the
+    # step on a database that has them changes nothing.
+    service = db.table("service")
+    for name, kind in (("in_flight", str), ("workers", int), ("check_limit", float)):
+        if name not in service.columns_dict:
+            service.add_column(name, kind)
+
+
 STEPS: tuple[Callable[[Database], None], ...] = (
     m001_initial,
     m002_service,
@@ -216,6 +228,7 @@ STEPS: tuple[Callable[[Database], None], ...] = (
     m005_scale_indexes,
     m006_canonical_url,
     m007_rules_changed,
+    m008_in_flight,
 )
 
 

@@ -1,9 +1,12 @@
-"""What `monitor status` shows: is the service up, is anything failing, is a check overdue?
+"""What `monitor status` shows: is the service up, is anything failing, stuck or overdue?
 
-`monitor run` writes a heartbeat row every few seconds (`store.heartbeat`); this reads it with
-each source's last check. A source is overdue when the running service has not finished a check
-of it by its due time plus the longest a check may take (`due_by`): a check stuck in flight, or
-checks that cannot keep up with their schedule.
+`monitor run` writes a heartbeat row every few seconds (`store.heartbeat`), with the checks in
+flight and when each began; this reads it with each source's last check. A check is **stuck**
+when, at the last heartbeat, it had run longer than the longest a check may take plus a margin
+(`stuck_after`): a hung worker, a blocked thread, a server that holds the request past every
+timeout. A source is **overdue** when the running service has not finished a check of it by its
+due time plus that same bound (`due_by`) and no check of it is stuck: checks that never started
+because the service cannot keep up (the workers, or its host's `per_host` slots, are busy).
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from monitor.store import heartbeat
 from monitor.store.db import Store
 from monitor.store.discovered import all_sources
 from monitor.store.heartbeat import STALE_AFTER
-from monitor.store.schema import parse_iso
+from monitor.store.rows import ServiceRow
+from monitor.store.schema import iso, parse_iso
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,21 @@ class SourceStatus:
     versions: int
     discovered_by: str | None = None  # the [[discover]] id that found it
     overdue: bool = False  # no check finished by `due_by`, though the service runs
+    stuck: bool = False  # a check of it has run past `stuck_after` (then not `overdue`)
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class InFlightCheck:
+    """A check the running service had in flight at its last heartbeat."""
+
+    source: str
+    started_at: str
+    running_seconds: int  # from its start to that heartbeat
+    limit_seconds: float  # the service's `stuck_after`
+    stuck: bool
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -52,11 +71,30 @@ class Status:
     failing: int = 0  # of them, marked failing, on every page
     offset: int = 0
     overdue: int = 0  # of them, overdue, on every page
+    in_flight: tuple[InFlightCheck, ...] = ()  # at the last heartbeat, oldest first
+    workers: int | None = None  # checks the service runs at once, as it recorded
+
+    @property
+    def stuck(self) -> int:
+        """Checks stuck in flight (of any source, watched or removed since by a reload)."""
+        return sum(1 for c in self.in_flight if c.stuck)
+
+    @property
+    def stalled(self) -> bool:
+        """Every worker holds a stuck check: the service runs, but checks nothing."""
+        return self.alive and self.workers is not None and self.stuck >= self.workers
+
+    @property
+    def working(self) -> bool:
+        """What a health check asks: the service runs and can still check. A site that is down
+        is someone else's outage; a stuck check that leaves other workers free is worth a look
+        (`status` says so), not a restart; every worker stuck is only mended by one."""
+        return self.alive and not self.stalled
 
     @property
     def healthy(self) -> bool:
-        """Up, no source failing and no check overdue."""
-        return self.alive and not self.failing and not self.overdue
+        """Up, no source failing and no check stuck or overdue."""
+        return self.alive and not self.failing and not self.overdue and not self.stuck
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -70,6 +108,11 @@ class Status:
             "total": self.total,
             "failing": self.failing,
             "overdue": self.overdue,
+            "stuck": self.stuck,
+            "working": self.working,
+            "stalled": self.stalled,
+            "workers": self.workers,
+            "in_flight": [c.to_json() for c in self.in_flight],
             "offset": self.offset,
             "sources": [s.to_json() for s in self.sources],
         }
@@ -99,6 +142,12 @@ def check_bound(m: MonitorSettings) -> float:
     return m.timeout * tries + m.retries * MAX_RETRY_AFTER + (m.confirm or 0.0)
 
 
+def stuck_after(m: MonitorSettings) -> float:
+    """How long a check may run before it counts as stuck: the longest it may take
+    (`check_bound`) and the margin for a busy machine (the same one `due_by` allows)."""
+    return check_bound(m) + OVERDUE_SLACK
+
+
 def due_by(source: Source, settings: Settings, since: datetime) -> datetime:
     """When a check of `source` must have finished, if the last one (or the service's start)
     was at `since`; the jitter is the scheduler's (`service.scheduler`)."""
@@ -111,6 +160,54 @@ def due_by(source: Source, settings: Settings, since: datetime) -> datetime:
         interval = source.interval or settings.monitor.interval
         due, jitter = since + timedelta(seconds=interval), min(interval * 0.1, 300.0)
     return due + timedelta(seconds=jitter + check_bound(settings.monitor) + OVERDUE_SLACK)
+
+
+@dataclass(frozen=True)
+class Workers:
+    """What the running service's workers were doing at its last heartbeat."""
+
+    in_flight: tuple[InFlightCheck, ...] = ()  # oldest first
+    workers: int | None = None  # None: no running service recorded them
+
+    @property
+    def stuck(self) -> tuple[InFlightCheck, ...]:
+        return tuple(c for c in self.in_flight if c.stuck)
+
+
+def workers(store: Store, now: datetime, service: ServiceRow | None = None) -> Workers:
+    """The checks the service had in flight at its last heartbeat, each judged against the
+    limit the service recorded (its own config, which `status` may not share: a `[monitor]`
+    edited since applies only after a restart). Empty when the service is not running.
+    Reads the configuration of nobody: the web UI, which has none, shows the same."""
+    service = service if service is not None else heartbeat.service(store)
+    if service is None or not _alive(service, now):
+        return Workers()
+    beat_at = parse_iso(service.heartbeat_at)
+    load = heartbeat.workload(store)
+    if load is None or beat_at is None:
+        return Workers()
+    checks = []
+    for running in load.running:
+        seconds = max(0, int((beat_at - running.started_at).total_seconds()))
+        checks.append(
+            InFlightCheck(
+                source=running.source_id,
+                started_at=iso(running.started_at),
+                running_seconds=seconds,
+                limit_seconds=load.check_limit,
+                stuck=seconds > load.check_limit,
+            )
+        )
+    return Workers(tuple(checks), load.workers)
+
+
+def _alive(service: ServiceRow, now: datetime) -> bool:
+    last = parse_iso(service.heartbeat_at)
+    return (
+        service.stopped_at is None
+        and last is not None
+        and now - last < timedelta(seconds=STALE_AFTER)
+    )
 
 
 def _overdue(
@@ -159,26 +256,27 @@ def status(
             service.started_at,
             service.heartbeat_at,
         )
-        last = parse_iso(beat_at)
-        alive = (
-            service.stopped_at is None
-            and last is not None
-            and now - last < timedelta(seconds=STALE_AFTER)
-        )
+        alive = _alive(service, now)
         if alive and (begun := parse_iso(started)):
             uptime = int((now - begun).total_seconds())
     overdue: set[str] = set()
+    load = workers(store, now, service)
+    stuck = {c.source for c in load.stuck}
     if alive and (begun := parse_iso(started)):
-        overdue = _overdue(watched, settings, store.last_checks(), begun, now)
+        overdue = _overdue(watched, settings, store.last_checks(), begun, now) - stuck
     sources = []
     for source in page:
         row = rows.get(source.id)
         state = row.state if row else "unchecked"
+        if source.id in stuck:
+            state = "stuck"
+        elif source.id in overdue and state != "failing":
+            state = "overdue"
         sources.append(
             SourceStatus(
                 id=source.id,
                 schedule=schedule_text(source, settings.monitor.interval),
-                state="overdue" if source.id in overdue and state != "failing" else state,
+                state=state,
                 last_check_at=row.last_check_at if row else None,
                 last_outcome=row.last_outcome if row else None,
                 last_error=row.last_error if row else None,
@@ -187,6 +285,7 @@ def status(
                 versions=row.versions if row else 0,
                 discovered_by=source.discovered_by,
                 overdue=source.id in overdue,
+                stuck=source.id in stuck,
             )
         )
     return Status(
@@ -201,4 +300,6 @@ def status(
         failing=len(failing),
         offset=offset,
         overdue=len(overdue),
+        in_flight=load.in_flight,
+        workers=load.workers,
     )

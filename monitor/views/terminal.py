@@ -175,7 +175,12 @@ def history_table(versions: Sequence[StoredVersion], changes: Sequence[ChangeRow
 
 
 def print_status(console: Console, state: Status) -> None:
-    if state.alive:
+    if state.stalled:
+        console.print(
+            f"[bold red]service stalled[/]: pid {state.pid} on {state.host}, all "
+            f"{state.workers} workers hold a stuck check, last heartbeat {state.heartbeat_at}"
+        )
+    elif state.alive:
         console.print(
             f"[green]service up[/]: pid {state.pid} on {state.host}, "
             f"up {format_seconds(state.uptime_seconds or 0)}, last heartbeat {state.heartbeat_at}"
@@ -196,7 +201,7 @@ def print_status(console: Console, state: Status) -> None:
     ):
         table.add_column(column, no_wrap=True)
     for s in state.sources:
-        style = "bold red" if s.state == "failing" else ""
+        style = "bold red" if s.state in ("failing", "stuck") else ""
         table.add_row(
             f"{s.id} (found by {s.discovered_by})" if s.discovered_by else s.id,
             s.schedule,
@@ -211,6 +216,16 @@ def print_status(console: Console, state: Status) -> None:
     for s in state.sources:
         if s.last_error:
             console.print(Text(f"{s.id}: {s.last_error}", style="red"))
+    for c in state.in_flight:
+        if c.stuck:  # every one, whatever the page: a stuck check holds a worker
+            console.print(
+                Text(
+                    f"{c.source}: check stuck, running for {format_seconds(c.running_seconds)} "
+                    f"since {c.started_at}, past the {format_seconds(c.limit_seconds)} "
+                    "a check may take",
+                    style="bold red",
+                )
+            )
     shown = len(state.sources)
     if shown < state.total:
         end = state.offset + shown

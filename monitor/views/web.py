@@ -34,6 +34,7 @@ from monitor.errors import ConfigError, NotFound
 from monitor.store.db import Store
 from monitor.views.feed import build_feed
 from monitor.views.render import change_view, environment, source_summaries, stylesheet
+from monitor.views.status import workers
 
 PAGE_SIZE = 50  # rows of a page unless `?size=` asks for another number
 MAX_PAGE_SIZE = 500
@@ -123,7 +124,8 @@ def create_app(
     def sources(request: Request) -> Response:
         pager = _Pager(request.query_params, store().count_sources(), "/sources", {})
         rows = store().source_rows(limit=pager.size, offset=pager.offset)
-        return _page("web_sources.html", sources=rows, pager=pager)
+        load = workers(store(), datetime.now(UTC))  # the running service's checks in flight
+        return _page("web_sources.html", sources=rows, pager=pager, load=load)
 
     def source(request: Request) -> Response:
         source_id = request.path_params["source_id"]

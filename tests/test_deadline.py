@@ -1,0 +1,91 @@
+"""A request's deadline covers its headers too: httpx's timeouts bound each read, so a server
+that sends its status line and headers a byte at a time never trips them (issue 14, point 3)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from monitor.errors import CaptureError
+from monitor.fetch import Fetcher, build_client
+
+from .server import LoopServer, Reply
+
+
+@pytest.fixture
+def header_trickler() -> Iterator[str]:
+    """A server that answers every request with `HTTP/1.1 200 OK`, then one header byte every
+    0.2 s, for up to a minute (ended with the test)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve(conn: socket.socket) -> None:
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            for _ in range(300):
+                if stop.wait(0.2):
+                    return
+                try:
+                    conn.sendall(b"x")
+                except OSError:
+                    return  # the client gave up and closed
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}/slow"
+    finally:
+        stop.set()
+        server.close()
+
+
+def test_headers_sent_a_byte_at_a_time_are_cut_at_the_deadline(header_trickler: str) -> None:
+    client = build_client(timeout=1.0, user_agent="monitor-test/1")
+    fetcher = Fetcher(client, max_body=1 << 20, retries=0)
+    outcome: list[BaseException] = []
+
+    def fetch() -> None:
+        try:
+            fetcher.fetch(header_trickler)
+        except BaseException as exc:  # handed to the test's thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=fetch, daemon=True)
+    worker.start()
+    worker.join(30)  # the trickle itself would last a minute
+    try:
+        assert not worker.is_alive(), "the fetch was still running after 30 s"
+        assert len(outcome) == 1 and isinstance(outcome[0], CaptureError), outcome
+        assert "whole response took over 1 s" in str(outcome[0])
+    finally:
+        fetcher.cancel_all()
+        client.close()
+
+
+def test_the_deadline_is_per_request_not_per_connection(http: LoopServer) -> None:
+    """Requests on one kept-alive connection, together longer than the deadline, each within
+    it, all succeed: the deadline of a finished request does not carry over to the next."""
+    url = http.route("/page", lambda r: Reply(200, b"<p>ok</p>", {"Content-Type": "text/html"}))
+    client = build_client(timeout=0.5, user_agent="monitor-test/1")
+    fetcher = Fetcher(client, max_body=1 << 20, retries=0)
+    try:
+        began = time.monotonic()
+        bodies = []
+        while time.monotonic() - began < 1.5:  # three deadlines' worth of requests
+            bodies.append(fetcher.fetch(url).body)
+            time.sleep(0.1)
+        assert len(bodies) >= 5 and set(bodies) == {b"<p>ok</p>"}
+    finally:
+        client.close()
