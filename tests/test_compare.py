@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.config.settings import ExtractRules
 from monitor.demo.site import Article, render
 from monitor.detect.capture import Capture
-from monitor.detect.compare import compare
+from monitor.detect.compare import compare, headline, suspect
 from monitor.detect.extract import Regions, extract
+from monitor.detect.rules import ExtractRules
 
 from .conftest import SEED_FILES
 
@@ -222,3 +222,112 @@ def test_a_word_added_to_an_article_is_always_a_change(text: str) -> None:
     comparison = compare(old, new)
     assert comparison.changed
     assert any("{+Zanzibar+}" in r.plain() for r in comparison.regions.values())
+
+
+# The summary line, the JSON object and the broken-extraction warning, on hand-made regions.
+
+TEASER = "The committee met on Tuesday to weigh the proposal for the city libraries."
+NOTICE_LINE = "Support our newsroom to read the rest."
+
+
+@pytest.mark.parametrize(
+    ("kinds", "before", "after", "line"),
+    [
+        ((), "locked", "locked", "No change"),
+        (("access_changed",), "locked", "free", "Paywall lifted"),
+        (("access_changed",), "free", "locked", "Paywall added"),
+        (("access_changed",), "locked", "unknown", "Access locked → unknown"),
+        (
+            ("access_changed", "teaser_length_changed"),
+            "locked",
+            "free",
+            "Paywall lifted, teaser cut moved",
+        ),
+        (
+            ("paywall_changed", "teaser_rewritten", "description_changed"),
+            "locked",
+            "locked",
+            "Paywall notice reworded, teaser edited, description changed",
+        ),
+    ],
+)
+def test_the_headline_names_every_kind_in_one_line(
+    kinds: tuple[str, ...], before: str, after: str, line: str
+) -> None:
+    assert headline(kinds, before, after) == line
+
+
+def test_the_json_of_a_change_holds_kinds_access_and_each_regions_texts_and_diff() -> None:
+    old = Regions(TEASER, NOTICE_LINE, "A dek.", "locked")
+    new = Regions(TEASER.replace("Tuesday", "Monday"), NOTICE_LINE, "A dek.", "locked")
+    data = compare(old, new).to_json()
+    assert data == {
+        "changed": True,
+        "kinds": ["teaser_rewritten"],
+        "access": {"before": "locked", "after": "locked"},
+        "regions": {
+            "teaser": {
+                "changed": True,
+                "before": old.teaser,
+                "after": new.teaser,
+                "diff": compare(old, new).regions["teaser"].plain(),
+            },
+            "paywall": {
+                "changed": False,
+                "before": NOTICE_LINE,
+                "after": NOTICE_LINE,
+                "diff": "",
+            },
+            "description": {"changed": False, "before": "A dek.", "after": "A dek.", "diff": ""},
+        },
+    }
+    assert "[-Tuesday-]{+Monday+}" in data["regions"]["teaser"]["diff"]
+
+
+def test_the_json_of_a_failed_comparison_carries_its_error() -> None:
+    old = Regions(TEASER, "", "", "free")
+    data = compare(old, Regions.failed("no article text found")).to_json()
+    assert data["changed"] is False and data["kinds"] == []
+    assert data["error"] == "new capture has no recognisable article: no article text found"
+
+
+def test_the_json_of_a_comparison_without_error_has_no_error_key() -> None:
+    old = Regions(TEASER, "", "", "free")
+    assert "error" not in compare(old, old).to_json()
+
+
+def _locked(teaser: str = TEASER, notice: str = NOTICE_LINE) -> Regions:
+    return Regions(teaser, notice, "", "locked")
+
+
+def _free(teaser: str) -> Regions:
+    return Regions(teaser, "", "", "free")
+
+
+def test_a_notice_gone_while_the_article_did_not_grow_is_suspect() -> None:
+    reason = suspect(_locked(), _free(TEASER))
+    assert reason == (
+        "regions stopped matching: the paywall notice is gone but the article text did not "
+        "grow; check the source's paywall selectors and markers"
+    )
+
+
+def test_a_notice_gone_and_read_as_article_text_is_suspect() -> None:
+    assert suspect(_locked(), _free(f"{TEASER} {NOTICE_LINE}"))
+
+
+def test_a_notice_gone_with_more_article_text_is_a_lifted_paywall_not_suspect() -> None:
+    assert suspect(_locked(), _free(f"{TEASER} And the rest of the story follows.")) is None
+
+
+def test_only_notice_lines_of_five_words_or_more_count_as_read_as_article_text() -> None:
+    old = _locked(notice="Join us today, friend.\nSubscribe now")  # 4 words, then 2
+    grown = _free(f"{TEASER} Join us today, friend. Subscribe now, and more text.")
+    assert suspect(old, grown) is None
+    five = _locked(notice="Join us today, dear friend.")
+    assert suspect(five, _free(f"{TEASER} Join us today, dear friend. More text."))
+
+
+def test_nothing_is_suspect_when_there_was_no_notice_or_one_is_still_there() -> None:
+    assert suspect(_free(TEASER), _free("")) is None
+    assert suspect(_locked(), _locked(teaser="")) is None

@@ -18,6 +18,9 @@ from monitor.detect.diff import (
     plan,
     render_html,
     render_plain,
+    render_rich,
+    segments_from_json,
+    segments_to_json,
     tokenize,
     with_context,
     word_diff,
@@ -308,3 +311,27 @@ def test_context_reads_the_same_words_as_tokenising_the_whole_run(run: str, word
         if run[:1].isspace() and not expected[:1].isspace():
             expected = " " + expected
         assert kept == expected
+
+
+def test_terminal_rendering_strikes_removed_words_in_red_and_adds_in_green() -> None:
+    segments = word_diff("The vote was on Tuesday.", "The vote was on Monday.")
+    text = render_rich(segments)
+    assert text.plain == "The vote was on TuesdayMonday."
+    styled = {text.plain[span.start : span.end]: str(span.style) for span in text.spans}
+    assert styled == {"Tuesday": "red strike", "Monday": "green bold"}
+
+
+def test_terminal_rendering_keeps_the_space_before_a_change_unstyled() -> None:
+    text = render_rich([Segment("=", "one"), Segment("+", " two")])
+    assert text.plain == "one two"
+    assert [(span.start, span.end, str(span.style)) for span in text.spans] == [
+        (4, 7, "green bold")
+    ]
+
+
+def test_segments_survive_a_round_trip_through_json_and_anything_else_reads_as_none() -> None:
+    segments = word_diff("a b c", "a x c")
+    assert segments_from_json(segments_to_json(segments)) == segments
+    assert segments_from_json([["=", 1]]) == [Segment("=", "1")]
+    assert segments_from_json({"op": "="}) == []
+    assert segments_from_json(None) == []

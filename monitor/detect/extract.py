@@ -254,6 +254,7 @@ def extract_html(text: str, rules: ExtractRules) -> Regions:
             if _within(node, container):
                 node.decompose()
         # the headline is the page's title, shown with every change; the teaser is the text
+        _drop_site_headers(container)
         _drop(container, _JUNK, _INNER_CHROME, "h1", *rules.exclude)
         _drop_chrome_blocks(container)
         teaser = strip_trailing_ellipsis(normalise(_block_text(container)))
@@ -329,7 +330,7 @@ def _failure(
     if any(folded_title.startswith(p) for p in _CHALLENGES) or (
         any(p in probe for p in _CHALLENGES) and word_count(probe) < 60
     ):
-        return f"bot challenge or block page ({title or teaser[:60]!r})"
+        return f"bot challenge or block page ({title or (teaser or page)[:60]!r})"
     if paywall:
         return None
     words = word_count(teaser)
@@ -407,7 +408,12 @@ def _container(
             # densest text lies outside, with far more words, is not the story
             if not densest_done:
                 dense, densest_done = _densest(tree, floor), True
-            if dense is None or _within(dense, best) or _paragraph_words(dense) <= 2 * best_words:
+            if (
+                dense is None
+                or _within(dense, best)
+                or _paragraph_words(dense) <= 2 * best_words
+                or _in_notice(dense, best, rules)
+            ):
                 return best
         if first is None and best is not None:
             first = best
@@ -423,6 +429,21 @@ def _container(
     ):
         return post
     return dense or first
+
+
+def _in_notice(node: LexborNode, article: LexborNode, rules: ExtractRules) -> bool:
+    """Whether `node` lies in a paywall notice (a `paywall` selector's match) apart from
+    `article`: a long offer beside a short teaser is the notice, not the story. A match that
+    holds the article is the article's own container (`<article class="paywall">`)."""
+    selectors = ", ".join(rules.paywall)
+    if not selectors:
+        return False
+    holder: LexborNode | None = node
+    while holder is not None and holder.tag not in ("body", "html"):
+        if holder.css_matches(selectors) and not _within(article, holder):
+            return True
+        holder = holder.parent
+    return False
 
 
 def _post_element(tree: LexborHTMLParser) -> LexborNode | None:
@@ -529,11 +550,7 @@ def _drop_chrome_blocks(container: LexborNode, *, link_lists: bool = True) -> No
     """Blocks inside the article that are not its text: a site header, "Updated …" lines,
     and lists of links under a "Related" / "Read more" heading or (`link_lists`) made of links
     alone; a notice's "Join now | Sign in" links are its text."""
-    for header in container.css("header"):
-        role = (header.attributes.get("role") or "").lower()
-        classes = (header.attributes.get("class") or "").lower()
-        if role == "banner" or "site" in classes or header.css_first("nav") is not None:
-            header.decompose()
+    _drop_site_headers(container)
     for block in container.css("p, div, span, small, li"):
         text = _short_text(block, 15)
         if text and _DATE_LINE.match(text):
@@ -555,6 +572,16 @@ def _drop_chrome_blocks(container: LexborNode, *, link_lists: bool = True) -> No
         words = word_count(block.text(separator=" "))
         if words and _link_share(block) >= 0.8 and (block.tag != "p" or words <= 25):
             block.decompose()
+
+
+def _drop_site_headers(container: LexborNode) -> None:
+    """A site's header repeated inside the article: a banner, a "site" header, or one that
+    holds the site's navigation (so it must go before `nav` does)."""
+    for header in container.css("header"):
+        role = (header.attributes.get("role") or "").lower()
+        classes = (header.attributes.get("class") or "").lower()
+        if role == "banner" or "site" in classes or header.css_first("nav") is not None:
+            header.decompose()
 
 
 def _short_text(node: LexborNode, words: int) -> str | None:
@@ -672,8 +699,10 @@ def _marker_nodes(
     if body is None:
         return []
     markers = {normalise(m).casefold() for m in rules.markers}
-    page = normalise(body.text(separator=" ")).casefold()
-    if not any(m in page for m in markers):
+    # A gate only, so whitespace is left out on both sides: a marker split by a tag
+    # ("For<b>-</b>Supporters") has a space in the page's text, not in its heading's.
+    page = "".join(normalise(body.text(separator=" ")).casefold().split())
+    if not any("".join(m.split()) in page for m in markers):
         return []
     for node in body.css("h1, h2, h3, h4, h5, h6, p, strong, b, span, div, section, header"):
         if normalise(node.text()).casefold() not in markers:

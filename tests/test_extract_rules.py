@@ -1,0 +1,848 @@
+"""The extraction rules one at a time, each on the smallest page that shows it: which blocks
+inside an article are chrome, which element is the article, where a notice is found, what a
+page declares. Written against the mutation run's survivors (README, "Mutation testing")."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.detect.capture import Capture
+from monitor.detect.extract import Regions, extract, extract_html, extract_text
+from monitor.detect.rules import ExtractRules
+
+RULES = ExtractRules()
+STORY = (
+    "<p>The committee met on Tuesday to weigh the proposal, which would reshape how the city "
+    "funds its libraries for the next decade and beyond.</p>"
+    "<p>Members heard from residents for three hours before adjourning without a vote, saying "
+    "they needed more time to study the figures presented by the finance office.</p>"
+)
+FIRST = "The committee met on Tuesday"
+LAST = "presented by the finance office."
+FREE = '<script type="application/ld+json">{"isAccessibleForFree": true}</script>'
+# no notice wording (`_NOTICE_PHRASES`) in it: found only by the rule under test
+NOTICE = "Support our newsroom to read the rest."
+
+
+def page(body: str, head: str = "", title: str = "Story", body_attrs: str = "") -> str:
+    return f"<html><head><title>{title}</title>{head}</head><body {body_attrs}>{body}</body></html>"
+
+
+def regions(html: str, rules: ExtractRules = RULES) -> Regions:
+    return extract_html(html, rules)
+
+
+def teaser_with(extra: str, before: str = "") -> str:
+    """The teaser of an article holding the story with `extra` after it (`before` ahead)."""
+    return regions(page(f"<article>{before}{STORY}{extra}</article>")).teaser
+
+
+# --- a paywall offer in a dialog, on a page that declares itself free ----------------------------
+
+
+@pytest.mark.parametrize(
+    "dialog",
+    [
+        "<dialog open>{}</dialog>",
+        '<div role="dialog">{}</div>',
+        '<div role="alertdialog">{}</div>',
+        '<div aria-modal="true">{}</div>',
+        '<div class="Popup MODAL">{}</div>',
+        '<div class="modal-window">{}</div>',
+    ],
+)
+def test_a_paywall_offer_in_any_kind_of_dialog_on_a_free_page_is_not_its_notice(
+    dialog: str,
+) -> None:
+    offer = '<div class="paywall"><h2>Only paying subscribers can comment</h2></div>'
+    r = regions(page(f"<article>{STORY}</article>" + dialog.format(offer), head=FREE))
+    assert (r.access, r.paywall) == ("free", "")
+
+
+@pytest.mark.parametrize("body_attrs", ["", 'class="modal-open"'])
+def test_a_paywall_notice_outside_any_dialog_on_a_free_page_is_its_notice(body_attrs: str) -> None:
+    # Bootstrap marks the body of a page with an open modal: the body itself is not a dialog
+    notice = f'<div class="paywall modalities"><p>{NOTICE}</p></div>'
+    r = regions(page(f"<article>{STORY}</article>{notice}", head=FREE, body_attrs=body_attrs))
+    assert (r.access, r.paywall) == ("locked", NOTICE)
+
+
+# --- chrome blocks inside the article ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        '<header role="Banner"><p>The City Gazette, news for the valley</p></header>',
+        '<header class="Site-Header"><p>The City Gazette, news for the valley</p></header>',
+    ],
+)
+def test_a_site_header_inside_the_article_is_not_teaser(header: str) -> None:
+    teaser = teaser_with("", before=header)
+    assert teaser.startswith(FIRST) and "Gazette" not in teaser
+
+
+def test_a_header_holding_the_site_navigation_inside_the_article_is_not_teaser() -> None:
+    header = (
+        "<header><nav><a href='/'>Home</a> <a href='/news'>News</a></nav>"
+        "<p>The City Gazette, news for the valley</p></header>"
+    )
+    assert "Gazette" not in teaser_with("", before=header)
+
+
+def test_a_header_holding_navigation_inside_a_notice_is_not_notice_text() -> None:
+    notice = (
+        "<div class='paywall'><header><nav><a href='/'>Home</a></nav><span>The City Gazette"
+        f"</span></header><p>{NOTICE}</p></div>"
+    )
+    r = regions(page(f"<article>{STORY}</article>{notice}"))
+    assert r.paywall == NOTICE
+
+
+def test_an_updated_line_after_the_story_is_not_teaser() -> None:
+    teaser = teaser_with("<p>Updated 3 March 2024, 10:42 GMT</p>")
+    assert teaser.endswith(LAST)
+
+
+def test_a_date_line_is_at_most_fifteen_words_and_a_longer_one_is_article_text() -> None:
+    fifteen = "Updated 3 March 2024 to add the reply of the mayor and her two deputies"
+    sixteen = (
+        "Published in 2019, the report found that most libraries in the region had cut their hours."
+    )
+    assert teaser_with(f"<p>{fifteen}</p>").endswith(LAST)
+    assert teaser_with(f"<p>{sixteen}</p>").endswith(sixteen)
+
+
+@pytest.mark.parametrize("tag", ["h2", "h3", "p", "strong"])
+def test_a_read_more_heading_over_a_half_linked_list_is_not_teaser(tag: str) -> None:
+    # half the list's words are links: too few for a list of links alone, enough under a heading
+    related = (
+        f"<{tag}>Read more</{tag}>\n<ul><li><a href='/a'>Libraries cut hours</a> across the "
+        "valley</li><li><a href='/b'>Council delays vote</a> on the budget</li></ul>"
+    )
+    assert teaser_with(related).endswith(LAST)
+
+
+def test_a_line_of_five_words_is_no_link_heading_even_when_it_starts_like_one() -> None:
+    text = "See also the statement below"
+    follow = "<p>It is <a href='/s'>published on the council website in full</a>.</p>"
+    teaser = teaser_with(f"<h3>{text}</h3>{follow}")
+    assert text in teaser and "published on the council website" in teaser
+
+
+def test_a_paragraph_after_a_read_more_line_is_article_text() -> None:
+    follow = "<p>The vote is now expected in <a href='/m'>May</a>, after the summer recess.</p>"
+    teaser = teaser_with(f"<p>Read more below.</p>{follow}")
+    assert teaser.endswith("after the summer recess.")
+
+
+def test_a_list_of_links_alone_inside_the_article_is_not_teaser() -> None:
+    # four words of five are links: the least share that makes a block a list of links
+    links = (
+        "<ul><li><a href='/a'>Council votes on budget</a> today</li>"
+        "<li><a href='/b'>Storm closes county schools</a> again</li></ul>"
+    )
+    assert teaser_with(links).endswith(LAST)
+
+
+def _linked_words(count: int) -> str:
+    words = [f"<a href='/{i}'>item{i}</a>" for i in range(count)]
+    return ", ".join(words)
+
+
+def test_a_paragraph_of_links_up_to_25_words_is_chrome_and_a_longer_one_is_text() -> None:
+    assert teaser_with(f"<p>{_linked_words(25)}</p>").endswith(LAST)
+    assert teaser_with(f"<p>{_linked_words(26)}</p>").endswith("item25")
+
+
+def test_a_long_list_of_links_is_chrome_whatever_its_length() -> None:
+    assert teaser_with(f"<ul><li>{_linked_words(40)}</li></ul>").endswith(LAST)
+
+
+def test_a_notices_sign_in_links_are_notice_text() -> None:
+    notice = (
+        "<div class='paywall'><p>This story is for our supporters.</p>"
+        "<p><a href='/join'>Join now</a> | <a href='/login'>Sign in</a></p></div>"
+    )
+    r = regions(page(f"<article>{STORY}</article>{notice}"))
+    assert r.paywall == "This story is for our supporters.\nJoin now | Sign in"
+
+
+# --- which element is the article, when no selector names it -------------------------------------
+
+
+def said(count: int, word: str) -> str:
+    """A sentence of exactly `count` words, all `word` but the first."""
+    return " ".join(["Then", *[word] * (count - 1)]) + "."
+
+
+def test_paragraphs_of_fewer_than_eight_words_do_not_make_the_article() -> None:
+    # a block of short lines (a menu, a list of headlines) outweighs the story in words
+    story = "".join(f"<p>{said(8, 'story')}</p>" for _ in range(3))
+    menu = "".join(f"<p>{said(7, 'menu')}</p>" for _ in range(6))
+    r = regions(page(f"<div class='col'>{story}</div><div class='col'>{menu}</div>"))
+    assert r.teaser.startswith("Then story") and "menu" not in r.teaser
+
+
+@pytest.mark.parametrize("tag", ["aside", "nav", "footer", "header", "form"])
+@pytest.mark.parametrize("nested", [False, True], ids=["direct", "nested"])
+def test_paragraphs_in_page_furniture_never_make_the_article(tag: str, nested: bool) -> None:
+    story = "".join(f"<p>{said(12, 'story')}</p>" for _ in range(3))
+    blurb = "".join(f"<p>{said(15, 'blurb')}</p>" for _ in range(4))
+    if nested:
+        blurb = f"<div>{blurb}</div>"
+    r = regions(page(f"<{tag}>{blurb}</{tag}><div class='col'>{story}</div>"))
+    assert r.error is None and r.teaser.startswith("Then story")
+
+
+def test_the_article_is_taken_without_the_paragraphs_beside_it() -> None:
+    # the wrapper gets half of the story's words: the story itself weighs more
+    story = "".join(f"<p>{said(20, 'story')}</p>" for _ in range(3))
+    aside = f"<p>{said(10, 'other')}</p>"
+    r = regions(page(f"<div class='page'><div class='s'>{story}</div><div>{aside}</div></div>"))
+    assert r.teaser.startswith("Then story") and "other" not in r.teaser
+
+
+def test_text_between_brs_outweighs_fewer_words_in_paragraphs() -> None:
+    lines = "<br>".join(said(15, "story") for _ in range(4))
+    sidebar = "".join(f"<p>{said(10, 'side')}</p>" for _ in range(4))
+    r = regions(page(f"<div class='c'>{sidebar}</div><div class='t'>{lines}</div>"))
+    assert r.teaser.startswith("Then story") and "side" not in r.teaser
+
+
+def test_text_written_into_a_block_is_taken_without_the_rest_of_the_page() -> None:
+    lines = "<br>".join(said(15, "story") for _ in range(4))
+    note = said(10, "note")
+    r = regions(page(f"<div class='n'>{note}</div><div class='t'>{lines}</div>"))
+    assert r.teaser.startswith("Then story") and "note" not in r.teaser
+
+
+def test_the_densest_block_needs_min_words_in_paragraphs_of_eight_words_or_more() -> None:
+    def article(counted: int) -> Regions:
+        # a short paragraph is read as text once the block is found, but does not find it
+        body = f"<p>{said(counted - 8, 'long')}</p><p>{said(8, 'more')}</p><p>{said(5, 'x')}</p>"
+        return regions(page(f"<div class='col'>{body}</div>"))
+
+    assert article(20).error is None
+    assert article(19).error == "no article text found"
+
+
+# --- which element is the article, among the selectors' matches ----------------------------------
+
+
+def test_a_named_article_body_of_min_words_wins_over_a_longer_block_elsewhere() -> None:
+    body = f"<div class='entry-content'><p>{said(20, 'story')}</p></div>"
+    other = "".join(f"<p>{said(15, 'other')}</p>" for _ in range(4))
+    r = regions(page(f"{body}<div class='col'>{other}</div>"))
+    assert r.teaser.startswith("Then story") and "other" not in r.teaser
+
+
+def test_a_named_block_under_min_words_loses_to_the_article_found_later() -> None:
+    box = f"<div class='entry-content'><p>{said(19, 'box')}</p></div>"
+    story = "".join(f"<p>{said(15, 'story')}</p>" for _ in range(3))
+    r = regions(page(f"{box}<article>{story}</article>"))
+    assert r.teaser.startswith("Then story") and "box" not in r.teaser
+
+
+@pytest.mark.parametrize("tag", ["aside", "nav", "footer"])
+def test_a_named_article_body_inside_page_furniture_is_skipped_for_the_next_one(tag: str) -> None:
+    promo = f"<{tag}><div class='entry-content'><p>{said(30, 'promo')}</p></div></{tag}>"
+    story = f"<div class='entry-content'><p>{said(20, 'story')}</p></div>"
+    other = "".join(f"<p>{said(15, 'other')}</p>" for _ in range(4))
+    r = regions(page(f"{promo}{story}<div class='col'>{other}</div>"))
+    assert r.teaser.startswith("Then story") and "other" not in r.teaser
+
+
+@pytest.mark.parametrize("tag", ["aside", "nav", "footer"])
+def test_an_article_element_inside_page_furniture_is_not_the_article(tag: str) -> None:
+    promo = f"<{tag}><article><p>{said(30, 'promo')}</p></article></{tag}>"
+    story = "".join(f"<p>{said(10, 'story')}</p>" for _ in range(3))
+    r = regions(page(f"{promo}<div class='col'>{story}</div>"))
+    assert r.teaser.startswith("Then story") and "promo" not in r.teaser
+
+
+def test_of_two_matches_with_as_many_words_the_first_is_the_article() -> None:
+    first = f"<div class='entry-content'><p>{said(20, 'first')}</p></div>"
+    second = f"<div class='entry-content'><p>{said(20, 'second')}</p></div>"
+    assert regions(page(first + second)).teaser.startswith("Then first")
+
+
+def test_an_article_element_wins_over_text_outside_at_most_twice_as_long() -> None:
+    story = f"<article><p>{said(20, 'story')}</p></article>"
+    outside = "".join(f"<p>{said(n, 'other')}</p>" for n in (20, 20))
+    r = regions(page(f"{story}<div class='col'>{outside}</div>"))
+    assert r.teaser.startswith("Then story") and "other" not in r.teaser
+
+
+def test_an_article_element_loses_to_text_outside_more_than_twice_as_long() -> None:
+    story = f"<article><p>{said(20, 'story')}</p></article>"
+    outside = "".join(f"<p>{said(n, 'other')}</p>" for n in (20, 21))
+    r = regions(page(f"{story}<div class='col'>{outside}</div>"))
+    assert r.teaser.startswith("Then other") and "story" not in r.teaser
+
+
+def test_an_article_of_short_paragraphs_is_the_article() -> None:
+    # no paragraph reaches the eight words that the densest-block search counts
+    story = "".join(f"<p>{said(6, 'short')}</p>" for _ in range(4))
+    r = regions(page(f"<article>{story}</article>"))
+    assert r.error is None and r.teaser.startswith("Then short")
+
+
+def test_an_article_element_with_a_paragraph_and_text_between_brs_is_taken_whole() -> None:
+    lines = "<br>".join(said(15, "lines") for _ in range(4))
+    inner = f"<div><div>{lines}</div></div>"  # two levels down: it outweighs the article
+    r = regions(page(f"<article><p>{said(20, 'lead')}</p>{inner}</article>"))
+    assert r.teaser.startswith("Then lead") and r.teaser.endswith("lines.")
+
+
+def test_a_short_locked_teaser_under_a_named_selector_is_kept() -> None:
+    teaser = said(10, "teaser")
+    notice = f"<div class='paywall'><p>{NOTICE}</p></div>"
+    r = regions(page(f"<div class='entry-content'><p>{teaser}</p></div>{notice}"))
+    assert (r.access, r.teaser, r.paywall) == ("locked", teaser, NOTICE)
+
+
+def test_a_one_word_locked_teaser_is_kept() -> None:
+    notice = f"<div class='paywall'><p>{NOTICE}</p></div>"
+    r = regions(page(f"<div class='entry-content'><p>Exclusive.</p></div>{notice}"))
+    assert (r.access, r.teaser) == ("locked", "Exclusive.")
+
+
+def test_a_short_locked_teaser_is_the_innermost_named_match_not_the_page_around_it() -> None:
+    teaser = said(10, "teaser")
+    notice = f"<div class='paywall'><p>{NOTICE}</p></div>"
+    body = f"<main><div class='entry-content'><p>{teaser}</p></div><p>Other words.</p></main>"
+    r = regions(page(body + notice))
+    assert r.teaser == teaser
+
+
+def test_the_article_inside_a_named_post_is_taken_without_the_posts_other_text() -> None:
+    note = f"<div class='box'><p>{said(10, 'note')}</p></div>"
+    story = "".join(f"<p>{said(15, 'story')}</p>" for _ in range(3))
+    r = regions(page(f"<div class='hentry'>{note}<div class='txt'>{story}</div></div>"))
+    assert r.teaser.startswith("Then story") and "note" not in r.teaser
+
+
+def test_a_named_post_of_five_words_is_the_article_not_the_longer_sidebar() -> None:
+    sidebar = "".join(f"<p>{said(15, 'side')}</p>" for _ in range(2))
+    post = "<div class='hentry'><p>Then post post post post.</p></div>"
+    r = regions(page(f"<div class='col'>{sidebar}</div>{post}"))
+    assert r.teaser == "Then post post post post."
+
+
+# --- a notice found by its marker heading (rules.markers) ----------------------------------------
+
+MARKED = ExtractRules(markers=("For Supporters",))
+ASK = NOTICE
+
+
+def test_a_marker_heading_in_its_own_box_takes_the_whole_box() -> None:
+    box = (
+        "<div class='box'><h3>For supporters</h3><p>Support our newsroom to read the rest.</p>"
+        "<p>Already one of us? Sign in.</p><p>Plans from five euros.</p></div>"
+    )
+    r = regions(page(f"<article>{STORY}</article>{box}"), MARKED)
+    assert r.access == "locked"
+    rest = "Already one of us? Sign in.\nPlans from five euros."
+    assert r.paywall == f"For supporters\n{ASK}\n{rest}"
+
+
+def test_a_marker_heading_written_in_the_article_takes_it_and_the_two_blocks_after() -> None:
+    notice = f"<h3>For supporters</h3>\n<p>{ASK}</p>\n<p>Sign in.</p>\n<p>Printed edition.</p>"
+    r = regions(page(f"<article>{STORY}{notice}</article>"), MARKED)
+    assert r.paywall == f"For supporters\n{ASK}\nSign in."
+    assert r.teaser.startswith(FIRST) and r.teaser.endswith(f"{LAST}\nPrinted edition.")
+
+
+def test_a_marker_heading_last_in_the_article_is_the_notice_alone() -> None:
+    r = regions(page(f"<article>{STORY}<h3>For supporters</h3></article>"), MARKED)
+    assert (r.access, r.paywall) == ("locked", "For supporters")
+    assert r.teaser.endswith(LAST)
+
+
+def test_a_page_holding_only_a_marked_notice_is_locked() -> None:
+    r = regions(page(f"<div><h3>For supporters</h3><p>{ASK}</p></div>"), MARKED)
+    assert (r.access, r.teaser, r.paywall) == ("locked", "", f"For supporters\n{ASK}")
+
+
+def _wrapper(words: int) -> str:
+    """An article and its marker heading in one wrapper of `words` words."""
+    filler = said(words - word_count_of(ASK) - 2 - 25, "story")
+    return (
+        f"<div class='wrap'><article><p>{said(25, 'lead')}</p>\n<p>{filler}</p></article>\n"
+        f"<h3>For supporters</h3>\n<p>{ASK}</p></div>"
+    )
+
+
+def word_count_of(text: str) -> int:
+    return len(text.replace(".", " ").replace("?", " ").split())
+
+
+@pytest.mark.parametrize("words", [120, 200])
+def test_a_marker_in_a_wrapper_of_120_words_or_more_takes_what_follows_not_the_wrapper(
+    words: int,
+) -> None:
+    r = regions(page(_wrapper(words)), MARKED)
+    assert r.paywall == f"For supporters\n{ASK}"
+
+
+def test_a_marker_in_a_wrapper_under_120_words_takes_the_wrapper() -> None:
+    r = regions(page(_wrapper(119)), MARKED)
+    assert r.paywall.startswith("Then lead") and r.paywall.endswith(ASK)
+
+
+def test_a_marker_heading_with_inline_markup_inside_is_found() -> None:
+    box = f"<div class='box'><h3>For <em>supporters</em></h3><p>{ASK}</p></div>"
+    r = regions(page(f"<article>{STORY}</article>{box}"), MARKED)
+    assert r.paywall == f"For supporters\n{ASK}"
+
+
+def test_a_marker_heading_split_by_a_tag_without_a_space_is_found() -> None:
+    box = f"<div class='box'><h3>For<b>-</b>Supporters</h3><p>{ASK}</p></div>"
+    rules = ExtractRules(markers=("For-Supporters",))
+    r = regions(page(f"<article>{STORY}</article>{box}"), rules)
+    assert r.paywall == f"For-Supporters\n{ASK}"
+
+
+# --- a notice found by its wording (no selector, no marker) --------------------------------------
+
+WORDED = "To read the full story, become a member of the Gazette today."  # 12 words
+
+
+def _box(*paragraphs: str, cls: str = "box") -> str:
+    return f"<div class='{cls}'>" + "".join(f"<p>{p}</p>" for p in paragraphs) + "</div>"
+
+
+def test_a_worded_notice_is_found_after_other_blocks_of_the_page() -> None:
+    other = _box(said(12, "other"), cls="other")
+    r = regions(page(f"<article>{STORY}</article>{other}{_box(WORDED)}"))
+    assert (r.access, r.paywall) == ("locked", WORDED)
+
+
+def test_a_worded_notice_is_found_after_a_wrapper_too_long_to_be_one() -> None:
+    long_story = "".join(f"<p>{said(40, 'story')}</p>" for _ in range(5))
+    r = regions(page(f"<div class='wrap'><article>{long_story}</article>{_box(WORDED)}</div>"))
+    assert (r.access, r.paywall) == ("locked", WORDED)
+
+
+def test_a_worded_notice_beside_a_short_article_does_not_take_the_article_in() -> None:
+    teaser = said(25, "teaser")
+    body = f"<div class='wrap'><article><p>{teaser}</p></article>{_box(WORDED)}</div>"
+    r = regions(page(body))
+    assert (r.access, r.teaser, r.paywall) == ("locked", teaser, WORDED)
+
+
+def test_a_block_that_holds_the_article_is_never_the_notice() -> None:
+    teaser = said(25, "teaser")
+    r = regions(page(f"<div class='wrap'><article><p>{teaser}</p></article>{WORDED}</div>"))
+    assert r.teaser == teaser and "teaser" not in r.paywall
+
+
+def test_a_worded_notice_whose_wording_runs_across_a_link_is_found() -> None:
+    notice = "To read the full <a href='/join'>story</a>, become a member of the Gazette today."
+    r = regions(page(f"<article>{STORY}</article><div class='box'><p>{notice}</p></div>"))
+    assert (r.access, r.paywall) == ("locked", WORDED)
+
+
+def test_a_notice_of_five_to_sixty_words_is_a_notice_and_a_longer_block_is_not() -> None:
+    five = "Subscribe to continue reading, please."
+    sixty = f"{WORDED} {said(48, 'offer')}"
+    sixty_one = f"{WORDED} {said(49, 'offer')}"
+    for text, paywall in ((five, five), (sixty, sixty), (sixty_one, "")):
+        r = regions(page(f"<article>{STORY}</article>{_box(text)}"))
+        assert r.paywall == paywall
+
+
+def test_a_worded_notice_takes_its_box_of_up_to_sixty_words_and_no_more() -> None:
+    # the box: the notice (12 words), its offer, and room for `extra` more words
+    def notice_in_box_of(words: int) -> str:
+        box = _box(WORDED, said(words - 12, "offer"))
+        return regions(page(f"<article>{STORY}</article><div class='side'>{box}</div>")).paywall
+
+    assert notice_in_box_of(60).startswith(WORDED) and notice_in_box_of(60).endswith("offer.")
+    assert notice_in_box_of(61) == WORDED
+
+
+def test_a_page_holding_only_a_worded_notice_is_locked_and_the_notice_is_its_box() -> None:
+    r = regions(page(f"<div class='site'>The City Gazette</div>{_box(WORDED)}"))
+    assert (r.access, r.teaser, r.paywall) == ("locked", "", WORDED)
+
+
+# --- what a page declares ------------------------------------------------------------------------
+
+
+def _microdata(value: str) -> str:
+    return f'<meta itemprop="isAccessibleForFree" content="{value}">'
+
+
+@pytest.mark.parametrize("value", ["yes", "YES", "1", "true"])
+def test_every_boolean_spelling_of_free_outranks_a_paywall_class_on_the_article(
+    value: str,
+) -> None:
+    html = page(f"<article class='paywall'>{STORY}</article>", head=_microdata(value))
+    assert regions(html).access == "free"
+
+
+@pytest.mark.parametrize("value", ["no", "NO", "0", "https://schema.org/False/", " False "])
+def test_every_boolean_spelling_of_not_free_locks_the_page(value: str) -> None:
+    assert regions(page(f"<article>{STORY}</article>", head=_microdata(value))).access == "locked"
+
+
+@pytest.mark.parametrize(
+    "element",
+    [
+        '<link itemprop="isAccessibleForFree" href="https://schema.org/False">',
+        '<span itemprop="isAccessibleForFree">false</span>',
+    ],
+)
+def test_microdata_declares_not_free_by_a_links_href_or_an_elements_text(element: str) -> None:
+    assert regions(page(f"<article>{STORY}{element}</article>")).access == "locked"
+
+
+def test_the_free_content_tier_outranks_a_paywall_class_and_a_dialogs_offer() -> None:
+    tier = '<meta property="article:content_tier" content=" Free ">'
+    offer = "<div role='dialog'>" + _box("Only paying supporters can comment.", cls="paywall")
+    offer += "</div>"
+    r = regions(page(f"<article class='paywall'>{STORY}</article>{offer}", head=tier))
+    assert (r.access, r.paywall) == ("free", "")
+
+
+def _ld(data: str) -> str:
+    return f'<script type="application/ld+json">{data}</script>'
+
+
+def test_a_page_declared_not_free_after_a_newsletter_part_is_locked() -> None:
+    part = _ld('{"hasPart": {"isAccessibleForFree": false, "cssSelector": ".emailwall"}}')
+    own = _ld('{"isAccessibleForFree": false}')
+    body = f"<article>{STORY}</article><div class='emailwall'>Get our newsletter</div>"
+    assert regions(page(body, head=part + own)).access == "locked"
+
+
+def test_a_css_selector_beside_a_pages_own_declaration_does_not_narrow_it() -> None:
+    # only a part (`hasPart`) is said of the element its cssSelector names
+    own = _ld('{"isAccessibleForFree": false, "cssSelector": ".emailwall"}')
+    body = f"<article>{STORY}</article><div class='emailwall'>Get our newsletter</div>"
+    assert regions(page(body, head=own)).access == "locked"
+
+
+@pytest.mark.parametrize(
+    "selector",
+    [
+        ".wrap",  # a part that holds the article
+        ".story-rest",  # a part the server held back: not in the page
+        "[[[",  # a selector that does not parse: taken as said of the page
+    ],
+)
+def test_a_locked_part_that_holds_the_article_or_is_not_in_the_page_locks_it(
+    selector: str,
+) -> None:
+    part = _ld(f'{{"hasPart": {{"isAccessibleForFree": false, "cssSelector": "{selector}"}}}}')
+    body = f"<div class='wrap'><article>{STORY}</article></div>"
+    assert regions(page(body, head=part)).access == "locked"
+
+
+# --- what is not an article ----------------------------------------------------------------------
+
+
+def test_a_failed_capture_has_no_regions() -> None:
+    r = regions(page("<div>Nothing here.</div>"))
+    assert (r.teaser, r.paywall, r.description, r.access) == ("", "", "", "unknown")
+    assert r.error == "no article text found"
+
+
+def test_a_text_that_mentions_a_challenge_phrase_is_a_challenge_under_60_words_only() -> None:
+    def ending(count: int) -> Regions:
+        return regions(page(f"<article><p>{said(count - 2, 'story')} Access denied.</p></article>"))
+
+    assert ending(59).error == "bot challenge or block page ('Story')"
+    assert ending(60).error is None
+
+
+def test_a_challenge_snapshot_is_named_by_its_first_60_characters() -> None:
+    text = "Checking your browser before accessing the site. This may take a few seconds."
+    assert extract_text(text, RULES).error == f"bot challenge or block page ({text[:60]!r})"
+
+
+def test_a_challenge_snapshot_is_named_by_its_text() -> None:
+    r = extract_text("Checking your browser before accessing the site.", RULES)
+    assert r.error == (
+        "bot challenge or block page ('Checking your browser before accessing the site.')"
+    )
+
+
+def test_a_challenge_page_without_a_title_is_named_by_its_text() -> None:
+    html = "<html><body><p>Checking your browser before accessing the site.</p></body></html>"
+    r = regions(html)
+    assert r.error == (
+        "bot challenge or block page ('Checking your browser before accessing the site.')"
+    )
+
+
+def test_a_sign_in_form_is_a_login_wall_beside_fewer_than_150_words() -> None:
+    form = "<form><input type='password' name='p'></form>"
+
+    def with_words(count: int) -> Regions:
+        return regions(
+            f"<html><body><article><p>{said(count, 'story')}</p></article>{form}</body></html>"
+        )
+
+    assert with_words(150).error is None
+    assert with_words(149).error == "login wall: a sign-in form and no article text (no title)"
+
+
+def test_a_title_with_an_error_word_over_min_words_of_text_is_an_article() -> None:
+    html = page(f"<article><p>{said(20, 'story')}</p></article>", title="Error rates fall")
+    assert regions(html).error is None
+    short = page(f"<article><p>{said(19, 'story')}</p></article>", title="Error rates fall")
+    assert regions(short).error == "error page: 'Error rates fall'"
+
+
+# --- the headline, the description ---------------------------------------------------------------
+
+
+def test_the_title_is_the_og_title_or_else_the_page_title() -> None:
+    assert regions(page(f"<article>{STORY}</article>", title="Story")).title == "Story"
+    og = '<meta property="og:title" content="The vote">'
+    assert regions(page(f"<article>{STORY}</article>", head=og)).title == "The vote"
+    empty_og = '<meta property="og:title">'
+    assert regions(page(f"<article>{STORY}</article>", head=empty_og)).title == "Story"
+
+
+def test_a_page_without_a_description_has_an_empty_one() -> None:
+    assert regions(page(f"<article>{STORY}</article>")).description == ""
+
+
+def test_a_page_without_a_title_has_an_empty_one() -> None:
+    html = f"<html><body><article>{STORY}</article></body></html>"
+    assert regions(html).title == ""
+
+
+def test_a_title_is_cut_at_300_characters() -> None:
+    assert regions(page(f"<article>{STORY}</article>", title="x" * 400)).title == "x" * 300
+
+
+def test_a_frameset_page_is_an_empty_page() -> None:
+    html = "<html><frameset><frame src='a.html'></frameset></html>"
+    assert regions(html).error == "empty page: no <body>"
+
+
+def test_a_challenge_form_on_a_page_without_a_title_is_a_challenge_page() -> None:
+    html = f"<html><body><div id='challenge-form'></div><article>{STORY}</article></body></html>"
+    assert regions(html).error == "bot challenge page (no title)"
+
+
+def test_a_challenge_page_in_many_short_blocks_is_a_challenge() -> None:
+    blocks = "".join(f"<p>Step {i} done.</p>" for i in range(15))
+    html = f"<html><body><p>Checking your browser.</p>{blocks}</body></html>"
+    assert (regions(html).error or "").startswith("bot challenge or block page")
+
+
+# --- what inside the article is not teaser -------------------------------------------------------
+
+
+def test_the_articles_own_headline_is_not_teaser() -> None:
+    assert teaser_with("", before="<h1>Libraries face cuts</h1>").startswith(FIRST)
+
+
+def test_the_configured_exclusions_are_not_teaser() -> None:
+    rules = ExtractRules(exclude=(".kicker",))
+    html = page(f"<article>{STORY}<p class='kicker'>Listen to this story.</p></article>")
+    assert regions(html, rules).teaser.endswith(LAST)
+
+
+@pytest.mark.parametrize(
+    "chrome",
+    [
+        "<aside><p>A pull quote that the page sets beside the text.</p></aside>",
+        "<div class='newsletter-signup'><p>Get the morning briefing in your inbox.</p></div>",
+    ],
+)
+def test_asides_and_inner_chrome_inside_the_article_are_not_teaser(chrome: str) -> None:
+    assert teaser_with(chrome).endswith(LAST)
+
+
+def test_a_short_first_line_with_a_number_in_it_is_article_text() -> None:
+    teaser = teaser_with("", before="<p>3 things the council decided</p>")
+    assert teaser.startswith("3 things the council decided")
+
+
+def test_a_date_line_above_the_story_between_dashes_is_not_teaser() -> None:
+    assert teaser_with("", before="<p>— 12 March 2024 —</p>").startswith(FIRST)
+
+
+def test_a_share_bar_of_twelve_words_above_the_story_is_not_teaser() -> None:
+    bar = "Share this Facebook Twitter LinkedIn Email Print Copy link WhatsApp Reddit Pinterest"
+    assert teaser_with("", before=f"<p>{bar}</p>").startswith(FIRST)
+
+
+def test_a_line_above_the_story_that_is_part_of_the_headline_is_not_teaser() -> None:
+    # eight letters or more: "Election" repeats the headline; a shorter word may just be text
+    head = page(f"<article><p>Election</p>{STORY}</article>", title="Election night")
+    assert regions(head).teaser.startswith(FIRST)
+    short = page(f"<article><p>Council</p>{STORY}</article>", title="Council votes")
+    assert regions(short).teaser.startswith("Council\n")
+
+
+# --- more on finding the article and its notice --------------------------------------------------
+
+
+def test_the_post_inside_a_body_marked_as_an_article_is_the_post_not_the_whole_body() -> None:
+    html = (
+        "<html itemscope itemtype='https://schema.org/Article'><head><title>Story</title></head>"
+        "<body itemscope itemtype='https://schema.org/Article'><div>Menu: home, news</div>"
+        "<div class='hentry'><p>Listen to the review above.</p></div></body></html>"
+    )
+    assert regions(html).teaser == "Listen to the review above."
+
+
+def test_a_named_post_written_without_paragraphs_is_the_article() -> None:
+    html = page("<div class='hentry'>Listen to the review above, friends.</div>")
+    assert regions(html).teaser == "Listen to the review above, friends."
+
+
+def test_a_named_block_needs_min_words_in_its_paragraphs_not_its_lists() -> None:
+    box = (
+        f"<div class='entry-content'><p>{said(15, 'box')}</p>"
+        "<ul><li>one two three four five</li><li>six seven eight nine ten</li></ul></div>"
+    )
+    story = "".join(f"<p>{said(15, 'story')}</p>" for _ in range(3))
+    r = regions(page(f"{box}<div class='col'>{story}</div>"))
+    assert r.teaser.startswith("Then story") and "box" not in r.teaser
+
+
+def test_an_article_element_deep_inside_page_furniture_is_not_the_article() -> None:
+    promo = f"<aside><div><div><article><p>{said(30, 'promo')}</p></article></div></div></aside>"
+    story = "".join(f"<p>{said(10, 'story')}</p>" for _ in range(3))
+    r = regions(page(f"{promo}<div class='col'>{story}</div>"))
+    assert r.teaser.startswith("Then story") and "promo" not in r.teaser
+
+
+def test_an_html_capture_is_read_in_the_charset_its_meta_declares() -> None:
+    html = page(f"<article>{STORY}<p>Café.</p></article>", head='<meta charset="iso-8859-1">')
+    capture = Capture(url="http://x/a", body=html.encode("latin-1"), media_type="text/html")
+    assert extract(capture, RULES).teaser.endswith("Café.")
+
+
+@pytest.mark.parametrize("tag", ["h1", "header"])
+def test_a_marker_written_as_a_top_heading_or_header_is_found(tag: str) -> None:
+    box = f"<div class='box'><{tag}>For supporters</{tag}><p>{ASK}</p></div>"
+    r = regions(page(f"<article>{STORY}</article>{box}"), MARKED)
+    assert r.paywall == f"For supporters\n{ASK}"
+
+
+# --- text snapshots ------------------------------------------------------------------------------
+
+LINE = "The committee met on Tuesday to weigh the proposal for the city libraries."
+LINE2 = "Members heard from residents for three hours before adjourning without a vote."
+
+
+def test_a_snapshot_with_html_entities_is_read_as_its_characters() -> None:
+    r = extract_text(f"{LINE} Fish &amp; chips.\n{LINE2}", RULES)
+    assert r.teaser == f"{LINE} Fish & chips.\n{LINE2}"
+
+
+def test_a_free_snapshot_whose_last_line_does_not_start_it_has_no_description() -> None:
+    r = extract_text(f"{LINE}\n{LINE2}\nAnd so it ends.", RULES)
+    assert (r.teaser, r.description) == (f"{LINE}\n{LINE2}\nAnd so it ends.", "")
+
+
+def test_a_free_snapshot_ends_with_its_description_when_that_starts_the_teaser() -> None:
+    r = extract_text(f"{LINE}\n{LINE2}\n{LINE[:40]}", RULES)
+    assert (r.access, r.teaser, r.description) == ("free", f"{LINE}\n{LINE2}", LINE[:40].strip())
+
+
+def test_a_snapshot_marker_with_one_line_after_it_has_that_line_as_notice() -> None:
+    r = extract_text(f"{LINE}\n{LINE2}\nMembers-Only Content\nJoin to read on.", RULES)
+    assert (r.paywall, r.description) == ("Members-Only Content\nJoin to read on.", "")
+
+
+def test_a_snapshot_notice_of_several_lines_is_followed_by_the_description() -> None:
+    text = f"{LINE}\nMembers-Only Content\nJoin to read on.\nOr sign in.\nA description."
+    r = extract_text(text, RULES)
+    assert (r.paywall, r.description) == (
+        "Members-Only Content\nJoin to read on.\nOr sign in.",
+        "A description.",
+    )
+
+
+def test_a_locked_snapshot_with_a_short_teaser_is_locked_not_failed() -> None:
+    r = extract_text("A short teaser.\nMembers-Only Content\nJoin to read on.", RULES)
+    assert (r.access, r.teaser, r.error) == ("locked", "A short teaser.", None)
+
+
+def test_an_empty_snapshot_says_why_it_failed() -> None:
+    assert extract_text("\n\n", RULES).error == "no article text found"
+
+
+# --- an article split around a metered site's cut point ------------------------------------------
+
+
+def _split(first: str, inside: int, beside: str = "") -> Regions:
+    rest = "".join(f"<p>{said(inside // 2, 'rest')}</p>" for _ in range(2))
+    return regions(
+        page(f"{beside}<div class='c'><p>{first}</p><span class='cut'>{rest}</span></div>")
+    )
+
+
+def test_a_first_paragraph_of_eight_words_beside_the_cut_is_in_the_teaser() -> None:
+    assert _split(said(8, "first"), 40).teaser.startswith("Then first")
+
+
+def test_a_first_line_of_seven_words_beside_the_cut_is_not_taken_in() -> None:
+    # a link inside it does not make it longer
+    first = "Then <a href='/f'>first</a> first first first first first."
+    assert _split(first, 40).teaser.startswith("Then rest")
+
+
+def test_a_paragraph_beside_the_cut_is_taken_in_up_to_a_quarter_of_the_rest() -> None:
+    assert _split(said(10, "first"), 40).teaser.startswith("Then first")
+    assert _split(said(11, "first"), 40).teaser.startswith("Then rest")
+
+
+def test_a_paragraph_written_straight_into_the_body_is_not_taken_in() -> None:
+    story = "".join(f"<p>{said(20, 'story')}</p>" for _ in range(2))
+    r = regions(page(f"<p>{said(9, 'loose')}</p><div class='c'>{story}</div>"))
+    assert r.teaser.startswith("Then story") and "loose" not in r.teaser
+
+
+# --- notices found by selector -------------------------------------------------------------------
+
+
+def test_an_empty_paywall_element_before_the_notice_is_skipped() -> None:
+    body = f"<article>{STORY}</article><div class='paywall'></div>{_box(NOTICE, cls='paywall')}"
+    assert regions(page(body)).paywall == NOTICE
+
+
+def test_a_dialogs_offer_before_the_notice_on_a_free_page_is_skipped_for_the_notice() -> None:
+    offer = "<div role='dialog'>" + _box("Only supporters can comment.", cls="paywall") + "</div>"
+    body = f"<article>{STORY}</article>{offer}{_box(NOTICE, cls='paywall')}"
+    r = regions(page(body, head=FREE))
+    assert (r.access, r.paywall) == ("locked", NOTICE)
+
+
+def test_a_paywall_class_on_a_paragraph_of_the_article_locks_it_and_is_not_the_notice() -> None:
+    body = f"<article>{STORY}<p class='paywall'>{said(12, 'rest')}</p></article>"
+    r = regions(page(body))
+    assert (r.access, r.paywall) == ("locked", "")
+    assert r.teaser.endswith("rest.")
+
+
+def test_the_notice_is_found_after_a_paywall_class_on_the_article_itself() -> None:
+    body = f"<article class='paywall'>{STORY}</article>{_box(NOTICE, cls='paywall')}"
+    r = regions(page(body))
+    assert (r.access, r.paywall) == ("locked", NOTICE)
+
+
+def test_a_paywall_block_of_150_words_is_a_notice_and_a_longer_one_is_skipped() -> None:
+    story = f"<div class='entry-content'>{STORY}</div>"
+    longer = _box(said(151, "long"), cls="paywall")
+    assert regions(page(f"{story}{longer}{_box(NOTICE, cls='paywall')}")).paywall == NOTICE
+    exactly = said(150, "offer")
+    assert regions(page(f"{story}{_box(exactly, cls='paywall')}")).paywall == exactly
+
+
+def test_a_long_paywall_notice_beside_a_short_article_is_the_notice_not_the_article() -> None:
+    offer = "".join(f"<p>{said(22, 'offer')}</p>" for _ in range(5))
+    notice = f"<div class='paywall'><p>{NOTICE}</p>{offer}</div>"
+    r = regions(page(f"<article>{STORY}</article>{notice}"))
+    assert r.teaser.startswith(FIRST) and r.paywall.startswith(NOTICE)
