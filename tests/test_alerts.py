@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 from dataclasses import replace
+from datetime import datetime
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -108,7 +110,7 @@ def test_starttls_and_auth(
     assert len(box.received) == 1
 
 
-def test_server_down_then_back_delivers_once(
+def test_server_down_then_back_delivers_once_and_clears_the_error(
     tmp_path: Path, pages: PageServer, seed_articles: list[Article]
 ) -> None:
     port = free_port()
@@ -130,7 +132,10 @@ def test_server_down_then_back_delivers_once(
         run(config, "check")
         run(config, "check")
     assert len(box.received) == 1
-    assert alerts(config)[0]["status"] == "sent"
+    (sent,) = alerts(config)
+    assert sent["status"] == "sent" and sent["last_error"] is None  # the failure is over
+    assert isinstance(sent["sent_at"], str)
+    assert datetime.fromisoformat(sent["sent_at"]) >= datetime.fromisoformat(sent["created_at"])
 
 
 def test_a_rejected_recipient_does_not_hold_back_the_others(
@@ -273,14 +278,24 @@ def test_failing_and_recovered_events_become_alerts(
     run(config, "check")
     pages.put_article(PATH, seed_articles[0])
     run(config, "check")
-    subjects = sorted(
-        message_from_bytes(p.read_bytes(), policy=policy.default)["Subject"]
-        for p in (tmp_path / "outbox").glob("*.eml")
+    messages = sorted(
+        (
+            message_from_bytes(p.read_bytes(), policy=policy.default)
+            for p in (tmp_path / "outbox").glob("*.eml")
+        ),
+        key=lambda m: str(m["Subject"]),
     )
-    assert subjects == [
+    assert [m["Subject"] for m in messages] == [
         "Source failing: In Brief: The North Korean-Russian Threat",
         "Source recovered: In Brief: The North Korean-Russian Threat",
     ]
+    failing, recovered = (parts(m)[0].replace("\r\n", "\n") for m in messages)
+    # each names the page, when the turn was seen, and why
+    for text in (failing, recovered):
+        assert f"URL:      {pages.url(PATH)}\n" in text
+        assert re.search(r"Seen:     \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", text)
+    assert "The latest reason:\n\n  HTTP 500" in failing
+    assert "(latest outcome: not_modified)" in recovered  # the page answered 304
     with sqlite3.connect(tmp_path / "monitor.db") as conn:
         assert conn.execute("select count(*) from changes").fetchone()[0] == 0
 

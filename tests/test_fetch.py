@@ -8,7 +8,7 @@ import threading
 import time
 import tracemalloc
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,8 +16,9 @@ import pytest
 import trustme
 
 from monitor.detect.capture import decode, sniff_format
-from monitor.errors import CaptureError
+from monitor.errors import Cancelled, CaptureError
 from monitor.fetch import Fetcher, build_client
+from monitor.fetch.http import is_private_host
 
 from .server import LoopServer, Reply
 
@@ -34,13 +35,20 @@ def fetcher() -> Iterator[Fetcher]:
 
 
 def test_user_agent_and_conditional_headers(http: LoopServer, fetcher: Fetcher) -> None:
-    url = http.static("/a", HTML, Content_Type="text/html", ETag='"v1"')
+    url = http.static(
+        "/a",
+        HTML,
+        Content_Type="text/html",
+        ETag='"v1"',
+        Last_Modified="Tue, 03 Nov 2026 09:00:00 GMT",
+    )
     capture = fetcher.fetch(url, etag='"v0"', last_modified="Mon, 02 Nov 2026 10:00:00 GMT")
     request = http.hits("/a")[0]
     assert request.headers["User-Agent"] == "monitor-test/1"
     assert request.headers["If-None-Match"] == '"v0"'
     assert request.headers["If-Modified-Since"] == "Mon, 02 Nov 2026 10:00:00 GMT"
     assert (capture.status, capture.etag, capture.media_type) == (200, '"v1"', "text/html")
+    assert capture.last_modified == "Tue, 03 Nov 2026 09:00:00 GMT"  # the next check sends it
 
 
 def test_https_is_verified_and_cookies_are_not_kept(
@@ -164,8 +172,56 @@ def test_a_long_retry_after_is_left_to_the_next_check(http: LoopServer, fetcher:
 def test_timeout(http: LoopServer, fetcher: Fetcher) -> None:
     url = http.route("/stall", lambda r: Reply(200, b"late", delay=1.5))
     fetcher.retries = 0
-    with pytest.raises(CaptureError, match="timed out"):
+    with pytest.raises(CaptureError) as info:
         fetcher.fetch(url)
+    # what it was waiting for, and no "after 1 tries" when there was one
+    assert str(info.value) == "timed out (waiting for the server)"
+
+
+def test_a_request_waits_for_a_free_connection_no_longer_than_the_timeout(
+    http: LoopServer,
+) -> None:
+    """The client opens at most `max_connections` (the `concurrency` setting) at once."""
+    stop = threading.Event()
+
+    def trickle() -> Iterator[bytes]:
+        for _ in range(100):
+            if stop.wait(0.2):
+                return
+            yield b"x"
+
+    http.route("/held", lambda r: Reply(200, headers={}, stream=trickle))
+    fast = http.static("/fast", HTML, Content_Type="text/html")
+    client = build_client(timeout=2.0, user_agent="monitor-test/1", max_connections=1)
+    holder = Fetcher(client, max_body=1 << 20, retries=0, deadline=30.0)
+    outcome: list[BaseException] = []
+
+    def hold() -> None:
+        try:
+            holder.fetch(http.url("/held"))
+        except CaptureError as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    try:
+        wait_for(lambda: bool(http.hits("/held")), "the first request")
+        with pytest.raises(CaptureError) as info:
+            Fetcher(client, max_body=1 << 20, retries=0).fetch(fast)
+    finally:
+        stop.set()
+        thread.join()
+        client.close()
+    assert str(info.value) == "timed out (waiting for a free connection)"
+    assert http.hits("/fast") == []
+
+
+def test_a_connection_reset_mid_body_says_so(http: LoopServer, fetcher: Fetcher) -> None:
+    url = http.route("/reset", lambda r: Reply(200, b"x" * 200_000, reset=True))
+    fetcher.retries = 0
+    with pytest.raises(CaptureError) as info:
+        fetcher.fetch(url)
+    assert str(info.value) == "connection broken while reading: connection reset by the server"
 
 
 def test_connection_refused(fetcher: Fetcher) -> None:
@@ -184,6 +240,12 @@ def test_a_body_exactly_at_the_cap_is_read(
     body = b"x" * 1000
     sent = gzip.compress(body) if encoding else body
     url = http.static("/at-cap", sent, Content_Encoding=encoding or "identity")
+    assert fetcher.fetch(url).body == body
+
+
+def test_a_body_of_many_reads_is_kept_byte_for_byte(http: LoopServer, fetcher: Fetcher) -> None:
+    body = bytes(range(256)) * 3000  # 750 KB: many reads of the socket
+    url = http.static("/long", body, Content_Type="application/octet-stream")
     assert fetcher.fetch(url).body == body
 
 
@@ -388,7 +450,8 @@ def test_a_public_site_cannot_redirect_to_a_private_address(
     url = http.static("/to-internal", "", status=302, Location=http.url("/internal"))
     public_url = url.replace("127.0.0.1", "localhost")
     fetcher.retries = 0
-    with pytest.raises(CaptureError, match="private or loopback address: refused"):
+    hint = r"private or loopback address: refused \(set allow_private = true on the source"
+    with pytest.raises(CaptureError, match=hint):
         fetcher.fetch(public_url)
     assert http.hits("/internal") == []
     assert fetcher.fetch(url).body == b"secret admin page"  # loopback to loopback: allowed
@@ -418,3 +481,108 @@ def test_proxy_from_the_environment_is_used(
         capture = Fetcher(client, max_body=1 << 20, retries=0).fetch("http://example.org/page")
     assert capture.body == HTML.encode()
     assert len(http.hits("http://example.org/page")) == 1
+
+
+def test_a_host_name_is_private_when_it_resolves_to_a_private_address() -> None:
+    """Names go through the system's resolver, no DNS server needed: `localhost` from
+    /etc/hosts, and numbers that are not dotted quads, which the resolver reads as addresses
+    (a way to write 127.0.0.1 that an address parser does not recognise)."""
+    assert is_private_host("localhost")
+    assert is_private_host("2130706433")  # 127.0.0.1
+    assert is_private_host("0x7f000001")  # 127.0.0.1
+    assert is_private_host("10.1")  # 10.0.0.1
+    assert not is_private_host("134744072")  # 8.8.8.8
+    # not found: not called private, the request fails with the resolver's reason
+    assert not is_private_host("nothing.invalid")
+    assert is_private_host("[::1]") and not is_private_host("[2001:4860:4860::8888]")
+
+
+def test_a_redirect_to_loopback_written_as_a_number_is_refused(
+    http: LoopServer, fetcher: Fetcher
+) -> None:
+    http.static("/internal", "secret admin page", Content_Type="text/html")
+    url = http.static(
+        "/to-number", "", status=302, Location=f"http://2130706433:{http.port}/internal"
+    )
+    fetcher.retries = 0
+    with pytest.raises(CaptureError, match="private or loopback address: refused"):
+        fetcher.fetch(url, allow_private=False)  # as from a source on the public internet
+    assert http.hits("/internal") == []
+    assert fetcher.fetch(url, allow_private=True).body == b"secret admin page"
+
+
+def test_a_redirect_from_http_to_https_is_followed(
+    http: LoopServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ca = trustme.CA()
+    server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_side)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    with LoopServer(tls=server_side).running() as https:
+        target = https.static("/a", HTML, Content_Type="text/html")
+        url = http.static("/moved", "", status=301, Location=target)
+        with build_client(timeout=2.0, user_agent="monitor-test/1") as client:
+            capture = Fetcher(client, max_body=1024, retries=0).fetch(url)
+    assert (capture.url, capture.body) == (target, HTML.encode())
+
+
+def test_cancel_all_ends_a_read_the_server_is_holding(http: LoopServer) -> None:
+    release = threading.Event()
+
+    def held(request: object) -> Reply:
+        release.wait(30)
+        return Reply(200, HTML.encode())
+
+    url = http.route("/held", held)
+    client = build_client(timeout=30.0, user_agent="monitor-test/1")
+    fetcher = Fetcher(client, max_body=1 << 20, retries=0)
+    outcome: list[BaseException] = []
+
+    def fetch() -> None:
+        try:
+            fetcher.fetch(url)
+        except CaptureError as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=fetch)
+    thread.start()
+    try:
+        wait_for(lambda: bool(http.hits("/held")), "the request")
+        fetcher.cancel_all()
+        thread.join(10)
+        ended_while_held = not thread.is_alive()
+    finally:
+        release.set()
+        thread.join()
+        client.close()
+    # the socket was shut down under the read: it did not wait for the server's answer
+    assert ended_while_held
+    assert [type(e) for e in outcome] == [Cancelled]
+
+
+def test_a_request_that_would_start_after_a_cancel_is_never_sent(http: LoopServer) -> None:
+    """The cancel comes while the first response is on its way: the redirect's new connection
+    is shut down as soon as it opens, before the request is written."""
+    cancel = threading.Event()
+    with LoopServer().running() as other:
+        final = other.static("/final", HTML, Content_Type="text/html")
+
+        def cancel_then_redirect(request: object) -> Reply:
+            cancel.set()  # as the service's stop, or Ctrl-C, would
+            return Reply(302, headers={"Location": final})
+
+        url = http.route("/go", cancel_then_redirect)
+        with build_client(timeout=5.0, user_agent="monitor-test/1") as client:
+            fetcher = Fetcher(client, max_body=1 << 20, retries=0, cancel=cancel)
+            with pytest.raises(Cancelled):
+                fetcher.fetch(url)
+        assert other.hits("/final") == []
+
+
+def wait_for(condition: Callable[[], bool], what: str, seconds: float = 10.0) -> None:
+    ends = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < ends, f"not within {seconds:g} s: {what}"
+        time.sleep(0.02)

@@ -12,7 +12,7 @@ from monitor.detect.extract import Regions
 from monitor.store.db import Store
 from monitor.store.record import Recipients, record_checks
 from monitor.store.rows import CheckResult
-from monitor.store.schema import STEPS, up_to_date
+from monitor.store.schema import STEPS, iso, up_to_date
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 A = Regions("A lot happens every day. " * 5, "Members-Only Content\nReserved.", "A lot.", "locked")
@@ -133,3 +133,245 @@ def test_reviewed_flag(store: Store) -> None:
     store.mark_reviewed(1, True, NOW)
     assert store.change(1).reviewed
     assert store.changes(reviewed=False) == []
+
+
+def _alert_rows(store: Store) -> list[tuple[object, ...]]:
+    return store.conn.execute(
+        "select channel, recipient, event, change_id, event_id, status, tries,"
+        " next_attempt_at, created_at from alerts order by id"
+    ).fetchall()
+
+
+def test_a_change_queues_an_alert_per_recipient_and_per_notify_target_taking_its_kind(
+    store: Store,
+) -> None:
+    store.import_baseline("s", A, NOW)
+    takes = {
+        "s": [
+            ("everything", frozenset[str]()),
+            ("teasers", frozenset({"teaser_rewritten"})),
+            ("access", frozenset({"access_changed", "failing"})),
+        ]
+    }
+    result = CheckResult(
+        "s", "changed", NOW, 5, 200, regions=B, comparison=compare(A, B), base_version_id=1
+    )
+    [recorded] = record_checks(store, [result], Recipients({"s": ["a@x.org"]}, notify=takes))
+    assert isinstance(recorded, CheckResult) and recorded.change_id == 1
+    due = iso(NOW)
+    assert _alert_rows(store) == [
+        ("email", "a@x.org", "change", 1, None, "pending", 0, due, due),
+        ("notify", "everything", "change", 1, None, "pending", 0, due, due),
+        ("notify", "teasers", "change", 1, None, "pending", 0, due, due),
+    ]
+
+
+def test_a_source_turns_failing_after_failing_after_errors_and_recovers_once(
+    store: Store,
+) -> None:
+    store.import_baseline("s", A, NOW)
+    recipients = Recipients({"s": ["a@x.org"]}, failing_after=3)
+
+    def check(minute: int, ok: bool) -> CheckResult:
+        at = NOW.replace(minute=minute)
+        result = (
+            CheckResult("s", "unchanged", at, 5, 200, regions=A, base_version_id=1)
+            if ok
+            else CheckResult("s", "error", at, 5, 503, error="HTTP 503 Service Unavailable")
+        )
+        [recorded] = record_checks(store, [result], recipients)
+        assert isinstance(recorded, CheckResult)
+        return recorded
+
+    def state() -> str:
+        return str(store.conn.execute("select state from sources").fetchone()[0])
+
+    assert [check(1, False).event, check(2, False).event] == [None, None]
+    assert state() == "healthy"  # two failures are not yet "failing"
+    assert check(3, False).event == "failing"
+    assert state() == "failing"
+    assert check(4, False).event is None  # failing already: no second event
+    assert check(5, True).event == "recovered"
+    assert state() == "healthy"
+    assert check(6, True).event is None
+    events = store.conn.execute("select id, kind, detail, at from events order by id").fetchall()
+    assert events == [
+        (1, "failing", "HTTP 503 Service Unavailable", iso(NOW.replace(minute=3))),
+        (2, "recovered", "unchanged", iso(NOW.replace(minute=5))),
+    ]
+    three, five = iso(NOW.replace(minute=3)), iso(NOW.replace(minute=5))
+    assert [(r[2], r[3], r[4], r[7], r[8]) for r in _alert_rows(store)] == [
+        ("failing", None, 1, three, three),  # due at once
+        ("recovered", None, 2, five, five),
+    ]
+
+
+C = Regions("A lot happens every month. " * 5, A.paywall, A.description, "locked")
+
+
+def _counts(store: Store) -> tuple[int, int, int]:
+    return tuple(  # type: ignore[return-value]
+        store.conn.execute(f"select count(*) from {table}").fetchone()[0]
+        for table in ("versions", "changes", "checks")
+    )
+
+
+def test_a_page_compared_with_a_version_another_writer_replaced_is_compared_again(
+    store: Store,
+) -> None:
+    """Two writers: this check compared the page with A, but another stored B meanwhile. A
+    page that differs from B comes back to be compared with B; one equal to B is unchanged."""
+    store.import_baseline("s", A, NOW)
+    record_checks(  # the other writer
+        store,
+        [
+            CheckResult(
+                "s", "changed", NOW, 5, regions=B, comparison=compare(A, B), base_version_id=1
+            )
+        ],
+        NOBODY,
+    )
+    before = _counts(store)
+    late = CheckResult(
+        "s", "changed", NOW, 5, regions=C, comparison=compare(A, C), base_version_id=1
+    )
+    [stale] = record_checks(store, [late], Recipients({"s": ["a@x.org"]}))
+    assert isinstance(stale, record.Stale)
+    assert stale.result is late and stale.current.id == 2 and stale.current.regions == B
+    assert _counts(store) == before  # nothing recorded from the stale comparison
+    same = CheckResult(
+        "s", "changed", NOW, 5, regions=B, comparison=compare(A, B), base_version_id=1
+    )
+    [recorded] = record_checks(store, [same], Recipients({"s": ["a@x.org"]}))
+    assert isinstance(recorded, CheckResult)
+    assert (recorded.outcome, recorded.change_id, recorded.revert_to) == ("unchanged", None, None)
+    versions, changes, checks = _counts(store)
+    assert (versions, changes, checks) == (before[0], before[1], before[2] + 1)
+    assert store.conn.execute("select count(*) from alerts").fetchone()[0] == 0
+
+
+def test_a_check_of_a_source_not_in_the_database_names_it(store: Store) -> None:
+    from monitor.errors import NotFound
+
+    with pytest.raises(NotFound, match="source 'nope' is not in the database"):
+        record_checks(store, [CheckResult("nope", "new", NOW, 5, regions=A)], NOBODY)
+
+
+def test_a_full_disk_mid_batch_stores_nothing_of_it_and_fails_every_check(store: Store) -> None:
+    """SQLite rolls the whole transaction back when the database is full: the first check of
+    the batch, which fitted, is not stored either, and is reported so."""
+    store.sync_sources([("s", "https://example.org/a"), ("t", "https://example.org/b")], NOW)
+    store.import_baseline("s", A, NOW)
+    store.import_baseline("t", A, NOW)
+    huge = Regions(" ".join(f"word{i}" for i in range(20_000)), A.paywall, A.description, "locked")
+    batch = [
+        CheckResult("s", "changed", NOW, 5, regions=B, comparison=compare(A, B), base_version_id=1),
+        CheckResult(
+            "t", "changed", NOW, 5, regions=huge, comparison=compare(A, huge), base_version_id=2
+        ),
+    ]
+    before = _counts(store)
+    pages = store.conn.execute("pragma page_count").fetchone()[0]
+    store.conn.execute(f"pragma max_page_count = {pages + 4}")
+    answers = record_checks(store, batch, NOBODY)
+    assert [type(a).__name__ for a in answers] == ["OperationalError", "OperationalError"]
+    assert all("full" in str(a) for a in answers)
+    assert _counts(store) == before
+    store.conn.execute("pragma max_page_count = 1073741823")  # room again
+    again = record_checks(store, batch, NOBODY)
+    assert [a.outcome for a in again if isinstance(a, CheckResult)] == ["changed", "changed"]
+
+
+def test_after_new_reading_rules_a_change_is_a_new_reference_without_change_or_alert(
+    store: Store,
+) -> None:
+    """A source whose version was read by older extraction rules (`rules_changed`, set by
+    the migration that brought the new rules) takes its next reading as the reference."""
+    store.import_baseline("s", A, NOW)
+    store.conn.execute("update sources set rules_changed = 1")
+    result = CheckResult(
+        "s", "changed", NOW, 5, 200, regions=B, comparison=compare(A, B), base_version_id=1
+    )
+    [recorded] = record_checks(store, [result], Recipients({"s": ["a@x.org"]}))
+    assert isinstance(recorded, CheckResult)
+    assert (recorded.outcome, recorded.change_id, recorded.comparison) == (
+        "rebaselined",
+        None,
+        None,
+    )
+    assert store.state("s").current.regions == B  # type: ignore[union-attr]
+    assert _counts(store) == (2, 0, 1)  # a version, no change, the check
+    assert store.conn.execute("select count(*) from alerts").fetchone()[0] == 0
+    assert store.conn.execute("select rules_changed from sources").fetchone()[0] == 0
+    # a 304 reads nothing: a source still waiting for its first reading keeps waiting
+    store.conn.execute("update sources set rules_changed = 1")
+    [unread] = record_checks(
+        store, [CheckResult("s", "not_modified", NOW, 5, 304, base_version_id=2)], NOBODY
+    )
+    assert isinstance(unread, CheckResult) and unread.outcome == "not_modified"
+    assert store.conn.execute("select rules_changed from sources").fetchone()[0] == 1
+    store.conn.execute("update sources set rules_changed = 0")
+    # from now on a change is a change
+    later = CheckResult(
+        "s", "changed", NOW, 5, 200, regions=C, comparison=compare(B, C), base_version_id=2
+    )
+    [changed] = record_checks(store, [later], NOBODY)
+    assert isinstance(changed, CheckResult) and changed.outcome == "changed"
+    assert changed.change_id == 1
+
+
+def test_validators_title_and_last_seen_follow_the_last_page_read(store: Store) -> None:
+    """A 304 or a failed check keeps the validators the next request sends and the version's
+    last sighting; a page read brings its own."""
+    from dataclasses import replace
+
+    store.import_baseline("s", A, NOW)
+    titled = replace(A, title="Kim's visit")
+
+    def record_one(minute: int, outcome: str, **fields: object) -> None:
+        at = NOW.replace(minute=minute)
+        result = CheckResult("s", outcome, at, 5, base_version_id=1, **fields)  # type: ignore[arg-type]
+        [recorded] = record_checks(store, [result], NOBODY)
+        assert isinstance(recorded, CheckResult)
+
+    def source() -> tuple[object, ...]:
+        return store.conn.execute("select etag, last_modified, title from sources").fetchone()
+
+    def last_seen() -> str:
+        return str(store.conn.execute("select last_seen from versions").fetchone()[0])
+
+    def check_rows() -> list[tuple[object, ...]]:
+        return store.conn.execute("select etag, last_modified, version_id from checks").fetchall()
+
+    validators = {"etag": '"v1"', "last_modified": "Tue, 03 Nov 2026 09:00:00 GMT"}
+    record_one(1, "unchanged", status=200, regions=titled, **validators)
+    assert source() == ('"v1"', "Tue, 03 Nov 2026 09:00:00 GMT", "Kim's visit")
+    assert last_seen() == iso(NOW.replace(minute=1))
+    record_one(2, "not_modified", status=304)
+    record_one(3, "error", status=503, error="HTTP 503 Service Unavailable")
+    assert source() == ('"v1"', "Tue, 03 Nov 2026 09:00:00 GMT", "Kim's visit")
+    assert last_seen() == iso(NOW.replace(minute=2))  # the 304 saw it; the failure did not
+    record_one(4, "unchanged", status=200, regions=A, etag='"v2"')
+    assert source() == ('"v2"', None, "Kim's visit")  # no title read: the last one stays
+    assert check_rows() == [
+        ('"v1"', "Tue, 03 Nov 2026 09:00:00 GMT", 1),
+        (None, None, 1),  # a 304 repeats what the source row holds
+        (None, None, None),  # a failed check saw no version
+        ('"v2"', None, 1),
+    ]
+
+
+def test_a_page_back_to_an_earlier_version_is_a_return_to_it(store: Store) -> None:
+    store.import_baseline("s", A, NOW)
+    there = CheckResult(
+        "s", "changed", NOW, 5, regions=B, comparison=compare(A, B), base_version_id=1
+    )
+    back = CheckResult(
+        "s", "changed", NOW, 5, regions=A, comparison=compare(B, A), base_version_id=2
+    )
+    [first] = record_checks(store, [there], NOBODY)
+    [second] = record_checks(store, [back], NOBODY)
+    assert isinstance(first, CheckResult) and first.revert_to is None
+    assert isinstance(second, CheckResult) and second.revert_to == 1
+    origins = store.conn.execute("select id, origin from versions order by id").fetchall()
+    assert origins == [(1, "baseline"), (2, "check")]

@@ -110,7 +110,7 @@ class ChangeRow:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CheckResult:
     """One check of one source: what was found, and once recorded, what it wrote."""
 
