@@ -7,8 +7,7 @@ ask this module for an `App` and pass its parts down.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
-from concurrent.futures import Executor
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -20,14 +19,11 @@ from monitor.config.settings import Settings
 from monitor.discover.run import Discoverer
 from monitor.fetch import Fetcher, build_client
 from monitor.fetch.browser import BrowserFetcher
-from monitor.service.check import Checker, uses_processes
+from monitor.service.check import Checker, Workers, uses_processes
 from monitor.store.db import Store
 
 if TYPE_CHECKING:
     from monitor.alerts.mailer import Transport
-
-# worker processes and what cancels their requests
-Workers = tuple[Executor, Callable[[], None]]
 
 
 @dataclass(frozen=True)

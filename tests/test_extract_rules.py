@@ -10,14 +10,9 @@ from monitor.detect.capture import Capture
 from monitor.detect.extract import Regions, extract, extract_html, extract_text
 from monitor.detect.rules import ExtractRules
 
+from .test_extract_real_markup import FIRST, STORY
+
 RULES = ExtractRules()
-STORY = (
-    "<p>The committee met on Tuesday to weigh the proposal, which would reshape how the city "
-    "funds its libraries for the next decade and beyond.</p>"
-    "<p>Members heard from residents for three hours before adjourning without a vote, saying "
-    "they needed more time to study the figures presented by the finance office.</p>"
-)
-FIRST = "The committee met on Tuesday"
 LAST = "presented by the finance office."
 FREE = '<script type="application/ld+json">{"isAccessibleForFree": true}</script>'
 # no notice wording (`_NOTICE_PHRASES`) in it: found only by the rule under test

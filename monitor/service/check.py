@@ -44,6 +44,10 @@ NOT_STARTED = "not checked: cancelled before it started"
 PROCESS_THRESHOLD = 200
 
 
+# Worker processes started before a pass (`app.open_workers`), and what cancels their requests.
+Workers = tuple[Executor, Callable[[], None]]
+
+
 def uses_processes(count: int, per_host: int) -> bool:
     """Whether a pass over `count` sources checks them in worker processes.
 
@@ -254,7 +258,7 @@ class Checker:
         timeout: float = 30.0,
         confirm_after: float | None = None,
         browser: BrowserFetcher | None = None,
-        workers: tuple[Executor, Callable[[], None]] | None = None,
+        workers: Workers | None = None,
     ) -> None:
         self.confirm_after = confirm_after
         self.browser = browser  # for `fetch = "browser"` sources; its own limit of pages
