@@ -6,7 +6,6 @@ ask this module for an `App` and pass its parts down.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from monitor.config.settings import Settings
 from monitor.discover.run import Discoverer
 from monitor.fetch import Fetcher, build_client
 from monitor.fetch.browser import BrowserFetcher
-from monitor.service.check import Checker, Workers, uses_processes
+from monitor.service.check import Checker, Workers, uses_processes, worker_processes
 from monitor.store.db import Store
 
 if TYPE_CHECKING:
@@ -88,7 +87,8 @@ def open_workers(settings: Settings, sources: int | None) -> Iterator[Workers | 
     from monitor.service.workers import process_pool
 
     pool, cancel = process_pool(
-        os.cpu_count() or 1,
+        worker_processes(),
+        per_host=m.per_host,
         timeout=m.timeout,
         user_agent=m.user_agent,
         max_body=m.max_body,

@@ -268,3 +268,38 @@ def test_a_large_pass_uses_worker_processes_and_finds_the_same(
     assert changed[0]["kinds"] == ["teaser_rewritten"]
     assert {r["outcome"] for r in out} - {"changed"} == {"not_modified"}
     assert count(tmp_path / "monitor.db", "versions") == n + 1
+
+
+def test_a_pass_keeps_only_the_results_asked_for_and_reports_every_one(
+    setup: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    from monitor.app import open_app
+    from monitor.config.settings import load_settings
+
+    settings = load_settings(setup)
+    with open_app(settings) as app:
+        app.checker.check(settings.sources)  # the baselines
+        edited = seed_articles[1]
+        pages.put_article(PATHS[1], replace(edited, teaser=edited.teaser + " One more line."))
+        seen: list[tuple[str, str]] = []
+        kept = app.checker.check(
+            settings.sources,
+            on_result=lambda r: seen.append((r.source_id, r.outcome)),
+            keep=lambda r: r.outcome == "changed",
+        )
+        assert [(r.source_id, r.outcome) for r in kept] == [("allies", "changed")]
+        assert kept[0].change_id is not None
+        assert sorted(seen) == [("allies", "changed"), ("threat", "not_modified")]
+        # what a pass keeps of a recorded check: not the page nor the response's details
+        assert (kept[0].regions, kept[0].url, kept[0].etag) == (None, None, None)
+        # sources a cancelled pass never started are reported too, and kept as asked
+        app.fetcher.cancel.set()
+        seen.clear()
+        kept = app.checker.check(
+            settings.sources,
+            on_result=lambda r: seen.append((r.source_id, r.outcome)),
+            keep=lambda r: r.source_id == "threat",
+        )
+        assert seen == [("threat", "cancelled"), ("allies", "cancelled")]
+        assert [(r.source_id, r.outcome) for r in kept] == [("threat", "cancelled")]
+    assert count(setup.parent / "monitor.db", "changes") == 1

@@ -201,3 +201,6 @@ def test_sources_of_every_shape_read_back_from_the_cache_as_validated(
     assert by_id["odd"].allow_private is True and by_id["plain"].allow_private is False
     assert by_id["ruled"].extract.teaser == ("article p",)
     assert by_id["plain"].recipients == ("desk@example.org",)
+    # a large config that is not cached is made again from its columns in memory: the same
+    parsed, _ = settings._parse(config.read_text(), config.resolve())
+    assert load_settings(config, cache=False) == parsed == cached

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext, suppress
 
@@ -119,6 +120,14 @@ def check_cmd(
     discovery_failed = False
     # Known before the database opens, unless discovery may add sources to the pass.
     size = None if dry_run or (not sources and settings.discover) else len(chosen)
+    # Every outcome is counted as it comes; with --changes-only the pass keeps only the
+    # results it lists, not one per source.
+    outcomes: Counter[str] = Counter()
+
+    def listed(result: CheckResult) -> bool:
+        return result.outcome not in report.QUIET_OUTCOMES
+
+    keep = listed if changes_only else None
     with domain_errors(), open_app(settings, sources=size) as app:
         if not sources and settings.discover:
             # every [[discover]] block is read first, so that a pass from cron watches new
@@ -129,28 +138,33 @@ def check_cmd(
         fetcher = app.fetcher
         sending = nullcontext(None) if dry_run else app.sender.delivering()
         with sending as delivery, _progress(show_progress, len(chosen)) as step:
-            results, interrupted = run_interruptibly(
-                lambda: app.checker.check(chosen, dry_run=dry_run, on_result=step), fetcher
+
+            def seen(result: CheckResult) -> None:
+                outcomes[result.outcome] += 1
+                step(result)
+
+            shown, interrupted = run_interruptibly(
+                lambda: app.checker.check(chosen, dry_run=dry_run, on_result=seen, keep=keep),
+                fetcher,
             )
     took = time.monotonic() - began
-    shown = [r for r in results if not (changes_only and r.outcome in report.QUIET_OUTCOMES)]
     if as_json:
         echo_json([r.to_json() for r in shown])
     else:
         report.print_results(console(), shown)
-        click.echo(report.summary_line(results, took))
+        click.echo(report.summary_line(outcomes, took))
     if delivery is not None:
         report_delivery(delivery, settings, stderr=as_json)
     if interrupted:
-        cut = sum(r.outcome == "cancelled" for r in results)
+        total, cut = outcomes.total(), outcomes["cancelled"]
         kept = "" if dry_run else " (stored)"
         click.echo(
-            f"interrupted: {len(results) - cut} of {len(results)} sources checked{kept}, {cut} "
+            f"interrupted: {total - cut} of {total} sources checked{kept}, {cut} "
             "cancelled (not recorded); run `monitor check` again to check them",
             err=True,
         )
         sys.exit(EXIT_INTERRUPTED)
-    if discovery_failed or any(r.outcome == "error" for r in results):
+    if discovery_failed or outcomes["error"]:
         sys.exit(EXIT_FAILED)
 
 

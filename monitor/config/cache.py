@@ -146,7 +146,7 @@ def _read(config: Path, data: bytes) -> Settings | None:
             rest, count, columns = pickle.load(handle)  # from the file, never held whole
             if not isinstance(rest, Settings) or rest.path != config:
                 return None
-            return _unpack(rest, count, columns)
+            return unpack(rest, count, columns)
         finally:
             if enabled:
                 gc.enable()
@@ -190,7 +190,7 @@ def _write(config: Path, data: bytes, settings: Settings, looked: Looked, starte
         with os.fdopen(descriptor, "wb") as out:
             out.write(json.dumps(header).encode() + b"\n")
             # to the file as it goes: the pickle is never held whole
-            pickle.dump(_pack(settings), out, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(pack(settings), out, protocol=pickle.HIGHEST_PROTOCOL)
         Path(temporary).replace(_entry(config))
     except BaseException:
         with contextlib.suppress(OSError):
@@ -213,7 +213,7 @@ def _prune(place: Path) -> None:
 _JOINED = ("id", "url")
 
 
-def _pack(settings: Settings) -> tuple[Settings, int, list[object]]:
+def pack(settings: Settings) -> tuple[Settings, int, list[object]]:
     """The settings without their sources, and the sources as columns: `id` and `url` joined,
     every other field as its few distinct values and an index per source. A pickle of 100,000
     `Source` objects costs a memo entry for each and each of their strings, and holds them all
@@ -243,7 +243,7 @@ def _pack(settings: Settings) -> tuple[Settings, int, list[object]]:
     return dataclasses.replace(settings, sources=()), len(sources), columns
 
 
-def _unpack(rest: Settings, count: int, columns: list[Any]) -> Settings:
+def unpack(rest: Settings, count: int, columns: list[Any]) -> Settings:
     from monitor.config.settings import Source
 
     names = [f.name for f in dataclasses.fields(Source)]

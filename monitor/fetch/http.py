@@ -13,10 +13,13 @@ a reason a person can act on.
 from __future__ import annotations
 
 import contextlib
+import functools
 import http.cookiejar
 import ipaddress
+import os
 import random
 import socket
+import ssl
 import threading
 import time
 import weakref
@@ -47,9 +50,22 @@ class _NoCookies(http.cookiejar.DefaultCookiePolicy):
         return False
 
 
+def tls_context() -> ssl.SSLContext:
+    """The TLS settings the clients of this process share: loading the CA bundle costs 20 ms
+    or more, so it is done once (and forked workers inherit it) rather than once a client.
+    Anew if `SSL_CERT_FILE` or `SSL_CERT_DIR`, which httpx reads, have changed since."""
+    return _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.cache
+def _tls_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    return httpx.create_ssl_context(trust_env=True)
+
+
 def build_client(*, timeout: float, user_agent: str, max_connections: int = 32) -> httpx.Client:
     """The process's HTTP client. `timeout` bounds each phase; `Fetcher` bounds the whole."""
     client = httpx.Client(
+        verify=tls_context(),
         headers={
             "User-Agent": user_agent,
             "Accept": "text/html,text/plain;q=0.9,*/*;q=0.5",

@@ -16,7 +16,7 @@ import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -46,6 +46,15 @@ PROCESS_THRESHOLD = 200
 
 # Worker processes started before a pass (`app.open_workers`), and what cancels their requests.
 Workers = tuple[Executor, Callable[[], None]]
+# What a request holds while it runs, by the URL it asks for: its host's share of `per_host`.
+Slot = Callable[[str], AbstractContextManager[object]]
+
+
+def worker_processes() -> int:
+    """How many worker processes a large pass runs: one per core. (One more, to extract while
+    the others wait for their responses, was measured slower on two cores: the parent and the
+    web server need the cores too.)"""
+    return os.cpu_count() or 1
 
 
 def uses_processes(count: int, per_host: int) -> bool:
@@ -96,23 +105,31 @@ def fetch_source(
     *,
     etag: str | None = None,
     last_modified: str | None = None,
+    slot: Slot | None = None,
 ) -> Capture:
     """The source's page: as served (`fetcher`), or as headless Chromium renders it
-    (`browser`, for `fetch = "browser"`)."""
+    (`browser`, for `fetch = "browser"`); holding `slot(url)` while the request runs, if given
+    (the worker processes' `per_host` limit)."""
     allow_private = source.allow_private or None
-    if source.fetch == "browser":
-        if browser is None:  # pragma: no cover - browser sources are checked in the parent
-            raise CaptureError('fetch = "browser": no browser in this process')
-        return browser.fetch(source.url, allow_private=allow_private, rules=source.extract)
-    return fetcher.fetch(
-        source.url, etag=etag, last_modified=last_modified, allow_private=allow_private
-    )
+    with slot(source.url) if slot is not None else nullcontext():
+        if source.fetch == "browser":
+            if browser is None:  # pragma: no cover - browser sources are checked in the parent
+                raise CaptureError('fetch = "browser": no browser in this process')
+            return browser.fetch(source.url, allow_private=allow_private, rules=source.extract)
+        return fetcher.fetch(
+            source.url, etag=etag, last_modified=last_modified, allow_private=allow_private
+        )
 
 
 def observe(
-    job: Job, fetcher: Fetcher, started_at: datetime, browser: BrowserFetcher | None = None
+    job: Job,
+    fetcher: Fetcher,
+    started_at: datetime,
+    browser: BrowserFetcher | None = None,
+    slot: Slot | None = None,
 ) -> CheckResult:
-    """Fetch, extract and compare one source. No database, safe to run in a worker thread."""
+    """Fetch, extract and compare one source. No database, safe to run in a worker thread;
+    `slot`: what each request holds while it runs (see `fetch_source`)."""
     if job.early is not None:
         return job.early
     source = job.source
@@ -131,7 +148,7 @@ def observe(
 
     try:
         capture = fetch_source(
-            source, fetcher, browser, etag=job.etag, last_modified=job.last_modified
+            source, fetcher, browser, etag=job.etag, last_modified=job.last_modified, slot=slot
         )
         meta = {
             "status": capture.status,
@@ -160,7 +177,7 @@ def observe(
             return result("unchanged", regions=regions, **meta)
         if job.confirm_after is not None and (
             reason := confirm(
-                job.source, fetcher, regions, job.fingerprint, job.confirm_after, browser
+                job.source, fetcher, regions, job.fingerprint, job.confirm_after, browser, slot
             )
         ):
             return result(reason[0], error=reason[1], **meta)
@@ -171,7 +188,13 @@ def observe(
         and job.confirm_after is not None
         and (
             reason := confirm(
-                job.source, fetcher, regions, job.current.fingerprint, job.confirm_after, browser
+                job.source,
+                fetcher,
+                regions,
+                job.current.fingerprint,
+                job.confirm_after,
+                browser,
+                slot,
             )
         )
     ):
@@ -186,6 +209,7 @@ def confirm(
     stored: str | None,
     pause: float,
     browser: BrowserFetcher | None = None,
+    slot: Slot | None = None,
 ) -> tuple[str, str] | None:
     """Fetch a page that differs from the stored version once more, after `pause` seconds;
     None when the second response shows the same regions, else the outcome and the reason not
@@ -198,7 +222,7 @@ def confirm(
     if pause > 0 and fetcher.cancel.wait(pause):
         return "cancelled", "cancelled before the change could be confirmed"
     try:
-        again = extract(fetch_source(source, fetcher, browser), source.extract)
+        again = extract(fetch_source(source, fetcher, browser, slot=slot), source.extract)
     except Cancelled as exc:
         return "cancelled", str(exc)
     except CaptureError as exc:
@@ -391,17 +415,18 @@ class Checker:
         owns the executor (else it is the workers the composition root started early).
         """
         if self.user_agent is not None and uses_processes(count, self.limiter.per_host):
-            cores = os.cpu_count() or 1
+            processes = worker_processes()
             # Units of a few dozen checks: one round trip between processes per unit, while
-            # every core still gets several units to keep it busy to the end.
-            size = max(1, min(32, count // (cores * 8)))
+            # every process still gets several units to keep it busy to the end.
+            size = max(1, min(32, count // (processes * 8)))
             if self.workers is not None:
                 pool, cancel = self.workers
                 return pool, size, cancel, False
             from monitor.service.workers import process_pool
 
             pool, cancel = process_pool(
-                cores,
+                processes,
+                per_host=self.limiter.per_host,
                 timeout=self.timeout,
                 user_agent=self.user_agent,
                 max_body=self.fetcher.max_body,
@@ -454,11 +479,19 @@ class Checker:
         *,
         dry_run: bool = False,
         on_result: Callable[[CheckResult], None] | None = None,
+        keep: Callable[[CheckResult], bool] | None = None,
     ) -> list[CheckResult]:
-        """Check each source once; results in the order of `sources`."""
+        """Check each source once; results in the order of `sources`.
+
+        `on_result` sees every source's result once it is recorded (those cancelled before
+        they began, at the end); `keep` chooses the ones the list returned holds (all by
+        default), so that a pass over 100,000 sources that shows only its changes does not
+        hold 100,000 results.
+        """
         if not dry_run:
             self.store.sync_sources(((s.id, s.url) for s in sources), self.clock())
-        results: dict[str, CheckResult] = {}
+        # None: recorded, and not kept
+        results: dict[str, CheckResult | None] = {}
         by_id = {s.id: s for s in sources}
         pending: set[Future[list[CheckResult]]] = set()
         jobs = self._jobs(sources, dry_run=dry_run)
@@ -479,7 +512,11 @@ class Checker:
             for result in done:
                 if on_result is not None:
                     on_result(result)
-                results[result.source_id] = _recorded(result)
+                # keyed by the source's own id: the worker's copy of the string would be
+                # one more object per source
+                source_id = by_id[result.source_id].id
+                kept = keep is None or keep(result)
+                results[source_id] = _recorded(result, source_id) if kept else None
             buffer.clear()
             flushed = time.monotonic()
 
@@ -489,7 +526,9 @@ class Checker:
         with pool if owned else nullcontext(), in_parent:
             processes = not isinstance(pool, ThreadPoolExecutor)
             # bounded, so memory does not grow with the source count
-            window = (os.cpu_count() or 1) * 2 if processes else self.concurrency * 2
+            window = (
+                worker_processes() * 2 if processes else self.concurrency * 2
+            )
             exhausted = False
             while pending or not exhausted:
                 if not exhausted and self.fetcher.cancel.is_set():
@@ -531,11 +570,20 @@ class Checker:
         if held:
             buffer.extend(self._confirm_held(held, by_id))
             flush(confirmed=True)
-        return [results.get(s.id) or _not_started(s, self.clock()) for s in sources]
+        listed = []
+        for source in sources:
+            if source.id in results:
+                if (result := results[source.id]) is not None:
+                    listed.append(result)
+                continue
+            result = _not_started(source, self.clock())
+            if on_result is not None:
+                on_result(result)
+            if keep is None or keep(result):
+                listed.append(result)
+        return listed
 
-    def _confirm_held(
-        self, held: list[CheckResult], by_id: dict[str, Source]
-    ) -> list[CheckResult]:
+    def _confirm_held(self, held: list[CheckResult], by_id: dict[str, Source]) -> list[CheckResult]:
         """Fetch each changed page once more after the pause (see `confirm`), in parallel
         under the same limits as the pass; a change stands only if the page held."""
         assert self.confirm_after is not None
@@ -561,15 +609,21 @@ class Checker:
             return list(pool.map(again, held))
 
 
-def _recorded(result: CheckResult) -> CheckResult:
+def _recorded(result: CheckResult, source_id: str) -> CheckResult:
     """What a pass keeps of a check once it is recorded: its outcome, without the page's
-    regions (stored now, and kilobytes a source) nor the comparison of a page that did not
-    change, so that a pass over 100,000 sources does not hold 100,000 pages."""
-    if result.outcome == "changed":
-        return replace(result, regions=None)
-    if result.regions is None and result.comparison is None:
-        return result
-    return replace(result, regions=None, comparison=None)
+    regions (stored now, and kilobytes a source), the comparison of a page that did not
+    change, nor the response's URL and validators (stored too), so that a pass over 100,000
+    sources does not hold 100,000 pages."""
+    comparison = result.comparison if result.outcome == "changed" else None
+    return replace(
+        result,
+        source_id=source_id,
+        regions=None,
+        comparison=comparison,
+        url=None,
+        etag=None,
+        last_modified=None,
+    )
 
 
 def _nothing() -> None:

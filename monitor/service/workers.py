@@ -24,22 +24,33 @@ import multiprocessing
 import os
 import signal
 import threading
+import zlib
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing.connection import Connection
-from multiprocessing.synchronize import Event
+from multiprocessing.synchronize import Event, Semaphore
 
 from monitor.fetch import Fetcher, build_client
-from monitor.service.check import Job, observe
+from monitor.fetch.http import tls_context
+from monitor.service.check import Job, host_key, observe
 from monitor.store.rows import CheckResult
 
 # How often a worker looks whether its parent is still there.
 WATCH_SECONDS = 0.2
 
+# Hosts share this many `per_host` limits across the worker processes: two hosts whose names
+# hash to the same one share its slots (fewer requests at once, never more).
+STRIPES = 61
+
 # The worker process's own fetcher, made once by `_start` when the process starts; never set
-# in the parent.
+# in the parent. And the pool's per-host limits, shared by its processes.
 _fetcher: Fetcher | None = None
+_slots: tuple[Semaphore, ...] = ()
+
+
+def _slot(url: str) -> Semaphore:
+    return _slots[zlib.crc32(host_key(url).encode()) % len(_slots)]
 
 
 def _start(
@@ -50,9 +61,11 @@ def _start(
     backoff: float,
     cancel: Event,
     parent: Connection,
+    slots: tuple[Semaphore, ...],
     own_end: Connection | None = None,
 ) -> None:
-    global _fetcher
+    global _fetcher, _slots
+    _slots = slots
     if own_end is not None:
         # a forked worker holds a copy of the parent's end of the pipe: closed, so that the
         # pipe still ends when the parent does
@@ -82,7 +95,7 @@ def observe_many(jobs: list[Job], started_at: datetime) -> list[CheckResult]:
     results = []
     for job in jobs:
         try:
-            results.append(observe(job, _fetcher, started_at))
+            results.append(observe(job, _fetcher, started_at, slot=_slot))
         except Exception as exc:  # a bug in one source's check must not stop the others
             results.append(
                 CheckResult(job.source.id, "error", started_at, error=f"internal error: {exc!r}")
@@ -91,8 +104,9 @@ def observe_many(jobs: list[Job], started_at: datetime) -> list[CheckResult]:
 
 
 def process_pool(
-    cores: int,
+    processes: int,
     *,
+    per_host: int,
     timeout: float,
     user_agent: str,
     max_body: int,
@@ -100,8 +114,9 @@ def process_pool(
     backoff: float,
     early: bool = False,
 ) -> tuple[ProcessPoolExecutor, Cancel]:
-    """A pool of `cores` processes, and what cancels the requests of all of them (after which
-    each unit returns at once, its remaining checks "cancelled").
+    """A pool of `processes` processes whose requests to one host are at most `per_host` at
+    any moment, and what cancels the requests of all of them (after which each unit returns
+    at once, its remaining checks "cancelled").
 
     `early`: the caller has no database open and the workers may be forked from it now, if it
     runs no other thread (see the module's docstring); they start before this returns.
@@ -123,8 +138,9 @@ def process_pool(
         context.set_forkserver_preload([__name__])
     cancel = context.Event()
     listen, alive = context.Pipe(duplex=False)
+    slots = tuple(context.BoundedSemaphore(per_host) for _ in range(STRIPES))
     pool = ProcessPoolExecutor(
-        max_workers=cores,
+        max_workers=processes,
         mp_context=context,
         initializer=_start,
         initargs=(
@@ -135,10 +151,12 @@ def process_pool(
             backoff,
             cancel,
             listen,
+            slots,
             alive if fork else None,
         ),
     )
     if fork:
+        tls_context()  # loaded once here, inherited by every worker and used by this process
         # Objects the parent made before the fork stay out of the children's collections,
         # which would otherwise write to (and so copy) every page that holds one.
         gc.freeze()

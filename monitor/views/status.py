@@ -217,12 +217,36 @@ def _overdue(
     started: datetime,
     now: datetime,
 ) -> set[str]:
+    """The sources whose check is overdue (`due_by`), when the service started at `started`.
+
+    A source checked before the service started had until its first interval from the start:
+    it counts from `max(last check, start)`. For an interval that is overdue exactly when both
+    are before one time, the same for every source of that interval: compared as stored text
+    (`iso` sorts), with 100,000 sources this is a string comparison each, not a date parsed
+    and a deadline worked out each.
+    """
     late = set()
+    # interval → the text a last check must sort before (None: none can be overdue yet)
+    before: dict[float, str | None] = {}
     for source in watched:
-        checked = parse_iso(last.get(source.id))
-        # checked before the service started: it had until its first interval from the start
-        since = checked if checked is not None and checked > started else started
-        if now > due_by(source, settings, since):
+        checked = last.get(source.id)
+        if source.cron:
+            moment = parse_iso(checked)
+            since = moment if moment is not None and moment > started else started
+            if now > due_by(source, settings, since):
+                late.add(source.id)
+            continue
+        interval = source.interval or settings.monitor.interval
+        if interval not in before:
+            # overdue ⇔ since < due_by's inverse at `now`; rounded up to the second, as
+            # stored times are whole seconds
+            limit = now - (due_by(source, settings, started) - started)
+            ceiling = limit.replace(microsecond=0)
+            if ceiling < limit:
+                ceiling += timedelta(seconds=1)
+            before[interval] = iso(ceiling) if started < limit else None
+        bound = before[interval]
+        if bound is not None and (checked is None or checked < bound):
             late.add(source.id)
     return late
 

@@ -6,7 +6,8 @@ that they all say the same thing about a change.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -257,13 +258,20 @@ def alerts_table(rows: Sequence[Alert]) -> Table:
     return table
 
 
-def summary_line(results: Sequence[CheckResult], seconds: float) -> str:
-    """`checked 250 sources in 3.4 s: 2 changed, 247 unchanged, 1 failed`."""
+def count_outcomes(results: Iterable[CheckResult]) -> Counter[str]:
+    """How many checks ended in each outcome: what `summary_line` reads."""
+    return Counter(result.outcome for result in results)
+
+
+def summary_line(outcomes: Mapping[str, int], seconds: float) -> str:
+    """`checked 250 sources in 3.4 s: 2 changed, 247 unchanged, 1 failed`, from how many
+    checks ended in each outcome (`count_outcomes`)."""
     count = dict.fromkeys(("changed", "new", "unchanged", "error"), 0)
-    for result in results:
-        outcome = "unchanged" if result.outcome in QUIET_OUTCOMES else result.outcome
-        count[outcome] = count.get(outcome, 0) + 1
-    noun = "source" if len(results) == 1 else "sources"
+    for outcome, n in outcomes.items():
+        outcome = "unchanged" if outcome in QUIET_OUTCOMES else outcome
+        count[outcome] = count.get(outcome, 0) + n
+    total = sum(outcomes.values())
+    noun = "source" if total == 1 else "sources"
     parts = [f"{count['changed']} changed"]
     if count["new"]:
         parts.append(f"{count['new']} new")
@@ -278,7 +286,7 @@ def summary_line(results: Sequence[CheckResult], seconds: float) -> str:
     if count.get("cancelled"):
         # Ctrl-C: neither checked nor recorded
         parts.append(f"{count['cancelled']} cancelled")
-    return f"checked {len(results)} {noun} in {seconds:.1f} s: " + ", ".join(parts)
+    return f"checked {total} {noun} in {seconds:.1f} s: " + ", ".join(parts)
 
 
 def delivery_line(delivery: DeliveryReport, outbox: Path | None) -> str | None:
