@@ -569,8 +569,12 @@ def _drop_chrome_blocks(container: LexborNode, *, link_lists: bool = True) -> No
     if not link_lists:
         return
     for block in container.css("ul, ol, div, section, p"):
+        # the links' words first: most blocks hold none, and are then let go uncounted
+        linked = _link_words(block)
+        if not linked:
+            continue
         words = word_count(block.text(separator=" "))
-        if words and _link_share(block) >= 0.8 and (block.tag != "p" or words <= 25):
+        if words and linked / words >= 0.8 and (block.tag != "p" or words <= 25):
             block.decompose()
 
 
@@ -596,10 +600,16 @@ def _short_text(node: LexborNode, words: int) -> str | None:
 
 def _link_share(node: LexborNode) -> float:
     """The share of a block's words that are link text."""
-    words = word_count(node.text(separator=" "))
-    if not words:
+    linked = _link_words(node)
+    if not linked:
         return 0.0
-    return sum(word_count(a.text(separator=" ")) for a in node.css("a")) / words
+    words = word_count(node.text(separator=" "))
+    return linked / words if words else 0.0
+
+
+def _link_words(node: LexborNode) -> int:
+    """How many of a block's words are link text."""
+    return sum(word_count(a.text(separator=" ")) for a in node.css("a"))
 
 
 def _paywall_nodes(
@@ -632,7 +642,14 @@ def _paywall_nodes(
             if word_count(text) > _NOTICE_WORDS:
                 continue
             return [node], walled
-    return _marker_nodes(tree, container, rules) or _phrase_nodes(tree, container), walled
+    body = tree.body
+    if body is None:
+        return [], walled
+    # Both look at the whole page's text first: read and normalised once, for both.
+    page = normalise(body.text(separator=" "))
+    return (
+        _marker_nodes(body, page, container, rules) or _phrase_nodes(body, page, container)
+    ), walled
 
 
 def _in_dialog(node: LexborNode) -> bool:
@@ -651,14 +668,11 @@ def _in_dialog(node: LexborNode) -> bool:
     return False
 
 
-def _phrase_nodes(tree: LexborHTMLParser, container: LexborNode | None) -> list[LexborNode]:
+def _phrase_nodes(body: LexborNode, page: str, container: LexborNode | None) -> list[LexborNode]:
     """The smallest block of a sentence or more whose text reads like a paywall notice (a
-    larger one would take in the chrome around it)."""
-    body = tree.body
-    if body is None:
-        return []
+    larger one would take in the chrome around it); `page` is the body's normalised text."""
     # Most pages say none of it: one look at the whole text spares a look at every block.
-    if not _NOTICE_PHRASES.search(normalise(body.text(separator=" "))):
+    if not _NOTICE_PHRASES.search(page):
         return []
     best: LexborNode | None = None
     for node in body.css("div, section, aside, p"):
@@ -692,17 +706,15 @@ def _words(text: str) -> int:
 
 
 def _marker_nodes(
-    tree: LexborHTMLParser, container: LexborNode | None, rules: ExtractRules
+    body: LexborNode, page: str, container: LexborNode | None, rules: ExtractRules
 ) -> list[LexborNode]:
-    """A paywall found by its heading text when no selector matched."""
-    body = tree.body
-    if body is None:
-        return []
+    """A paywall found by its heading text when no selector matched; `page` is the body's
+    normalised text."""
     markers = {normalise(m).casefold() for m in rules.markers}
     # A gate only, so whitespace is left out on both sides: a marker split by a tag
     # ("For<b>-</b>Supporters") has a space in the page's text, not in its heading's.
-    page = "".join(normalise(body.text(separator=" ")).casefold().split())
-    if not any("".join(m.split()) in page for m in markers):
+    squashed = "".join(page.casefold().split())
+    if not any("".join(m.split()) in squashed for m in markers):
         return []
     for node in body.css("h1, h2, h3, h4, h5, h6, p, strong, b, span, div, section, header"):
         if normalise(node.text()).casefold() not in markers:

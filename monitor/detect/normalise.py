@@ -49,7 +49,7 @@ def normalise(text: str) -> str:
     for _ in range(4):
         if text.isascii() or unicodedata.is_normalized("NFKC", text):
             break
-        text = unicodedata.normalize("NFKC", text).translate(_TRANSLATION)
+        text = _translate(unicodedata.normalize("NFKC", text))
     if "*" in text or "⁂" in text:
         text = _ORNAMENT.sub(" ", text)
     # Runs of spaces become one space, and lines that are left empty go: `str.split` and
