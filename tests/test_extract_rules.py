@@ -99,6 +99,21 @@ def test_an_updated_line_after_the_story_is_not_teaser() -> None:
     assert teaser.endswith(LAST)
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Last updated 3 March 2024",
+        "posted 3 March 2024",
+        "Modified: 3/3/2024",
+        "Aktualisiert am 3. März 2024",
+        "\u200bUpdated 3 March 2024",  # an invisible character first: gone once normalised
+        "\uff35\uff50\uff44\uff41\uff54\uff45\uff44 3 March 2024",  # full-width letters
+    ],
+)
+def test_a_date_line_is_known_by_its_first_word_however_it_is_written(line: str) -> None:
+    assert teaser_with(f"<p>{line}</p>").endswith(LAST)
+
+
 def test_a_date_line_is_at_most_fifteen_words_and_a_longer_one_is_article_text() -> None:
     fifteen = "Updated 3 March 2024 to add the reply of the mayor and her two deputies"
     sixteen = (

@@ -64,6 +64,8 @@ _DATE_LINE = re.compile(
     r"actualizado|publicado)\b.*\d",
     re.I,
 )
+# The first letters of the words a date line starts with, as `_DATE_LINE` reads them.
+_DATE_LINE_STARTS = frozenset("ulpma")
 # Furniture above an article's first sentence (see `_strip_lead`).
 _LEAD_WORDS = 12
 _MONTHS = (
@@ -552,7 +554,13 @@ def _drop_chrome_blocks(container: LexborNode, *, link_lists: bool = True) -> No
     alone; a notice's "Join now | Sign in" links are its text."""
     _drop_site_headers(container)
     for block in container.css("p, div, span, small, li"):
-        text = _short_text(block, 15)
+        raw = block.text(separator=" ")
+        # Normalising keeps an ASCII letter or digit as it is: a block that starts with one
+        # no date line starts with cannot be one, and is let go unnormalised.
+        first = raw.lstrip()[:1]
+        if first.isascii() and first.isalnum() and first.lower() not in _DATE_LINE_STARTS:
+            continue
+        text = _short_text(block, 15, raw)
         if text and _DATE_LINE.match(text):
             block.decompose()
     for heading in container.css("h2, h3, h4, h5, h6, strong, b, p"):
@@ -588,10 +596,11 @@ def _drop_site_headers(container: LexborNode) -> None:
             header.decompose()
 
 
-def _short_text(node: LexborNode, words: int) -> str | None:
+def _short_text(node: LexborNode, words: int, raw: str | None = None) -> str | None:
     """A block's normalised text if it has at most `words` words, else None. Normalising
-    costs more than splitting: a block far too long is let go on the split alone."""
-    raw = node.text(separator=" ")
+    costs more than splitting: a block far too long is let go on the split alone. `raw`:
+    the block's text, if read already."""
+    raw = node.text(separator=" ") if raw is None else raw
     if len(raw.split()) > 3 * words:
         return None
     text = normalise(raw)
