@@ -89,3 +89,86 @@ def test_the_deadline_is_per_request_not_per_connection(http: LoopServer) -> Non
         assert len(bodies) >= 5 and set(bodies) == {b"<p>ok</p>"}
     finally:
         client.close()
+
+
+@pytest.fixture
+def hanging_connect() -> Iterator[str]:
+    """A URL whose TCP connect hangs, as one to a host that drops packets: the listener's
+    accept queue (backlog 0) is filled by one connection never accepted, so the kernel drops
+    the SYNs of the next ones."""
+    server = socket.create_server(("127.0.0.1", 0), backlog=0)
+    address = server.getsockname()
+    filler = socket.create_connection(address)
+    probe = socket.socket()
+    probe.settimeout(0.2)
+    try:
+        with probe, pytest.raises(TimeoutError):  # the premise: a connect now hangs
+            probe.connect(address)
+        yield f"http://127.0.0.1:{address[1]}/page"
+    finally:
+        filler.close()
+        server.close()
+
+
+@pytest.fixture
+def hanging_tls() -> Iterator[str]:
+    """An https:// URL whose TCP connect succeeds (the kernel completes it) and whose TLS
+    handshake never does: nothing ever accepts the connection or answers its ClientHello."""
+    server = socket.create_server(("127.0.0.1", 0), backlog=1)
+    try:
+        yield f"https://127.0.0.1:{server.getsockname()[1]}/page"
+    finally:
+        server.close()
+
+
+def _fetch_within(fetcher: Fetcher, url: str, seconds: float = 10.0) -> BaseException:
+    """What `fetcher.fetch(url)` raised, in a thread given `seconds` to end."""
+    outcome: list[BaseException] = []
+
+    def fetch() -> None:
+        try:
+            fetcher.fetch(url)
+        except BaseException as exc:  # handed to the test's thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=fetch, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"the fetch was still running after {seconds:g} s"
+    assert len(outcome) == 1, outcome
+    return outcome[0]
+
+
+def test_a_connect_that_hangs_is_cut_at_the_deadline(hanging_connect: str) -> None:
+    """The connect may wait 5 s (`timeout`); the request's deadline, 0.5 s, ends it first."""
+    client = build_client(timeout=5.0, user_agent="monitor-test/1")
+    fetcher = Fetcher(client, max_body=1 << 20, retries=0, deadline=0.5)
+    try:
+        error = _fetch_within(fetcher, hanging_connect)
+    finally:
+        client.close()
+    assert isinstance(error, CaptureError)
+    assert str(error) == "timed out (the whole response took over 0.5 s)"
+
+
+def test_a_connect_that_hangs_past_its_timeout_says_so(hanging_connect: str) -> None:
+    """The connect's own timeout (0.5 s, the deadline too) runs out: the message names it."""
+    client = build_client(timeout=0.5, user_agent="monitor-test/1")
+    fetcher = Fetcher(client, max_body=1 << 20, retries=0)
+    try:
+        error = _fetch_within(fetcher, hanging_connect)
+    finally:
+        client.close()
+    assert isinstance(error, CaptureError)
+    assert str(error) == "timed out (connecting)"
+
+
+def test_a_tls_handshake_that_hangs_is_cut_at_the_deadline(hanging_tls: str) -> None:
+    client = build_client(timeout=5.0, user_agent="monitor-test/1")
+    fetcher = Fetcher(client, max_body=1 << 20, retries=0, deadline=0.5)
+    try:
+        error = _fetch_within(fetcher, hanging_tls)
+    finally:
+        client.close()
+    assert isinstance(error, CaptureError)
+    assert str(error) == "timed out (the whole response took over 0.5 s)"

@@ -586,3 +586,101 @@ def wait_for(condition: Callable[[], bool], what: str, seconds: float = 10.0) ->
     while not condition():
         assert time.monotonic() < ends, f"not within {seconds:g} s: {what}"
         time.sleep(0.02)
+
+
+def test_the_request_asks_for_html_and_only_encodings_the_cap_can_bound(
+    http: LoopServer, fetcher: Fetcher
+) -> None:
+    """`Inflater` decodes gzip and deflate with a bound on the output: a server must not be
+    invited to send anything else (brotli, zstd), which could not be read within `max_body`."""
+    url = http.static("/a", HTML, Content_Type="text/html")
+    fetcher.fetch(url)
+    request = http.hits("/a")[0]
+    assert request.headers["Accept-Encoding"] == "gzip, deflate"
+    assert request.headers["Accept"] == "text/html,text/plain;q=0.9,*/*;q=0.5"
+
+
+@pytest.fixture
+def bare_status() -> Iterator[Callable[[int], str]]:
+    """A server whose status lines carry no reason phrase (`HTTP/1.1 503 `), as some servers
+    and proxies send: `bare_status(503)` is the URL of a page answered so."""
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                head = conn.recv(65536).split(b"\r\n", 1)[0]  # GET /503 HTTP/1.1
+                status = head.split(b" ")[1].strip(b"/")
+                conn.sendall(b"HTTP/1.1 " + status + b" \r\nContent-Length: 0\r\n\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield lambda status: f"http://127.0.0.1:{port}/{status}"
+    finally:
+        server.shutdown(socket.SHUT_RDWR)  # wakes the accept (closing alone would not)
+        server.close()
+        thread.join(5)
+
+
+@pytest.mark.parametrize("status", [503, 520])
+def test_a_status_without_a_reason_phrase_is_named_by_its_number(
+    bare_status: Callable[[int], str], fetcher: Fetcher, status: int
+) -> None:
+    """520 (Cloudflare's "unknown error") has no phrase in httpx's table either: the message
+    is the number alone, with no stray space."""
+    fetcher.retries = 0
+    with pytest.raises(CaptureError) as info:
+        fetcher.fetch(bare_status(status))
+    assert (str(info.value), info.value.status) == (f"HTTP {status}", status)
+
+
+def test_a_body_shorter_than_its_length_is_a_broken_connection(
+    http: LoopServer, fetcher: Fetcher
+) -> None:
+    url = http.route("/short", lambda r: Reply(200, b"<p>cut", length=100))
+    fetcher.retries = 0
+    with pytest.raises(CaptureError) as info:
+        fetcher.fetch(url)
+    assert str(info.value) == (
+        "connection broken while reading: peer closed connection without sending complete"
+        " message body (received 6 bytes, expected 100)"
+    )
+
+
+def test_a_host_in_no_proxy_is_fetched_directly(
+    http: LoopServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HTTP_PROXY with NO_PROXY: httpx mounts no transport for the excepted hosts, and the
+    client is still built, the excepted host read without the proxy."""
+    url = http.static("/page", HTML, Content_Type="text/html")
+    with LoopServer().running() as proxy:
+        proxy.static(url, "from the proxy", Content_Type="text/html")
+        for name in ("HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", proxy.url(""))
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        with build_client(timeout=2.0, user_agent="monitor-test/1") as client:
+            capture = Fetcher(client, max_body=1 << 20, retries=0).fetch(url)
+        assert proxy.requests == []
+    assert capture.body == HTML.encode()
+    assert len(http.hits("/page")) == 1
+
+
+def test_a_proxy_that_refuses_the_tunnel_says_so(
+    http: LoopServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An https:// page through HTTPS_PROXY needs a CONNECT tunnel; this proxy (the test
+    server) answers CONNECT with 501: the check fails with the proxy's answer."""
+    for name in ("HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", http.url(""))
+    client = build_client(timeout=2.0, user_agent="monitor-test/1")
+    with client, pytest.raises(CaptureError) as info:
+        Fetcher(client, max_body=1 << 20, retries=0).fetch("https://example.org/page")
+    assert str(info.value) == "HTTP error: 501 Unsupported method ('CONNECT')"
