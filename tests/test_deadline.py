@@ -121,8 +121,11 @@ def hanging_tls() -> Iterator[str]:
         server.close()
 
 
-def _fetch_within(fetcher: Fetcher, url: str, seconds: float = 10.0) -> BaseException:
-    """What `fetcher.fetch(url)` raised, in a thread given `seconds` to end."""
+def _failure(url: str, *, timeout: float, deadline: float | None = None) -> str:
+    """The message of the `CaptureError` that fetching `url` ends with, in a thread given 10 s
+    to end."""
+    client = build_client(timeout=timeout, user_agent="monitor-test/1")
+    fetcher = Fetcher(client, max_body=1 << 20, retries=0, deadline=deadline)
     outcome: list[BaseException] = []
 
     def fetch() -> None:
@@ -132,43 +135,27 @@ def _fetch_within(fetcher: Fetcher, url: str, seconds: float = 10.0) -> BaseExce
             outcome.append(exc)
 
     worker = threading.Thread(target=fetch, daemon=True)
-    worker.start()
-    worker.join(seconds)
-    assert not worker.is_alive(), f"the fetch was still running after {seconds:g} s"
-    assert len(outcome) == 1, outcome
-    return outcome[0]
+    try:
+        worker.start()
+        worker.join(10)
+        assert not worker.is_alive(), "the fetch was still running after 10 s"
+    finally:
+        client.close()
+    assert len(outcome) == 1 and isinstance(outcome[0], CaptureError), outcome
+    return str(outcome[0])
 
 
 def test_a_connect_that_hangs_is_cut_at_the_deadline(hanging_connect: str) -> None:
     """The connect may wait 5 s (`timeout`); the request's deadline, 0.5 s, ends it first."""
-    client = build_client(timeout=5.0, user_agent="monitor-test/1")
-    fetcher = Fetcher(client, max_body=1 << 20, retries=0, deadline=0.5)
-    try:
-        error = _fetch_within(fetcher, hanging_connect)
-    finally:
-        client.close()
-    assert isinstance(error, CaptureError)
-    assert str(error) == "timed out (the whole response took over 0.5 s)"
+    failure = _failure(hanging_connect, timeout=5.0, deadline=0.5)
+    assert failure == "timed out (the whole response took over 0.5 s)"
 
 
 def test_a_connect_that_hangs_past_its_timeout_says_so(hanging_connect: str) -> None:
     """The connect's own timeout (0.5 s, the deadline too) runs out: the message names it."""
-    client = build_client(timeout=0.5, user_agent="monitor-test/1")
-    fetcher = Fetcher(client, max_body=1 << 20, retries=0)
-    try:
-        error = _fetch_within(fetcher, hanging_connect)
-    finally:
-        client.close()
-    assert isinstance(error, CaptureError)
-    assert str(error) == "timed out (connecting)"
+    assert _failure(hanging_connect, timeout=0.5) == "timed out (connecting)"
 
 
 def test_a_tls_handshake_that_hangs_is_cut_at_the_deadline(hanging_tls: str) -> None:
-    client = build_client(timeout=5.0, user_agent="monitor-test/1")
-    fetcher = Fetcher(client, max_body=1 << 20, retries=0, deadline=0.5)
-    try:
-        error = _fetch_within(fetcher, hanging_tls)
-    finally:
-        client.close()
-    assert isinstance(error, CaptureError)
-    assert str(error) == "timed out (the whole response took over 0.5 s)"
+    failure = _failure(hanging_tls, timeout=5.0, deadline=0.5)
+    assert failure == "timed out (the whole response took over 0.5 s)"
