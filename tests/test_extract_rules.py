@@ -4,6 +4,8 @@ page declares. Written against the mutation run's survivors (README, "Mutation t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from monitor.detect.capture import Capture
@@ -856,3 +858,179 @@ def test_a_long_paywall_notice_beside_a_short_article_is_the_notice_not_the_arti
     notice = f"<div class='paywall'><p>{NOTICE}</p>{offer}</div>"
     r = regions(page(f"<article>{STORY}</article>{notice}"))
     assert r.teaser.startswith(FIRST) and r.paywall.startswith(NOTICE)
+
+
+# --- words counted across markup ----------------------------------------------------------------
+# Blocks written without whitespace between them (`<li>a</li><li>b</li>`, lines split by a
+# `<br>`) hold words apart, and markup adds no word of its own: each count below sits on its
+# threshold, with the blocks written both with and without whitespace between them.
+
+
+def _items(count: int, word: str, between: str = "") -> str:
+    """`count` words as list items of four words each, `between` the items."""
+    sizes = [4] * (count // 4) + ([count % 4] if count % 4 else [])
+    return between.join(f"<li>{' '.join([word] * n)}</li>" for n in sizes)
+
+
+def _lines(count: int, word: str, between: str = "") -> str:
+    """`count` words as lines of four words each with no final stop, split by `<br>`s."""
+    sizes = [4] * (count // 4) + ([count % 4] if count % 4 else [])
+    return f"<br>{between}".join(" ".join([word] * n) for n in sizes)
+
+
+@pytest.mark.parametrize(
+    ("written", "body"),
+    [(_items, "<ul>{}</ul>"), (_lines, "<p>{}</p>")],
+    ids=["list-without-paragraphs", "lines-of-a-paragraph"],
+)
+def test_a_named_article_body_needs_min_words_counted_item_by_item(
+    written: Callable[[int, str, str], str], body: str
+) -> None:
+    def teaser(words: int, between: str) -> str:
+        named = f"<div class='entry-content'>{body.format(written(words, 'point', between))}</div>"
+        return regions(page(f"{named}<article>{STORY}</article>")).teaser
+
+    assert teaser(20, "").startswith("point point")
+    assert teaser(19, "\n").startswith(FIRST)
+
+
+def test_paragraphs_of_eight_words_across_a_br_make_the_article_not_seven_with_a_link() -> None:
+    # as in the eight-word test above, with the story's lines split by a <br> and a link in the
+    # menu's
+    story = "<p>Then story story story<br>story story story story.</p>" * 3
+    menu = "<p>Then <a href='/m'>menu</a> menu menu menu menu menu.</p>" * 6
+    r = regions(page(f"<div class='col'>{story}</div><div class='col'>{menu}</div>"))
+    assert r.teaser.startswith("Then story") and "menu" not in r.teaser
+
+
+def test_text_written_into_blocks_needs_eight_words_counted_across_each_br() -> None:
+    def article(words: int, between: str) -> Regions:
+        # a CMS that writes each paragraph as a <div>: three of them, lines split by <br>s
+        block = f"<div>{_lines(words, 'line', between)}</div>"
+        return regions(page(f"<div class='post'>{block * 3}</div>"))
+
+    assert article(8, "").error is None
+    assert article(7, "\n").error == "no article text found"
+
+
+def test_a_first_paragraph_of_eight_words_across_a_br_beside_the_cut_is_in_the_teaser() -> None:
+    assert _split("Then first first first<br>first first first first.", 40).teaser.startswith(
+        "Then first"
+    )
+
+
+def test_an_updated_line_written_as_a_label_and_a_date_in_two_spans_is_not_teaser() -> None:
+    line = "<p class='stamp'><span>Updated</span><span>3 March 2024, 10:42 GMT</span></p>"
+    assert teaser_with(line).endswith(LAST)
+
+
+def test_a_line_of_five_words_across_a_br_is_no_link_heading() -> None:
+    follow = "<p>It is <a href='/s'>published on the council website in full</a>.</p>"
+    teaser = teaser_with(f"<p>See also the<br>statement below</p>{follow}")
+    assert "See also the\nstatement below" in teaser and "published on the council" in teaser
+
+
+def test_a_read_more_heading_with_inline_markup_over_a_half_linked_list_is_not_teaser() -> None:
+    related = (
+        "<h3>Read <em>more</em></h3><ul><li><a href='/a'>Libraries cut hours</a> across the "
+        "valley</li><li><a href='/b'>Council delays vote</a> on the budget</li></ul>"
+    )
+    assert teaser_with(related).endswith(LAST)
+
+
+def test_a_read_more_heading_over_a_list_less_than_half_linked_is_article_text() -> None:
+    # six linked words of thirteen: the items written without whitespace between them, markup
+    # inside a link
+    listed = (
+        "<ul><li><a href='/a'>Libraries cut hours</a> across the valley</li><li><a href='/b'>"
+        "<b>Council</b> delays vote</a> on the city budget</li></ul>"
+    )
+    assert teaser_with(f"<h3>Read more</h3>{listed}").endswith("on the city budget")
+
+
+def test_a_list_of_link_cards_each_a_label_and_a_headline_is_not_teaser() -> None:
+    cards = (
+        "<ul><li><a href='/a'><span>Budget</span><span>Council votes again</span></a></li>"
+        "<li><a href='/b'><span>Weather</span><span>Storm closes schools</span></a></li></ul>"
+    )
+    assert teaser_with(cards).endswith(LAST)
+
+
+def test_a_paywall_block_is_a_notice_up_to_150_words_counted_item_by_item() -> None:
+    def paywall(words: int, between: str) -> str:
+        # the notice (seven words) and the plans it offers, then a second notice
+        plans = _items(words - 7, "plan", between)
+        offer = f"<div class='paywall'><p>{NOTICE}</p><ul>{plans}</ul></div>"
+        story = f"<div class='entry-content'>{STORY}</div>"
+        return regions(page(f"{story}{offer}{_box(NOTICE, cls='paywall')}")).paywall
+
+    assert paywall(150, "\n").startswith(f"{NOTICE}\nplan plan")
+    assert paywall(151, "") == NOTICE
+
+
+def test_a_worded_notice_whose_wording_runs_across_a_br_is_found() -> None:
+    notice = "To read the full<br>story, become a member of the Gazette today."
+    r = regions(page(f"<article>{STORY}</article><div class='box'><p>{notice}</p></div>"))
+    assert (r.access, r.paywall) == ("locked", WORDED.replace("full ", "full\n"))
+
+
+def test_a_list_with_fewer_than_four_words_in_five_linked_is_article_text() -> None:
+    # eight linked words of eleven, the items written without whitespace between them
+    listed = (
+        "<ul><li><a href='/a'>Council votes on budget</a></li><li><a href='/b'>Storm closes "
+        "county schools</a></li><li>Three more stories</li></ul>"
+    )
+    assert teaser_with(listed).endswith("Three more stories")
+
+
+def test_a_worded_notices_box_is_counted_item_by_item_and_over_sixty_words_is_not_taken() -> None:
+    def notice_in_box_of(words: int, between: str) -> str:
+        offer = _items(words - 12, "offer", between)
+        box = f"<div class='box'><p>{WORDED}</p><ul>{offer}</ul></div>"
+        return regions(page(f"<article>{STORY}</article>{box}")).paywall
+
+    assert notice_in_box_of(60, "\n").startswith(f"{WORDED}\noffer")
+    assert notice_in_box_of(61, "") == WORDED
+
+
+def test_a_challenge_phrase_beside_no_article_is_under_60_words_counted_block_by_block() -> None:
+    def mentioning(words: int, between: str) -> Regions:
+        return regions(page(f"<p>Access denied</p><ul>{_items(words - 2, 'word', between)}</ul>"))
+
+    assert mentioning(59, "\n").error == "bot challenge or block page ('Story')"
+    assert mentioning(60, "").error == "no article text found"
+
+
+def test_a_related_heading_over_an_empty_box_that_a_script_fills_stays_in_the_teaser() -> None:
+    assert teaser_with("<h3>Related</h3>\n<div class='widget' data-feed='/more'></div>").endswith(
+        f"{LAST}\nRelated"
+    )
+
+
+def test_of_two_nested_posts_with_as_many_paragraph_words_the_outer_is_the_article() -> None:
+    # the outer one holds a line outside its paragraphs too
+    post = (
+        "<div class='hentry'><div id='post-7'><p>Listen to the review above.</p></div>"
+        "<div>Runtime 42 minutes</div></div>"
+    )
+    assert regions(page(post)).teaser == "Listen to the review above.\nRuntime 42 minutes"
+
+
+def _japanese(characters: int) -> str:
+    """A Japanese notice ("this article is for members only", then "register to read on") of
+    exactly `characters` CJK characters, and a full stop (not one of them)."""
+    text = "この記事は会員限定"
+    filler = "会員登録で続きをお読みいただけます"
+    while len(text) < characters:
+        text += filler[: characters - len(text)]
+    return f"{text}。"
+
+
+def test_a_japanese_notice_counts_two_characters_a_word_rounded_up() -> None:
+    def paywall(characters: int) -> str:
+        box = f"<div class='box'><p>{_japanese(characters)}</p></div>"
+        return regions(page(f"<article>{STORY}</article>{box}")).paywall
+
+    assert paywall(9) == _japanese(9)  # five words: the fewest a notice holds
+    assert paywall(120) == _japanese(120)  # sixty words: the most
+    assert paywall(121) == ""
