@@ -375,3 +375,31 @@ def test_a_page_back_to_an_earlier_version_is_a_return_to_it(store: Store) -> No
     assert isinstance(second, CheckResult) and second.revert_to == 1
     origins = store.conn.execute("select id, origin from versions order by id").fetchall()
     assert origins == [(1, "baseline"), (2, "check")]
+
+
+def test_a_damaged_page_met_while_recording_is_the_databases_failure_not_the_checks(
+    tmp_path: Path,
+) -> None:
+    """The checks table's pages are damaged, the rest whole: recording meets the damage and
+    the batch stops with `DatabaseDamaged`, naming the file (and the way out), rather than
+    returning one check that "could not be stored"."""
+    from monitor.errors import DatabaseDamaged
+
+    from .test_damaged_db import _damage_tables
+
+    path = tmp_path / "m.db"
+    first = Store.open(path)
+    first.sync_sources([("s", "https://example.org/a")], NOW)
+    first.import_baseline("s", A, NOW)
+    record_checks(first, [CheckResult("s", "unchanged", NOW, 5, 200, base_version_id=1)], NOBODY)
+    first.close()
+    _damage_tables(path, ("checks",))
+    store = Store.open(path)
+    try:
+        unchanged = CheckResult("s", "unchanged", NOW, 5, 200, regions=A, base_version_id=1)
+        with pytest.raises(DatabaseDamaged) as caught:
+            record_checks(store, [unchanged], NOBODY)
+        assert "database disk image is malformed" in str(caught.value)
+        assert str(path) in str(caught.value)
+    finally:
+        store.close()
