@@ -220,10 +220,10 @@ def _overdue(
     """The sources whose check is overdue (`due_by`), when the service started at `started`.
 
     A source checked before the service started had until its first interval from the start:
-    it counts from `max(last check, start)`. For an interval that is overdue exactly when both
-    are before one time, the same for every source of that interval: compared as stored text
-    (`iso` sorts), with 100,000 sources this is a string comparison each, not a date parsed
-    and a deadline worked out each.
+    it counts from `max(last check, start)`. A source on an interval is then overdue exactly
+    when its last check (if any) and the start both lie before one moment, the same for every
+    source of that interval. Compared as stored text (`iso` sorts), 100,000 sources cost a
+    string comparison each instead of a date parsed and a deadline worked out each.
     """
     late = set()
     # interval → the text a last check must sort before (None: none can be overdue yet)
