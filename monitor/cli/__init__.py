@@ -1,3 +1,11 @@
-from monitor.cli.main import cli, main
+import sys
+
+# `import httpx` also imports httpx's own command line, and with it rich and pygments, which
+# are installed here: about 40 ms on every `monitor` command, which never runs that command
+# line (encode/httpx#3547). A None entry makes that one import fail, and httpx falls back to
+# a stub `httpx.main`; nothing else of httpx changes.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+from monitor.cli.main import cli, main  # noqa: E402 - after the entry above
 
 __all__ = ["cli", "main"]

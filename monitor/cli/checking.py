@@ -108,7 +108,7 @@ def check_cmd(
     Exit 1 when any check failed; 130 on Ctrl-C, which stops the pass within a second and
     keeps what was checked.
     """
-    import monitor.views.terminal as report
+    from monitor.views.summary import QUIET_OUTCOMES, summary_line
 
     settings = ctx.settings()
     with domain_errors():
@@ -125,7 +125,7 @@ def check_cmd(
     outcomes: Counter[str] = Counter()
 
     def listed(result: CheckResult) -> bool:
-        return result.outcome not in report.QUIET_OUTCOMES
+        return result.outcome not in QUIET_OUTCOMES
 
     keep = listed if changes_only else None
     with domain_errors(), open_app(settings, sources=size) as app:
@@ -151,8 +151,10 @@ def check_cmd(
     if as_json:
         echo_json([r.to_json() for r in shown])
     else:
+        import monitor.views.terminal as report  # rich, which --json does without
+
         report.print_results(console(), shown)
-        click.echo(report.summary_line(outcomes, took))
+        click.echo(summary_line(outcomes, took))
     if delivery is not None:
         report_delivery(delivery, settings, stderr=as_json)
     if interrupted:

@@ -142,7 +142,7 @@ def parse_since(value: str | None) -> str | None:
 
 
 def report_delivery(delivery: DeliveryReport, settings: Settings, *, stderr: bool) -> None:
-    from monitor.views.terminal import delivery_line
+    from monitor.views.summary import delivery_line
 
     line = delivery_line(delivery, settings.email.outbox if settings.email.host is None else None)
     if line is None:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.rule import Rule
 
+import monitor.views.summary as summary
 import monitor.views.terminal as report
 from monitor.app import open_app
 from monitor.config.settings import load_settings
@@ -192,7 +193,7 @@ def run_demo(console: Console, folder: Path | None = None, *, prog: str = "monit
             results = app.checker.check(settings.sources)
             report.print_results(console, results)
             delivery = app.sender.deliver()
-            line = report.delivery_line(delivery, settings.email.outbox)
+            line = summary.delivery_line(delivery, settings.email.outbox)
             console.print(line or "alerts: none due", highlight=False)
 
             for result in results:

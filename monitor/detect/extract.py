@@ -251,6 +251,7 @@ def extract_html(text: str, rules: ExtractRules) -> Regions:
         _drop_chrome_blocks(node, link_lists=False)
     paywall = normalise("\n".join(_block_text(n) for n in paywall_nodes))
     teaser = ""
+    og_title = _og_title(tree)
     if container is not None:
         for node in paywall_nodes:
             if _within(node, container):
@@ -260,7 +261,7 @@ def extract_html(text: str, rules: ExtractRules) -> Regions:
         _drop(container, _JUNK, _INNER_CHROME, "h1", *rules.exclude)
         _drop_chrome_blocks(container)
         teaser = strip_trailing_ellipsis(normalise(_block_text(container)))
-        teaser = _strip_lead(teaser, (title, _og_title(tree)))
+        teaser = _strip_lead(teaser, (title, og_title))
     # With no article text, what the page does say tells a challenge from an error page.
     page_text = "" if teaser else normalise(tree.body.text(separator=" "))[:2000]
     if reason := _failure(
@@ -268,7 +269,7 @@ def extract_html(text: str, rules: ExtractRules) -> Regions:
     ):
         return Regions.failed(reason)
     access: Access = "locked" if paywall or declared == "locked" else "free"
-    heading = _og_title(tree) or title
+    heading = og_title or title
     return Regions(teaser, paywall, description, access, title=heading[:300])
 
 
@@ -284,11 +285,13 @@ def _strip_lead(teaser: str, titles: tuple[str, ...]) -> str:
     Only lines before the first long one go, so article text is never touched.
     """
     lines = teaser.split("\n")
-    heads = [_fold(t) for t in titles if t]
+    heads: list[str] | None = None  # folded when a short line first needs them
     for at, line in enumerate(lines):
         if word_count(line) > _LEAD_WORDS:
             return "\n".join(lines[at:])
         folded = _fold(line)
+        if heads is None:
+            heads = [_fold(t) for t in titles if t]
         if not (
             (
                 any(ch.isdigit() for ch in line)
