@@ -4,12 +4,14 @@ page declares. Written against the mutation run's survivors (README, "Mutation t
 
 from __future__ import annotations
 
+import random
+import re
 from collections.abc import Callable
 
 import pytest
 
 from monitor.detect.capture import Capture
-from monitor.detect.extract import Regions, extract, extract_html, extract_text
+from monitor.detect.extract import Regions, _says_notice, extract, extract_html, extract_text
 from monitor.detect.rules import ExtractRules
 
 from .test_extract_real_markup import FIRST, STORY
@@ -17,7 +19,7 @@ from .test_extract_real_markup import FIRST, STORY
 RULES = ExtractRules()
 LAST = "presented by the finance office."
 FREE = '<script type="application/ld+json">{"isAccessibleForFree": true}</script>'
-# no notice wording (`_NOTICE_PHRASES`) in it: found only by the rule under test
+# no notice wording (`_says_notice`) in it: found only by the rule under test
 NOTICE = "Support our newsroom to read the rest."
 
 
@@ -1034,3 +1036,84 @@ def test_a_japanese_notice_counts_two_characters_a_word_rounded_up() -> None:
     assert paywall(9) == _japanese(9)  # five words: the fewest a notice holds
     assert paywall(120) == _japanese(120)  # sixty words: the most
     assert paywall(121) == ""
+
+
+# --- notice wording: found in any case, at the start of a word -------------------------------
+
+# The wording as one case-insensitive pattern behind a word boundary: what `_says_notice` must
+# find, exactly (it searches lower-cased text, a pattern a phrase, for speed).
+_WORDING_SPEC = re.compile(
+    r"\b(?:to read the full (?:story|article)|subscribe to (?:continue|read|keep reading)|"
+    r"this (?:article|content|story) is (?:reserved|available|only available) (?:for|to) "
+    r"(?:our )?(?:subscribers|members)|members[- ]only|subscribers[- ]only|"
+    r"already a (?:subscriber|member)\?|become a (?:member|subscriber) to (?:read|continue))"
+    r"|この記事は(?:有料)?会員限定|続きをお読みいただけます",
+    re.I,
+)
+_WORDING_PIECES = [
+    "To read the full story",
+    "SUBSCRIBE TO CONTINUE",
+    "subscribe to keep reading",
+    "This article is reserved for our subscribers",
+    "this content is only available to members",
+    "this story is available to subscribers only",
+    "Members-only",
+    "members only",
+    "SUBSCRİBERS ONLY",
+    "subscrıbers-only",
+    "ſubscribe to read",
+    "already a member?",
+    "Already a Subscriber?",
+    "become a member to read",
+    "この記事は有料会員限定",
+    "続きをお読みいただけます",
+    "x",
+    "_",
+    "é",
+    "1",
+    "İ",
+    "ı",
+    "\u212a",
+    "\u0307",
+    "i\u0307s",
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("Members only", True),
+        ("Join us: SUBSCRİBERS ONLY.", True),  # a dotted capital I, as a case-blind search reads it
+        ("subscrıbers-only", True),  # a dotless i too
+        ("ſubscribe to read on", True),  # and a long s
+        ("xmembers only", False),  # inside a word
+        ("_members only", False),
+        ("9members only", False),
+        ("non-members-only guide", True),  # a hyphen starts a word
+        ("xthis article is reserved for subscribers only", True),  # a phrase inside a refused one
+        ("会員登録で続きをお読みいただけます", True),  # Japanese, with no word boundary
+        ("a members-onl", False),
+    ],
+)
+def test_notice_wording_is_found_in_any_case_at_a_word_start(text: str, found: bool) -> None:
+    assert _says_notice(text) is found
+    assert bool(_WORDING_SPEC.search(text)) is found
+
+
+def test_notice_wording_finds_what_one_case_blind_pattern_finds_on_mixed_text() -> None:
+    rng = random.Random(13)
+    for _ in range(20_000):
+        text = "".join(
+            rng.choice(_WORDING_PIECES) + rng.choice(["", " ", "a", "-", "."])
+            for _ in range(rng.randint(1, 4))
+        )
+        assert _says_notice(text) is bool(_WORDING_SPEC.search(text)), text
+
+
+def test_a_notice_in_capitals_with_a_dotted_i_locks_the_page() -> None:
+    box = "<div class='box'><p>SUBSCRİBERS ONLY. Join today to keep reading this story.</p></div>"
+    r = regions(page(f"<article>{STORY}</article>{box}"))
+    assert (r.access, r.paywall) == (
+        "locked",
+        "SUBSCRİBERS ONLY. Join today to keep reading this story.",
+    )

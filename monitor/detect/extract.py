@@ -132,14 +132,28 @@ _KNOWN_NOTICES = (
 # A notice is a few sentences; a block with more words than this is article text.
 _NOTICE_WORDS = 150
 # What a paywall notice says when no selector or configured marker finds it.
-_NOTICE_PHRASES = re.compile(
-    r"\b(?:to read the full (?:story|article)|subscribe to (?:continue|read|keep reading)|"
-    r"this (?:article|content|story) is (?:reserved|available|only available) (?:for|to) "
-    r"(?:our )?(?:subscribers|members)|members[- ]only|subscribers[- ]only|"
-    r"already a (?:subscriber|member)\?|become a (?:member|subscriber) to (?:read|continue))"
-    # Japanese walls: "this article is (paid) members only", "(register and) read on"
-    r"|この記事は(?:有料)?会員限定|続きをお読みいただけます",
-    re.I,
+# Notice wording, searched for in lower-cased text (`_says_notice`). One pattern a phrase, each
+# starting with its own words, which the regex engine finds by a fast substring search: a single
+# case-insensitive pattern behind a word boundary was tried at every position of the page
+# (0.8 ms on a 20,000-character page, against 0.2).
+_NOTICE_WORDING = tuple(
+    re.compile(pattern)
+    for pattern in (
+        r"to read the full (?:story|article)",
+        r"subscribe to (?:continue|read|keep reading)",
+        r"this (?:article|content|story) is (?:reserved|available|only available) (?:for|to) "
+        r"(?:our )?(?:subscribers|members)",
+        r"members[- ]only",
+        r"subscribers[- ]only",
+        r"already a (?:subscriber|member)\?",
+        r"become a (?:member|subscriber) to (?:read|continue)",
+    )
+)
+# Japanese walls: "this article is (paid) members only", "(register and) read on"; Japanese is
+# written without spaces, so these need no word boundary.
+_NOTICE_WORDING_ANYWHERE = (
+    re.compile(r"この記事は(?:有料)?会員限定"),
+    re.compile(r"続きをお読みいただけます"),
 )
 # Chinese and Japanese are written without spaces: about two characters make a word.
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
@@ -684,7 +698,7 @@ def _phrase_nodes(body: LexborNode, page: str, container: LexborNode | None) -> 
     """The smallest block of a sentence or more whose text reads like a paywall notice (a
     larger one would take in the chrome around it); `page` is the body's normalised text."""
     # Most pages say none of it: one look at the whole text spares a look at every block.
-    if not _NOTICE_PHRASES.search(page):
+    if not _says_notice(page):
         return []
     best: LexborNode | None = None
     for node in body.css("div, section, aside, p"):
@@ -692,7 +706,7 @@ def _phrase_nodes(body: LexborNode, page: str, container: LexborNode | None) -> 
         if len(raw.split()) > 3 * 60:  # far too long for a notice, whatever normalising does
             continue
         text = normalise(raw)
-        if not _NOTICE_PHRASES.search(text) or not 5 <= _words(text) <= 60:
+        if not _says_notice(text) or not 5 <= _words(text) <= 60:
             continue
         if container is not None and _within(container, node):
             continue
@@ -709,6 +723,27 @@ def _phrase_nodes(body: LexborNode, page: str, container: LexborNode | None) -> 
             break
         best = parent
     return [best]
+
+
+def _says_notice(text: str) -> bool:
+    """Whether `text` holds notice wording: an English phrase that starts a word (in any case),
+    or a Japanese one anywhere.
+
+    What a case-insensitive search would find, exactly: the three letters that such a search
+    also takes for an ASCII one and `lower()` does not map to it (`İ`, `ı`, `ſ`) are mapped
+    first, which also keeps every character where it was.
+    """
+    low = text.replace("İ", "i").replace("ı", "i").replace("ſ", "s").lower()
+    for pattern in _NOTICE_WORDING:
+        at = 0
+        while (found := pattern.search(low, at)) is not None:
+            start = found.start()
+            # every phrase starts with a letter: the word starts here unless a letter, digit
+            # or underscore comes before
+            if start == 0 or not (low[start - 1].isalnum() or low[start - 1] == "_"):
+                return True
+            at = start + 1  # a phrase may still start inside this match
+    return any(pattern.search(low) for pattern in _NOTICE_WORDING_ANYWHERE)
 
 
 def _words(text: str) -> int:
