@@ -354,3 +354,36 @@ def test_a_part_that_quotes_the_boundary_does_not_end_the_message() -> None:
     assert all(len(line) <= 78 for line in raw.split(b"\r\n"))
     assert b"\r\nTo: a@example.org\r\n" in raw
     assert message["X-Monitor-Alert-Ids"] == ", ".join(str(i) for i in range(400))
+
+
+def test_the_alerts_table_shows_the_newest_hundred_and_says_how_many_there_are(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    recipients = ", ".join(f'"r{i:03}@example.org"' for i in range(105))
+    config = write_config(
+        tmp_path,
+        f"[email]\nto = [{recipients}]\n\n"
+        + source_block("threat", pages.url(PATH), SEED_FILES[0].name),
+    )
+    pages.put_article(PATH, seed_articles[0])
+    run(config, "check")
+    edit(pages, seed_articles[0], "rare trip", "rare journey")
+    assert "105 emails written" in run(config, "check").output
+
+    table = run(config, "alerts")
+    assert table.exit_code == 0
+    assert table.output.count("@example.org") == 100
+    assert "alerts 1-100 of 105; next: --offset 100 (--all lists every one)" in table.output
+    # newest first: the last recipient's alert was queued last
+    assert "r104@example.org" in table.output and "r004@example.org" not in table.output
+
+    rest = run(config, "alerts", "--offset", "100")
+    assert rest.output.count("@example.org") == 5
+    assert "alerts 101-105 of 105 (--all lists every one)" in rest.output
+
+    everything = run(config, "alerts", "--all")
+    assert everything.output.count("@example.org") == 105
+    assert "of 105" not in everything.output
+
+    assert len(alerts(config)) == 105  # --json lists them all
+    assert run(config, "alerts", "--limit", "3").output.count("@example.org") == 3

@@ -6,6 +6,7 @@ real webhook receivers on 127.0.0.1; the clock is moved forward instead of waiti
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 import time
 from collections.abc import Callable
@@ -265,7 +266,7 @@ def test_due_alerts_go_out_oldest_first_whatever_their_retry_times(
     assert "{+journey+}" in parts(first)[0] and "{+four+}" in parts(second)[0]
 
 
-def test_monitor_alerts_lists_the_newest_first_and_at_most_a_thousand(
+def test_monitor_alerts_json_lists_every_alert_newest_first(
     tmp_path: Path, pages: PageServer, seed_articles: list[Article]
 ) -> None:
     many = [f"reader{i}@example.org" for i in range(1001)]
@@ -274,9 +275,10 @@ def test_monitor_alerts_lists_the_newest_first_and_at_most_a_thousand(
     run(config, "check")
     queue_a_change(config, pages, seed_articles[0], "rare trip", "rare journey")
     listed = alerts(config)
-    assert len(listed) == 1000
-    assert [a["id"] for a in listed] == list(range(1001, 1, -1))
+    assert [a["id"] for a in listed] == list(range(1001, 0, -1))
     assert listed[0]["recipient"] == "reader1000@example.org"
+    limited = json.loads(run(config, "alerts", "--json", "--limit", "2", "--offset", "1").stdout)
+    assert [a["id"] for a in limited] == [1000, 999]
 
 
 # -- what a message carries ---------------------------------------------------------------------

@@ -23,7 +23,7 @@ from monitor.config.settings import EmailSettings
 from monitor.errors import DeliveryError
 from monitor.store import outbox
 from monitor.store.db import Store
-from monitor.store.outbox import list_alerts, requeue_failed
+from monitor.store.outbox import count_alerts, list_alerts, requeue_failed
 from monitor.store.rows import Alert, EventRow
 from monitor.store.schema import iso
 
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from monitor.views.render import ChangeView
 
 
-__all__ = ["Alert", "DeliveryReport", "Sender", "list_alerts", "requeue_failed"]
+__all__ = ["Alert", "DeliveryReport", "Sender", "count_alerts", "list_alerts", "requeue_failed"]
 
 
 @dataclass

@@ -24,6 +24,9 @@ from monitor.cli.common import (
 )
 from monitor.store.schema import iso
 
+# How many alerts the table shows unless asked for more (`--limit`, `--all`).
+ALERTS_PAGE = 100
+
 # Sources listed by `status` unless asked for more: a table of 100,000 rows helps nobody.
 STATUS_PAGE = 100
 
@@ -165,28 +168,61 @@ def gc_cmd(ctx: Context) -> None:
 @click.option("--pending", is_flag=True, help="Only alerts waiting to be sent.")
 @click.option("--failed", is_flag=True, help="Only alerts that gave up.")
 @click.option("--retry", is_flag=True, help="Requeue failed alerts and try to send them now.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help=f"At most this many (default {ALERTS_PAGE} as a table, all with --json).",
+)
+@click.option(
+    "--offset", type=click.IntRange(min=0), default=0, help="Skip this many newest first."
+)
+@click.option("--all", "show_all", is_flag=True, help="List every alert in the table.")
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @config_option
 @pass_context
-def alerts_cmd(ctx: Context, pending: bool, failed: bool, retry: bool, as_json: bool) -> None:
-    """The alert outbox: what was sent, what waits, what failed."""
+def alerts_cmd(
+    ctx: Context,
+    pending: bool,
+    failed: bool,
+    retry: bool,
+    limit: int | None,
+    offset: int,
+    show_all: bool,
+    as_json: bool,
+) -> None:
+    """The alert outbox: what was sent, what waits, what failed, newest first.
+
+    The table lists the newest 100 (--limit, --offset, --all for more)."""
     if pending and failed:
         raise UsageProblem("--pending and --failed exclude each other; give one, or neither")
     status = "pending" if pending else "failed" if failed else None
     import monitor.views.terminal as report
-    from monitor.alerts.outbox import list_alerts, requeue_failed
+    from monitor.alerts.outbox import count_alerts, list_alerts, requeue_failed
 
+    if limit is None and not (as_json or show_all):
+        limit = ALERTS_PAGE
+    total = 0
     settings = ctx.settings()
     with domain_errors(), open_app(settings) as app:
         if retry:
             requeued = requeue_failed(app.store, datetime.now(UTC))
             click.echo(f"requeued {requeued} failed alerts", err=as_json)
             report_delivery(app.sender.deliver(), settings, stderr=as_json)
-        rows = list_alerts(app.store, status)
+        rows = list_alerts(app.store, status, limit=limit, offset=offset)
+        if not as_json and (offset or len(rows) == limit):
+            total = count_alerts(app.store, status)
     if as_json:
         echo_json([r.to_json() for r in rows])
     elif rows:
         console().print(report.alerts_table(rows))
+        # A table cut short says so: the newest page is not the whole outbox.
+        if offset + len(rows) < total or offset:
+            more = f"; next: --offset {offset + len(rows)}" if offset + len(rows) < total else ""
+            click.echo(
+                f"alerts {offset + 1}-{offset + len(rows)} of {total}{more}"
+                " (--all lists every one)"
+            )
     else:
         click.echo(f"no {status or ''} alerts".replace("  ", " "))
 

@@ -16,11 +16,22 @@ from monitor.store.rows import Alert, EventRow
 from monitor.store.schema import iso
 
 
-def list_alerts(store: Store, status: str | None = None, limit: int = 1000) -> list[Alert]:
+def list_alerts(
+    store: Store, status: str | None = None, limit: int | None = None, offset: int = 0
+) -> list[Alert]:
+    """The alerts (of one `status`), newest first: `limit` of them after the `offset` newest."""
     where, params = ("status = ?", [status]) if status else (None, [])
     with store.lock:
-        rows = store.db.table("alerts").rows_where(where, params, order_by="id desc", limit=limit)
+        rows = store.db.table("alerts").rows_where(
+            where, params, order_by="id desc", limit=limit, offset=offset or None
+        )
         return [Alert.from_row(r) for r in rows]
+
+
+def count_alerts(store: Store, status: str | None = None) -> int:
+    where, params = ("status = ?", [status]) if status else (None, [])
+    with store.lock:
+        return store.db.table("alerts").count_where(where, params)
 
 
 def due_alerts(store: Store, now: datetime, channel: str = "email") -> list[Alert]:
