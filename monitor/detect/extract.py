@@ -131,11 +131,11 @@ _KNOWN_NOTICES = (
 )
 # A notice is a few sentences; a block with more words than this is article text.
 _NOTICE_WORDS = 150
-# What a paywall notice says when no selector or configured marker finds it.
-# Notice wording, searched for in lower-cased text (`_says_notice`). One pattern a phrase, each
-# starting with its own words, which the regex engine finds by a fast substring search: a single
-# case-insensitive pattern behind a word boundary was tried at every position of the page
-# (0.8 ms on a 20,000-character page, against 0.2).
+# What a paywall notice says when no selector or configured marker finds it, searched for in
+# lower-cased text (`_says_notice`). One pattern a phrase, each starting with its own words,
+# which the regex engine finds by a fast substring search: a single case-insensitive pattern
+# behind a word boundary was tried at every position of the page (0.8 ms on a 20,000-character
+# page, against 0.2).
 _NOTICE_WORDING = tuple(
     re.compile(pattern)
     for pattern in (
