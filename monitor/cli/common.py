@@ -119,6 +119,42 @@ def config_option(command: F) -> F:
     return decorator(command)
 
 
+def paging_options(noun: str, page: int) -> Callable[[F], F]:
+    """`--limit`, `--offset` and `--all` on a command whose table lists `page` of its `noun`
+    at a time (its --json lists them all unless --limit)."""
+
+    def decorate(command: F) -> F:
+        options = (
+            click.option(
+                "--limit",
+                type=click.IntRange(min=1),
+                default=None,
+                help=f"At most this many {noun} (default {page} as a table, all with --json).",
+            ),
+            click.option(
+                "--offset",
+                type=click.IntRange(min=0),
+                default=0,
+                help=f"Skip this many {noun} first.",
+            ),
+            click.option("--all", "show_all", is_flag=True, help=f"List all {noun} in the table."),
+        )
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def page_line(noun: str, offset: int, shown: int, total: int) -> str | None:
+    """The line under a table that is one page of `total` rows: which rows, and the next
+    --offset; None when the table shows them all."""
+    if not (offset + shown < total or offset):
+        return None
+    more = f"; next: --offset {offset + shown}" if offset + shown < total else ""
+    return f"{noun} {offset + 1}-{offset + shown} of {total}{more} (--all lists every one)"
+
+
 def require_source(settings: Settings, store: Store, source_id: str | None) -> None:
     """An unknown `--source` is a usage error (exit 2), not an empty answer. A source that was
     checked once and has since left the config still has its history: not an error."""

@@ -32,6 +32,8 @@ from monitor.cli.common import (
     console,
     domain_errors,
     echo_json,
+    page_line,
+    paging_options,
     parse_since,
     pass_context,
     require_source,
@@ -121,16 +123,7 @@ def history_cmd(ctx: Context, source_id: str, as_json: bool) -> None:
 @click.option("--source", "source_id", help="Only this source (a configured id).")
 @click.option("--kind", type=click.Choice(KINDS), help="Only changes of this kind.")
 @click.option("--since", help="Only changes detected at or after this date (ISO 8601).")
-@click.option(
-    "--limit",
-    type=click.IntRange(min=1),
-    default=None,
-    help=f"At most this many (default {CHANGES_PAGE} as a table, all with --json).",
-)
-@click.option(
-    "--offset", type=click.IntRange(min=0), default=0, help="Skip this many newest first."
-)
-@click.option("--all", "show_all", is_flag=True, help="List every change in the table.")
+@paging_options("changes", CHANGES_PAGE)
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @config_option
 @pass_context
@@ -165,12 +158,8 @@ def changes_cmd(
         echo_json([r.to_json() for r in rows])
     elif rows:
         console().print(report.changes_table(rows))
-        if offset + len(rows) < total or offset:
-            more = f"; next: --offset {offset + len(rows)}" if offset + len(rows) < total else ""
-            click.echo(
-                f"changes {offset + 1}-{offset + len(rows)} of {total}{more}"
-                " (--all lists every one)"
-            )
+        if line := page_line("changes", offset, len(rows), total):
+            click.echo(line)
     else:
         click.echo("no changes" + (" matching the filters" if source_id or kind or since else ""))
 

@@ -19,6 +19,8 @@ from monitor.cli.common import (
     console,
     domain_errors,
     echo_json,
+    page_line,
+    paging_options,
     pass_context,
     report_delivery,
 )
@@ -79,16 +81,7 @@ def run_cmd(ctx: Context, log_level: str, log_format: str) -> None:
     "worker holds a stuck check, else 1, whatever the watched sites do. For Docker's and "
     "systemd's health checks.",
 )
-@click.option(
-    "--limit",
-    type=click.IntRange(min=1),
-    default=None,
-    help=f"List at most this many sources (default {STATUS_PAGE} as a table, all with --json).",
-)
-@click.option(
-    "--offset", type=click.IntRange(min=0), default=0, help="Skip this many sources first."
-)
-@click.option("--all", "show_all", is_flag=True, help="List every source in the table.")
+@paging_options("sources", STATUS_PAGE)
 @config_option
 @pass_context
 def status_cmd(
@@ -168,16 +161,7 @@ def gc_cmd(ctx: Context) -> None:
 @click.option("--pending", is_flag=True, help="Only alerts waiting to be sent.")
 @click.option("--failed", is_flag=True, help="Only alerts that gave up.")
 @click.option("--retry", is_flag=True, help="Requeue failed alerts and try to send them now.")
-@click.option(
-    "--limit",
-    type=click.IntRange(min=1),
-    default=None,
-    help=f"At most this many (default {ALERTS_PAGE} as a table, all with --json).",
-)
-@click.option(
-    "--offset", type=click.IntRange(min=0), default=0, help="Skip this many newest first."
-)
-@click.option("--all", "show_all", is_flag=True, help="List every alert in the table.")
+@paging_options("alerts", ALERTS_PAGE)
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @config_option
 @pass_context
@@ -217,12 +201,8 @@ def alerts_cmd(
     elif rows:
         console().print(report.alerts_table(rows))
         # A table cut short says so: the newest page is not the whole outbox.
-        if offset + len(rows) < total or offset:
-            more = f"; next: --offset {offset + len(rows)}" if offset + len(rows) < total else ""
-            click.echo(
-                f"alerts {offset + 1}-{offset + len(rows)} of {total}{more}"
-                " (--all lists every one)"
-            )
+        if line := page_line("alerts", offset, len(rows), total):
+            click.echo(line)
     else:
         click.echo(f"no {status or ''} alerts".replace("  ", " "))
 
