@@ -1,6 +1,7 @@
 """What a `monitor` process loads: every command pays for its imports before its first check, so
-`check --json` (cron, scripts) leaves out rich, which only draws tables, and no command loads
-httpx's own command line (encode/httpx#3547), which would bring rich and pygments with it."""
+`check --json` (cron, scripts) leaves out rich, which only draws tables, and asyncio, which only
+the browser's loop needs; no command loads httpx's own command line (encode/httpx#3547), which
+would bring rich and pygments with it."""
 
 from __future__ import annotations
 
@@ -37,7 +38,9 @@ def _project(tmp_path: Path) -> Path:
     return project
 
 
-def test_check_json_stores_its_result_without_loading_rich_or_pygments(tmp_path: Path) -> None:
+def test_check_json_stores_its_result_without_loading_rich_pygments_or_asyncio(
+    tmp_path: Path,
+) -> None:
     project = _project(tmp_path)
     proc, loaded = _loaded(["-m", "monitor", "--config", "config.toml", "check", "--json"], project)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -45,6 +48,7 @@ def test_check_json_stores_its_result_without_loading_rich_or_pygments(tmp_path:
     assert "httpx" in loaded  # the pass did import its HTTP client
     assert "rich" not in loaded
     assert "pygments" not in loaded
+    assert "asyncio" not in loaded  # no source uses the browser
 
 
 def test_check_for_a_person_loads_rich_to_print_its_lines(tmp_path: Path) -> None:

@@ -19,7 +19,6 @@ change. A browser that crashes or stops answering is started again for the next 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import shutil
@@ -38,6 +37,8 @@ from monitor.fetch.files import format_size, is_local, read_file
 from monitor.fetch.http import is_private_host
 
 if TYPE_CHECKING:
+    import asyncio
+
     from playwright.async_api import Browser, Page, Playwright, Request, Route
 
 T = TypeVar("T")
@@ -303,7 +304,8 @@ class BrowserFetcher:
         self._browser = self._playwright = self._launching = None
 
     def _wait(self, work: Coroutine[Any, Any, T]) -> T:
-        future: Future[T] = asyncio.run_coroutine_threadsafe(work, self._started())
+        loop = self._started()  # first: it imports asyncio
+        future: Future[T] = asyncio.run_coroutine_threadsafe(work, loop)
         # The page's own deadline is enforced on the loop; this bound only catches a loop
         # that stopped answering altogether.
         ends = time.monotonic() + self.timeout + LAUNCH_TIMEOUT + 2 * CLOSE_TIMEOUT
@@ -323,6 +325,12 @@ class BrowserFetcher:
                 )
 
     def _started(self) -> asyncio.AbstractEventLoop:
+        # asyncio is imported with the first page, as Playwright is: 11-13 ms that every command
+        # would pay at start, most of them with no browser source. Everything else that uses
+        # it runs after this (on the loop, or once the loop exists).
+        global asyncio
+        import asyncio
+
         with self._lock:
             if self._loop is None:
                 loop = asyncio.new_event_loop()
