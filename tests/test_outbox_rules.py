@@ -281,6 +281,28 @@ def test_monitor_alerts_json_lists_every_alert_newest_first(
     assert [a["id"] for a in limited] == [1000, 999]
 
 
+
+def test_monitor_alerts_pages_and_counts_only_the_alerts_of_the_status_asked_for(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    readers = [f"reader{i}@example.org" for i in range(105)]
+    body = source_block("threat", pages.url(PATH), SEED_FILES[0].name)
+    config = write_config(tmp_path, "[email]\n" + to(*readers) + "\n" + body)
+    pages.put_article(PATH, seed_articles[0])
+    run(config, "check")
+    queue_a_change(config, pages, seed_articles[0], "rare trip", "rare journey")
+    deliver_at(load_settings(config), datetime.now(UTC))  # 105 written to the outbox folder
+    queue_a_change(config, pages, seed_articles[0], "rare trip", "rare voyage")  # 105 waiting
+
+    waiting = run(config, "alerts", "--pending")
+    assert waiting.output.count("reader") == 100
+    assert "alerts 1-100 of 105; next: --offset 100" in waiting.output
+    rest = run(config, "alerts", "--pending", "--offset", "100")
+    assert rest.output.count("reader") == 5
+    assert "alerts 101-105 of 105 (--all lists every one)" in rest.output
+    assert "alerts 1-100 of 210; next: --offset 100" in run(config, "alerts").output
+
+
 # -- what a message carries ---------------------------------------------------------------------
 
 
