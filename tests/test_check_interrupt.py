@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import certifi
 import pytest
 
 from monitor.app import open_app
@@ -69,7 +70,7 @@ class Check:
     """`monitor check` as a process, its output in files: orphaned workers holding a pipe
     would keep a reader waiting."""
 
-    def __init__(self, config: Path) -> None:
+    def __init__(self, config: Path, env: dict[str, str] | None = None) -> None:
         folder = config.parent
         self.out_path, self.err_path = folder / "out.txt", folder / "err.txt"
         with self.out_path.open("w") as out, self.err_path.open("w") as err:
@@ -78,6 +79,7 @@ class Check:
                 stdout=out,
                 stderr=err,
                 text=True,
+                env=None if env is None else {**os.environ, **env},
             )
         self.pid = self.proc.pid
         self.below: set[int] = set()
@@ -197,11 +199,19 @@ def _parent(pid: int) -> int | None:
 
 
 @pytest.mark.skipif(not HAVE_PROC, reason="reads /proc")
+@pytest.mark.parametrize("slow_ca", [False, True], ids=["ca-bundle", "slow-ca-bundle"])
 def test_check_forks_its_workers_itself_before_opening_the_database(
-    http: LoopServer, seed_articles: list[Article], tmp_path: Path
+    http: LoopServer, seed_articles: list[Article], tmp_path: Path, slow_ca: bool
 ) -> None:
     """`monitor check` starts its workers before the database opens and any thread runs:
-    they are its own children (no fork server between), and they hold no database file."""
+    they are its own children (no fork server between), and they hold no database file.
+    `slow_ca`: the CA bundle, which loads in a thread while the command starts up, takes far
+    longer than that start-up (the pass waits for it rather than fork beside it)."""
+    env = None
+    if slow_ca:
+        bundle = tmp_path / "ca-bundle.pem"
+        bundle.write_text(Path(certifi.where()).read_text() * 20)  # about 0.4 s to load
+        env = {"SSL_CERT_FILE": str(bundle)}
     html = render(seed_articles[0]).encode()
     check_pid: list[int] = []
     seen: dict[int, tuple[int | None, set[str]]] = {}
@@ -217,7 +227,7 @@ def test_check_forks_its_workers_itself_before_opening_the_database(
 
     blocks = "".join(source_block(f"p{i}", http.route(f"/p{i}", page)) for i in range(SOURCES))
     config = write_config(tmp_path, "[monitor]\nretries = 0\nper_host = 2\n\n" + blocks)
-    check = Check(config)
+    check = Check(config, env)
     check_pid.append(check.pid)
     try:
         _, err = check.wait(120)

@@ -274,6 +274,35 @@ def test_url_without_scheme_suggests_https(tmp_path: Path) -> None:
     assert not (tmp_path / "monitor.db").exists()
 
 
+# -- a CA bundle that cannot be read is named, with the fix, before anything is written ------
+
+
+@pytest.mark.parametrize("bundle", ["not a certificate\n", None], ids=["garbage", "missing"])
+@pytest.mark.parametrize("command", ["check", "compare"])
+def test_an_unreadable_ssl_cert_file_exits_2_naming_it(
+    tmp_path: Path, bundle: str | None, command: str
+) -> None:
+    ca_file = tmp_path / "ca.pem"
+    if bundle is not None:
+        ca_file.write_text(bundle)
+    config = write_config(tmp_path, source_block("x", "http://127.0.0.1:9/a"), seeds=False)
+    args = ["check"] if command == "check" else ["compare", "http://127.0.0.1:9/a", "x.html"]
+    # a process of its own: the bundle starts loading in a thread as the command line is
+    # imported, where nothing must be printed of its failure
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor", "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "SSL_CERT_FILE": str(ca_file)},
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"Error: SSL_CERT_FILE={ca_file}: no CA certificates")
+    assert "PEM file of CA certificates, or unset it" in result.stderr
+    assert "Traceback" not in result.stderr and "Exception in thread" not in result.stderr
+    assert not (tmp_path / "monitor.db").exists()
+
+
 # -- 10: report writes beside the database, not into the working folder -----------------------
 
 

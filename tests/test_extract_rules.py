@@ -477,6 +477,21 @@ def test_a_worded_notice_takes_its_box_of_up_to_sixty_words_and_no_more() -> Non
     assert notice_in_box_of(61) == WORDED
 
 
+@pytest.mark.parametrize(
+    "holder",
+    [
+        "<nav class='menu'><div><a href='/join'>{}</a></div></nav>",
+        "<nav><nav><div>{}</div></nav></nav>",
+        "<nav><svg><text>x</text></svg><div>{}</div></nav>",
+    ],
+)
+def test_notice_wording_in_the_site_navigation_is_not_the_notice(holder: str) -> None:
+    # a free article under a menu that asks readers to subscribe
+    r = regions(page(holder.format(WORDED) + f"<article>{STORY}</article>"))
+    assert (r.access, r.paywall) == ("free", "")
+    assert r.teaser.startswith(FIRST)
+
+
 def test_a_page_holding_only_a_worded_notice_is_locked_and_the_notice_is_its_box() -> None:
     r = regions(page(f"<div class='site'>The City Gazette</div>{_box(WORDED)}"))
     assert (r.access, r.teaser, r.paywall) == ("locked", "", WORDED)

@@ -6,6 +6,11 @@ import sys
 # a stub `httpx.main`; nothing else of httpx changes.
 sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
+from monitor.fetch.http import preload_tls_context  # noqa: E402 - after the entry above
+
+# The CA bundle loads while the rest of the command line is imported (see the function).
+preload_tls_context()
+
 from monitor.cli.main import cli, main  # noqa: E402 - after the entry above
 
 __all__ = ["cli", "main"]

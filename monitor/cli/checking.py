@@ -69,7 +69,11 @@ def compare_cmd(
     browser = browser or (source is not None and source.fetch == "browser")
     if browser and (reason := browser_missing()):
         raise UsageProblem(reason)
-    with open_fetcher(settings) as fetcher, open_browser(settings, fetcher) as chromium:
+    with (
+        domain_errors(),
+        open_fetcher(settings) as fetcher,
+        open_browser(settings, fetcher) as chromium,
+    ):
 
         def read(where: str) -> Capture:
             return chromium.fetch(where, rules=rules) if browser else fetcher.fetch(where)

@@ -54,6 +54,11 @@ _POST_ELEMENTS = (
 )
 _POST_MARKS = _POST_ELEMENTS + ', meta[property="og:type"][content="article"]'
 _POST_TYPES = re.compile(r'"@type"\s*:\s*\[?\s*"(?:\w+)?(?:Article|BlogPosting|Report)"')
+# Never article text, notice or declaration, and on most pages the bulk of the tree: their
+# contents go first, so that every whole-page query after walks a fraction of the nodes. The
+# elements stay: a site header is told by the `nav` it holds.
+_EMPTIED_TAGS = ("nav", "svg")
+_EMPTIED = ", ".join(_EMPTIED_TAGS)
 # What readers do not see is not teaser.
 _HIDDEN = (
     '[hidden], [aria-hidden="true"], [style*="display:none"], [style*="display: none"], '
@@ -251,6 +256,7 @@ def extract_html(text: str, rules: ExtractRules) -> Regions:
         return Regions.failed(f"bot challenge page ({title or 'no title'})")
     login = tree.css_first('input[type="password"]') is not None
     description = _description(tree, rules)
+    _empty(tree.body, _EMPTIED)
     _drop(tree.body, _HIDDEN)
     floor = rules.min_words
     if floor == ExtractRules.min_words and _declares_post(tree):
@@ -322,6 +328,13 @@ def _strip_lead(teaser: str, titles: tuple[str, ...]) -> str:
 
 def _fold(text: str) -> str:
     return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+def _empty(node: LexborNode, selector: str) -> None:
+    """Remove what the outermost matches hold, keeping the elements themselves."""
+    tops = [match for match in node.css(selector) if not _within_any(match, _EMPTIED_TAGS)]
+    for match in tops:
+        match.inner_html = ""  # one call: lexbor frees the subtree (per child: twice the cost)
 
 
 def _drop(node: LexborNode, *selectors: str) -> None:

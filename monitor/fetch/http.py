@@ -30,7 +30,7 @@ import httpcore
 import httpx
 
 from monitor.detect.capture import Capture, parse_content_type
-from monitor.errors import Cancelled, CaptureError
+from monitor.errors import Cancelled, CaptureError, ConfigError
 from monitor.fetch.files import format_size, is_local, read_file
 from monitor.fetch.inflate import Inflater
 
@@ -53,13 +53,47 @@ class _NoCookies(http.cookiejar.DefaultCookiePolicy):
 def tls_context() -> ssl.SSLContext:
     """The TLS settings the clients of this process share: loading the CA bundle costs 20 ms
     or more, so it is done once (and forked workers inherit it) rather than once a client.
-    Anew if `SSL_CERT_FILE` or `SSL_CERT_DIR`, which httpx reads, have changed since."""
+    Anew if `SSL_CERT_FILE` or `SSL_CERT_DIR`, which httpx reads, have changed since. Waits
+    for a load that `preload_tls_context` started."""
+    if _preloading is not None:
+        _preloading.join()
     return _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+_preloading: threading.Thread | None = None
+
+
+def preload_tls_context() -> None:
+    """Start loading `tls_context` in a thread of its own, on a machine with cores to spare.
+
+    OpenSSL reads the bundle without holding the GIL, so the load runs beside what the
+    process does meanwhile (a command's imports and config) instead of before its first
+    request. A load that fails is left for `tls_context` to raise, where it is asked for.
+    """
+    global _preloading
+    if _preloading is not None or (os.cpu_count() or 1) < 2:
+        return
+    cert_file, cert_dir = os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
+
+    def load() -> None:
+        with contextlib.suppress(Exception):
+            _tls_context(cert_file, cert_dir)
+
+    _preloading = threading.Thread(target=load, name="tls-preload", daemon=True)
+    _preloading.start()
 
 
 @functools.cache
 def _tls_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
-    return httpx.create_ssl_context(trust_env=True)
+    try:
+        return httpx.create_ssl_context(trust_env=True)
+    except OSError as exc:  # ssl.SSLError too: a file that holds no certificate
+        if cert_file:
+            raise ConfigError(
+                f"SSL_CERT_FILE={cert_file}: no CA certificates could be read from it ({exc}); "
+                "point it at a PEM file of CA certificates, or unset it to use the bundled ones"
+            ) from None
+        raise ConfigError(f"the CA certificates could not be loaded ({exc})") from None
 
 
 def build_client(*, timeout: float, user_agent: str, max_connections: int = 32) -> httpx.Client:

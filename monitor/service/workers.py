@@ -121,6 +121,8 @@ def process_pool(
     `early`: the caller has no database open and the workers may be forked from it now, if it
     runs no other thread (see the module's docstring); they start before this returns.
     """
+    if early:
+        tls_context()  # also ends its preloading thread, which a fork must not run beside
     fork = (
         early
         and threading.active_count() == 1
@@ -156,7 +158,7 @@ def process_pool(
         ),
     )
     if fork:
-        tls_context()  # loaded once here, inherited by every worker and used by this process
+        # `tls_context` was loaded above: inherited by every worker and used by this process
         # Objects the parent made before the fork stay out of the children's collections,
         # which would otherwise write to (and so copy) every page that holds one.
         gc.freeze()
