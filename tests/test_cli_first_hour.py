@@ -278,7 +278,7 @@ def test_url_without_scheme_suggests_https(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("bundle", ["not a certificate\n", None], ids=["garbage", "missing"])
-@pytest.mark.parametrize("command", ["check", "compare"])
+@pytest.mark.parametrize("command", ["check", "compare", "run"])
 def test_an_unreadable_ssl_cert_file_exits_2_naming_it(
     tmp_path: Path, bundle: str | None, command: str
 ) -> None:
@@ -286,7 +286,7 @@ def test_an_unreadable_ssl_cert_file_exits_2_naming_it(
     if bundle is not None:
         ca_file.write_text(bundle)
     config = write_config(tmp_path, source_block("x", "http://127.0.0.1:9/a"), seeds=False)
-    args = ["check"] if command == "check" else ["compare", "http://127.0.0.1:9/a", "x.html"]
+    args = ["compare", "http://127.0.0.1:9/a", "x.html"] if command == "compare" else [command]
     # a process of its own: the bundle starts loading in a thread as the command line is
     # imported, where nothing must be printed of its failure
     result = subprocess.run(
