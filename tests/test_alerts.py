@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sqlite3
 import time
 from dataclasses import replace
 from datetime import datetime
 from email import message_from_bytes, policy
+from email.message import Message
 from pathlib import Path
 
 import pytest
 import trustme
 
-from monitor.alerts.mailer import build_transport
+from monitor.alerts.mailer import FolderTransport, build_message, build_transport
 from monitor.alerts.outbox import Sender
 from monitor.app import open_app
 from monitor.config.settings import load_settings
@@ -242,6 +244,29 @@ def test_without_smtp_messages_are_eml_files(
     assert message["To"] == "monitor@localhost"  # nobody configured: the sender itself
     text, html = parts(message)
     assert "[-trip-]{+journey+}" in text and ">journey</ins>" in html
+
+
+def test_an_outbox_folder_removed_between_two_messages_is_made_again(tmp_path: Path) -> None:
+    outbox = tmp_path / "mail" / "outbox"
+    transport = FolderTransport(outbox)  # made by the first message, not before
+    assert not outbox.exists()
+
+    def message(n: int) -> Message:
+        return build_message(
+            sender="monitor@localhost",
+            recipient="editor@example.org",
+            subject=f"Change {n}",
+            text="text",
+            html="<p>html</p>",
+            message_id=f"<{n}@monitor>",
+        )
+
+    transport.send(message(1), "editor@example.org")
+    shutil.rmtree(tmp_path / "mail")  # a person clears the folder while the service runs
+    transport.send(message(2), "editor@example.org")
+    (path,) = outbox.glob("*.eml")
+    assert message_from_bytes(path.read_bytes(), policy=policy.default)["Subject"] == "Change 2"
+    assert [p.name for p in outbox.iterdir()] == [path.name]  # no temporary file left
 
 
 def test_page_text_is_escaped_and_headers_stay_single_lines(

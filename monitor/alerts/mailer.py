@@ -227,12 +227,16 @@ class FolderTransport:
 
     def send(self, message: Message, recipient: str) -> str:
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
             name = str(message["Message-ID"]).strip("<>").replace("@", "_").replace("/", "_")
             path = self.folder / f"{name}.eml"
             # Written whole or not at all: a crash leaves no half message for a reader.
             temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-            temporary.write_bytes(message.as_bytes())
+            data = message.as_bytes()
+            try:
+                temporary.write_bytes(data)
+            except FileNotFoundError:  # the folder is made by the first message (or again)
+                self.folder.mkdir(parents=True, exist_ok=True)
+                temporary.write_bytes(data)
             temporary.replace(path)
         except OSError as exc:
             raise DeliveryError(f"cannot write to {self.folder}: {exc}", connection=True) from None

@@ -101,10 +101,13 @@ def record_checks(
 
 
 def _record(db: Database, result: CheckResult, recipients: Recipients) -> CheckResult | Stale:
-    rows = list(db.table("sources").rows_where("id = ?", [result.source_id]))
-    if not rows:
+    # Not `Table.rows_where`: its look-ups of the schema (is "sources" a view?) cost more
+    # than the read itself, once per check.
+    cursor = db.execute("select * from sources where id = ?", [result.source_id])
+    row = cursor.fetchone()
+    if row is None:
         raise NotFound(f"source {result.source_id!r} is not in the database")
-    source = rows[0]
+    source = dict(zip((c[0] for c in cursor.description), row, strict=True))
     now = iso(result.started_at)
     current_id: int | None = source["current_version_id"]
     failed = result.outcome == "error"

@@ -133,6 +133,9 @@ def environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # The templates are the installed package's: a file's time is not looked up again
+        # each time a template is asked for (twice an alert).
+        auto_reload=False,
     )
     env.globals["badges"] = KIND_BADGES
     return env
