@@ -69,9 +69,12 @@ def claim(store: Store, alert: Alert, now: datetime, retry_in: float) -> bool:
 
 def finish(store: Store, alerts: Sequence[Alert], **values: Any) -> None:
     """Set columns (`status`, `sent_at`, `message_id`, `last_error`) of attempted alerts."""
+    # Not `Table.update`, which reads the table's keys and the row before writing it: the
+    # names are this module's callers' own.
+    sql = "update alerts set " + ", ".join(f"{name} = ?" for name in values) + " where id = ?"
     with store.write() as db:
         for alert in alerts:
-            db.table("alerts").update(alert.id, values)
+            db.execute(sql, [*values.values(), alert.id])
 
 
 def event(store: Store, event_id: int) -> EventRow:
