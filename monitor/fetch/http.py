@@ -50,6 +50,32 @@ class _NoCookies(http.cookiejar.DefaultCookiePolicy):
         return False
 
 
+class _Forgetful(httpx.Cookies):
+    """Cookies that take none from a response.
+
+    httpx reads every response's cookies through urllib's machinery (a request and a
+    response object of its kind, the headers as an email message) before the jar's policy
+    can refuse them: a sixth of the CPU of a request. The jar below it still refuses
+    them all (`_NoCookies`), should a client be given one."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        pass
+
+
+class _Client(httpx.Client):
+    """httpx's client, whose cookies are always the empty `_Forgetful` ones."""
+
+    _forgetful = _Forgetful()
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._forgetful
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        raise TypeError("this client keeps no cookies")
+
+
 def tls_context() -> ssl.SSLContext:
     """The TLS settings the clients of this process share: loading the CA bundle costs 20 ms
     or more, so it is done once (and forked workers inherit it) rather than once a client.
@@ -98,7 +124,7 @@ def _tls_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
 
 def build_client(*, timeout: float, user_agent: str, max_connections: int = 32) -> httpx.Client:
     """The process's HTTP client. `timeout` bounds each phase; `Fetcher` bounds the whole."""
-    client = httpx.Client(
+    client = _Client(
         verify=tls_context(),
         headers={
             "User-Agent": user_agent,
