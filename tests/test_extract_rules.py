@@ -4,15 +4,17 @@ page declares. Written against the mutation run's survivors (README, "Mutation t
 
 from __future__ import annotations
 
+import codecs
 import random
 import re
 from collections.abc import Callable
 
 import pytest
 
-from monitor.detect.capture import Capture
+from monitor.detect.capture import Capture, html_source
 from monitor.detect.extract import Regions, _says_notice, extract, extract_html, extract_text
 from monitor.detect.rules import ExtractRules
+from monitor.errors import CaptureError
 
 from .test_extract_real_markup import FIRST, STORY
 
@@ -750,6 +752,50 @@ def test_an_html_capture_is_read_in_the_charset_its_meta_declares() -> None:
     html = page(f"<article>{STORY}<p>Café.</p></article>", head='<meta charset="iso-8859-1">')
     capture = Capture(url="http://x/a", body=html.encode("latin-1"), media_type="text/html")
     assert extract(capture, RULES).teaser.endswith("Café.")
+
+
+UTF8_STORY = f"<article>{STORY}<p>Café — it’s 20 °C.</p></article>"
+
+
+@pytest.mark.parametrize(
+    ("prefix", "charset", "head"),
+    [
+        (b"", "utf-8", ""),  # declared by the Content-Type header
+        (b"", None, '<meta charset="UTF-8">'),
+        (b"", None, ""),  # declared by nothing: UTF-8 is tried first
+        (codecs.BOM_UTF8, None, '<meta charset="windows-1252">'),  # the BOM outranks the meta
+    ],
+)
+def test_a_utf8_page_is_parsed_from_its_own_bytes_with_the_same_answer(
+    prefix: bytes, charset: str | None, head: str
+) -> None:
+    html = page(UTF8_STORY, head=head)
+    body = prefix + html.encode()
+    capture = Capture(url="http://x/a", body=body, media_type="text/html", charset=charset)
+    assert html_source(capture) == html.encode()  # checked, not decoded and encoded back
+    assert extract(capture, RULES) == extract_html(html, RULES)
+    assert extract(capture, RULES).teaser.endswith("Café - it's 20 °C.")
+
+
+def test_a_page_in_another_charset_is_parsed_from_its_text() -> None:
+    html = page(UTF8_STORY.replace("— it’s", "- it's"), head='<meta charset="iso-8859-1">')
+    capture = Capture(url="http://x/a", body=html.encode("latin-1"), media_type="text/html")
+    assert html_source(capture) == html
+    assert extract(capture, RULES).teaser.endswith("Café - it's 20 °C.")
+
+
+def test_a_page_that_is_not_the_utf8_it_declares_is_a_failed_read() -> None:
+    body = page(UTF8_STORY).encode("latin-1", errors="replace")
+    capture = Capture(url="http://x/a", body=body, media_type="text/html", charset="utf-8")
+    with pytest.raises(CaptureError, match="not valid utf-8 as declared by the Content-Type"):
+        extract(capture, RULES)
+
+
+def test_an_undeclared_page_that_is_not_utf8_is_read_as_windows_1252() -> None:
+    html = page(UTF8_STORY.replace("— it’s", "- it's"))
+    capture = Capture(url="http://x/a", body=html.encode("cp1252"), media_type="text/html")
+    assert html_source(capture) == html
+    assert extract(capture, RULES).teaser.endswith("Café - it's 20 °C.")
 
 
 @pytest.mark.parametrize("tag", ["h1", "header"])

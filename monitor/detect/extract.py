@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from monitor.detect.capture import Capture, Format, decode, sniff_format
+from monitor.detect.capture import Capture, Format, decode, html_source, sniff_format
 from monitor.detect.normalise import fingerprint, normalise, strip_trailing_ellipsis, word_count
 from monitor.detect.rules import ExtractRules
 
@@ -213,10 +213,9 @@ class Regions:
 def extract(capture: Capture, rules: ExtractRules) -> Regions:
     """Regions of a capture; raises `CaptureError` only when its bytes cannot be decoded."""
     fmt: Format = sniff_format(capture)
-    text = decode(capture, fmt)
     if fmt == "html":
-        return extract_html(text, rules)
-    return extract_text(text, rules)
+        return extract_html(html_source(capture), rules)
+    return extract_text(decode(capture, fmt), rules)
 
 
 def extract_text(text: str, rules: ExtractRules) -> Regions:
@@ -246,7 +245,8 @@ def _starts(text: str, prefix: str) -> bool:
     return "".join(text.split()).startswith("".join(prefix.split()))
 
 
-def extract_html(text: str, rules: ExtractRules) -> Regions:
+def extract_html(text: str | bytes, rules: ExtractRules) -> Regions:
+    """Regions of an HTML page: its text, or its UTF-8 bytes (`html_source`)."""
     tree = LexborHTMLParser(text)
     title_node = tree.css_first("title")
     title = normalise(title_node.text()) if title_node else ""
