@@ -12,7 +12,14 @@ from collections.abc import Callable
 import pytest
 
 from monitor.detect.capture import Capture, html_source
-from monitor.detect.extract import Regions, _says_notice, extract, extract_html, extract_text
+from monitor.detect.extract import (
+    Regions,
+    _more_words,
+    _says_notice,
+    extract,
+    extract_html,
+    extract_text,
+)
 from monitor.detect.rules import ExtractRules
 from monitor.errors import CaptureError
 
@@ -1178,3 +1185,13 @@ def test_a_notice_in_capitals_with_a_dotted_i_locks_the_page() -> None:
         "locked",
         "SUBSCRİBERS ONLY. Join today to keep reading this story.",
     )
+
+
+def test_the_word_limit_check_counts_words_as_str_split_does() -> None:
+    # `_more_words` stops splitting past the limit; it must say what a whole split says
+    rng = random.Random(7)
+    pieces = [" ", "\n", "\t", "\xa0", "\u2003", "\u200b", "a", "é", "word", "x y"]
+    for _ in range(20_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 30)))
+        for limit in (0, 1, 2, 4, 12):
+            assert _more_words(text, limit) == (len(text.split()) > limit), (text, limit)

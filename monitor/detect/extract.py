@@ -631,10 +631,16 @@ def _short_text(node: LexborNode, words: int, raw: str | None = None) -> str | N
     costs more than splitting: a block far too long is let go on the split alone. `raw`:
     the block's text, if read already."""
     raw = node.text(separator=" ") if raw is None else raw
-    if len(raw.split()) > 3 * words:
+    if _more_words(raw, 3 * words):
         return None
     text = normalise(raw)
     return text if word_count(text) <= words else None
+
+
+def _more_words(text: str, limit: int) -> bool:
+    """Whether `text` has more than `limit` whitespace-separated words: `len(text.split())`,
+    without splitting a long paragraph whole to count past the limit."""
+    return len(text.split(None, limit)) > limit
 
 
 def _link_share(node: LexborNode) -> float:
@@ -716,7 +722,7 @@ def _phrase_nodes(body: LexborNode, page: str, container: LexborNode | None) -> 
     best: LexborNode | None = None
     for node in body.css("div, section, aside, p"):
         raw = node.text(separator=" ")
-        if len(raw.split()) > 3 * 60:  # far too long for a notice, whatever normalising does
+        if _more_words(raw, 3 * 60):  # far too long for a notice, whatever normalising does
             continue
         text = normalise(raw)
         if not _says_notice(text) or not 5 <= _words(text) <= 60:
