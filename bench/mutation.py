@@ -47,6 +47,13 @@ MODULES: dict[str, tuple[str, ...]] = {
         # from a run without it)
         "tests/test_corpus.py",
     ),
+    "monitor/detect/capture.py": (
+        "tests/test_capture.py",
+        "tests/test_extract_rules.py",
+        "tests/test_extract.py",
+        "tests/test_fetch.py",
+        "tests/test_faults.py::test_latin1_page_without_charset_is_read_as_browsers_do",
+    ),
     "monitor/store/outbox.py": (
         "tests/test_alerts.py",
         "tests/test_smtp_faults.py",

@@ -105,8 +105,9 @@ def decode(capture: Capture, fmt: Format) -> str:
     page that declares nothing and is not UTF-8 is read as windows-1252, as browsers do; a text
     snapshot must be UTF-8.
     """
-    text = _decode(capture, fmt)
-    return text if isinstance(text, str) else text.decode("utf-8")
+    text = _decode(capture, fmt, keep_utf8=False)
+    assert isinstance(text, str)  # bytes come back only when asked for
+    return text
 
 
 def html_source(capture: Capture) -> str | bytes:
@@ -116,7 +117,7 @@ def html_source(capture: Capture) -> str | bytes:
     return _decode(capture, "html", keep_utf8=True)
 
 
-def _decode(capture: Capture, fmt: Format, *, keep_utf8: bool = False) -> str | bytes:
+def _decode(capture: Capture, fmt: Format, *, keep_utf8: bool) -> str | bytes:
     """`decode`; with `keep_utf8`, bytes that are valid UTF-8 and read as UTF-8 come back as
     they are (checked, not converted)."""
     body = capture.body
@@ -151,13 +152,14 @@ def _utf8(body: bytes, keep: bool) -> str | bytes:
     return body
 
 
-def _strict(body: bytes, encoding: str, declared_by: str, keep_utf8: bool = False) -> str | bytes:
+def _strict(body: bytes, encoding: str, declared_by: str, keep_utf8: bool) -> str | bytes:
     try:
         codec = codecs.lookup(encoding)
     except LookupError:
         raise CaptureError(f"unknown charset {encoding!r} declared by {declared_by}") from None
-    # Pages that say latin-1 are windows-1252 in practice (the HTML standard maps one to the other).
-    if codec.name in ("iso8859-1", "latin-1", "ascii", "cp1252"):
+    # Pages that say latin-1 are windows-1252 in practice (the HTML standard maps one to the
+    # other, and ASCII too). `codecs.lookup` names latin-1 "iso8859-1", whatever it was called.
+    if codec.name in ("iso8859-1", "ascii", "cp1252"):
         try:
             return body.decode("cp1252")
         except UnicodeDecodeError:
