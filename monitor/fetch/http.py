@@ -55,8 +55,9 @@ class _Forgetful(httpx.Cookies):
 
     httpx reads every response's cookies through urllib's machinery (a request and a
     response object of its kind, the headers as an email message) before the jar's policy
-    can refuse them: a sixth of the CPU of a request. The jar below it still refuses
-    them all (`_NoCookies`), should a client be given one."""
+    can refuse them: a sixth of the CPU of a request. The client is still given a jar that
+    refuses every cookie (`_NoCookies`): should httpx stop reading them through `cookies`,
+    none is kept either."""
 
     def extract_cookies(self, response: httpx.Response) -> None:
         pass
