@@ -353,6 +353,63 @@ def test_a_named_post_of_five_words_is_the_article_not_the_longer_sidebar() -> N
     assert r.teaser == "Then post post post post."
 
 
+@pytest.mark.parametrize("ident", ["post-prep", "post-header", "post-"])
+def test_an_id_that_starts_post_but_is_no_wordpress_number_names_no_post(ident: str) -> None:
+    # slashgear.com: a short "post-prep" box beside the story is not the post
+    story = "".join(f"<p>{said(15, 'story')}</p>" for _ in range(3))
+    html = page(f"<div id='{ident}'><p>{said(8, 'box')}</p></div><div class='c'>{story}</div>")
+    assert regions(html).teaser.startswith("Then story")
+
+
+def test_a_numbered_wordpress_post_id_names_the_post() -> None:
+    sidebar = "".join(f"<p>{said(15, 'side')}</p>" for _ in range(2))
+    post = "<div id='post-123'><p>Then post post post post.</p></div>"
+    assert regions(page(f"<div class='col'>{sidebar}</div>{post}")).teaser == (
+        "Then post post post post."
+    )
+
+
+@pytest.mark.parametrize(
+    "classes",
+    ["entry-content entry-content-read-more", "entry-content share-enabled", "entry-content ad"],
+)
+def test_a_container_whose_own_class_names_chrome_keeps_its_text(classes: str) -> None:
+    # nypost.com's article body is `div.entry-content.entry-content-read-more`
+    r = regions(page(f"<div class='{classes}'>{STORY}<div class='share'>Share 12</div></div>"))
+    assert r.teaser.startswith(FIRST) and "Share" not in r.teaser
+
+
+@pytest.mark.parametrize("footer", ["entry-footer", "article__footer", "footer"])
+def test_the_articles_own_footer_block_is_chrome(footer: str) -> None:
+    # macrumors.com, thesun.co.uk: the comment count and tags sit in the article's footer div
+    extra = f"<div class='{footer}'><p>Tags: politics, city hall, libraries and budgets.</p></div>"
+    assert teaser_with(extra).endswith(LAST)
+
+
+def test_an_article_wrapping_the_story_article_gives_the_story_without_its_furniture() -> None:
+    # yonhap.co.kr: a section label and a time in the outer <article>, the story in the inner
+    story = "".join(f"<p>{said(15, 'story')}</p>" for _ in range(3))
+    html = page(f"<article><p>North Korea</p><article>{story}</article></article>")
+    assert regions(html).teaser.startswith("Then story")
+
+
+def test_an_article_of_related_cards_loses_to_the_story() -> None:
+    cards = "".join(f"<article><p>{said(15, 'card')}</p></article>" for _ in range(4))
+    story = "".join(f"<p>{said(15, 'story')}</p>" for _ in range(2))
+    html = page(f"<article>{story}</article><article><h3>You may like</h3>{cards}</article>")
+    r = regions(html)
+    assert r.teaser.startswith("Then story") and "card" not in r.teaser
+
+
+def test_paragraphs_between_brs_in_a_span_are_the_article() -> None:
+    # appleinsider.com: the review is text between <br>s inside a <span>
+    lines = "<br><br>".join(said(20, "review") for _ in range(4))
+    deals = "".join(f"<p>{said(10, 'deal')}</p>" for _ in range(5))
+    html = page(f"<div class='body'><span>{lines}</span></div><div id='deals'>{deals}</div>")
+    r = regions(html)
+    assert r.teaser.startswith("Then review") and "deal" not in r.teaser
+
+
 # --- a notice found by its marker heading (rules.markers) ----------------------------------------
 
 MARKED = ExtractRules(markers=("For Supporters",))
@@ -626,6 +683,51 @@ def test_a_sign_in_form_is_a_login_wall_beside_fewer_than_150_words() -> None:
 
     assert with_words(150).error is None
     assert with_words(149).error == "login wall: a sign-in form and no article text (no title)"
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        # Jetpack's "share by email", a newsletter sign-up, a comment form: each on a real
+        # article page of the article-extraction benchmark
+        "<div id='sharing_email'><form><div class='g-recaptcha'></div></form></div>",
+        "<div class='signup'><div class='h-captcha'></div></div>",
+    ],
+)
+def test_a_captcha_in_a_form_beside_an_article_is_not_a_challenge(form: str) -> None:
+    r = regions(page(f"<article><p>{said(60, 'story')}</p></article>{form}"))
+    assert (r.error, r.teaser.split()[1]) == (None, "story")
+
+
+def test_a_captcha_beside_fewer_than_60_words_is_a_challenge_page() -> None:
+    def beside(count: int) -> Regions:
+        captcha = "<form><div class='g-recaptcha'></div></form>"
+        return regions(page(f"<main><p>{said(count, 'please')}</p></main>{captcha}", title="Hi"))
+
+    assert beside(59).error == "bot challenge page: a CAPTCHA and no article text (Hi)"
+    assert beside(60).error is None
+
+
+def test_a_captcha_beside_a_locked_teaser_and_its_notice_is_no_challenge() -> None:
+    captcha = "<form><div class='g-recaptcha'></div></form>"
+    notice = f"<div class='paywall'><p>{NOTICE}</p></div>"
+    html = page(f"<div class='entry-content'><p>{said(10, 'teaser')}</p></div>{notice}{captcha}")
+    assert (regions(html).error, regions(html).access) == (None, "locked")
+
+
+@pytest.mark.parametrize(
+    "menu",
+    [
+        "<header>{}</header>",
+        "<nav>{}</nav>",
+        "<ul class='nav navbar-nav'><li class='dropdown'><div class='x'>{}</div></li></ul>",
+        "<div class='user-menu'>{}</div>",
+    ],
+)
+def test_a_sign_in_form_in_the_sites_menus_is_no_login_wall(menu: str) -> None:
+    form = menu.format("<form><input type='password' name='p'></form>")
+    r = regions(page(f"{form}<article><p>{said(40, 'story')}</p></article>"))
+    assert (r.error, r.teaser.split()[1]) == (None, "story")
 
 
 def test_a_title_with_an_error_word_over_min_words_of_text_is_an_article() -> None:

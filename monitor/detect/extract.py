@@ -38,7 +38,7 @@ _INNER_CHROME = (
     "[class*=recommend], [class*=most-read], [class*=mostread], [class*=read-more], "
     "[class*=readmore], [class*=newsletter], [class*=comment-count], [class*=advert], "
     "[id*=related], [id*=advert], .ad, .ads, .ad-slot, [class*=ad-slot], [class*=promo], "
-    "[class*=cookie], [class*=consent]"
+    "[class*=cookie], [class*=consent], [class*=footer]"
 )
 # Chrome that a notice box can hold too; its offer, price and promo wording are the notice.
 _NOTICE_CHROME = (
@@ -49,10 +49,13 @@ _NOTICE_CHROME = (
 _LOOSE_SELECTORS = frozenset({"article", ".article", "main"})
 # A page that declares itself one post may hold only a sentence (a podcast, a photo, a video).
 _SHORT_POST_WORDS = 5
+# WordPress numbers its posts (`post-123`); the id test is finished in `_names_post`, since
+# `post-prep` or `post-header` name something else.
 _POST_ELEMENTS = (
     '[id^="post-"], .hentry, .type-post, [itemtype*="Article"], [itemtype*="BlogPosting"]'
 )
-_POST_MARKS = _POST_ELEMENTS + ', meta[property="og:type"][content="article"]'
+_POST_CLASSES = '.hentry, .type-post, [itemtype*="Article"], [itemtype*="BlogPosting"]'
+_POST_META = 'meta[property="og:type"][content="article"]'
 _POST_TYPES = re.compile(r'"@type"\s*:\s*\[?\s*"(?:\w+)?(?:Article|BlogPosting|Report)"')
 # Never article text, notice or declaration, and on most pages the bulk of the tree: their
 # contents go first, so that every whole-page query after walks a fraction of the nodes. The
@@ -166,6 +169,8 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 _CONTROLS = "script, style, noscript, template, iframe, svg, form, button, select, textarea, input"
 # A sign-in page can carry some prose; an article with a login form in its sidebar has more.
 _LOGIN_WALL_WORDS = 150
+# A challenge page says little beyond its instructions.
+_CHALLENGE_WORDS = 60
 _BLOCKS = (
     "p, div, section, article, main, header, h1, h2, h3, h4, h5, h6, li, ul, ol, dl, dt, dd, "
     "blockquote, pre, figure, figcaption, table, tr, td, th, br, hr"
@@ -181,10 +186,14 @@ _CHALLENGES = (
     "are you a robot",
     "access denied",
 )
+# Markup that only a challenge page holds (Cloudflare's, PerimeterX's).
 _CHALLENGE_SELECTORS = (
-    "#challenge-form, #cf-challenge-running, .cf-browser-verification, #px-captcha, "
-    ".g-recaptcha, .h-captcha"
+    "#challenge-form, #cf-challenge-running, .cf-browser-verification, #px-captcha"
 )
+# A CAPTCHA widget: what a challenge page asks, but also what an article's comment, share by
+# email, newsletter or sign-in form holds; so it marks a challenge only on a page with no
+# article's worth of text.
+_CAPTCHA_SELECTORS = ".g-recaptcha, .h-captcha"
 _ERROR_TITLE = re.compile(
     r"\b(?:404|403|410|500|502|503|not found|page not found|error|forbidden|unavailable)\b", re.I
 )
@@ -254,7 +263,8 @@ def extract_html(text: str | bytes, rules: ExtractRules) -> Regions:
         return Regions.failed("empty page: no <body>")
     if tree.css_first(_CHALLENGE_SELECTORS) is not None:
         return Regions.failed(f"bot challenge page ({title or 'no title'})")
-    login = tree.css_first('input[type="password"]') is not None
+    login = any(not _in_site_menu(n) for n in tree.css('input[type="password"]'))
+    captcha = tree.css_first(_CAPTCHA_SELECTORS) is not None
     description = _description(tree, rules)
     _empty(tree.body, _EMPTIED)
     _drop(tree.body, _HIDDEN)
@@ -285,7 +295,14 @@ def extract_html(text: str | bytes, rules: ExtractRules) -> Regions:
     # With no article text, what the page does say tells a challenge from an error page.
     page_text = "" if teaser else normalise(tree.body.text(separator=" "))[:2000]
     if reason := _failure(
-        teaser, paywall, rules, title=title, login_form=login, page=page_text, floor=floor
+        teaser,
+        paywall,
+        rules,
+        title=title,
+        login_form=login,
+        captcha=captcha,
+        page=page_text,
+        floor=floor,
     ):
         return Regions.failed(reason)
     access: Access = "locked" if paywall or declared == "locked" else "free"
@@ -339,8 +356,17 @@ def _empty(node: LexborNode, selector: str) -> None:
 
 def _drop(node: LexborNode, *selectors: str) -> None:
     for selector in selectors:
-        for child in node.css(selector):
+        for child in _inside(node, selector):
             child.decompose()
+
+
+def _inside(node: LexborNode, selector: str) -> list[LexborNode]:
+    """The matches of `selector` inside `node`. Lexbor's `node.css` also tests the node
+    itself: an article container whose own class says `read-more` or `share-buttons` would
+    be dropped whole with the chrome it is meant to lose."""
+    matches = node.css(selector)
+    # in document order: the node itself, if it matches, comes first
+    return matches[1:] if matches and matches[0].mem_id == node.mem_id else matches
 
 
 def _failure(
@@ -350,6 +376,7 @@ def _failure(
     *,
     title: str | None,
     login_form: bool,
+    captcha: bool = False,
     page: str = "",
     floor: int | None = None,
 ) -> str | None:
@@ -360,12 +387,14 @@ def _failure(
     # A challenge page is short; an article that merely mentions "access denied" is not.
     probe = (teaser or page).casefold()
     if any(folded_title.startswith(p) for p in _CHALLENGES) or (
-        any(p in probe for p in _CHALLENGES) and word_count(probe) < 60
+        any(p in probe for p in _CHALLENGES) and word_count(probe) < _CHALLENGE_WORDS
     ):
         return f"bot challenge or block page ({title or (teaser or page)[:60]!r})"
     if paywall:
         return None
     words = word_count(teaser)
+    if captcha and words < _CHALLENGE_WORDS:
+        return f"bot challenge page: a CAPTCHA and no article text ({title or 'no title'})"
     if login_form and words < _LOGIN_WALL_WORDS:
         return f"login wall: a sign-in form and no article text ({title or 'no title'})"
     if title and words < rules.min_words and _ERROR_TITLE.search(title):
@@ -401,7 +430,7 @@ def _declares_post(tree: LexborHTMLParser) -> bool:
     body = tree.body
     if body is not None and "error404" in (body.attributes.get("class") or ""):
         return False
-    if tree.css_first(_POST_MARKS) is not None:
+    if tree.css_first(_POST_META) is not None or any(map(_names_post, tree.css(_POST_ELEMENTS))):
         return True
     return any(
         _POST_TYPES.search(script.text())
@@ -429,7 +458,7 @@ def _container(
         for node in tree.css(selector):
             if node.tag in ("meta", "link") or _within_any(node, ("aside", "nav", "footer")):
                 continue
-            words = _paragraph_words(node)
+            words = _own_paragraph_words(node, selector)
             if words > best_words:
                 best, best_words = node, words
         # a selector's match must hold a whole article's worth: a short post is found below
@@ -483,12 +512,41 @@ def _post_element(tree: LexborHTMLParser) -> LexborNode | None:
     microdata), the one with the most paragraph words."""
     best, best_words = None, 0
     for node in tree.css(_POST_ELEMENTS):
-        if node.tag in ("meta", "link", "body", "html"):
+        if node.tag in ("meta", "link", "body", "html") or not _names_post(node):
             continue
         words = _paragraph_words(node)
         if words > best_words:
             best, best_words = node, words
     return best
+
+
+def _names_post(node: LexborNode) -> bool:
+    """Whether a match of `_POST_ELEMENTS` names a post: by a class or schema.org type, or
+    by WordPress's numbered id."""
+    ident = node.id or ""
+    return (ident.startswith("post-") and ident[5:].isdigit()) or node.css_matches(_POST_CLASSES)
+
+
+def _own_paragraph_words(node: LexborNode, selector: str) -> int:
+    """`_paragraph_words` without the paragraphs of the matches of `selector` that `node`
+    holds: an `<article>` of related-post cards, each an `<article>`, holds no story of its
+    own, and one that wraps the story's `<article>` holds the story's words only once."""
+    inner = {match.mem_id for match in _inside(node, selector)}
+    if not inner:
+        return _paragraph_words(node)
+    return sum(
+        word_count(p.text(separator=" "))
+        for p in node.css("p")
+        if not any(a.mem_id in inner for a in _ancestors(p, node))
+    )
+
+
+def _ancestors(node: LexborNode, stop: LexborNode) -> Iterator[LexborNode]:
+    """The elements between `node` and `stop`, both left out."""
+    current = node.parent
+    while current is not None and current.mem_id != stop.mem_id:
+        yield current
+        current = current.parent
 
 
 def _paragraph_words(node: LexborNode) -> int:
@@ -517,6 +575,13 @@ def _densest(tree: LexborHTMLParser, min_words: int) -> LexborNode | None:
     found += [
         (block, word_count(block.text(deep=False, separator=" ")), bare)
         for block in body.css("td, div, section, article, main")
+    ]
+    # Paragraphs between <br>s in a <span> (a CMS's "article leader" wrapper) are bare text
+    # too; a <span> inside a paragraph is only a run of its words.
+    found += [
+        (span, word_count(span.text(deep=False, separator=" ")), bare)
+        for span in body.css("span:has(> br)")
+        if not _within_any(span, ("p",))
     ]
     for holder, words, weights in found:
         if (
@@ -583,7 +648,7 @@ def _drop_chrome_blocks(container: LexborNode, *, link_lists: bool = True) -> No
     and lists of links under a "Related" / "Read more" heading or (`link_lists`) made of links
     alone; a notice's "Join now | Sign in" links are its text."""
     _drop_site_headers(container)
-    for block in container.css("p, div, span, small, li"):
+    for block in _inside(container, "p, div, span, small, li"):
         raw = block.text(separator=" ")
         # Normalising keeps an ASCII letter or digit as it is: a block that starts with one
         # no date line starts with cannot be one, and is let go unnormalised.
@@ -593,7 +658,7 @@ def _drop_chrome_blocks(container: LexborNode, *, link_lists: bool = True) -> No
         text = _short_text(block, 15, raw)
         if text and _DATE_LINE.match(text):
             block.decompose()
-    for heading in container.css("h2, h3, h4, h5, h6, strong, b, p"):
+    for heading in _inside(container, "h2, h3, h4, h5, h6, strong, b, p"):
         text = _short_text(heading, 4)
         if not (text and _LINK_BLOCK_HEADINGS.match(text)):
             continue
@@ -606,7 +671,7 @@ def _drop_chrome_blocks(container: LexborNode, *, link_lists: bool = True) -> No
             heading.decompose()
     if not link_lists:
         return
-    for block in container.css("ul, ol, div, section, p"):
+    for block in _inside(container, "ul, ol, div, section, p"):
         # the links' words first: most blocks hold none, and are then let go uncounted
         linked = _link_words(block)
         if not linked:
@@ -619,7 +684,7 @@ def _drop_chrome_blocks(container: LexborNode, *, link_lists: bool = True) -> No
 def _drop_site_headers(container: LexborNode) -> None:
     """A site's header repeated inside the article: a banner, a "site" header, or one that
     holds the site's navigation (so it must go before `nav` does)."""
-    for header in container.css("header"):
+    for header in _inside(container, "header"):
         role = (header.attributes.get("role") or "").lower()
         classes = (header.attributes.get("class") or "").lower()
         if role == "banner" or "site" in classes or header.css_first("nav") is not None:
@@ -695,6 +760,20 @@ def _paywall_nodes(
     return (
         _marker_nodes(body, page, container, rules) or _phrase_nodes(body, page, container)
     ), walled
+
+
+def _in_site_menu(node: LexborNode) -> bool:
+    """Whether `node` sits in the site's header or menus: a sign-in form there is on every
+    page of the site, article or not; a login wall puts its form in the page."""
+    current = node.parent
+    while current is not None and current.tag not in ("body", "html"):
+        if current.tag in ("header", "nav"):
+            return True
+        classes = (current.attributes.get("class") or "").lower()
+        if "navbar" in classes or "dropdown" in classes or "menu" in classes:
+            return True
+        current = current.parent
+    return False
 
 
 def _in_dialog(node: LexborNode) -> bool:
