@@ -353,7 +353,7 @@ def test_a_named_post_of_five_words_is_the_article_not_the_longer_sidebar() -> N
     assert r.teaser == "Then post post post post."
 
 
-@pytest.mark.parametrize("ident", ["post-prep", "post-header", "post-"])
+@pytest.mark.parametrize("ident", ["post-prep", "post-header", "post-", "post-x2"])
 def test_an_id_that_starts_post_but_is_no_wordpress_number_names_no_post(ident: str) -> None:
     # slashgear.com: a short "post-prep" box beside the story is not the post
     story = "".join(f"<p>{said(15, 'story')}</p>" for _ in range(3))
@@ -399,6 +399,13 @@ def test_an_article_of_related_cards_loses_to_the_story() -> None:
     html = page(f"<article>{story}</article><article><h3>You may like</h3>{cards}</article>")
     r = regions(html)
     assert r.teaser.startswith("Then story") and "card" not in r.teaser
+
+
+def test_a_span_with_brs_inside_a_paragraph_counts_once_as_the_paragraph() -> None:
+    story = "".join(f"<p>{said(15, 'story')}</p>" for _ in range(3))
+    lines = "<br>".join(said(20, "aside") for _ in range(2))
+    html = page(f"<div class='a'>{story}</div><div class='b'><p><span>{lines}</span></p></div>")
+    assert regions(html).teaser.startswith("Then story")
 
 
 def test_paragraphs_between_brs_in_a_span_are_the_article() -> None:
@@ -720,7 +727,8 @@ def test_a_captcha_beside_a_locked_teaser_and_its_notice_is_no_challenge() -> No
     [
         "<header>{}</header>",
         "<nav>{}</nav>",
-        "<ul class='nav navbar-nav'><li class='dropdown'><div class='x'>{}</div></li></ul>",
+        "<div class='navbar-collapse'>{}</div>",
+        "<li class='dropdown'><div class='x'>{}</div></li>",
         "<div class='user-menu'>{}</div>",
     ],
 )
