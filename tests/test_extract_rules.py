@@ -417,6 +417,31 @@ def test_paragraphs_between_brs_in_a_span_are_the_article() -> None:
     assert r.teaser.startswith("Then review") and "deal" not in r.teaser
 
 
+def test_a_footer_paragraph_leaves_a_story_between_brs_counted_whole() -> None:
+    # macrumors.com: the story is text between <br>s in `div.article`, whose footer block
+    # holds the only <p> (a copyright line); the comments below it are paragraphs
+    lines = "<br><br>".join(said(20, "story") for _ in range(6))
+    comments = "".join(f"<p>{said(15, 'comment')}</p>" for _ in range(10))
+    html = page(
+        f"<div class='article'><div class='content'>{lines}</div>"
+        "<div class='footer'><p>Copyright of the site, all rights kept.</p></div></div>"
+        f"<div class='comments'>{comments}</div>"
+    )
+    r = regions(html)
+    assert r.teaser.startswith("Then story") and "comment" not in r.teaser
+
+
+def test_paragraphs_in_an_articles_footer_do_not_count_toward_its_words() -> None:
+    # 18 words of story and a 5-word footer line: under the 20 an <article> must hold
+    story = "".join(f"<p>{said(6, 'story')}</p>" for _ in range(3))
+    box = "".join(f"<p>{said(10, 'box')}</p>" for _ in range(2))
+    html = page(
+        f"<article>{story}<footer><p>{said(5, 'foot')}</p></footer></article>"
+        f"<div class='box'>{box}</div>"
+    )
+    assert regions(html).teaser.startswith("Then box")
+
+
 # --- a notice found by its marker heading (rules.markers) ----------------------------------------
 
 MARKED = ExtractRules(markers=("For Supporters",))

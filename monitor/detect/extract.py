@@ -550,10 +550,27 @@ def _ancestors(node: LexborNode, stop: LexborNode) -> Iterator[LexborNode]:
 
 
 def _paragraph_words(node: LexborNode) -> int:
+    """The words of a block's paragraphs; of all its text when it has no `<p>` of its own (a
+    story written between `<br>`s), the `<p>`s of its footer and side boxes left out."""
     paragraphs = node.css("p")
-    if not paragraphs:
-        return word_count(node.text(separator=" "))
-    return sum(word_count(p.text(separator=" ")) for p in paragraphs)
+    if paragraphs:
+        words = sum(word_count(p.text(separator=" ")) for p in paragraphs)
+        if words >= _FEW_PARAGRAPH_WORDS:
+            return words
+        # A copyright line in the footer of a story with no <p> must not leave the story's
+        # words uncounted: looked at only when the paragraphs say little, most pages never are.
+        chrome = {p.mem_id for p in node.css(_CHROME_PARAGRAPHS)}
+        if any(p.mem_id not in chrome for p in paragraphs):
+            return words - sum(
+                word_count(p.text(separator=" ")) for p in paragraphs if p.mem_id in chrome
+            )
+    return word_count(node.text(separator=" "))
+
+
+# Below this many words of <p> text a block is looked at again for paragraphs that are not
+# its text (`_CHROME_PARAGRAPHS`); an article's paragraphs say more.
+_FEW_PARAGRAPH_WORDS = 50
+_CHROME_PARAGRAPHS = "footer p, aside p, nav p, [class*=footer] p"
 
 
 def _densest(tree: LexborHTMLParser, min_words: int) -> LexborNode | None:
@@ -892,6 +909,10 @@ def _declared_access(tree: LexborHTMLParser, container: LexborNode | None) -> Ac
     flags: list[tuple[bool | None, str | None]] = []
     for script in tree.css('script[type="application/ld+json"]'):
         raw = script.text()
+        # Most pages' JSON-LD (a site's whole graph, often kilobytes) says nothing of access:
+        # not parsed when it cannot name the key, which it could only spell with a \u escape.
+        if _FREE_KEY not in raw and "\\u" not in raw:
+            continue
         try:
             flags.extend((_flag(v), part) for v, part in _free_flags(json.loads(raw)))
         except ValueError:
@@ -917,6 +938,7 @@ def _declared_access(tree: LexborHTMLParser, container: LexborNode | None) -> Ac
     return declared
 
 
+_FREE_KEY = "isAccessibleForFree"
 _LENIENT_FLAG = re.compile(r'"isAccessibleForFree"\s*:\s*"?([A-Za-z:/.]+)')
 
 

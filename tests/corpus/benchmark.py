@@ -39,11 +39,7 @@ FIRST_PARAGRAPH_MISSED = {
 }
 
 # Chrome-only edits that still change the teaser, and why (checked the same way).
-FALSE_ALERTS = {
-    ("232a43fb15abde80", "footer_change"): "macrumors.com: the story is text between <br>s "
-    "with no <p>, so its words are counted whole; the footer line, a <p> added inside the "
-    "same `div.article`, makes only <p> words count, and the comments win",
-}
+FALSE_ALERTS: dict[tuple[str, str], str] = {}
 
 # Words of the first paragraph an edit replaces: three, so that they start the teaser edit.
 EDITED = 3
