@@ -28,7 +28,7 @@ _JUNK = (
     "script, style, noscript, template, iframe, svg, canvas, form, button, select, textarea, "
     "input, nav, aside, footer, .sharedaddy, .jp-relatedposts, .related-posts, "
     ".yarpp-related, .comments-area, #comments, .entry-meta, .post-meta, .byline, "
-    ".screen-reader-text"
+    ".screen-reader-text, .sr-only, .visually-hidden"
 )
 # Chrome that publishers put inside the article's own container and change between two
 # requests: dates, bylines, share and comment counts, related and most-read links, ads.
@@ -63,9 +63,14 @@ _POST_TYPES = re.compile(r'"@type"\s*:\s*\[?\s*"(?:\w+)?(?:Article|BlogPosting|R
 _EMPTIED_TAGS = ("nav", "svg")
 _EMPTIED = ", ".join(_EMPTIED_TAGS)
 # What readers do not see is not teaser.
+# The utility classes that mean `display: none` in the common CSS frameworks count too, unless
+# a responsive class shows the element on larger screens (Tailwind's `hidden md:block`,
+# Bootstrap's `d-none d-md-block`).
 _HIDDEN = (
     '[hidden], [aria-hidden="true"], [style*="display:none"], [style*="display: none"], '
-    '[style*="visibility:hidden"], [style*="visibility: hidden"]'
+    '[style*="visibility:hidden"], [style*="visibility: hidden"], '
+    '.hidden:not([class*=":"]), .d-none:not([class*="d-sm-"], [class*="d-md-"], '
+    '[class*="d-lg-"], [class*="d-xl-"], [class*="d-xxl-"])'
 )
 _DATE_LINE = re.compile(
     r"^(?:updated|last updated|published|posted|modified|mis à jour|publié|aktualisiert|"
@@ -80,20 +85,51 @@ _MONTHS = (
     r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
     r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|januar|februar|märz|mai|"
     r"juni|juli|oktober|dezember|janvier|février|mars|avril|juin|juillet|août|septembre|"
-    r"octobre|novembre|décembre"
+    r"octobre|novembre|décembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|"
+    r"septiembre|octubre|noviembre|diciembre|gennaio|febbraio|aprile|maggio|giugno|luglio|"
+    r"settembre|ottobre|dicembre|janeiro|fevereiro|março|maio|junho|julho|setembro|outubro|"
+    r"novembro|dezembro"
 )
-# Words that may stand around a date on its line.
+# Words that may stand around a date on its line: weekdays, "published", "updated", "at", the
+# time zones, in English, German, French and Spanish, and "today" and "yesterday".
 _DATE_WORDS = re.compile(
     rf"(?i)\b(?:{_MONTHS}|mon(?:day)?|tue(?:sday)?|wed(?:nesday)?|thu(?:rsday)?|fri(?:day)?|"
-    r"sat(?:urday)?|sun(?:day)?|published|updated|posted|modified|on|at|am|pm|a\.m|p\.m|"
-    r"gmt|utc|est|edt|pst|pdt|cet|cest|bst)\b\.?|[+-]\d{1,2}(?::?\d{2})?\b|\d+(?:st|nd|rd|th)\b"
+    r"sat(?:urday)?|sun(?:day)?|montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|"
+    r"lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|lunes|martes|miércoles|jueves|"
+    r"viernes|sábado|domingo|today|yesterday|heute|gestern|hoy|ayer|aujourd'hui|hier|"
+    r"published|updated|posted|modified|submitted|veröffentlicht|aktualisiert|akt|stand|"
+    r"publié|mis à jour|publicado|actualizado|on|at|um|uhr|le|à|el|de|del|a las|hs|h|"
+    r"am|pm|a\.m|p\.m|gmt|utc|est|edt|pst|pdt|cet|cest|bst)\b\.?|[+-]\d{1,2}(?::?\d{2})?\b|"
+    r"\d+(?:st|nd|rd|th)\b|(?<=\d)h(?=\d)"
 )
 _DATE_ONLY = re.compile(r"[\d\s,./:|-]*")
+# What makes a short line a date wherever it stands in the article (`_dated_block`): a month
+# or a weekday, by name, in a line no longer than this.
+_NAMED_DATE = re.compile(
+    rf"(?i)\b(?:{_MONTHS}|monday|tuesday|wednesday|thursday|friday|saturday|sunday|montag|"
+    r"dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|lundi|mardi|mercredi|jeudi|"
+    r"vendredi|samedi|dimanche|lunes|martes|miércoles|jueves|viernes|sábado|domingo)\b"
+)
+_DATED_CHARS = 60
+# A clock time: a line that gives one beside a word or two ("Šodien, 17:40", "18:58 Uhr")
+# says when, in whatever language.
+_CLOCK = re.compile(r"\b\d{1,2}(?::|h)\d{2}\b")
+_CLOCK_WORDS = 2
 _BYLINE = re.compile(r"(?:by|von|par|por|door)(?:\s+|(?=[A-Z]))\S", re.I)
+_BYLINE_ALONE = frozenset({"by", "von", "par", "por", "door", "di"})
 _LEAD_FURNITURE = re.compile(
     r"(?i)\d+\s*(?:min(?:ute)?s?\s*)?(?:to\s+)?read|©.*|\(.*/.*\)|"
-    r"(?:photo(?:graph)?|image|picture|foto|bild)(?:\s+by|:)\s.*"
+    r"(?:photo(?:graph)?|image|imagen|picture|foto|bild|illustration)(?:\s+by|:)(?:\s.*)?|"
+    r"(?:temps de lecture|lesezeit|tiempo de lectura|reading time)\s*:?\s*\d+\s*min\w*\.?"
 )
+# A caption: a line that ends with its picture's credit ("... Foto: Editpress/Name",
+# "... (AP Photo/Name)"), whatever its length.
+_CAPTION_END = re.compile(
+    r"(?i)(?:\b(?:photo|foto|bild|imagen|image|picture|illustration)s?\s*:\s*[^:]{1,80}|"
+    r"\([^()]*\b(?:photo|foto)\b[^()]*/[^()]*\))\s*$"
+)
+# Lines this long can still be a caption, not more.
+_CAPTION_WORDS = 40
 _SHARE_WORDS = frozenset(
     [
         "share",
@@ -122,6 +158,20 @@ _SHARE_WORDS = frozenset(
         "flipboard",
         "messenger",
         "sms",
+        # a share or gift bar, an advertisement's label, in German, French, Spanish, Italian
+        "diesen",
+        "artikel",
+        "teilen",
+        "verschenken",
+        "werbung",
+        "anzeige",
+        "partager",
+        "publicité",
+        "compartir",
+        "publicidad",
+        "condividi",
+        "pubblicità",
+        "advertisement",
     ]
 )
 _LINK_BLOCK_HEADINGS = re.compile(
@@ -157,6 +207,41 @@ _NOTICE_WORDING = tuple(
         r"become a (?:member|subscriber) to (?:read|continue)",
     )
 )
+# The same in German, French, Spanish, Italian, Portuguese and Dutch; looked for only in text
+# that holds one of `_OTHER_WORDING_STEMS` (most pages hold none).
+_NOTICE_WORDING_OTHER = tuple(
+    re.compile(pattern)
+    for pattern in (
+        # sentences, not the badges that mark subscriber articles in lists of links
+        r"(?:dieser|der) (?:artikel|beitrag|inhalt) ist (?:nur |exklusiv )?für "
+        r"(?:abonnent|mitglied)",
+        r"bereits (?:abonnent|abonniert|kunde|kundin|mitglied)(?:in)?\s?\?",
+        r"diesen artikel (?:erwerben|kaufen|freischalten)",
+        r"(?:la suite|cet article|ce contenu) est réservée? (?:aux|à nos) abonnés",
+        r"déjà abonnée?\s?\?",
+        r"abonnez-vous pour (?:lire|continuer|poursuivre)",
+        r"(?:este|el) (?:artículo|contenido) es exclusivo para (?:suscriptores|socios|abonados)",
+        r"ya eres (?:suscriptor|socio|abonado)\s?\?",
+        r"suscríbete para (?:seguir leyendo|leer|continuar)",
+        r"(?:questo articolo|il contenuto) è riservato agli abbonati",
+        r"sei già abbonato\s?\?",
+        r"(?:este|o) (?:conteúdo|artigo) é exclusivo para assinantes",
+        r"já é assinante\s?\?",
+        r"(?:dit artikel|deze inhoud) is alleen voor abonnees",
+        r"al abonnee\s?\?",
+    )
+)
+# Every phrase above holds one of these (the tests check it).
+_OTHER_WORDING_STEMS = (
+    "abon",
+    "abbon",
+    "kund",
+    "mitglied",
+    "artikel",
+    "suscr",
+    "socio",
+    "assinant",
+)
 # Japanese walls: "this article is (paid) members only", "(register and) read on"; Japanese is
 # written without spaces, so these need no word boundary.
 _NOTICE_WORDING_ANYWHERE = (
@@ -166,7 +251,12 @@ _NOTICE_WORDING_ANYWHERE = (
 # Chinese and Japanese are written without spaces: about two characters make a word.
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 # Inside a paywall block: the notice is kept, its login form and buttons are not.
-_CONTROLS = "script, style, noscript, template, iframe, svg, form, button, select, textarea, input"
+# A form goes whole only when it is a sign-in form: an offer's text may stand in the form that
+# takes the payment (tageblatt.lu's "Für 0.99 € können Sie diesen Artikel erwerben.").
+_CONTROLS = (
+    "script, style, noscript, template, iframe, svg, button, select, textarea, input, "
+    'form:has(input[type="password"]), form:has(input[type="email"])'
+)
 # A sign-in page can carry some prose; an article with a login form in its sidebar has more.
 _LOGIN_WALL_WORDS = 150
 # A challenge page says little beyond its instructions.
@@ -288,10 +378,15 @@ def extract_html(text: str | bytes, rules: ExtractRules) -> Regions:
                 node.decompose()
         # the headline is the page's title, shown with every change; the teaser is the text
         _drop_site_headers(container)
-        _drop(container, _JUNK, _INNER_CHROME, "h1", *rules.exclude)
+        _drop(container, _JUNK, "h1", *rules.exclude)
+        _drop_inner_chrome(container)
         _drop_chrome_blocks(container)
         teaser = strip_trailing_ellipsis(normalise(_block_text(container)))
         teaser = _strip_lead(teaser, (title, og_title))
+        if paywall:
+            teaser, trailer = _notice_trailer(teaser)
+            if trailer:
+                paywall = f"{paywall}\n{trailer}"
     # With no article text, what the page does say tells a challenge from an error page.
     page_text = "" if teaser else normalise(tree.body.text(separator=" "))[:2000]
     if reason := _failure(
@@ -310,37 +405,61 @@ def extract_html(text: str | bytes, rules: ExtractRules) -> Regions:
     return Regions(teaser, paywall, description, access, title=heading[:300])
 
 
+def _notice_trailer(teaser: str) -> tuple[str, str]:
+    """The teaser of a page with a notice, and the lines at its end that read like the notice
+    ("Il vous reste 57% de cet article à lire. La suite est réservée aux abonnés."): a wall
+    that also writes a line under the cut text, with no class that marks it."""
+    lines = teaser.split("\n")
+    cut = len(lines)
+    while cut > 1 and _words(lines[cut - 1]) <= 60 and _says_notice(lines[cut - 1]):
+        cut -= 1
+    return "\n".join(lines[:cut]), "\n".join(lines[cut:])
+
+
 def _og_title(tree: LexborHTMLParser) -> str:
     node = tree.css_first('meta[property="og:title"]')
     return normalise((node.attributes.get("content") or "") if node else "")
 
 
 def _strip_lead(teaser: str, titles: tuple[str, ...]) -> str:
-    """The teaser without the short lines above its first sentence that are the page's
-    furniture: the headline again, a date, a byline, a share bar, a photo credit, a read time.
+    """The teaser without the lines above its first sentence that are the page's furniture:
+    the headline again, a date, a byline, a share bar, a photo and its caption, a read time.
 
-    Only lines before the first long one go, so article text is never touched.
+    Only short lines (and captions) before the first long one go, so article text is never
+    touched.
     """
     lines = teaser.split("\n")
     heads: list[str] | None = None  # folded when a short line first needs them
     for at, line in enumerate(lines):
-        if word_count(line) > _LEAD_WORDS:
+        words = word_count(line)
+        if words > _LEAD_WORDS:
+            if words <= _CAPTION_WORDS and _CAPTION_END.search(line):
+                continue
             return "\n".join(lines[at:])
         folded = _fold(line)
         if heads is None:
             heads = [_fold(t) for t in titles if t]
         if not (
-            (
-                any(ch.isdigit() for ch in line)
-                and _DATE_ONLY.fullmatch(_DATE_WORDS.sub(" ", line).strip(" ,.:|-–—"))
-            )
+            _is_date_line(line)
             or _BYLINE.match(line)
+            or line.casefold().strip(" :") in _BYLINE_ALONE
             or _LEAD_FURNITURE.fullmatch(line)
+            or _CAPTION_END.search(line)
             or all(w in _SHARE_WORDS for w in line.casefold().split())
             or (len(folded) >= 8 and any(folded in h or h in folded for h in heads))
         ):
             return "\n".join(lines[at:])
     return teaser  # nothing but short lines: not enough to tell furniture from text
+
+
+def _is_date_line(line: str) -> bool:
+    """A line that only says when: a date and the words around one, or a clock time beside a
+    word or two."""
+    if not any(ch.isdigit() for ch in line):
+        return False
+    if _DATE_ONLY.fullmatch(_DATE_WORDS.sub(" ", line).strip(" ,.:|-–—")):
+        return True
+    return _CLOCK.search(line) is not None and word_count(_CLOCK.sub(" ", line)) <= _CLOCK_WORDS
 
 
 def _fold(text: str) -> str:
@@ -360,13 +479,26 @@ def _drop(node: LexborNode, *selectors: str) -> None:
             child.decompose()
 
 
+def _matches(node: LexborNode, selector: str) -> bool:
+    """Whether `node` itself matches `selector`. Lexbor's `css_matches` says yes when any
+    element inside it does; its first match, in document order, is the node if it matches."""
+    first = node.css_first(selector)
+    return first is not None and first.mem_id == node.mem_id
+
+
 def _inside(node: LexborNode, selector: str) -> list[LexborNode]:
     """The matches of `selector` inside `node`. Lexbor's `node.css` also tests the node
     itself: an article container whose own class says `read-more` or `share-buttons` would
     be dropped whole with the chrome it is meant to lose."""
-    matches = node.css(selector)
-    # in document order: the node itself, if it matches, comes first
-    return matches[1:] if matches and matches[0].mem_id == node.mem_id else matches
+    # Filtered by identity, not by position: lexbor lists an element once for each selector of
+    # a list that it matches (prachatai.com's article, by `[class*=author]` and `[class*=promo]`).
+    seen = {node.mem_id}
+    inside = []
+    for match in node.css(selector):
+        if match.mem_id not in seen:
+            seen.add(match.mem_id)
+            inside.append(match)
+    return inside
 
 
 def _failure(
@@ -501,7 +633,7 @@ def _in_notice(node: LexborNode, article: LexborNode, rules: ExtractRules) -> bo
         return False
     holder: LexborNode | None = node
     while holder is not None and holder.tag not in ("body", "html"):
-        if holder.css_matches(selectors) and not _within(article, holder):
+        if _matches(holder, selectors) and not _within(article, holder):
             return True
         holder = holder.parent
     return False
@@ -524,7 +656,7 @@ def _names_post(node: LexborNode) -> bool:
     """Whether a match of `_POST_ELEMENTS` names a post: by a class or schema.org type, or
     by WordPress's numbered id."""
     ident = node.id or ""
-    return (ident.startswith("post-") and ident[5:].isdigit()) or node.css_matches(_POST_CLASSES)
+    return (ident.startswith("post-") and ident[5:].isdigit()) or _matches(node, _POST_CLASSES)
 
 
 def _own_paragraph_words(node: LexborNode, selector: str) -> int:
@@ -667,6 +799,9 @@ def _drop_chrome_blocks(container: LexborNode, *, link_lists: bool = True) -> No
     _drop_site_headers(container)
     for block in _inside(container, "p, div, span, small, li"):
         raw = block.text(separator=" ")
+        if len(raw) <= _DATED_CHARS and _dated_block(block, raw):
+            block.decompose()
+            continue
         # Normalising keeps an ASCII letter or digit as it is: a block that starts with one
         # no date line starts with cannot be one, and is let go unnormalised.
         first = raw.lstrip()[:1]
@@ -696,6 +831,30 @@ def _drop_chrome_blocks(container: LexborNode, *, link_lists: bool = True) -> No
         words = word_count(block.text(separator=" "))
         if words and linked / words >= 0.8 and (block.tag != "p" or words <= 25):
             block.decompose()
+
+
+def _drop_inner_chrome(container: LexborNode) -> None:
+    """The dates, bylines, share bars, related links and ads inside the article's container
+    (`_INNER_CHROME`), but not a block that holds most of its paragraphs: the story's own
+    wrapper may carry such a word in a class (der Freitag's `js-dynamic-advertorial`)."""
+    total: int | None = None
+    for match in _inside(container, _INNER_CHROME):
+        if match.css_first("p") is not None:
+            if total is None:
+                total = _paragraph_words(container)
+            if 2 * _paragraph_words(match) > total:
+                continue
+        match.decompose()
+
+
+def _dated_block(block: LexborNode, raw: str) -> bool:
+    """A block that only says when, in any of the languages `_DATE_WORDS` knows, with a month,
+    a weekday or a clock time in it ("5. Januar 2026", "18:58 Uhr", "Šodien, 17:40"): a date
+    or a number alone may be article text. A `<span>` in a sentence is part of it."""
+    text = normalise(raw)
+    if not (_is_date_line(text) and (_CLOCK.search(text) or _NAMED_DATE.search(text))):
+        return False
+    return block.tag not in ("span", "small") or not _within_any(block, ("p",))
 
 
 def _drop_site_headers(container: LexborNode) -> None:
@@ -841,15 +1000,18 @@ def _phrase_nodes(body: LexborNode, page: str, container: LexborNode | None) -> 
 
 
 def _says_notice(text: str) -> bool:
-    """Whether `text` holds notice wording: an English phrase that starts a word (in any case),
-    or a Japanese one anywhere.
+    """Whether `text` holds notice wording: a phrase in English or another European language
+    that starts a word (in any case), or a Japanese one anywhere.
 
     What a case-insensitive search would find, exactly: the three letters that such a search
     also takes for an ASCII one and `lower()` does not map to it (`İ`, `ı`, `ſ`) are mapped
     first, which also keeps every character where it was.
     """
     low = text.replace("İ", "i").replace("ı", "i").replace("ſ", "s").lower()
-    for pattern in _NOTICE_WORDING:
+    patterns = _NOTICE_WORDING
+    if any(stem in low for stem in _OTHER_WORDING_STEMS):
+        patterns += _NOTICE_WORDING_OTHER
+    for pattern in patterns:
         at = 0
         while (found := pattern.search(low, at)) is not None:
             start = found.start()

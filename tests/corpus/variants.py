@@ -562,9 +562,12 @@ _TIER_RE = re.compile(
 
 def _unlock(src: str, truth: dict[str, Any]) -> str:
     out = src
-    span = region(src, truth.get("notice_selector"))
-    if span:
-        out = out[: span[0]] + out[span[1] :]
+    # the notice, then what else says it (`unlock_also`: a second line of the same notice
+    # elsewhere on the page), each removed in turn
+    for selector in (truth.get("notice_selector"), *truth.get("unlock_also", ())):
+        span = region(out, selector)
+        if span:
+            out = out[: span[0]] + out[span[1] :]
     out = _NOT_FREE_RE.sub(lambda m: m.group(1) + m.group(2) + "true" + m.group(2), out)
 
     def tier(m: re.Match[str]) -> str:
