@@ -111,6 +111,7 @@ _NAMED_DATE = re.compile(
     r"vendredi|samedi|dimanche|lunes|martes|miércoles|jueves|viernes|sábado|domingo)\b"
 )
 _DATED_CHARS = 60
+_DIGIT = re.compile(r"\d")
 # A clock time: a line that gives one beside a word or two ("Šodien, 17:40", "18:58 Uhr")
 # says when, in whatever language.
 _CLOCK = re.compile(r"\b\d{1,2}(?::|h)\d{2}\b")
@@ -251,12 +252,11 @@ _NOTICE_WORDING_ANYWHERE = (
 # Chinese and Japanese are written without spaces: about two characters make a word.
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 # Inside a paywall block: the notice is kept, its login form and buttons are not.
-# A form goes whole only when it is a sign-in form: an offer's text may stand in the form that
-# takes the payment (tageblatt.lu's "Für 0.99 € können Sie diesen Artikel erwerben.").
-_CONTROLS = (
-    "script, style, noscript, template, iframe, svg, button, select, textarea, input, "
-    'form:has(input[type="password"]), form:has(input[type="email"])'
-)
+# A form goes whole only when it is a sign-in form (`_drop_sign_in_forms`): an offer's text may
+# stand in the form that takes the payment (tageblatt.lu's "Für 0.99 € können Sie diesen
+# Artikel erwerben.").
+_CONTROLS = "script, style, noscript, template, iframe, svg, button, select, textarea, input"
+_SIGN_IN = 'input[type="password"], input[type="email"]'
 # A sign-in page can carry some prose; an article with a login form in its sidebar has more.
 _LOGIN_WALL_WORDS = 150
 # A challenge page says little beyond its instructions.
@@ -367,6 +367,7 @@ def extract_html(text: str | bytes, rules: ExtractRules) -> Regions:
     if walled and declared is None:  # what the page declares outranks a class name
         declared = "locked"
     for node in paywall_nodes:
+        _drop_sign_in_forms(node)
         _drop(node, _CONTROLS, _NOTICE_CHROME)
         _drop_chrome_blocks(node, link_lists=False)
     paywall = normalise("\n".join(_block_text(n) for n in paywall_nodes))
@@ -411,7 +412,9 @@ def _notice_trailer(teaser: str) -> tuple[str, str]:
     that also writes a line under the cut text, with no class that marks it."""
     lines = teaser.split("\n")
     cut = len(lines)
-    while cut > 1 and _words(lines[cut - 1]) <= 60 and _says_notice(lines[cut - 1]):
+    while cut > 1 and not _more_words(lines[cut - 1], 60):
+        if not (_words(lines[cut - 1]) <= 60 and _says_notice(lines[cut - 1])):
+            break
         cut -= 1
     return "\n".join(lines[:cut]), "\n".join(lines[cut:])
 
@@ -477,6 +480,12 @@ def _drop(node: LexborNode, *selectors: str) -> None:
     for selector in selectors:
         for child in _inside(node, selector):
             child.decompose()
+
+
+def _drop_sign_in_forms(node: LexborNode) -> None:
+    for form in _inside(node, "form"):
+        if form.css_first(_SIGN_IN) is not None:
+            form.decompose()
 
 
 def _matches(node: LexborNode, selector: str) -> bool:
@@ -851,6 +860,8 @@ def _dated_block(block: LexborNode, raw: str) -> bool:
     """A block that only says when, in any of the languages `_DATE_WORDS` knows, with a month,
     a weekday or a clock time in it ("5. Januar 2026", "18:58 Uhr", "Šodien, 17:40"): a date
     or a number alone may be article text. A `<span>` in a sentence is part of it."""
+    if _DIGIT.search(raw) is None:  # most short blocks: no date without a digit
+        return False
     text = normalise(raw)
     if not (_is_date_line(text) and (_CLOCK.search(text) or _NAMED_DATE.search(text))):
         return False

@@ -445,7 +445,11 @@ class Checker:
             if index % _PAGE == 0:
                 known = self.store.known([s.id for s in sources[index : index + _PAGE]])
             state = known.get(source.id)
-            if state is None or state.fingerprint is None:
+            if source.baseline is None and (state is None or state.version_id is None):
+                # A first check with nothing to import: `prepare` would read the same empty
+                # state again, a query per source on a first pass over many.
+                yield Job(source, None, confirm_after=self._confirm_in_worker)
+            elif state is None or state.fingerprint is None:
                 yield replace(
                     self.prepare(source, dry_run=dry_run), confirm_after=self._confirm_in_worker
                 )
