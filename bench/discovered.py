@@ -43,6 +43,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 PR_SET_CHILD_SUBREAPER = 36
 HEAD = '[monitor]\ndatabase = "monitor.db"\ninterval = "1d"\n\n'
+
+
 def configured(folder: Path, urls: list[str]) -> None:
     folder.mkdir(parents=True)
     body = "".join(

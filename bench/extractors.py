@@ -56,8 +56,10 @@ def squash(text: str) -> str:
 def main() -> None:
     corpus = load_corpus()
     print(f"{len(corpus)} pages")
-    header = "strategy | first words found | starts there | chrome edits changing text | " \
+    header = (
+        "strategy | first words found | starts there | chrome edits changing text | "
         "teaser edits seen | ms per page"
+    )
     print(header)
     for name, run in STRATEGIES.items():
         found = starts = noisy = chrome = seen = edits = 0

@@ -255,7 +255,7 @@ def test_check_error_names_the_host_in_words(tmp_path: Path) -> None:
     closed = socket.create_server(("127.0.0.1", 0))
     port = closed.getsockname()[1]
     closed.close()  # nothing listens there now
-    body = '[monitor]\nretries = 0\n\n' + source_block("gone", f"http://127.0.0.1:{port}/a")
+    body = "[monitor]\nretries = 0\n\n" + source_block("gone", f"http://127.0.0.1:{port}/a")
     result = run(write_config(tmp_path, body, seeds=False), "check")
     assert result.exit_code == 1
     assert "cannot connect to 127.0.0.1" in result.output
@@ -382,9 +382,7 @@ def test_gc_prints_iso_8601(edited: Path) -> None:
     assert re.search(r"older than \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", result.output.strip())
 
 
-def test_check_and_demo_say_alerts_the_same_way(
-    edited: Path, demo_dir: tuple[Path, str]
-) -> None:
+def test_check_and_demo_say_alerts_the_same_way(edited: Path, demo_dir: tuple[Path, str]) -> None:
     result = run(edited, "check")
     assert re.search(r"^alerts: 1 email written to .*outbox$", result.output, re.M), result.output
     assert re.search(r"^alerts: 2 emails written to .*outbox$", demo_dir[1], re.M)

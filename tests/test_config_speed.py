@@ -58,9 +58,7 @@ def test_a_linked_folder_leading_outside_is_refused_after_a_folder_inside(
     project = _project(tmp_path)
     body = _captures(project, 2)
     (project / "elsewhere").symlink_to(tmp_path)
-    config = write_config(
-        project, body + source_block("far", "elsewhere/outside.txt"), seeds=False
-    )
+    config = write_config(project, body + source_block("far", "elsewhere/outside.txt"), seeds=False)
     with pytest.raises(ConfigError, match=r"source\[3\] \(id 'far'\)\.url: .* outside"):
         load_settings(config)
 
@@ -102,7 +100,9 @@ def test_a_missing_capture_named_like_a_host_is_refused_after_captures_that_exis
 ) -> None:
     project = _project(tmp_path)
     body = _captures(project, 2) + source_block("web", "warontherocks.com/2026/11/x")
-    with pytest.raises(ConfigError, match=re.escape("did you mean 'https://warontherocks.com/2026/11/x'")):
+    with pytest.raises(
+        ConfigError, match=re.escape("did you mean 'https://warontherocks.com/2026/11/x'")
+    ):
         load_settings(write_config(project, body, seeds=False))
 
 

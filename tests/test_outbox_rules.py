@@ -281,7 +281,6 @@ def test_monitor_alerts_json_lists_every_alert_newest_first(
     assert [a["id"] for a in limited] == [1000, 999]
 
 
-
 def test_monitor_alerts_pages_and_counts_only_the_alerts_of_the_status_asked_for(
     tmp_path: Path, pages: PageServer, seed_articles: list[Article]
 ) -> None:

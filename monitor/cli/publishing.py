@@ -31,8 +31,7 @@ from monitor.cli.common import (
     "-o",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Where to write the HTML file ('-' for stdout; default: report.html beside the "
-    "database).",
+    help="Where to write the HTML file ('-' for stdout; default: report.html beside the database).",
 )
 @click.option("--source", "source_id", help="Only this source (a configured id).")
 @click.option("--since", help="Only changes detected at or after this date (ISO 8601).")

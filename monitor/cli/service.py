@@ -59,9 +59,7 @@ def run_cmd(ctx: Context, log_level: str, log_format: str) -> None:
     from monitor.service.runner import Service
 
     settings = ctx.settings()
-    service = Service(
-        ctx.path, settings, open_app=open_app, log=configure(log_level, log_format)
-    )
+    service = Service(ctx.path, settings, open_app=open_app, log=configure(log_level, log_format))
     with domain_errors():
         code = service.run()
     if service.abandoned:

@@ -362,9 +362,7 @@ def _load_source(
         interval=None if interval is None else parse_duration(interval, table.key("interval")),
         cron=cron,
         recipients=recipients,
-        extract=_load_extract(
-            table.get("extract", dict, {}), f"{where}.extract", context.extracts
-        ),
+        extract=_load_extract(table.get("extract", dict, {}), f"{where}.extract", context.extracts),
         allow_private=table.get("allow_private", bool, False),
         fetch=_fetch(table, context.fetch),
     )
@@ -663,9 +661,7 @@ def _load_discover_notify(
     discover = tuple(
         load_discovery(d, i, template) for i, d in enumerate(top.get("discover", list, []), 1)
     )
-    notify = tuple(
-        load_notify(n, i, KINDS) for i, n in enumerate(top.get("notify", list, []), 1)
-    )
+    notify = tuple(load_notify(n, i, KINDS) for i, n in enumerate(top.get("notify", list, []), 1))
     for name, items in (("discover", discover), ("notify", notify)):
         ids = [item.id for item in items]
         if twice := {i for i in ids if ids.count(i) > 1}:
@@ -686,9 +682,7 @@ def _with_routes(settings: Settings) -> Settings:
         return settings
 
     def routes(source_id: str, discovered_by: str | None) -> tuple[tuple[str, frozenset[str]], ...]:
-        return tuple(
-            t.route() for t in settings.notify if t.takes_source(source_id, discovered_by)
-        )
+        return tuple(t.route() for t in settings.notify if t.takes_source(source_id, discovered_by))
 
     sources = tuple(replace(s, notify=routes(s.id, None)) for s in settings.sources)
     discover = tuple(

@@ -56,9 +56,7 @@ class Discoverer:
         report.listed = len(entries)
         private: dict[str, bool] = {}  # one DNS lookup per host, not per article
         wanted = [
-            e
-            for e in entries
-            if discovery.matches(e.url) and self._allowed(discovery, e, private)
+            e for e in entries if discovery.matches(e.url) and self._allowed(discovery, e, private)
         ]
         report.matched = len(wanted)
         candidates = [Candidate(source_id_for(e.url), e.url, e.title, e.published) for e in wanted]

@@ -530,9 +530,7 @@ class Checker:
         with pool if owned else nullcontext(), in_parent:
             processes = not isinstance(pool, ThreadPoolExecutor)
             # bounded, so memory does not grow with the source count
-            window = (
-                worker_processes() * 2 if processes else self.concurrency * 2
-            )
+            window = worker_processes() * 2 if processes else self.concurrency * 2
             exhausted = False
             while pending or not exhausted:
                 if not exhausted and self.fetcher.cancel.is_set():

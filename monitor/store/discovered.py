@@ -173,9 +173,7 @@ def _insert(db: Any, discovery: Discovery, new: list[Candidate], stamp: str) -> 
             recipients = Recipients(
                 {c.source_id: template.recipients}, notify={c.source_id: template.notify}
             )
-            _queue_alerts(
-                db, c.source_id, stamp, recipients, event="discovered", event_id=event_id
-            )
+            _queue_alerts(db, c.source_id, stamp, recipients, event="discovered", event_id=event_id)
 
 
 def watched(store: Store, settings: Settings) -> list[Source]:
@@ -220,9 +218,7 @@ def find_source(store: Store, settings: Settings, source_id: str) -> Source:
             ),
             None,
         )
-    discovery = next(
-        (d for d in settings.discover if row and d.id == row["discovery_id"]), None
-    )
+    discovery = next((d for d in settings.discover if row and d.id == row["discovery_id"]), None)
     if row is None or discovery is None or row["retired_at"]:
         known = ", ".join(s.id for s in settings.sources) or "none configured"
         raise ConfigError(
