@@ -1252,6 +1252,10 @@ _WORDING_SPEC = re.compile(
     r"this (?:article|content|story) is (?:reserved|available|only available) (?:for|to) "
     r"(?:our )?(?:subscribers|members)|members[- ]only|subscribers[- ]only|"
     r"already a (?:subscriber|member)\?|become a (?:member|subscriber) to (?:read|continue)|"
+    r"(?:log|sign) in or (?:create (?:a free |an )?account|register|sign up) to "
+    r"(?:continue|keep reading|read)|"
+    r"(?:create (?:a free |an )?account|register|sign up|log in|sign in) to (?:continue|keep) "
+    r"reading|"
     r"(?:dieser|der) (?:artikel|beitrag|inhalt) ist (?:nur |exklusiv )?für (?:abonnent|mitglied)|"
     r"bereits (?:abonnent|abonniert|kunde|kundin|mitglied)(?:in)?\s?\?|"
     r"diesen artikel (?:erwerben|kaufen|freischalten)|"
@@ -1280,6 +1284,11 @@ _WORDING_PIECES = [
     "already a member?",
     "Already a Subscriber?",
     "become a member to read",
+    "Log in or create an account to continue",
+    "sign in or register to read",
+    "Create a free account to keep reading",
+    "REGISTER TO CONTINUE READING",
+    "log in to continue",  # no "reading": a sign-in link, not a wall
     "この記事は有料会員限定",
     "続きをお読みいただけます",
     "Dieser Artikel ist nur für Abonnenten",
@@ -1416,7 +1425,17 @@ def test_text_in_a_hidden_utility_class_is_not_read(box: str) -> None:
     assert (r.access, r.paywall) == ("free", "") and "SUBSCRIBERS" not in r.teaser
 
 
-@pytest.mark.parametrize("shown", ["hidden md:block", "d-none d-md-block", "d-xxl-flex d-none"])
+@pytest.mark.parametrize(
+    "shown",
+    [
+        "hidden md:block",
+        "d-none d-sm-block",
+        "d-none d-md-block",
+        "d-none d-lg-flex",
+        "d-none d-xl-inline",
+        "d-xxl-flex d-none",
+    ],
+)
 def test_text_shown_on_larger_screens_is_read(shown: str) -> None:
     line = "Shown on a wider screen, this line is part of the story."
     assert line in teaser_with(f"<div class='{shown}'><p>{line}</p></div>")
@@ -1446,7 +1465,15 @@ def test_a_date_line_in_another_language_above_the_story_is_not_teaser(line: str
 
 
 @pytest.mark.parametrize(
-    "line", ["5. Januar 2026", "18:58 Uhr", "Šodien, 17:40", "Friday, April 28, 2023 10:15"]
+    "line",
+    [
+        "5. Januar 2026",
+        "18:58 Uhr",
+        "Heute, 17:40 Uhr",
+        "Šodien plkst. 17:40",
+        "Šodien, 17:40",
+        "Friday, April 28, 2023 10:15",
+    ],
 )
 def test_a_date_line_below_the_standfirst_is_not_teaser(line: str) -> None:
     # tageblatt.lu, lsm.lv: the date follows the standfirst, where the lead's rule stops
@@ -1473,12 +1500,34 @@ def test_a_time_in_a_span_inside_a_paragraph_is_story() -> None:
         "Rep. Ann Lee, left, talks with Rep. Bo Kim at the Statehouse on Thursday in the "
         "capital. (AP Photo/Name Surname)",
         "Bild:",
+        "Ayrault in Toulouse. Foto: AFP/Name",
         "Temps de lecture 14 min",
         "Von",
     ],
 )
 def test_a_caption_credit_or_byline_above_the_story_is_not_teaser(line: str) -> None:
     assert teaser_with("", before=f"<div>{line}</div>").startswith(FIRST)
+
+
+def test_a_long_first_paragraph_that_ends_with_a_photo_credit_is_story() -> None:
+    # a caption is at most 40 words; a paragraph longer than that is the story's
+    line = f"{said(41, 'long')} (AP Photo/Name Surname)"
+    assert teaser_with("", before=f"<p>{line}</p>").startswith("Then long")
+
+
+@pytest.mark.parametrize("form", ["<input type='password'>", "<input type='email'>"])
+def test_a_sign_in_form_by_its_password_or_email_field_is_not_notice_text(form: str) -> None:
+    box = (
+        f"<div class='paywall'><p>{NOTICE}</p><form><label>Your account</label>{form}</form></div>"
+    )
+    assert regions(page(f"<article>{STORY}</article>{box}")).paywall == NOTICE
+
+
+def test_a_one_line_story_that_reads_like_a_notice_stays_the_teaser() -> None:
+    line = "Subscribe to continue reading about the city council's budget debate this week."
+    box = f"<div class='paywall'><p>{NOTICE}</p></div>"
+    r = regions(page(f"<article><p>{line}</p></article>{box}"), ExtractRules(min_words=5))
+    assert (r.teaser, r.paywall) == (line, NOTICE)
 
 
 def test_a_pay_per_article_offer_in_german_inside_the_story_is_the_notice() -> None:
@@ -1524,3 +1573,48 @@ def test_a_line_under_the_cut_text_that_reads_like_the_notice_is_notice() -> Non
         page(f"<article>{STORY}{trailer}</article><div class='paywall'><p>{NOTICE}</p></div>")
     )
     assert r.teaser.endswith(LAST) and r.paywall == f"{NOTICE}\n{said_}"
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [
+        "u-hide-print",
+        "hidden-print",
+        "d-print-none",
+        "no-print",
+        "noprint",
+        "print-hide",
+        "print:hidden",
+    ],
+)
+def test_a_block_the_print_stylesheet_hides_inside_the_article_is_not_teaser(cls: str) -> None:
+    # nature.com: job listings inside the article element, `div.js-jobs-career-wrapper.u-hide-print`
+    job = (
+        "<li><h4><a href='/jobs/1'>Research Fellow in Climate Science</a></h4>"
+        "<p>Suzhou, China</p></li>"
+    )
+    assert teaser_with(f"<div class='{cls}'><ul>{job}</ul></div>").endswith(LAST)
+
+
+def test_a_registration_wall_locks_the_page() -> None:
+    # nature.com: "Enjoying our latest content? Log in or create an account to continue"
+    wall = (
+        "<div class='wall'><h2>Enjoying our latest content?<br>Log in or create an account to "
+        "continue</h2><a href='/login'>Sign in</a></div>"
+    )
+    r = regions(page(f"<article>{STORY}{wall}</article>"))
+    assert r.access == "locked" and r.teaser.endswith(LAST)
+    assert r.paywall.startswith("Enjoying our latest content?")
+
+
+def test_a_byline_block_holding_more_words_than_the_story_still_goes() -> None:
+    # only a block of paragraphs is kept for holding the story's words (der Freitag's wrapper)
+    byline = f"<div class='author-box'>{said(30, 'author')}</div>"
+    story = "".join(f"<p>{said(10, 'story')}</p>" for _ in range(2))
+    assert regions(page(f"<article>{story}{byline}</article>")).teaser.endswith("story story.")
+
+
+def test_a_line_that_reads_like_a_notice_at_the_end_of_a_free_page_stays_in_its_teaser() -> None:
+    heading = "<h3>Members only events</h3>"
+    r = regions(page(f"<article>{STORY}{heading}</article>"))
+    assert (r.access, r.paywall) == ("free", "") and r.teaser.endswith("Members only events")

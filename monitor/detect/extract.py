@@ -38,7 +38,10 @@ _INNER_CHROME = (
     "[class*=recommend], [class*=most-read], [class*=mostread], [class*=read-more], "
     "[class*=readmore], [class*=newsletter], [class*=comment-count], [class*=advert], "
     "[id*=related], [id*=advert], .ad, .ads, .ad-slot, [class*=ad-slot], [class*=promo], "
-    "[class*=cookie], [class*=consent], [class*=footer]"
+    "[class*=cookie], [class*=consent], [class*=footer], "
+    # what the site's print stylesheet hides is not the article (nature.com's job listings)
+    "[class*=hide-print], [class*=hidden-print], [class*=no-print], [class*=noprint], "
+    '[class*=print-hide], [class*=print-none], [class*="print:hidden"]'
 )
 # Chrome that a notice box can hold too; its offer, price and promo wording are the notice.
 _NOTICE_CHROME = (
@@ -206,6 +209,11 @@ _NOTICE_WORDING = tuple(
         r"subscribers[- ]only",
         r"already a (?:subscriber|member)\?",
         r"become a (?:member|subscriber) to (?:read|continue)",
+        # registration walls
+        r"(?:log|sign) in or (?:create (?:a free |an )?account|register|sign up) to "
+        r"(?:continue|keep reading|read)",
+        r"(?:create (?:a free |an )?account|register|sign up|log in|sign in) to (?:continue|keep) "
+        r"reading",
     )
 )
 # The same in German, French, Spanish, Italian, Portuguese and Dutch; looked for only in text

@@ -16,6 +16,15 @@ from monitor.detect.normalise import normalise
 from monitor.detect.rules import ExtractRules
 from tests.corpus.variants import load_corpus, make_variants
 
+# Edits the detector still gets wrong, each with its reason; the corpus test checks that each
+# one still does, so that a fix moves it out of here.
+KNOWN_MISSES = {
+    "nature-cop30-climate-regwall-locked/notice_edit": "the edit replaces 'Log in or', the "
+    "words that make the box read as a registration wall; no class of the box is known "
+    "(`app-access-wall` is Springer Nature's own), so the edited box is no notice at all and "
+    "the page reads as free",
+}
+
 
 def regions_of(html: str) -> Regions:
     capture = Capture(
