@@ -210,53 +210,68 @@ _NOTICE_WORDING = tuple(
         r"already a (?:subscriber|member)\?",
         r"become a (?:member|subscriber) to (?:read|continue)",
         # registration walls
-        r"(?:log|sign) in or (?:create (?:a free |an )?account|register|sign up) to "
+        r"log in or (?:create (?:a free |an )?account|register|sign up) to "
         r"(?:continue|keep reading|read)",
-        r"(?:create (?:a free |an )?account|register|sign up|log in|sign in) to (?:continue|keep) "
-        r"reading",
+        r"sign in or (?:create (?:a free |an )?account|register|sign up) to "
+        r"(?:continue|keep reading|read)",
+        r"create (?:a free |an )?account to (?:continue|keep) reading",
+        r"register to (?:continue|keep) reading",
+        r"sign up to (?:continue|keep) reading",
+        # not "sign in to continue reading": a sign-in page says it, and with no article
+        # beside it that page is a login wall, a failed check
     )
 )
-# The same in German, French, Spanish, Italian, Portuguese and Dutch; looked for only in text
-# that holds one of `_OTHER_WORDING_STEMS` (most pages hold none).
-_NOTICE_WORDING_OTHER = tuple(
-    re.compile(pattern)
-    for pattern in (
-        # sentences, not the badges that mark subscriber articles in lists of links
-        r"(?:dieser|der) (?:artikel|beitrag|inhalt) ist (?:nur |exklusiv )?für "
-        r"(?:abonnent|mitglied)",
-        r"bereits (?:abonnent|abonniert|kunde|kundin|mitglied)(?:in)?\s?\?",
-        r"diesen artikel (?:erwerben|kaufen|freischalten)",
-        r"(?:la suite|cet article|ce contenu) est réservée? (?:aux|à nos) abonnés",
-        r"déjà abonnée?\s?\?",
-        r"abonnez-vous pour (?:lire|continuer|poursuivre)",
-        r"(?:este|el) (?:artículo|contenido) es exclusivo para (?:suscriptores|socios|abonados)",
-        r"ya eres (?:suscriptor|socio|abonado)\s?\?",
-        r"suscríbete para (?:seguir leyendo|leer|continuar)",
-        r"(?:questo articolo|il contenuto) è riservato agli abbonati",
-        r"sei già abbonato\s?\?",
-        r"(?:este|o) (?:conteúdo|artigo) é exclusivo para assinantes",
-        r"já é assinante\s?\?",
-        r"(?:dit artikel|deze inhoud) is alleen voor abonnees",
-        r"al abonnee\s?\?",
-    )
-)
-# Every phrase above holds one of these (the tests check it).
-_OTHER_WORDING_STEMS = (
-    "abon",
-    "abbon",
-    "kund",
-    "mitglied",
-    "artikel",
-    "suscr",
-    "socio",
-    "assinant",
-)
+# The same sentences in German, French, Spanish, Italian, Portuguese and Dutch, not the badges
+# that mark subscriber articles in lists of links; each starts with its own words, as above. A
+# page is searched for those of the language it declares (`<html lang>`), or, declaring none
+# of these, for all: every phrase is one more pass over the page's text.
+_NOTICE_WORDING_BY_LANGUAGE = {
+    language: tuple(re.compile(pattern) for pattern in patterns)
+    for language, patterns in {
+        "de": (
+            r"dieser (?:artikel|beitrag|inhalt) ist (?:nur |exklusiv )?für (?:abonnent|mitglied)",
+            r"der (?:artikel|beitrag|inhalt) ist (?:nur |exklusiv )?für (?:abonnent|mitglied)",
+            r"bereits (?:abonnent|abonniert|kunde|kundin|mitglied)(?:in)?\s?\?",
+            r"diesen artikel (?:erwerben|kaufen|freischalten)",
+        ),
+        "fr": (
+            r"la suite est réservée? (?:aux|à nos) abonnés",
+            r"cet article est réservée? (?:aux|à nos) abonnés",
+            r"ce contenu est réservée? (?:aux|à nos) abonnés",
+            r"déjà abonnée?\s?\?",
+            r"abonnez-vous pour (?:lire|continuer|poursuivre)",
+        ),
+        "es": (
+            r"este (?:artículo|contenido) es exclusivo para (?:suscriptores|socios|abonados)",
+            r"el (?:artículo|contenido) es exclusivo para (?:suscriptores|socios|abonados)",
+            r"ya eres (?:suscriptor|socio|abonado)\s?\?",
+            r"suscríbete para (?:seguir leyendo|leer|continuar)",
+        ),
+        "it": (
+            r"questo articolo è riservato agli abbonati",
+            r"il contenuto è riservato agli abbonati",
+            r"sei già abbonato\s?\?",
+        ),
+        "pt": (
+            r"este (?:conteúdo|artigo) é exclusivo para assinantes",
+            r"o (?:conteúdo|artigo) é exclusivo para assinantes",
+            r"já é assinante\s?\?",
+        ),
+        "nl": (
+            r"dit artikel is alleen voor abonnees",
+            r"deze inhoud is alleen voor abonnees",
+            r"al abonnee\s?\?",
+        ),
+    }.items()
+}
+_NOTICE_WORDING_OTHER = tuple(p for ps in _NOTICE_WORDING_BY_LANGUAGE.values() for p in ps)
 # Japanese walls: "this article is (paid) members only", "(register and) read on"; Japanese is
 # written without spaces, so these need no word boundary.
 _NOTICE_WORDING_ANYWHERE = (
     re.compile(r"この記事は(?:有料)?会員限定"),
     re.compile(r"続きをお読みいただけます"),
 )
+_ALL_WORDING = (*_NOTICE_WORDING, *_NOTICE_WORDING_OTHER, *_NOTICE_WORDING_ANYWHERE)
 # Chinese and Japanese are written without spaces: about two characters make a word.
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 # Inside a paywall block: the notice is kept, its login form and buttons are not.
@@ -507,15 +522,23 @@ def _inside(node: LexborNode, selector: str) -> list[LexborNode]:
     """The matches of `selector` inside `node`. Lexbor's `node.css` also tests the node
     itself: an article container whose own class says `read-more` or `share-buttons` would
     be dropped whole with the chrome it is meant to lose."""
+    matches = node.css(selector)
+    if _TAGS_ONLY.fullmatch(selector):
+        # an element has one tag: listed once, and the node itself first if at all
+        return matches[1:] if matches and matches[0].mem_id == node.mem_id else matches
     # Filtered by identity, not by position: lexbor lists an element once for each selector of
     # a list that it matches (prachatai.com's article, by `[class*=author]` and `[class*=promo]`).
     seen = {node.mem_id}
     inside = []
-    for match in node.css(selector):
+    for match in matches:
         if match.mem_id not in seen:
             seen.add(match.mem_id)
             inside.append(match)
     return inside
+
+
+# A list of tag names alone ("p, div, span"): no element matches two of them.
+_TAGS_ONLY = re.compile(r"[a-z][a-z0-9]*(?:\s*,\s*[a-z][a-z0-9]*)*")
 
 
 def _failure(
@@ -852,16 +875,21 @@ def _drop_chrome_blocks(container: LexborNode, *, link_lists: bool = True) -> No
 
 def _drop_inner_chrome(container: LexborNode) -> None:
     """The dates, bylines, share bars, related links and ads inside the article's container
-    (`_INNER_CHROME`), but not a block that holds most of its paragraphs: the story's own
-    wrapper may carry such a word in a class (der Freitag's `js-dynamic-advertorial`)."""
+    (`_INNER_CHROME`), but not a block of paragraphs that holds a story's worth of words
+    (`_STORY_WORDS`) and most of the container's: the story's own wrapper may carry such a
+    word in a class (der Freitag's `js-dynamic-advertorial`)."""
     total: int | None = None
     for match in _inside(container, _INNER_CHROME):
-        if match.css_first("p") is not None:
-            if total is None:
+        if match.css_first("p") is not None and (words := _paragraph_words(match)) >= _STORY_WORDS:
+            if total is None:  # counted once, and only for a block this large
                 total = _paragraph_words(container)
-            if 2 * _paragraph_words(match) > total:
+            if 2 * words > total:
                 continue
         match.decompose()
+
+
+# A chrome block with fewer paragraph words than this is never the story's own wrapper.
+_STORY_WORDS = 20
 
 
 def _dated_block(block: LexborNode, raw: str) -> bool:
@@ -953,7 +981,8 @@ def _paywall_nodes(
     # Both look at the whole page's text first: read and normalised once, for both.
     page = normalise(body.text(separator=" "))
     return (
-        _marker_nodes(body, page, container, rules) or _phrase_nodes(body, page, container)
+        _marker_nodes(body, page, container, rules)
+        or _phrase_nodes(body, page, container, _page_wording(tree))
     ), walled
 
 
@@ -987,11 +1016,18 @@ def _in_dialog(node: LexborNode) -> bool:
     return False
 
 
-def _phrase_nodes(body: LexborNode, page: str, container: LexborNode | None) -> list[LexborNode]:
+def _phrase_nodes(
+    body: LexborNode,
+    page: str,
+    container: LexborNode | None,
+    phrases: tuple[re.Pattern[str], ...],
+) -> list[LexborNode]:
     """The smallest block of a sentence or more whose text reads like a paywall notice (a
-    larger one would take in the chrome around it); `page` is the body's normalised text."""
+    larger one would take in the chrome around it); `page` is the body's normalised text,
+    `phrases` the wording looked for (`_page_wording`)."""
     # Most pages say none of it: one look at the whole text spares a look at every block.
-    if not _says_notice(page):
+    wording = _notice_wording(page, phrases)
+    if not wording:
         return []
     best: LexborNode | None = None
     for node in body.css("div, section, aside, p"):
@@ -999,7 +1035,8 @@ def _phrase_nodes(body: LexborNode, page: str, container: LexborNode | None) -> 
         if _more_words(raw, 3 * 60):  # far too long for a notice, whatever normalising does
             continue
         text = normalise(raw)
-        if not _says_notice(text) or not 5 <= _words(text) <= 60:
+        # a block says only what the page says: only the page's phrases are looked for
+        if not _notice_wording(text, wording) or not 5 <= _words(text) <= 60:
             continue
         if container is not None and _within(container, node):
             continue
@@ -1020,26 +1057,50 @@ def _phrase_nodes(body: LexborNode, page: str, container: LexborNode | None) -> 
 
 def _says_notice(text: str) -> bool:
     """Whether `text` holds notice wording: a phrase in English or another European language
-    that starts a word (in any case), or a Japanese one anywhere.
+    that starts a word (in any case), or a Japanese one anywhere."""
+    return bool(_notice_wording(text))
+
+
+def _notice_wording(
+    text: str, patterns: tuple[re.Pattern[str], ...] | None = None
+) -> tuple[re.Pattern[str], ...]:
+    """The phrases of notice wording (of `patterns`, by default all) that `text` holds, each
+    starting a word, the Japanese ones anywhere.
 
     What a case-insensitive search would find, exactly: the three letters that such a search
     also takes for an ASCII one and `lower()` does not map to it (`İ`, `ı`, `ſ`) are mapped
     first, which also keeps every character where it was.
     """
     low = text.replace("İ", "i").replace("ı", "i").replace("ſ", "s").lower()
-    patterns = _NOTICE_WORDING
-    if any(stem in low for stem in _OTHER_WORDING_STEMS):
-        patterns += _NOTICE_WORDING_OTHER
+    if patterns is None:
+        patterns = _ALL_WORDING
+    held = []
     for pattern in patterns:
+        if pattern in _NOTICE_WORDING_ANYWHERE:
+            if pattern.search(low):
+                held.append(pattern)
+            continue
         at = 0
         while (found := pattern.search(low, at)) is not None:
             start = found.start()
             # every phrase starts with a letter: the word starts here unless a letter, digit
             # or underscore comes before
             if start == 0 or not (low[start - 1].isalnum() or low[start - 1] == "_"):
-                return True
+                held.append(pattern)
+                break
             at = start + 1  # a phrase may still start inside this match
-    return any(pattern.search(low) for pattern in _NOTICE_WORDING_ANYWHERE)
+    return tuple(held)
+
+
+def _page_wording(tree: LexborHTMLParser) -> tuple[re.Pattern[str], ...]:
+    """The phrases a page is searched for: English and Japanese, and those of the language it
+    declares; of every language when it declares none."""
+    root = tree.root
+    language = ((root.attributes.get("lang") if root is not None else None) or "").strip()
+    if not language:
+        return _ALL_WORDING
+    own = _NOTICE_WORDING_BY_LANGUAGE.get(language.lower().replace("_", "-").split("-")[0], ())
+    return (*_NOTICE_WORDING, *own, *_NOTICE_WORDING_ANYWHERE)
 
 
 def _words(text: str) -> int:
