@@ -17,6 +17,7 @@ from monitor.config.settings import load_settings
 from monitor.demo.site import Article, PageServer
 
 from .conftest import SEED_FILES, run, source_block, write_config
+from .test_outbox_rules import wait_for
 from .webhook_helpers import Webhook, webhook
 
 PATH = "/2023/09/threat"
@@ -82,6 +83,54 @@ def test_a_webhook_that_fails_is_retried_after_its_backoff_and_then_marked_sent(
     assert body["title"] == SUBJECT
     assert "[-trip-]{+journey+}" in body["message"] and pages.url(PATH) in body["message"]
     assert f"monitor alert {alert['id']}" in body["message"]
+
+
+def test_an_alert_deferred_by_a_round_during_the_pass_still_counts_as_waiting_at_its_end(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    # A round in the background tries the webhook while the pass goes on (503, then a minute's
+    # backoff); the last round, after the pass, finds nothing due. The summary must still say
+    # that the alert waits (under load, `check` said nothing of it).
+    hook = Webhook(statuses=[503])
+    with webhook(hook):
+        config = notify_config(
+            tmp_path, pages, f'[[notify]]\nid = "desk-hook"\nurl = "{hook.url()}"\nbackoff = "1m"\n'
+        )
+        pages.put_article(PATH, seed_articles[0])
+        run(config, "check")
+        settings = load_settings(config)
+        with open_app(settings) as app, app.sender.delivering(every=0.05) as total:
+            edit_teaser(pages, seed_articles[0])
+            app.checker.check(settings.sources)
+            wait_for(lambda: len(hook.posts) == 1, "the webhook tried once, during the pass")
+    assert [p.status for p in hook.posts] == [503]
+    assert (total.sent, total.notified, total.failed, total.deferred) == (1, 0, 0, 1)
+    (alert,) = notify_alerts(config)
+    assert alert["status"] == "pending" and alert["tries"] == 1
+
+
+def test_an_alert_deferred_and_then_sent_in_the_same_session_no_longer_counts_as_waiting(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    hook = Webhook(statuses=[503])
+    with webhook(hook):
+        config = notify_config(
+            tmp_path, pages, f'[[notify]]\nid = "desk-hook"\nurl = "{hook.url()}"\nbackoff = "1m"\n'
+        )
+        pages.put_article(PATH, seed_articles[0])
+        run(config, "check")
+        settings = load_settings(config)
+        ahead = [0.0]  # the clock moves past the backoff once the first try is made
+        with (
+            open_app(settings, clock=lambda: utcnow() + timedelta(seconds=ahead[0])) as app,
+            app.sender.delivering(every=0.05) as total,
+        ):
+            edit_teaser(pages, seed_articles[0])
+            app.checker.check(settings.sources)
+            wait_for(lambda: len(hook.posts) == 1, "the webhook tried once, during the pass")
+            ahead[0] = 120.0  # the last round, after the block, finds it due again
+    assert [p.status for p in hook.posts] == [503, 200]
+    assert (total.sent, total.notified, total.failed, total.deferred) == (1, 1, 0, 0)
 
 
 def test_a_webhook_that_keeps_failing_is_failed_for_good_after_max_tries(

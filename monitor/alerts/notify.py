@@ -97,10 +97,11 @@ class Notifier:
                 reason = f"no [[notify]] target {alert.recipient!r} in the config any more"
                 outbox.finish(self.store, [alert], status="failed", last_error=reason)
                 report.failed += 1
+                report.settle([alert])
                 report.errors.append(reason)
                 continue
             if target.id in down:
-                report.deferred += 1
+                report.defer([alert])
                 continue
             if not outbox.claim(self.store, alert, now, target.backoff * 2**alert.tries):
                 continue  # another process took it
@@ -111,6 +112,7 @@ class Notifier:
                 reason = f"cannot compose the message: {type(exc).__name__}: {exc}"
                 outbox.finish(self.store, [alert], status="failed", last_error=reason)
                 report.failed += 1
+                report.settle([alert])
                 report.errors.append(reason)
                 continue
             try:
@@ -123,6 +125,7 @@ class Notifier:
                 self.store, [alert], status="sent", sent_at=iso(self.clock()), last_error=None
             )
             report.sent += 1
+            report.settle([alert])
             report.answers.append(f"accepted by notify target {target.id!r}")
         return report
 
@@ -134,9 +137,10 @@ class Notifier:
         if exc.permanent or alert.tries + 1 >= target.max_tries:
             outbox.finish(self.store, [alert], status="failed", last_error=error)
             report.failed += 1
+            report.settle([alert])
         else:
             outbox.finish(self.store, [alert], last_error=error)
-            report.deferred += 1
+            report.defer([alert])
 
     def compose(self, alert: Alert) -> tuple[str, str]:
         """The title and plain-text body: the email's text part, and the alert's id, so that a

@@ -14,7 +14,7 @@ import hashlib
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -47,16 +47,41 @@ class DeliveryReport:
     answers: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     notified: int = 0  # alerts accepted by [[notify]] targets (`sent` counts emails)
+    # The ids of the alerts deferred, and of those sent or given up on: what still waits after
+    # several rounds (`_merge`), where an alert deferred by one round is not due in the next.
+    waiting: set[int] = field(default_factory=set)
+    settled: set[int] = field(default_factory=set)
+
+    def defer(self, alerts: Sequence[Alert]) -> None:
+        self.deferred += len(alerts)
+        self.waiting.update(a.id for a in alerts)
+
+    def settle(self, alerts: Sequence[Alert]) -> None:
+        self.settled.update(a.id for a in alerts)
+
+    def add(self, other: DeliveryReport) -> None:
+        """Another sender's part of the same round."""
+        self.sent += other.sent
+        self.notified += other.notified
+        self.failed += other.failed
+        self.deferred += other.deferred
+        self.answers += other.answers
+        self.errors += other.errors
+        self.waiting |= other.waiting
+        self.settled |= other.settled
 
 
 def _merge(total: DeliveryReport, round_: DeliveryReport) -> bool:
-    """Add one round to `total`; False when the round lost the server."""
+    """Add one round to `total`, whose `deferred` then counts what still waits after all of
+    them; False when the round lost the server."""
     total.sent += round_.sent
     total.notified += round_.notified
     total.failed += round_.failed
-    total.deferred = round_.deferred  # what still waits after the latest round
     total.answers += round_.answers
     total.errors += round_.errors
+    total.waiting = (total.waiting | round_.waiting) - round_.settled
+    total.settled |= round_.settled
+    total.deferred = len(total.waiting)
     return not round_.deferred
 
 
@@ -144,11 +169,8 @@ class Sender:
         report = self._deliver_email()
         if self.notifier is not None:
             notified = self.notifier()
-            report.notified += notified.sent
-            report.failed += notified.failed
-            report.deferred += notified.deferred
-            report.answers += notified.answers
-            report.errors += notified.errors
+            # the notifier's `sent` are notifications, not emails
+            report.add(replace(notified, sent=0, notified=notified.sent))
         return report
 
     def _deliver_email(self) -> DeliveryReport:
@@ -186,6 +208,7 @@ class Sender:
                     reason = f"cannot compose the message: {type(exc).__name__}: {exc}"
                     self._finish(claimed, status="failed", last_error=reason)
                     report.failed += len(claimed)
+                    report.settle(claimed)
                     report.errors.append(reason)
                     continue
                 message_id = str(message["Message-ID"])
@@ -198,7 +221,7 @@ class Sender:
                 except DeliveryError as exc:
                     self._failed(claimed, exc, report)
                     if exc.connection:
-                        report.deferred += sum(len(g) for g in groups[index + 1 :])
+                        report.defer([a for g in groups[index + 1 :] for a in g])
                         break
                     continue
                 self._finish(
@@ -209,6 +232,7 @@ class Sender:
                     last_error=None,
                 )
                 report.sent += len(claimed)
+                report.settle(claimed)
                 report.answers.append(answer)
         finally:
             transport.close()
@@ -251,9 +275,10 @@ class Sender:
         if give_up:
             self._finish(alerts, status="failed", last_error=str(exc))
             report.failed += len(alerts)
+            report.settle(alerts)
         else:
             self._finish(alerts, last_error=str(exc))
-            report.deferred += len(alerts)
+            report.defer(alerts)
 
     # -- messages --------------------------------------------------------------------------
 
