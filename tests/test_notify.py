@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.alerts.outbox import DeliveryReport
 from monitor.app import open_app
 from monitor.clock import utcnow
 from monitor.config.settings import load_settings
@@ -85,24 +86,38 @@ def test_a_webhook_that_fails_is_retried_after_its_backoff_and_then_marked_sent(
     assert f"monitor alert {alert['id']}" in body["message"]
 
 
+def session_with_a_deferral(
+    tmp_path: Path, pages: PageServer, article: Article, hook: Webhook, ahead_after: float
+) -> tuple[Path, DeliveryReport]:
+    """A delivery session (`Sender.delivering`, a round every 50 ms) around a pass that finds a
+    change: a round in the background tries the hook while the pass goes on, and then the
+    clock moves `ahead_after` seconds, which decides whether the last round finds it due."""
+    config = notify_config(
+        tmp_path, pages, f'[[notify]]\nid = "desk-hook"\nurl = "{hook.url()}"\nbackoff = "1m"\n'
+    )
+    pages.put_article(PATH, article)
+    run(config, "check")
+    settings = load_settings(config)
+    ahead = [0.0]
+    with (
+        open_app(settings, clock=lambda: utcnow() + timedelta(seconds=ahead[0])) as app,
+        app.sender.delivering(every=0.05) as total,
+    ):
+        edit_teaser(pages, article)
+        app.checker.check(settings.sources)
+        wait_for(lambda: len(hook.posts) == 1, "the webhook tried once, during the pass")
+        ahead[0] = ahead_after
+    return config, total
+
+
 def test_an_alert_deferred_by_a_round_during_the_pass_still_counts_as_waiting_at_its_end(
     tmp_path: Path, pages: PageServer, seed_articles: list[Article]
 ) -> None:
-    # A round in the background tries the webhook while the pass goes on (503, then a minute's
-    # backoff); the last round, after the pass, finds nothing due. The summary must still say
-    # that the alert waits (under load, `check` said nothing of it).
+    # 503, then a minute's backoff: the last round, after the pass, finds nothing due. The
+    # summary must still say that the alert waits (under load, `check` said nothing of it).
     hook = Webhook(statuses=[503])
     with webhook(hook):
-        config = notify_config(
-            tmp_path, pages, f'[[notify]]\nid = "desk-hook"\nurl = "{hook.url()}"\nbackoff = "1m"\n'
-        )
-        pages.put_article(PATH, seed_articles[0])
-        run(config, "check")
-        settings = load_settings(config)
-        with open_app(settings) as app, app.sender.delivering(every=0.05) as total:
-            edit_teaser(pages, seed_articles[0])
-            app.checker.check(settings.sources)
-            wait_for(lambda: len(hook.posts) == 1, "the webhook tried once, during the pass")
+        config, total = session_with_a_deferral(tmp_path, pages, seed_articles[0], hook, 0.0)
     assert [p.status for p in hook.posts] == [503]
     assert (total.sent, total.notified, total.failed, total.deferred) == (1, 0, 0, 1)
     (alert,) = notify_alerts(config)
@@ -113,22 +128,8 @@ def test_an_alert_deferred_and_then_sent_in_the_same_session_no_longer_counts_as
     tmp_path: Path, pages: PageServer, seed_articles: list[Article]
 ) -> None:
     hook = Webhook(statuses=[503])
-    with webhook(hook):
-        config = notify_config(
-            tmp_path, pages, f'[[notify]]\nid = "desk-hook"\nurl = "{hook.url()}"\nbackoff = "1m"\n'
-        )
-        pages.put_article(PATH, seed_articles[0])
-        run(config, "check")
-        settings = load_settings(config)
-        ahead = [0.0]  # the clock moves past the backoff once the first try is made
-        with (
-            open_app(settings, clock=lambda: utcnow() + timedelta(seconds=ahead[0])) as app,
-            app.sender.delivering(every=0.05) as total,
-        ):
-            edit_teaser(pages, seed_articles[0])
-            app.checker.check(settings.sources)
-            wait_for(lambda: len(hook.posts) == 1, "the webhook tried once, during the pass")
-            ahead[0] = 120.0  # the last round, after the block, finds it due again
+    with webhook(hook):  # past the backoff: the last round tries again, and the hook takes it
+        _, total = session_with_a_deferral(tmp_path, pages, seed_articles[0], hook, 120.0)
     assert [p.status for p in hook.posts] == [503, 200]
     assert (total.sent, total.notified, total.failed, total.deferred) == (1, 1, 0, 0)
 
