@@ -74,14 +74,10 @@ class DeliveryReport:
 def _merge(total: DeliveryReport, round_: DeliveryReport) -> bool:
     """Add one round to `total`, whose `deferred` then counts what still waits after all of
     them; False when the round lost the server."""
-    total.sent += round_.sent
-    total.notified += round_.notified
-    total.failed += round_.failed
-    total.answers += round_.answers
-    total.errors += round_.errors
-    total.waiting = (total.waiting | round_.waiting) - round_.settled
-    total.settled |= round_.settled
-    total.deferred = len(total.waiting)
+    waiting = (total.waiting | round_.waiting) - round_.settled
+    total.add(round_)
+    total.waiting = waiting
+    total.deferred = len(waiting)
     return not round_.deferred
 
 

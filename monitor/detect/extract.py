@@ -93,13 +93,18 @@ _MONTHS = (
     r"settembre|ottobre|dicembre|janeiro|fevereiro|março|maio|junho|julho|setembro|outubro|"
     r"novembro|dezembro"
 )
+# Weekdays by name in German, French and Spanish; the English ones are spelt where they are
+# used, the date-line words taking their abbreviations too.
+_WEEKDAYS = (
+    r"montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|lundi|mardi|mercredi|jeudi|"
+    r"vendredi|samedi|dimanche|lunes|martes|miércoles|jueves|viernes|sábado|domingo"
+)
 # Words that may stand around a date on its line: weekdays, "published", "updated", "at", the
 # time zones, in English, German, French and Spanish, and "today" and "yesterday".
 _DATE_WORDS = re.compile(
     rf"(?i)\b(?:{_MONTHS}|mon(?:day)?|tue(?:sday)?|wed(?:nesday)?|thu(?:rsday)?|fri(?:day)?|"
-    r"sat(?:urday)?|sun(?:day)?|montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|"
-    r"lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|lunes|martes|miércoles|jueves|"
-    r"viernes|sábado|domingo|today|yesterday|heute|gestern|hoy|ayer|aujourd'hui|hier|"
+    rf"sat(?:urday)?|sun(?:day)?|{_WEEKDAYS}|"
+    r"today|yesterday|heute|gestern|hoy|ayer|aujourd'hui|hier|"
     r"published|updated|posted|modified|submitted|veröffentlicht|aktualisiert|akt|stand|"
     r"publié|mis à jour|publicado|actualizado|on|at|um|uhr|le|à|el|de|del|a las|hs|h|"
     r"am|pm|a\.m|p\.m|gmt|utc|est|edt|pst|pdt|cet|cest|bst)\b\.?|[+-]\d{1,2}(?::?\d{2})?\b|"
@@ -107,11 +112,9 @@ _DATE_WORDS = re.compile(
 )
 _DATE_ONLY = re.compile(r"[\d\s,./:|-]*")
 # What makes a short line a date wherever it stands in the article (`_dated_block`): a month
-# or a weekday, by name, in a line no longer than this.
+# or a weekday, by name; and the longest such a line is.
 _NAMED_DATE = re.compile(
-    rf"(?i)\b(?:{_MONTHS}|monday|tuesday|wednesday|thursday|friday|saturday|sunday|montag|"
-    r"dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|lundi|mardi|mercredi|jeudi|"
-    r"vendredi|samedi|dimanche|lunes|martes|miércoles|jueves|viernes|sábado|domingo)\b"
+    rf"(?i)\b(?:{_MONTHS}|monday|tuesday|wednesday|thursday|friday|saturday|sunday|{_WEEKDAYS})\b"
 )
 _DATED_CHARS = 60
 _DIGIT = re.compile(r"\d")
