@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -56,6 +58,18 @@ def test_trailing_ellipsis_is_not_part_of_the_teaser() -> None:
 
 def test_word_count() -> None:
     assert word_count("It's 11,000 troops.") == 5
+
+
+# Words, punctuation inside and around them, underscores (a word character that is not
+# alphanumeric), other scripts' letters and digits, and whitespace of several kinds.
+_WORDY = st.text(
+    alphabet=st.sampled_from([*"ab1_ ',.-\t\n\u00a0é٣²½日本語", "\u3000"]), max_size=60
+)
+
+
+@given(_WORDY)
+def test_word_count_counts_the_runs_of_word_characters(text: str) -> None:
+    assert word_count(text) == len(re.findall(r"\w+", text))
 
 
 @given(st.text())

@@ -220,29 +220,36 @@ def replace_words(src: str, lo: int, hi: int, phrase: str, count: int = 3) -> st
     if not phrase:
         return None
     segments = list(_text_segments(src, lo, hi))
-    if not _is_cjk(phrase):
-        # prefer the text node holding the whole phrase: a dek can repeat its first words (ajmc)
-        words = phrase.split(" ")
-        n = min(count, len(words))
-        whole = re.compile(r"\s+".join(re.escape(w) for w in words))
-        for a, b in segments:
-            m = whole.search(src[a:b])
-            if m:
-                lead = re.compile(r"\s+".join(re.escape(w) for w in words[:n]))
-                head = lead.match(src, a + m.start())
-                if head:
-                    new = " ".join(_REPLACEMENT_WORDS[:n])
-                    if words[n - 1].endswith((",", ".", ":", ";")):
-                        new += words[n - 1][-1]
-                    return _splice(src, head.start(), head.end(), new)
+    if _is_cjk(phrase):
+        # The text node holding the longest start of the phrase: a photo caption or a summary
+        # before the story can repeat its first characters (Chunichi, Nikkei, Hankook Ilbo).
+        # Characters compared with any whitespace between them (Korean puts spaces between
+        # words); the first four are replaced.
+        chars = [re.escape(ch) for ch in phrase.replace(" ", "")]
+        for length in range(min(len(chars), 24), 3, -1):
+            start = re.compile(
+                "(" + r"\s*".join(chars[:4]) + ")" + "".join(r"\s*" + ch for ch in chars[4:length])
+            )
+            for a, b in segments:
+                if m := start.search(src, a, b):
+                    return _splice(src, m.start(1), m.end(1), _CJK_REPLACEMENT[:4])
+        return None
+    # prefer the text node holding the whole phrase: a dek can repeat its first words (ajmc)
+    words = phrase.split(" ")
+    n = min(count, len(words))
+    whole = re.compile(r"\s+".join(re.escape(w) for w in words))
+    for a, b in segments:
+        m = whole.search(src[a:b])
+        if m:
+            lead = re.compile(r"\s+".join(re.escape(w) for w in words[:n]))
+            head = lead.match(src, a + m.start())
+            if head:
+                new = " ".join(_REPLACEMENT_WORDS[:n])
+                if words[n - 1].endswith((",", ".", ":", ";")):
+                    new += words[n - 1][-1]
+                return _splice(src, head.start(), head.end(), new)
     for a, b in segments:
         raw = src[a:b]
-        if _is_cjk(phrase):
-            probe = phrase.replace(" ", "")[:4]
-            k = raw.find(probe)
-            if k >= 0:
-                return _splice(src, a + k, a + k + len(probe), _CJK_REPLACEMENT[: len(probe)])
-            continue
         words = phrase.split(" ")
         n = min(count, len(words))
         for first in range(0, len(words) - n + 1):
