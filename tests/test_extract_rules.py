@@ -1642,3 +1642,90 @@ def test_an_article_whose_class_names_two_kinds_of_junk_keeps_its_text() -> None
     # the same listing twice, by `.post-meta` and `.entry-meta`: the node itself both times
     r = regions(page(f"<article class='post-meta entry-meta'>{STORY}</article>"))
     assert r.teaser.startswith(FIRST)
+
+
+# --- Japanese, Chinese and Korean pages: dates, captions, a wall's box ----------------------------
+
+# Chunichi Shimbun's first paragraph (shortened), written as the page writes it: full-width
+# digits, which normalising turns into ASCII ones.
+JA_FIRST = "１３日午後９時１９分ごろ、宮崎県で震度５弱の地震があった。"
+JA_STORY = (
+    f"<p>{JA_FIRST}気象庁によると、震源地は日向灘で、震源の深さは約３６キロ。"
+    "地震の規模はマグニチュード６・６と推定される。高知県、宮崎県で津波を観測した。</p>"
+    "<p>気象庁は記者会見で「地震はいつ起きてもおかしくない。日頃からの備えを確実に実施して"
+    "おくようお願いしたい」と呼びかけた。日向灘の地震は南海トラフ巨大地震の想定震源域にある。</p>"
+)
+JA_START = "13日午後9時19分ごろ、宮崎県で震度5弱の地震があった。"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "２０２５年１月１４日 ０１時２８分 （１月１４日 ０１時４０分更新）",
+        "2025年1月14日(火) 10:20",
+        "입력 2026.07.12 14:00",
+        "수정 2026.07.12 오후 3:30",
+    ],
+)
+def test_a_cjk_date_line_above_the_story_is_not_teaser(line: str) -> None:
+    html = page(f"<article><div>{line}</div>{JA_STORY}</article>")
+    assert regions(html).teaser.startswith(JA_START)
+
+
+def test_a_cjk_date_line_below_a_paragraph_is_not_teaser() -> None:
+    # a clock time or a month and day make a short block a date wherever it stands
+    html = page(
+        f"<article>{JA_STORY}<div>１月１４日 ０１時４０分更新</div><div>입력 2026.07.12 14:00</div>"
+        "</article>"
+    )
+    teaser = regions(html).teaser
+    assert "更新" not in teaser and "입력" not in teaser and teaser.endswith("想定震源域にある。")
+
+
+def test_a_short_cjk_sentence_with_a_clock_time_is_story() -> None:
+    # a CJK sentence is one run of word characters: counted by its characters, not as a word
+    line = "午後９時１９分ごろ、宮崎県で地震があった"
+    assert (
+        "午後9時19分ごろ、宮崎県で地震があった"
+        in regions(page(f"<article>{JA_STORY}<div>{line}</div></article>")).teaser
+    )
+
+
+def test_a_japanese_photo_caption_above_the_story_is_not_teaser() -> None:
+    caption = "気象庁で開かれた評価検討会＝１３日午後１０時３１分（代表撮影）"
+    html = page(f"<article><p class='thumb-caption'>{caption}</p>{JA_STORY}</article>")
+    assert regions(html).teaser.startswith(JA_START)
+
+
+def test_a_walls_box_that_opens_with_its_sentence_is_the_notice_with_all_its_offers() -> None:
+    # Chunichi's wall: over 60 words with its offers, inside the article after the teaser
+    offers = "".join(
+        f"<li>{offer}</li>"
+        for offer in (
+            "中日プラスに登録すると",
+            "中日新聞電子版が利用できる",
+            "会員向け記事が読み放題",
+            "各種メールマガジンで最新情報をお届け",
+        )
+    )
+    wall = (
+        "<div class='cmp-misc021'><div class='container'>"
+        "<p>この記事は会員限定です。紙の新聞の定期購読者の方は、無料で会員登録できます。</p>"
+        f"<a href='/login'>ログインして続きを読む</a><ul>{offers}</ul>"
+        "<p>※紙の新聞とは、中日新聞朝刊・北陸中日新聞朝刊・日刊県民福井です。</p></div></div>"
+    )
+    found = regions(page(f"<article id='entry'>{JA_STORY}{wall}</article>"))
+    assert found.access == "locked"
+    assert "会員向け記事が読み放題" in found.paywall and "日刊県民福井です" in found.paywall
+    assert "会員" not in found.teaser and found.teaser.startswith(JA_START)
+
+
+def test_a_box_with_text_before_the_notice_sentence_stays_out_of_the_notice() -> None:
+    # what comes before a wall's first words may be the article: past 60 words, not taken
+    before = "<p>" + said(70, "story") + "</p>"
+    box = f"<div class='box'>{before}<p>{NOTICE_SENTENCE}</p></div>"
+    found = regions(page(f"<article>{STORY}{box}</article>"))
+    assert found.paywall == NOTICE_SENTENCE and "Then story" in found.teaser
+
+
+NOTICE_SENTENCE = "This article is reserved for subscribers. Log in or subscribe today."

@@ -108,19 +108,24 @@ _DATE_WORDS = re.compile(
     r"published|updated|posted|modified|submitted|veröffentlicht|aktualisiert|akt|stand|"
     r"publié|mis à jour|publicado|actualizado|on|at|um|uhr|le|à|el|de|del|a las|hs|h|"
     r"am|pm|a\.m|p\.m|gmt|utc|est|edt|pst|pdt|cet|cest|bst)\b\.?|[+-]\d{1,2}(?::?\d{2})?\b|"
-    r"\d+(?:st|nd|rd|th)\b|(?<=\d)h(?=\d)"
+    r"\d+(?:st|nd|rd|th)\b|(?<=\d)h(?=\d)|"
+    # Japanese, Chinese and Korean: a number with its unit ("2025年1月14日 01時28分"), the
+    # weekday in brackets, "updated", "published", morning and afternoon.
+    r"\d+\s*(?:年|月|日|時|时|分|秒|년|월|일|시|분|초)|\((?:月|火|水|木|金|土|日)\)|"
+    r"更新|公開|配信|掲載|投稿|発行|午前|午後|上午|下午|发布|發布|입력|수정|업데이트|오전|오후"
 )
-_DATE_ONLY = re.compile(r"[\d\s,./:|-]*")
+_DATE_ONLY = re.compile(r"[\d\s,./:|()-]*")
 # What makes a short line a date wherever it stands in the article (`_dated_block`): a month
 # or a weekday, by name; and the longest such a line is.
 _NAMED_DATE = re.compile(
-    rf"(?i)\b(?:{_MONTHS}|monday|tuesday|wednesday|thursday|friday|saturday|sunday|{_WEEKDAYS})\b"
+    rf"(?i)\b(?:{_MONTHS}|monday|tuesday|wednesday|thursday|friday|saturday|sunday|{_WEEKDAYS})\b|"
+    r"\d{1,2}\s*(?:月\s*\d{1,2}\s*日|월\s*\d{1,2}\s*일)"
 )
 _DATED_CHARS = 60
 _DIGIT = re.compile(r"\d")
 # A clock time: a line that gives one beside a word or two ("Šodien, 17:40", "18:58 Uhr")
 # says when, in whatever language.
-_CLOCK = re.compile(r"\b\d{1,2}(?::|h)\d{2}\b")
+_CLOCK = re.compile(r"\b\d{1,2}(?::|h)\d{2}\b|\d{1,2}\s*(?:時|时|시)\s*\d{1,2}\s*(?:分|분)")
 _CLOCK_WORDS = 2
 _BYLINE = re.compile(r"(?:by|von|par|por|door)(?:\s+|(?=[A-Z]))\S", re.I)
 _BYLINE_ALONE = frozenset({"by", "von", "par", "por", "door", "di"})
@@ -133,7 +138,9 @@ _LEAD_FURNITURE = re.compile(
 # "... (AP Photo/Name)"), whatever its length.
 _CAPTION_END = re.compile(
     r"(?i)(?:\b(?:photo|foto|bild|imagen|image|picture|illustration)s?\s*:\s*[^:]{1,80}|"
-    r"\([^()]*\b(?:photo|foto)\b[^()]*/[^()]*\))\s*$"
+    r"\([^()]*\b(?:photo|foto)\b[^()]*/[^()]*\)|"
+    # Japanese: "(代表撮影)", "=...撮影" (photographed by)
+    r"\([^()]*撮影[^()]*\)|=[^=]*撮影)\s*$"
 )
 # Lines this long can still be a caption, not more.
 _CAPTION_WORDS = 40
@@ -488,7 +495,8 @@ def _is_date_line(line: str) -> bool:
         return False
     if _DATE_ONLY.fullmatch(_DATE_WORDS.sub(" ", line).strip(" ,.:|-–—")):
         return True
-    return _CLOCK.search(line) is not None and word_count(_CLOCK.sub(" ", line)) <= _CLOCK_WORDS
+    # counted as a reader would: a CJK sentence is one run of word characters
+    return _CLOCK.search(line) is not None and _words(_CLOCK.sub(" ", line)) <= _CLOCK_WORDS
 
 
 def _fold(text: str) -> str:
@@ -567,7 +575,7 @@ def _failure(
         return f"bot challenge or block page ({title or (teaser or page)[:60]!r})"
     if paywall:
         return None
-    words = word_count(teaser)
+    words = _words(teaser)  # a reader's words: CJK text is one run of word characters
     if captcha and words < _CHALLENGE_WORDS:
         return f"bot challenge page: a CAPTCHA and no article text ({title or 'no title'})"
     if login_form and words < _LOGIN_WALL_WORDS:
@@ -1048,13 +1056,24 @@ def _phrase_nodes(
     if best is None:
         return []
     # The sentence sits in the notice's box with its buttons and offers ("Members only", a
-    # price): take the box, as long as it stays notice-sized and is not the article.
+    # price): take the box, as long as it stays notice-sized and is not the article. Inside
+    # the article, a box that opens with the sentence may list its offers at more length
+    # (Chunichi's wall): what follows a wall's first words there is the wall, what comes before
+    # them may be the article. Outside it, such a box may be a side column under the notice.
+    text = normalise(best.text(separator=" "))
     while (parent := best.parent) is not None and parent.tag not in ("body", "html"):
         if container is not None and _within(container, parent):
             break
-        if _words(normalise(parent.text(separator=" "))) > 60:
+        around = normalise(parent.text(separator=" "))
+        words = _words(around)
+        if words > 60 and not (
+            words <= _NOTICE_WORDS
+            and container is not None
+            and _within(parent, container)
+            and around.startswith(text)
+        ):
             break
-        best = parent
+        best, text = parent, around
     return [best]
 
 

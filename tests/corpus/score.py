@@ -23,6 +23,9 @@ KNOWN_MISSES = {
     "words that make the box read as a registration wall; no class of the box is known "
     "(`app-access-wall` is Springer Nature's own), so the edited box is no notice at all and "
     "the page reads as free",
+    "chunichi-hyuganada-quake-members-locked/notice_edit": "the edit replaces 'この記事', the "
+    "words that make the wall's sentence a notice (`この記事は会員限定`); the box has no known "
+    "class, so the edited wall is read as article text; the page stays locked by its JSON-LD",
 }
 
 
