@@ -1425,7 +1425,15 @@ def test_a_story_block_with_a_chrome_word_in_its_class_stays_and_the_chrome_goes
 
 
 @pytest.mark.parametrize(
-    "box", ["<div class='premium hidden'>{}</div>", "<div class='d-none'>{}</div>"]
+    "box",
+    [
+        "<div class='premium hidden'>{}</div>",
+        "<div class='d-none'>{}</div>",
+        # Bootstrap 3 and Foundation, Bulma, UIkit (the Evening Standard's Piano wall: `hide`)
+        "<div id='piano-reg-wall' class='sc-x hide'>{}</div>",
+        "<div class='is-hidden'>{}</div>",
+        "<div class='uk-hidden'>{}</div>",
+    ],
 )
 def test_text_in_a_hidden_utility_class_is_not_read(box: str) -> None:
     # ottawacitizen.com: a subscribers-only box kept hidden inside the story
@@ -1729,3 +1737,46 @@ def test_a_box_with_text_before_the_notice_sentence_stays_out_of_the_notice() ->
 
 
 NOTICE_SENTENCE = "This article is reserved for subscribers. Log in or subscribe today."
+
+
+def test_sibling_blocks_of_an_article_selector_are_one_article() -> None:
+    # the Washington Post: the first paragraphs in a teaser block, then every paragraph its own
+    # `div.article-body`; the article is what holds them all, not the longest piece
+    pieces = "".join(
+        f"<div class='article-body'><p>{said(25 + i, f'piece{i}')}</p></div>" for i in range(3)
+    )
+    teaser = regions(
+        page(f"<div class='meteredContent'><div class='teaser-content'>{STORY}</div>{pieces}</div>")
+    ).teaser
+    assert teaser.startswith(FIRST) and all(f"Then piece{i}" in teaser for i in range(3))
+
+
+def test_two_sibling_matches_are_not_taken_for_an_articles_pieces() -> None:
+    # a story and its summary box may share a class: two are not an article's pieces
+    blocks = (
+        f"<div class='article-body'><p>{said(22, 'summary')}</p></div>"
+        f"<div class='article-body'>{STORY}</div>"
+    )
+    teaser = regions(page(f"<div class='wrap'><p>{said(30, 'outside')}</p>{blocks}</div>")).teaser
+    assert teaser.startswith(FIRST) and "summary" not in teaser and "outside" not in teaser
+
+
+def test_a_notice_sentence_in_the_page_footer_does_not_lock_the_page() -> None:
+    footer = f"<footer><div class='layer'><p>{NOTICE_SENTENCE}</p></div></footer>"
+    r = regions(page(f"<article>{STORY}</article>{footer}"))
+    assert (r.access, r.paywall) == ("free", "")
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        # the article element's footer, beside the block that holds the text
+        "<article><div class='entry-content'>{story}</div>{footer}</article>",
+        # a footer inside the block that holds the text
+        "<div class='entry-content'>{story}{footer}</div>",
+    ],
+)
+def test_a_notice_sentence_in_an_articles_own_footer_is_its_notice(layout: str) -> None:
+    footer = f"<footer><div class='cta'><p>{NOTICE_SENTENCE}</p></div></footer>"
+    r = regions(page(layout.format(story=STORY, footer=footer)))
+    assert (r.access, r.paywall) == ("locked", NOTICE_SENTENCE)

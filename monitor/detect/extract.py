@@ -72,7 +72,8 @@ _EMPTIED = ", ".join(_EMPTIED_TAGS)
 _HIDDEN = (
     '[hidden], [aria-hidden="true"], [style*="display:none"], [style*="display: none"], '
     '[style*="visibility:hidden"], [style*="visibility: hidden"], '
-    '.hidden:not([class*=":"]), .d-none:not([class*="d-sm-"], [class*="d-md-"], '
+    '.hidden:not([class*=":"]), .hide, .is-hidden, .uk-hidden, '
+    '.d-none:not([class*="d-sm-"], [class*="d-md-"], '
     '[class*="d-lg-"], [class*="d-xl-"], [class*="d-xxl-"])'
 )
 _DATE_LINE = re.compile(
@@ -638,15 +639,27 @@ def _container(
     densest_done = False
     for selector in rules.teaser:
         best, best_words = None, 0
+        pieces: dict[int, int] = {}  # matches holding text, by their parent
         for node in tree.css(selector):
             if node.tag in ("meta", "link") or _within_any(node, ("aside", "nav", "footer")):
                 continue
             words = _own_paragraph_words(node, selector)
             if words > best_words:
                 best, best_words = node, words
+            if words and (parent := node.parent) is not None:
+                pieces[parent.mem_id] = pieces.get(parent.mem_id, 0) + 1
         # a selector's match must hold a whole article's worth: a short post is found below
         if best is not None and best_words >= rules.min_words:
             if selector not in _LOOSE_SELECTORS:
+                # Sibling matches are the article's pieces (the Washington Post makes each
+                # paragraph a `div.article-body`): the article is what holds them all.
+                parent = best.parent
+                if (
+                    parent is not None
+                    and parent.tag not in ("body", "html")
+                    and pieces.get(parent.mem_id, 0) >= _PIECES
+                ):
+                    return parent
                 return best
             # `article`, `main` and the like also name cards and boxes: one that the page's
             # densest text lies outside, with far more words, is not the story
@@ -750,6 +763,9 @@ def _paragraph_words(node: LexborNode) -> int:
     return word_count(node.text(separator=" "))
 
 
+# This many sibling matches of a named article selector, each with text, are one article's
+# pieces (`_container`); two may be a story and its summary box.
+_PIECES = 3
 # Below this many words of <p> text a block is looked at again for paragraphs that are not
 # its text (`_CHROME_PARAGRAPHS`); an article's paragraphs say more.
 _FEW_PARAGRAPH_WORDS = 50
@@ -1051,6 +1067,8 @@ def _phrase_nodes(
             continue
         if container is not None and _within(container, node):
             continue
+        if _in_page_footer(node, container):
+            continue
         if best is None or _within(node, best):
             best = node
     if best is None:
@@ -1075,6 +1093,20 @@ def _phrase_nodes(
             break
         best, text = parent, around
     return [best]
+
+
+def _in_page_footer(node: LexborNode, container: LexborNode | None) -> bool:
+    """Whether `node` lies in the page's footer (not an article's own): its promos, and the
+    layers kept there for scripts to show (El País's sign-up layer, hidden by a class of its
+    stylesheet), are no wall over the article."""
+    current = node.parent
+    while current is not None:
+        if current.tag == "footer":
+            if container is not None and _within(current, container):
+                return False
+            return not _within_any(current, ("article",))
+        current = current.parent
+    return False
 
 
 def _says_notice(text: str) -> bool:
