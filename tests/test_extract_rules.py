@@ -1433,6 +1433,10 @@ def test_a_story_block_with_a_chrome_word_in_its_class_stays_and_the_chrome_goes
         "<div id='piano-reg-wall' class='sc-x hide'>{}</div>",
         "<div class='is-hidden'>{}</div>",
         "<div class='uk-hidden'>{}</div>",
+        # Magnific Popup's popups kept ready (the Boston Globe's meter), a BEM modifier
+        "<div id='popular-paywall' class='mfp-hide white-popup-block'>{}</div>",
+        "<section class='message message--register message--hidden'>{}</section>",
+        "<section class='message message--hidden message--register'>{}</section>",
     ],
 )
 def test_text_in_a_hidden_utility_class_is_not_read(box: str) -> None:
@@ -1779,4 +1783,85 @@ def test_a_notice_sentence_in_the_page_footer_does_not_lock_the_page() -> None:
 def test_a_notice_sentence_in_an_articles_own_footer_is_its_notice(layout: str) -> None:
     footer = f"<footer><div class='cta'><p>{NOTICE_SENTENCE}</p></div></footer>"
     r = regions(page(layout.format(story=STORY, footer=footer)))
+    assert (r.access, r.paywall) == ("locked", NOTICE_SENTENCE)
+
+
+def test_a_block_hidden_only_on_small_screens_by_a_bem_modifier_is_read() -> None:
+    said_ = "THIS CONTENT IS RESERVED FOR SUBSCRIBERS ONLY. Subscribe now to read on."
+    box = f"<div class='promo promo--hidden-mobile'><p>{said_}</p></div>"
+    assert regions(page(f"<article>{STORY}{box}</article>")).access == "locked"
+
+
+def test_article_pieces_each_in_a_wrapper_of_its_own_are_one_article() -> None:
+    # the SF Standard: `div.article-body` pieces, each in a `div.floats` of its own
+    pieces = "".join(
+        f"<div class='floats'><div class='article-body'><p>{said(25 + i, f'piece{i}')}</p>"
+        "</div></div>"
+        for i in range(3)
+    )
+    teaser = regions(page(f"<div class='article-content'>{pieces}</div>")).teaser
+    assert all(f"Then piece{i}" in teaser for i in range(3))
+
+
+def test_a_paywall_class_on_a_card_among_the_marked_paragraphs_is_not_the_notice() -> None:
+    # Wired: every paragraph after the cut carries `paywall`, and so does an inset card
+    marked = "".join(f"<p class='paywall'>{said(12, f'marked{i}')}</p>" for i in range(3))
+    card = "<div class='inset-left-component paywall'><a href='/guide'>LEARN MORE</a></div>"
+    body = f"<article>{STORY}{marked}{card}</article>"
+    locked = regions(page(body, head=_ld("false")))
+    assert (locked.access, locked.paywall) == ("locked", "")
+    assert regions(page(body, head=_ld("true"))).access == "free"  # the unlock is seen
+
+
+def test_a_paywall_class_on_a_block_of_the_article_is_the_notice_when_no_paragraph_has_it() -> None:
+    box = "<div class='paywall'><p>Support our newsroom to read the rest of it.</p></div>"
+    r = regions(page(f"<article>{STORY}{box}</article>"))
+    assert (r.access, r.paywall) == ("locked", "Support our newsroom to read the rest of it.")
+
+
+def _ld(flag: str) -> str:
+    return f'<script type="application/ld+json">{{"isAccessibleForFree": {flag}}}</script>'
+
+
+COMMENTS_WALL = (
+    "<section class='article__reactions'><section id='js-paywall-comments' "
+    "class='paywall__comments'><div class='paywall__comments-title'>This content is reserved "
+    "for subscribers. Subscribe to join the discussion.</div></section></section>"
+)
+
+
+def test_a_wall_over_the_comments_does_not_lock_the_article() -> None:
+    # Le Monde: "L'espace des contributions est réservé aux abonnés" under a free article
+    r = regions(page(f"<article>{STORY}{COMMENTS_WALL}</article>"))
+    assert (r.access, r.paywall) == ("free", "")
+
+
+def test_a_wall_over_the_article_after_one_over_the_comments_is_the_notice() -> None:
+    wall = f"<div class='box'><p>{NOTICE_SENTENCE}</p></div>"
+    r = regions(page(f"<div class='x'>{COMMENTS_WALL}</div><article>{STORY}</article>{wall}"))
+    assert (r.access, r.paywall) == ("locked", NOTICE_SENTENCE)
+
+
+def test_an_opinion_section_named_commentary_keeps_its_wall() -> None:
+    wall = f"<div class='commentary-box'><p>{NOTICE_SENTENCE}</p></div>"
+    r = regions(page(f"<article>{STORY}</article>{wall}"))
+    assert (r.access, r.paywall) == ("locked", NOTICE_SENTENCE)
+
+
+@pytest.mark.parametrize("prop", ["article:content_tier", "og:article:content_tier"])
+def test_a_locked_content_tier_in_either_spelling_locks_the_page(prop: str) -> None:
+    head = f'<meta property="{prop}" content="locked">'
+    assert regions(page(f"<article>{STORY}</article>", head=head)).access == "locked"
+
+
+def test_a_paywall_class_on_the_comments_block_does_not_lock_the_article() -> None:
+    wall = "<div class='paywall comments'><p>Support our newsroom to join the debate.</p></div>"
+    r = regions(page(f"<article>{STORY}</article>{wall}"))
+    assert (r.access, r.paywall) == ("free", "")
+
+
+def test_an_article_whose_own_class_names_its_comments_keeps_its_wall() -> None:
+    # the comments are looked for between the notice and the article, not in the article's name
+    wall = f"<div class='box'><p>{NOTICE_SENTENCE}</p></div>"
+    r = regions(page(f"<article class='post has-comments'>{STORY}{wall}</article>"))
     assert (r.access, r.paywall) == ("locked", NOTICE_SENTENCE)

@@ -66,13 +66,16 @@ _POST_TYPES = re.compile(r'"@type"\s*:\s*\[?\s*"(?:\w+)?(?:Article|BlogPosting|R
 _EMPTIED_TAGS = ("nav", "svg")
 _EMPTIED = ", ".join(_EMPTIED_TAGS)
 # What readers do not see is not teaser.
-# The utility classes that mean `display: none` in the common CSS frameworks count too, unless
+# The utility classes that mean `display: none` in the common CSS frameworks (and Magnific
+# Popup's, for the popups it keeps ready) count too, unless
 # a responsive class shows the element on larger screens (Tailwind's `hidden md:block`,
 # Bootstrap's `d-none d-md-block`).
 _HIDDEN = (
     '[hidden], [aria-hidden="true"], [style*="display:none"], [style*="display: none"], '
     '[style*="visibility:hidden"], [style*="visibility: hidden"], '
-    '.hidden:not([class*=":"]), .hide, .is-hidden, .uk-hidden, '
+    '.hidden:not([class*=":"]), .hide, .is-hidden, .uk-hidden, .mfp-hide, '
+    # a BEM "hidden" modifier (Le Monde's `message--hidden`), not `--hidden-mobile`
+    '[class$="--hidden"], [class*="--hidden "], '
     '.d-none:not([class*="d-sm-"], [class*="d-md-"], '
     '[class*="d-lg-"], [class*="d-xl-"], [class*="d-xxl-"])'
 )
@@ -646,20 +649,25 @@ def _container(
             words = _own_paragraph_words(node, selector)
             if words > best_words:
                 best, best_words = node, words
-            if words and (parent := node.parent) is not None:
-                pieces[parent.mem_id] = pieces.get(parent.mem_id, 0) + 1
+            holder = node.parent if words else None
+            for _ in range(2):  # the parent, and the grandparent of pieces wrapped one by one
+                if holder is None:
+                    break
+                pieces[holder.mem_id] = pieces.get(holder.mem_id, 0) + 1
+                holder = holder.parent
         # a selector's match must hold a whole article's worth: a short post is found below
         if best is not None and best_words >= rules.min_words:
             if selector not in _LOOSE_SELECTORS:
                 # Sibling matches are the article's pieces (the Washington Post makes each
-                # paragraph a `div.article-body`): the article is what holds them all.
-                parent = best.parent
-                if (
-                    parent is not None
-                    and parent.tag not in ("body", "html")
-                    and pieces.get(parent.mem_id, 0) >= _PIECES
-                ):
-                    return parent
+                # paragraph a `div.article-body`; the SF Standard wraps each in a `div` of its
+                # own): the article is what holds them all.
+                holder = best.parent
+                for _ in range(2):
+                    if holder is None or holder.tag in ("body", "html"):
+                        break
+                    if pieces.get(holder.mem_id, 0) >= _PIECES:
+                        return holder
+                    holder = holder.parent
                 return best
             # `article`, `main` and the like also name cards and boxes: one that the page's
             # densest text lies outside, with far more words, is not the story
@@ -988,14 +996,22 @@ def _paywall_nodes(
     """
     walled = False
     for selector in (*rules.paywall, _KNOWN_NOTICES):
-        for node in tree.css(selector):
+        matches = tree.css(selector)
+        # A class put on the article's paragraphs marks the part a reader without access would
+        # not see (Wired's `p.paywall`): the other blocks inside the article that carry it
+        # (an inset card) are more of that part, not the notice.
+        marks_text = container is not None and any(
+            node.tag == "p" and _within(node, container) for node in matches
+        )
+        for node in matches:
             text = normalise(node.text(separator=" "))
             if not text:
                 continue
-            if declared_free and _in_dialog(node):
+            if (declared_free and _in_dialog(node)) or _about_comments(node, container):
                 continue
             if container is not None and (
-                _within(container, node) or (_within(node, container) and node.tag == "p")
+                _within(container, node)
+                or (_within(node, container) and (node.tag == "p" or marks_text))
             ):
                 walled = True  # on the article, or on a paragraph of it
                 continue
@@ -1069,9 +1085,10 @@ def _phrase_nodes(
             continue
         if _in_page_footer(node, container):
             continue
-        if best is None or _within(node, best):
+        # the smallest block that says it; after a wall over the comments, the next one
+        if best is None or _within(node, best) or _about_comments(best, container):
             best = node
-    if best is None:
+    if best is None or _about_comments(best, container):
         return []
     # The sentence sits in the notice's box with its buttons and offers ("Members only", a
     # price): take the box, as long as it stays notice-sized and is not the article. Inside
@@ -1093,6 +1110,25 @@ def _phrase_nodes(
             break
         best, text = parent, around
     return [best]
+
+
+def _about_comments(node: LexborNode, container: LexborNode | None) -> bool:
+    """Whether `node` is (or lies in) a block its class or id names as the comments: a wall
+    there holds back the readers' comments, not the article (Le Monde's
+    `section#js-paywall-comments`). Looked for up to the article, not in its own names."""
+    current: LexborNode | None = node
+    while current is not None and current.tag not in ("body", "html"):
+        if container is not None and current.mem_id == container.mem_id:
+            return False
+        names = f"{current.id or ''} {current.attributes.get('class') or ''}"
+        if "omment" in names and _COMMENTS.search(names):
+            return True
+        current = current.parent
+    return False
+
+
+# "comments", "comment-form", "paywall__comments", not "commentary" (an opinion section).
+_COMMENTS = re.compile(r"(?i)(?<![a-z])comments?(?![a-z])")
 
 
 def _in_page_footer(node: LexborNode, container: LexborNode | None) -> bool:
@@ -1224,7 +1260,7 @@ def _declared_access(tree: LexborHTMLParser, container: LexborNode | None) -> Ac
             return "locked"
         if flag is True:
             declared = "free"
-    tier = tree.css_first('meta[property="article:content_tier"]')
+    tier = tree.css_first(_CONTENT_TIER)
     if tier is not None:
         value = (tier.attributes.get("content") or "").strip().lower()
         if value in ("locked", "metered"):
@@ -1234,6 +1270,8 @@ def _declared_access(tree: LexborHTMLParser, container: LexborNode | None) -> Ac
     return declared
 
 
+# Open Graph's article tier, and the `og:` spelling some publishers use (Le Monde).
+_CONTENT_TIER = 'meta[property="article:content_tier"], meta[property="og:article:content_tier"]'
 _FREE_KEY = "isAccessibleForFree"
 _LENIENT_FLAG = re.compile(r'"isAccessibleForFree"\s*:\s*"?([A-Za-z:/.]+)')
 
