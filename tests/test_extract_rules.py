@@ -1865,3 +1865,11 @@ def test_an_article_whose_own_class_names_its_comments_keeps_its_wall() -> None:
     wall = f"<div class='box'><p>{NOTICE_SENTENCE}</p></div>"
     r = regions(page(f"<article class='post has-comments'>{STORY}{wall}</article>"))
     assert (r.access, r.paywall) == ("locked", NOTICE_SENTENCE)
+
+
+def test_a_japanese_story_in_an_unnamed_block_is_found_by_its_density() -> None:
+    # a CJK sentence is one run of word characters: counted by characters, the story's
+    # paragraphs outweigh a side column of English
+    side = f"<div class='side'><p>{said(12, 'side')}</p></div>"
+    r = regions(page(f"<div class='honbun'>{JA_STORY}{JA_STORY}</div>{side}"))
+    assert r.teaser.startswith(JA_START) and "side" not in r.teaser

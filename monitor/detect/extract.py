@@ -739,7 +739,7 @@ def _own_paragraph_words(node: LexborNode, selector: str) -> int:
     if not inner:
         return _paragraph_words(node)
     return sum(
-        word_count(p.text(separator=" "))
+        _words(p.text(separator=" "))
         for p in node.css("p")
         if not any(a.mem_id in inner for a in _ancestors(p, node))
     )
@@ -758,7 +758,7 @@ def _paragraph_words(node: LexborNode) -> int:
     story written between `<br>`s), the `<p>`s of its footer and side boxes left out."""
     paragraphs = node.css("p")
     if paragraphs:
-        words = sum(word_count(p.text(separator=" ")) for p in paragraphs)
+        words = sum(_words(p.text(separator=" ")) for p in paragraphs)
         if words >= _FEW_PARAGRAPH_WORDS:
             return words
         # A copyright line in the footer of a story with no <p> must not leave the story's
@@ -766,9 +766,9 @@ def _paragraph_words(node: LexborNode) -> int:
         chrome = {p.mem_id for p in node.css(_CHROME_PARAGRAPHS)}
         if any(p.mem_id not in chrome for p in paragraphs):
             return words - sum(
-                word_count(p.text(separator=" ")) for p in paragraphs if p.mem_id in chrome
+                _words(p.text(separator=" ")) for p in paragraphs if p.mem_id in chrome
             )
-    return word_count(node.text(separator=" "))
+    return _words(node.text(separator=" "))
 
 
 # This many sibling matches of a named article selector, each with text, are one article's
@@ -794,16 +794,16 @@ def _densest(tree: LexborHTMLParser, min_words: int) -> LexborNode | None:
     paragraph: tuple[float, ...] = (1.0, 0.5)
     bare: tuple[float, ...] = (1.0, 1.0, 0.5)
     found: list[tuple[LexborNode | None, int, tuple[float, ...]]] = [
-        (p.parent, word_count(p.text(separator=" ")), paragraph) for p in body.css("p")
+        (p.parent, _words(p.text(separator=" ")), paragraph) for p in body.css("p")
     ]
     found += [
-        (block, word_count(block.text(deep=False, separator=" ")), bare)
+        (block, _words(block.text(deep=False, separator=" ")), bare)
         for block in body.css("td, div, section, article, main")
     ]
     # Paragraphs between <br>s in a <span> (a CMS's "article leader" wrapper) are bare text
     # too; a <span> inside a paragraph is only a run of its words.
     found += [
-        (span, word_count(span.text(deep=False, separator=" ")), bare)
+        (span, _words(span.text(deep=False, separator=" ")), bare)
         for span in body.css("span:has(> br)")
         if not _within_any(span, ("p",))
     ]
@@ -1195,6 +1195,8 @@ def _page_wording(tree: LexborHTMLParser) -> tuple[re.Pattern[str], ...]:
 
 def _words(text: str) -> int:
     """How many words a reader sees in `text`, counting CJK text at two characters a word."""
+    if text.isascii():  # most text, and said at once
+        return word_count(text)
     cjk = len(_CJK.findall(text))
     return word_count(_CJK.sub(" ", text)) + (cjk + 1) // 2 if cjk else word_count(text)
 
