@@ -67,9 +67,8 @@ _EMPTIED_TAGS = ("nav", "svg")
 _EMPTIED = ", ".join(_EMPTIED_TAGS)
 # What readers do not see is not teaser.
 # The utility classes that mean `display: none` in the common CSS frameworks (and Magnific
-# Popup's, for the popups it keeps ready) count too, unless
-# a responsive class shows the element on larger screens (Tailwind's `hidden md:block`,
-# Bootstrap's `d-none d-md-block`).
+# Popup's, for the popups it keeps ready) count too, unless a responsive class shows the
+# element on larger screens (Tailwind's `hidden md:block`, Bootstrap's `d-none d-md-block`).
 _HIDDEN = (
     '[hidden], [aria-hidden="true"], [style*="display:none"], [style*="display: none"], '
     '[style*="visibility:hidden"], [style*="visibility: hidden"], '
@@ -120,7 +119,7 @@ _DATE_WORDS = re.compile(
 )
 _DATE_ONLY = re.compile(r"[\d\s,./:|()-]*")
 # What makes a short line a date wherever it stands in the article (`_dated_block`): a month
-# or a weekday, by name; and the longest such a line is.
+# or a weekday, by name (in CJK, a month and its day); and the longest such a line is.
 _NAMED_DATE = re.compile(
     rf"(?i)\b(?:{_MONTHS}|monday|tuesday|wednesday|thursday|friday|saturday|sunday|{_WEEKDAYS})\b|"
     r"\d{1,2}\s*(?:月\s*\d{1,2}\s*日|월\s*\d{1,2}\s*일)"
