@@ -7,10 +7,12 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
-from monitor.errors import CaptureError
+from monitor.errors import Cancelled, CaptureError
 from monitor.fetch import Fetcher, build_client
 
 from .server import LoopServer, Reply
@@ -145,3 +147,87 @@ def test_a_connect_that_hangs_past_its_timeout_says_so(hanging_connect: str) -> 
 def test_a_tls_handshake_that_hangs_is_cut_at_the_deadline(hanging_tls: str) -> None:
     failure = _failure(hanging_tls, timeout=5.0, deadline=0.5)
     assert failure == "timed out (the whole response took over 0.5 s)"
+
+
+@dataclass
+class SlowLookup:
+    url: str
+    server: socket.socket  # where the name resolves to: a listener that accepts nothing itself
+    entered: threading.Event  # set when the lookup has begun
+    release: threading.Event  # the lookup answers once this is set
+
+
+@pytest.fixture
+def slow_lookup(monkeypatch: pytest.MonkeyPatch) -> Iterator[SlowLookup]:
+    """A URL whose host name's lookup does not answer until the test releases it, then
+    resolves to a listener on 127.0.0.1. The machine's resolver cannot be made to hang from a
+    test without changing its configuration, so `socket.getaddrinfo` is the one part stood in
+    for, and for this name only."""
+    server = socket.create_server(("127.0.0.1", 0))
+    slow = SlowLookup(
+        f"http://slow-lookup.test:{server.getsockname()[1]}/page",
+        server,
+        threading.Event(),
+        threading.Event(),
+    )
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "slow-lookup.test":
+            slow.entered.set()
+            slow.release.wait(60)
+            host = "127.0.0.1"
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    try:
+        yield slow
+    finally:
+        slow.release.set()
+        server.close()
+
+
+def test_a_host_name_lookup_that_hangs_is_cut_at_the_deadline(slow_lookup: SlowLookup) -> None:
+    failure = _failure(slow_lookup.url, timeout=5.0, deadline=0.5)
+    assert failure == "timed out (the whole response took over 0.5 s)"
+
+
+def test_a_host_name_lookup_that_hangs_past_the_connect_timeout_says_so(
+    slow_lookup: SlowLookup,
+) -> None:
+    assert _failure(slow_lookup.url, timeout=0.5) == "timed out (connecting)"
+
+
+def test_a_connection_made_after_the_fetch_gave_up_is_closed(slow_lookup: SlowLookup) -> None:
+    _failure(slow_lookup.url, timeout=5.0, deadline=0.5)
+    slow_lookup.release.set()  # the lookup answers now, and the connect completes
+    slow_lookup.server.settimeout(10)
+    conn, _ = slow_lookup.server.accept()
+    with conn:
+        conn.settimeout(10)
+        assert conn.recv(1024) == b""  # closed without a request: no connection left open
+
+
+def test_a_fetch_waiting_for_a_host_name_lookup_is_cancelled(slow_lookup: SlowLookup) -> None:
+    client = build_client(timeout=30.0, user_agent="monitor-test/1")
+    fetcher = Fetcher(client, max_body=1 << 20, retries=0)
+    outcome: list[BaseException] = []
+
+    def fetch() -> None:
+        try:
+            fetcher.fetch(slow_lookup.url)
+        except BaseException as exc:  # handed to the test's thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=fetch, daemon=True)
+    try:
+        worker.start()
+        assert slow_lookup.entered.wait(10)
+        fetcher.cancel_all()
+        # within half the connect's own limit (10 s): the cancel ended the wait, not the limit;
+        # the lookup itself still hangs, only the wait for it ends
+        worker.join(5)
+        assert not worker.is_alive() and not slow_lookup.release.is_set()
+    finally:
+        client.close()
+    assert len(outcome) == 1 and isinstance(outcome[0], Cancelled), outcome

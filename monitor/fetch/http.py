@@ -23,6 +23,7 @@ import ssl
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -213,8 +214,14 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Any = None,
     ) -> httpcore.NetworkStream:
-        stream = self._inner.connect_tcp(host, port, _left(timeout), local_address, socket_options)
-        return _DeadlineStream(stream)
+        limit = _left(timeout)
+
+        def connect() -> httpcore.NetworkStream:
+            return self._inner.connect_tcp(host, port, limit, local_address, socket_options)
+
+        if _is_address(host):  # no name to look up: the connect's own timeout bounds it
+            return _DeadlineStream(connect())
+        return _DeadlineStream(_within_deadline(connect, limit))
 
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Any = None
@@ -224,6 +231,67 @@ class _DeadlineBackend(httpcore.NetworkBackend):
 
     def sleep(self, seconds: float) -> None:
         self._inner.sleep(seconds)
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+# How often a connection being made looks whether its fetcher was cancelled meanwhile.
+_CONNECT_POLL = 0.05
+
+
+def _within_deadline(
+    connect: Callable[[], httpcore.NetworkStream], limit: float | None
+) -> httpcore.NetworkStream:
+    """`connect()` in a thread of its own, waited for `limit` seconds at most and only while
+    the fetcher is not cancelled.
+
+    The host name's lookup (`getaddrinfo`) has no timeout of its own and cannot be
+    interrupted: a resolver that does not answer would hold a check past its deadline, and
+    Ctrl-C with it. A connection that is made after the wait gave up is closed at once.
+    """
+    ends = None if limit is None else time.monotonic() + limit
+    cancel: threading.Event | None = getattr(_deadline, "cancel", None)
+    lock = threading.Lock()
+    outcome: list[httpcore.NetworkStream | BaseException] = []
+    given_up = False
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            result: httpcore.NetworkStream | BaseException = connect()
+        except BaseException as exc:  # handed to the waiting thread, which raises it
+            result = exc
+        with lock:
+            if given_up:
+                if not isinstance(result, BaseException):
+                    result.close()
+                return
+            outcome.append(result)
+            done.set()
+
+    threading.Thread(target=run, name="connect", daemon=True).start()
+    while True:
+        wait = _CONNECT_POLL if ends is None else min(_CONNECT_POLL, ends - time.monotonic())
+        if done.wait(max(wait, 0.0)):
+            break
+        cancelled = cancel is not None and cancel.is_set()
+        if cancelled or (ends is not None and time.monotonic() >= ends):
+            with lock:
+                if not done.is_set():
+                    given_up = True
+                    # (a cancelled fetch reports itself cancelled, whatever ended its request)
+                    raise httpcore.ConnectTimeout("looking up the host name or connecting")
+            break
+    result = outcome[0]
+    if isinstance(result, BaseException):
+        raise result
+    return result
 
 
 def is_private_host(host: str) -> bool:
@@ -357,7 +425,7 @@ class Fetcher:
 
     def _get(self, url: str, headers: dict[str, str], allow_private: bool | None) -> Capture:
         ends = time.monotonic() + self.deadline
-        _deadline.ends, _deadline.cut = ends, False
+        _deadline.ends, _deadline.cut, _deadline.cancel = ends, False, self.cancel
         try:
             request = self.client.build_request(
                 "GET", url, headers=headers, extensions={"trace": self._trace}
