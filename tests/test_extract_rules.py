@@ -1873,3 +1873,19 @@ def test_a_japanese_story_in_an_unnamed_block_is_found_by_its_density() -> None:
     side = f"<div class='side'><p>{said(12, 'side')}</p></div>"
     r = regions(page(f"<div class='honbun'>{JA_STORY}{JA_STORY}</div>{side}"))
     assert r.teaser.startswith(JA_START) and "side" not in r.teaser
+
+
+def test_the_cut_part_of_a_paragraph_marked_paywall_is_not_the_notice() -> None:
+    # ABC: the first paragraph's end in a `span.paywall`, the rest hidden; declared free
+    first = f"<p>{FIRST} and then <span class='paywall'>{said(12, 'cut')}</span></p>"
+    r = regions(page(f"<article>{first}{STORY}</article>", head=_ld("true")))
+    assert (r.access, r.paywall) == ("free", "") and "Then cut" in r.teaser
+
+
+def test_another_articles_card_marked_paywall_is_not_the_notice() -> None:
+    # Sermitsiaq: teaser cards of subscribers' articles carry `paywall`
+    card = (
+        "<article class='column paywall'><h2><a href='/a/2'>Keira lost her case</a></h2></article>"
+    )
+    r = regions(page(f"<main><article>{STORY}</article></main><aside>{card}</aside>"))
+    assert (r.access, r.paywall) == ("free", "")

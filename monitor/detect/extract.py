@@ -1010,10 +1010,16 @@ def _paywall_nodes(
                 continue
             if container is not None and (
                 _within(container, node)
-                or (_within(node, container) and (node.tag == "p" or marks_text))
+                or (
+                    _within(node, container)
+                    # a paragraph, or the cut part of one (ABC's `span.paywall`)
+                    and (node.tag == "p" or marks_text or _within_any(node, ("p",)))
+                )
             ):
                 walled = True  # on the article, or on a paragraph of it
                 continue
+            if node.tag == "article":
+                continue  # another article's card, marked as for subscribers (Sermitsiaq)
             if word_count(text) > _NOTICE_WORDS:
                 continue
             return [node], walled
