@@ -1684,14 +1684,20 @@ def test_a_cjk_date_line_above_the_story_is_not_teaser(line: str) -> None:
     assert regions(html).teaser.startswith(JA_START)
 
 
-def test_a_cjk_date_line_below_a_paragraph_is_not_teaser() -> None:
+@pytest.mark.parametrize(
+    "line",
+    [
+        "１月１４日 ０１時４０分更新",
+        "입력 2026.07.12 14:00",
+        "２０２５年１月１４日更新",  # a month and its day, no clock
+        "更新 １８時５８分",  # a clock, no month
+        "7월 12일 수정",
+    ],
+)
+def test_a_cjk_date_line_below_a_paragraph_is_not_teaser(line: str) -> None:
     # a clock time or a month and day make a short block a date wherever it stands
-    html = page(
-        f"<article>{JA_STORY}<div>１月１４日 ０１時４０分更新</div><div>입력 2026.07.12 14:00</div>"
-        "</article>"
-    )
-    teaser = regions(html).teaser
-    assert "更新" not in teaser and "입력" not in teaser and teaser.endswith("想定震源域にある。")
+    teaser = regions(page(f"<article>{JA_STORY}<div>{line}</div></article>")).teaser
+    assert teaser.endswith("想定震源域にある。")
 
 
 def test_a_short_cjk_sentence_with_a_clock_time_is_story() -> None:
