@@ -1895,3 +1895,14 @@ def test_another_articles_card_marked_paywall_is_not_the_notice() -> None:
     )
     r = regions(page(f"<main><article>{STORY}</article></main><aside>{card}</aside>"))
     assert (r.access, r.paywall) == ("free", "")
+
+
+def test_an_academic_publishers_wall_locks_the_page() -> None:
+    # nature.com: "Access through your institution" beside the sign-in buttons
+    wall = (
+        "<div class='app-access-wall'><p>Enjoying our latest content? Please sign in.</p>"
+        "<a href='/institution'>Access through your institution</a> or "
+        "<a href='/login'>Sign in</a></div>"
+    )
+    r = regions(page(f"<article>{STORY}</article>{wall}"))
+    assert r.access == "locked" and "Access through your institution" in r.paywall

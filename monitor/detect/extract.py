@@ -230,6 +230,8 @@ _NOTICE_WORDING = tuple(
         r"create (?:a free |an )?account to (?:continue|keep) reading",
         r"register to (?:continue|keep) reading",
         r"sign up to (?:continue|keep) reading",
+        # academic publishers' walls (Springer Nature, Elsevier, Wiley, Taylor & Francis)
+        r"access through your institution",
         # not "sign in to continue reading": a sign-in page says it, and with no article
         # beside it that page is a login wall, a failed check
     )

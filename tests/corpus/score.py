@@ -19,10 +19,6 @@ from tests.corpus.variants import load_corpus, make_variants
 # Edits the detector still gets wrong, each with its reason; the corpus test checks that each
 # one still does, so that a fix moves it out of here.
 KNOWN_MISSES = {
-    "nature-cop30-climate-regwall-locked/notice_edit": "the edit replaces 'Log in or', the "
-    "words that make the box read as a registration wall; no class of the box is known "
-    "(`app-access-wall` is Springer Nature's own), so the edited box is no notice at all and "
-    "the page reads as free",
     "chunichi-hyuganada-quake-members-locked/notice_edit": "the edit replaces 'この記事', the "
     "words that make the wall's sentence a notice (`この記事は会員限定`); the box has no known "
     "class, so the edited wall is read as article text; the page stays locked by its JSON-LD",
