@@ -468,7 +468,7 @@ class Fetcher:
         except httpx.HTTPError as exc:
             raise CaptureError(f"HTTP error: {_reason(exc)}") from None
         finally:
-            _deadline.ends = None
+            _deadline.ends = _deadline.cancel = None
 
     def _answer(self, response: httpx.Response, ends: float) -> Capture:
         status = response.status_code
