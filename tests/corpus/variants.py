@@ -188,8 +188,11 @@ def _text_segments(src: str, lo: int, hi: int) -> list[tuple[int, int]]:
     """Spans of text nodes (outside tags, scripts, styles, pre, comments) in [lo, hi)."""
     blocked = [(m.start(), m.end()) for m in _SKIP_BLOCK_RE.finditer(src, lo, hi)]
     segs: list[tuple[int, int]] = []
-    for m in re.finditer(r">([^<]+)<", src[lo:hi]):
-        a, b = lo + m.start(1), lo + m.end(1)
+    # from the `>` that ends the tag before `lo`, if any: text right after an element's
+    # opening tag is a text node too (The Paper's story starts bare after `<body>`'s)
+    start = lo - 1 if lo > 0 and src[lo - 1] == ">" else lo
+    for m in re.finditer(r">([^<]+)<", src[start:hi]):
+        a, b = start + m.start(1), start + m.end(1)
         if any(x <= a < y for x, y in blocked):
             continue
         segs.append((a, b))
