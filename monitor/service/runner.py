@@ -30,7 +30,8 @@ from monitor.clock import Clock, utcnow
 from monitor.config.settings import EmailSettings, Settings, Source, load_settings
 from monitor.discover.run import Discoverer
 from monitor.errors import ConfigError, DatabaseDamaged, MonitorError
-from monitor.service.check import Checker, host_key
+from monitor.service.check import Checker
+from monitor.service.observe import host_key
 from monitor.service.scheduler import ALERTS_JOB, DISCOVERY_JOB, HOUSEKEEPING_JOB, Scheduler
 from monitor.store import heartbeat
 from monitor.store.db import Store

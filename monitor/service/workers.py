@@ -33,7 +33,7 @@ from multiprocessing.synchronize import Event, Semaphore
 
 from monitor.fetch import Fetcher, build_client
 from monitor.fetch.http import tls_context
-from monitor.service.check import Job, host_key, observe
+from monitor.service.observe import Job, host_key, observe
 from monitor.store.rows import CheckResult
 
 # How often a worker looks whether its parent is still there.

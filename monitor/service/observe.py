@@ -1,0 +1,212 @@
+"""One check of one source, with no database: fetch, extract, compare with the version it is
+given, and confirm a change with a second request.
+
+This is the step a pass runs in its thread pool or, for many sources, in worker processes
+(`workers`); the pass itself, which reads the stored state and records every result, is
+`check`.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from monitor.config.settings import Source
+from monitor.detect.capture import Capture
+from monitor.detect.compare import compare, suspect
+from monitor.detect.extract import Regions, extract
+from monitor.errors import Cancelled, CaptureError, MonitorError
+from monitor.fetch import Fetcher, read_file
+from monitor.store.rows import CheckResult
+
+if TYPE_CHECKING:
+    from monitor.fetch.browser import BrowserFetcher
+
+# What a request holds while it runs, by the URL it asks for: its host's share of `per_host`.
+Slot = Callable[[str], AbstractContextManager[object]]
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a worker needs: the source and the version it compares against.
+
+    A pass over many sources sends only the current version's `fingerprint`, not its text: most
+    pages are unchanged, and the few that differ are compared by `Checker.settle`.
+    """
+
+    source: Source
+    current: Regions | None
+    version_id: int | None = None  # of the stored version compared with
+    etag: str | None = None
+    last_modified: str | None = None
+    early: CheckResult | None = field(default=None)  # set when the check failed before fetching
+    fingerprint: str | None = None  # of the current version, when `current` is not loaded
+    # Seconds to wait before fetching a page that differs once more, in the worker (None: not
+    # in the worker: the pass confirms after a pause, or confirming is off).
+    confirm_after: float | None = None
+
+
+def read_baseline(source: Source, fetcher: Fetcher) -> Regions:
+    """The regions of a source's baseline capture; raises `CaptureError` if it is unusable."""
+    assert source.baseline is not None
+    regions = extract(read_file(str(source.baseline), fetcher.max_body), source.extract)
+    if regions.access == "unknown":
+        raise CaptureError(f"baseline {source.baseline}: {regions.error}")
+    return regions
+
+
+def fetch_source(
+    source: Source,
+    fetcher: Fetcher,
+    browser: BrowserFetcher | None,
+    *,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    slot: Slot | None = None,
+) -> Capture:
+    """The source's page: as served (`fetcher`), or as headless Chromium renders it
+    (`browser`, for `fetch = "browser"`); holding `slot(url)` while the request runs, if given
+    (the worker processes' `per_host` limit)."""
+    allow_private = source.allow_private or None
+    with slot(source.url) if slot is not None else nullcontext():
+        if source.fetch == "browser":
+            if browser is None:  # pragma: no cover - browser sources are checked in the parent
+                raise CaptureError('fetch = "browser": no browser in this process')
+            return browser.fetch(source.url, allow_private=allow_private, rules=source.extract)
+        return fetcher.fetch(
+            source.url, etag=etag, last_modified=last_modified, allow_private=allow_private
+        )
+
+
+def observe(
+    job: Job,
+    fetcher: Fetcher,
+    started_at: datetime,
+    browser: BrowserFetcher | None = None,
+    slot: Slot | None = None,
+) -> CheckResult:
+    """Fetch, extract and compare one source. No database, safe to run in a worker thread;
+    `slot`: what each request holds while it runs (see `fetch_source`)."""
+    if job.early is not None:
+        return job.early
+    source = job.source
+    began = time.perf_counter()
+
+    def result(outcome: str, **kwargs: Any) -> CheckResult:
+        elapsed = int((time.perf_counter() - began) * 1000)
+        return CheckResult(
+            source.id,
+            outcome,
+            started_at,
+            duration_ms=elapsed,
+            base_version_id=job.version_id,
+            **kwargs,
+        )
+
+    try:
+        capture = fetch_source(
+            source, fetcher, browser, etag=job.etag, last_modified=job.last_modified, slot=slot
+        )
+        meta = {
+            "status": capture.status,
+            "etag": capture.etag,
+            "last_modified": capture.last_modified,
+            "url": capture.url if capture.url != source.url else None,
+        }
+        if capture.not_modified:
+            if job.current is None and job.fingerprint is None:
+                return result("error", error="HTTP 304 with nothing stored to compare", **meta)
+            return result("not_modified", **meta)
+        regions = extract(capture, source.extract)
+    except Cancelled as exc:  # Ctrl-C or a stop: not recorded (`Checker._record_batch`)
+        return result("cancelled", error=str(exc))
+    except CaptureError as exc:
+        return result("error", status=exc.status, error=str(exc))
+    except MonitorError as exc:  # pragma: no cover - defensive: any domain error is a failed check
+        return result("error", error=str(exc))
+    if regions.access == "unknown":
+        return result("error", error=regions.error, **meta)
+    if job.current is None:
+        if job.fingerprint is None:
+            regions.fingerprint  # noqa: B018 - computed here, in the worker, not by the recorder
+            return result("new", regions=regions, **meta)
+        if regions.fingerprint == job.fingerprint:
+            return result("unchanged", regions=regions, **meta)
+        if job.confirm_after is not None and (
+            reason := confirm(
+                job.source, fetcher, regions, job.fingerprint, job.confirm_after, browser, slot
+            )
+        ):
+            return result(reason[0], error=reason[1], **meta)
+        return result("differs", regions=regions, **meta)
+    judged = judge(result("differs", regions=regions, **meta), job.current)
+    if (
+        judged.outcome == "changed"
+        and job.confirm_after is not None
+        and (
+            reason := confirm(
+                job.source,
+                fetcher,
+                regions,
+                job.current.fingerprint,
+                job.confirm_after,
+                browser,
+                slot,
+            )
+        )
+    ):
+        return result(reason[0], error=reason[1], **meta)
+    return judged
+
+
+def confirm(
+    source: Source,
+    fetcher: Fetcher,
+    seen: Regions,
+    stored: str | None,
+    pause: float,
+    browser: BrowserFetcher | None = None,
+    slot: Slot | None = None,
+) -> tuple[str, str] | None:
+    """Fetch a page that differs from the stored version once more, after `pause` seconds;
+    None when the second response shows the same regions, else the outcome and the reason not
+    to record it.
+
+    A change is recorded only when two responses agree: content that differs on every request
+    (an A/B test, a block that rotates inside the article) would otherwise alert every time.
+    The cost is one request per change, never one per check.
+    """
+    if pause > 0 and fetcher.cancel.wait(pause):
+        return "cancelled", "cancelled before the change could be confirmed"
+    try:
+        again = extract(fetch_source(source, fetcher, browser, slot=slot), source.extract)
+    except Cancelled as exc:
+        return "cancelled", str(exc)
+    except CaptureError as exc:
+        return "error", f"could not confirm the change: {exc}"
+    if again.access == "unknown":
+        return "error", f"could not confirm the change: {again.error}"
+    if again.fingerprint == seen.fingerprint or not compare(seen, again).changed:
+        return None
+    back = "the stored version" if again.fingerprint == stored else "another version"
+    return "unstable", f"the page differs between two requests (the second showed {back})"
+
+
+def judge(result: CheckResult, current: Regions) -> CheckResult:
+    """A check whose fresh regions may differ from `current`, with its outcome decided."""
+    assert result.regions is not None
+    comparison = compare(current, result.regions)
+    if comparison.changed and (reason := suspect(current, result.regions)):
+        return replace(result, outcome="error", error=reason, regions=None)
+    outcome = "changed" if comparison.changed else "unchanged"
+    return replace(result, outcome=outcome, comparison=comparison)
+
+
+def host_key(url: str) -> str:
+    """What `per_host` counts by: the URL's host and port (local files share one)."""
+    return urllib.parse.urlsplit(url).netloc.lower() or "local"
