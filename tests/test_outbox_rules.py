@@ -422,3 +422,52 @@ def test_monitor_alerts_retry_gives_failed_alerts_a_new_set_of_tries_and_sends_t
     retried = by_recipient(config)["gone@example.org"]
     assert (retried["status"], retried["tries"]) == ("sent", 1)  # counted from 0 again
     assert by_recipient(config)[DESK]["tries"] == 1  # a sent alert is not requeued
+
+
+def test_alerts_of_two_databases_alike_in_every_field_get_different_message_ids(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    # two watch folders checked by the same cron line: their first alerts share the id, the
+    # change number, the recipient, and can share the second they were queued in
+    def first_alert(folder: Path) -> tuple[Any, str]:
+        folder.mkdir()
+        body = source_block("threat", pages.url(PATH), SEED_FILES[0].name)
+        config = write_config(
+            folder, f'[email]\nfrom = "alerts@news.example.org"\n{to(DESK)}\n{body}'
+        )
+        pages.put_article(PATH, seed_articles[0])
+        run(config, "check")
+        edit(pages, seed_articles[0], "rare trip", "rare journey")
+        run(config, "check")
+        with open_app(load_settings(config)) as app:
+            (alert,) = list_alerts(app.store)
+            same = replace(alert, created_at="2026-11-30T09:00:03Z")
+            return same, app.sender.message_id([same])
+
+    one, one_id = first_alert(tmp_path / "news")
+    two, two_id = first_alert(tmp_path / "finance")
+    assert (one.id, one.recipient, one.change_id) == (two.id, two.recipient, two.change_id)
+    assert one_id != two_id
+
+
+def test_a_database_keeps_its_id_and_an_old_one_gets_one_on_upgrade(tmp_path: Path) -> None:
+    from sqlite_utils import Database, Migrations
+
+    from monitor.store.schema import MIGRATION_SET, STEPS
+
+    db = Database(tmp_path / "old.db")
+    old = Migrations(MIGRATION_SET)
+    for step in STEPS:
+        if step.__name__ < "m009":  # a database from before the step
+            old()(step)
+    old.apply(db)
+    db.close()
+    first = Store.open(tmp_path / "old.db")
+    name = first.database_id()
+    first.close()
+    again = Store.open(tmp_path / "old.db")
+    assert len(name) == 32 and again.database_id() == name
+    again.close()
+    other = Store.open(tmp_path / "new.db")
+    assert other.database_id() != name
+    other.close()

@@ -317,11 +317,17 @@ class Sender:
         resend gathers the pending alerts carrying it (and nothing queued since), so it holds
         the same alerts and gets the same id. Should only some of them be sendable again (one
         taken by another process), they make a different set and get a different id, written
-        on them in turn.
+        on them in turn. The database's own id is part of it: two databases number their
+        alerts alike, and may create them in the same second for the same recipient.
         """
         key = "|".join(
-            f"{a.id}:{a.created_at}:{a.recipient}:{a.change_id}:{a.event_id}"
-            for a in sorted(alerts, key=lambda a: a.id)
+            [
+                self.store.database_id(),
+                *(
+                    f"{a.id}:{a.created_at}:{a.recipient}:{a.change_id}:{a.event_id}"
+                    for a in sorted(alerts, key=lambda a: a.id)
+                ),
+            ]
         )
         digest = hashlib.sha256(key.encode()).hexdigest()[:20]
         domain = self.settings.sender.rpartition("@")[2] or "localhost"

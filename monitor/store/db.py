@@ -76,6 +76,7 @@ class Store:
         self.db = db
         self.read_only = read_only
         self.lock = StoreLock(path)
+        self._database_id: str | None = None
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -140,6 +141,15 @@ class Store:
             except BaseException:
                 self.db.rollback()
                 raise
+
+    def database_id(self) -> str:
+        """A name of this database that no other database has (`schema.m009_database_id`)."""
+        if self._database_id is None:
+            row = self._one("select value from meta where key = 'database_id'")
+            if row is None:  # pragma: no cover - the migration writes it
+                raise StoreError("the database has no id: its schema is incomplete")
+            self._database_id = str(row["value"])
+        return self._database_id
 
     def close(self) -> None:
         with self.lock:

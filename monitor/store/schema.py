@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -220,6 +221,18 @@ def m008_in_flight(db: Database) -> None:
             service.add_column(name, kind)
 
 
+def m009_database_id(db: Database) -> None:
+    # A name of this database that no other has: alerts of two databases can share their id,
+    # second, recipient and change number (two watch folders checked by the same cron line),
+    # and a Message-ID made of those alone would be the same for both, so a reader that drops
+    # a duplicate would lose the other's alert (`Sender.message_id`).
+    db.execute("create table if not exists meta (key text primary key, value text not null)")
+    db.execute(
+        "insert or ignore into meta (key, value) values ('database_id', ?)",
+        [secrets.token_hex(16)],
+    )
+
+
 STEPS: tuple[Callable[[Database], None], ...] = (
     m001_initial,
     m002_service,
@@ -229,6 +242,7 @@ STEPS: tuple[Callable[[Database], None], ...] = (
     m006_canonical_url,
     m007_rules_changed,
     m008_in_flight,
+    m009_database_id,
 )
 
 
