@@ -12,15 +12,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlite_utils import Database, Migrations
 
 from monitor.config.settings import load_settings
 from monitor.errors import ConfigError
 from monitor.store.db import Store
 from monitor.store.discovered import Candidate, record_found
-from monitor.store.schema import MIGRATION_SET, STEPS
 
 from .conftest import SEED_FILES, run, source_block, write_config
+from .store_helpers import database_before
 
 
 def _captures(folder: Path, count: int) -> str:
@@ -152,12 +151,7 @@ def test_a_database_from_before_stored_canonical_urls_still_lets_a_configured_so
     tmp_path: Path,
 ) -> None:
     # A database made by the previous version: every step up to m005, two discovered articles.
-    db = Database(tmp_path / "monitor.db")
-    migrations = Migrations(MIGRATION_SET)
-    old_steps = [step for step in STEPS if step.__name__ < "m006"]
-    for step in old_steps:
-        migrations()(step)
-    migrations.apply(db)
+    db = database_before(tmp_path / "monitor.db", "m006")
     for sid, url in [
         ("both-1a2b3c4d", "https://WarOnTheRocks.com/2026/11/both/"),
         ("only-5e6f7a8b", "https://warontherocks.com/2026/11/only/"),

@@ -27,6 +27,7 @@ from monitor.store.schema import iso
 
 from .conftest import SEED_FILES, run, source_block, write_config
 from .smtp_helpers import Mailbox, free_port, smtp_server
+from .store_helpers import database_before
 from .test_alerts import PATH, alerts, edit, email_config, parts, plain_smtp
 from .webhook_helpers import Webhook, webhook
 
@@ -451,17 +452,7 @@ def test_alerts_of_two_databases_alike_in_every_field_get_different_message_ids(
 
 
 def test_a_database_keeps_its_id_and_an_old_one_gets_one_on_upgrade(tmp_path: Path) -> None:
-    from sqlite_utils import Database, Migrations
-
-    from monitor.store.schema import MIGRATION_SET, STEPS
-
-    db = Database(tmp_path / "old.db")
-    old = Migrations(MIGRATION_SET)
-    for step in STEPS:
-        if step.__name__ < "m009":  # a database from before the step
-            old()(step)
-    old.apply(db)
-    db.close()
+    database_before(tmp_path / "old.db", "m009").close()
     first = Store.open(tmp_path / "old.db")
     name = first.database_id()
     first.close()

@@ -7,10 +7,9 @@ import json
 import sqlite3
 from pathlib import Path
 
-from monitor.store.schema import STEPS
-
 from .conftest import run, source_block, write_config
 from .server import LoopServer, Reply
+from .store_helpers import database_before
 
 PARAGRAPH = (
     "The alliance between the two states has deepened over the past year, with new agreements "
@@ -52,17 +51,10 @@ def test_the_first_read_after_the_rules_changed_is_a_new_reference_not_a_change(
 
 
 def test_the_upgrade_marks_every_source_with_a_version_and_no_other(tmp_path: Path) -> None:
-    from sqlite_utils import Database, Migrations
-
-    from monitor.store.schema import MIGRATION_SET, migrate
+    from monitor.store.schema import migrate
 
     path = tmp_path / "old.db"
-    db = Database(path)
-    old = Migrations(MIGRATION_SET)
-    for step in STEPS:
-        if step.__name__ < "m007":  # a database from before the step
-            old()(step)
-    old.apply(db)
+    db = database_before(path, "m007")
     db.execute(
         "insert into sources (id, url, created_at, current_version_id) values "
         "('watched', 'u1', 'x', 1), ('never-checked', 'u2', 'x', null)"

@@ -26,6 +26,7 @@ from monitor.views.web import create_app
 from .conftest import run, source_block, write_config
 from .server import LoopServer, Reply
 from .service_helpers import RunningService
+from .store_helpers import database_before
 
 # timeout 1 s, no retry, no confirming request: a check may take 1 s, and is stuck past 11 s
 HEAD = (
@@ -218,16 +219,9 @@ def test_a_normal_run_with_a_check_in_flight_shows_nothing_stuck_or_overdue(
 def test_the_in_flight_step_adds_its_columns_once_and_again_changes_nothing(
     tmp_path: Path,
 ) -> None:
-    from sqlite_utils import Database, Migrations
+    from monitor.store.schema import m008_in_flight, migrate
 
-    from monitor.store.schema import MIGRATION_SET, STEPS, m008_in_flight, migrate
-
-    db = Database(tmp_path / "old.db")
-    old = Migrations(MIGRATION_SET)
-    for step in STEPS:
-        if step.__name__ < "m008":  # a database from before the step
-            old()(step)
-    old.apply(db)
+    db = database_before(tmp_path / "old.db", "m008")
     db.table("service").insert({"id": 1, "pid": 7, "heartbeat_at": "2026-01-01T00:00:00Z"})
     migrate(db)
     columns = db.table("service").columns_dict
