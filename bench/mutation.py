@@ -30,6 +30,7 @@ MUTMUT = Path(sys.executable).parent / "mutmut"
 # module → the pytest arguments that select the tests holding its guarantees
 MODULES: dict[str, tuple[str, ...]] = {
     "monitor/fetch/inflate.py": ("tests/test_inflate.py", "tests/test_fetch.py"),
+    "monitor/detect/normalise.py": ("tests/test_normalise.py", "tests/test_compare.py"),
     "monitor/fetch/http.py": ("tests/test_fetch.py", "tests/test_deadline.py"),
     "monitor/detect/compare.py": ("tests/test_compare.py", "tests/test_diff.py"),
     "monitor/detect/diff.py": (

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import re
 
 from hypothesis import given
@@ -32,9 +33,11 @@ def test_invisible_characters_are_dropped() -> None:
 
 def test_whitespace_collapses_and_paragraphs_stay_single_breaks() -> None:
     assert normalise("  one \t two\r\n\r\n\r\nthree  \n") == "one two\nthree"
+    assert normalise("one\rtwo") == "one\ntwo"  # a lone carriage return ends a line too
 
 
 def test_ornaments_are_stripped() -> None:
+    assert normalise("it.⁂Last") == "it. Last"
     assert normalise("it.***Last") == "it. Last"
     assert normalise("it. * * * Last") == "it. Last"
     assert normalise("5 * 3 = 15") == "5 * 3 = 15"
@@ -42,6 +45,12 @@ def test_ornaments_are_stripped() -> None:
 
 def test_squash_makes_glued_and_separated_blocks_equal() -> None:
     assert squash("38 NorthRussia and") == squash("38 North\n\nRussia and")
+
+
+def test_the_fingerprint_keeps_its_format_across_releases() -> None:
+    # Stored with every version: another format would make every stored page differ from its
+    # next check. SHA-256 of each part without whitespace, each ended by a 0x1F byte.
+    assert fingerprint("a b", "c") == hashlib.sha256(b"ab\x1fc\x1f").hexdigest()
 
 
 def test_fingerprint_differs_for_a_real_edit_only() -> None:
@@ -53,6 +62,7 @@ def test_fingerprint_differs_for_a_real_edit_only() -> None:
 
 def test_trailing_ellipsis_is_not_part_of_the_teaser() -> None:
     assert strip_trailing_ellipsis("As a result, the ...") == "As a result, the"
+    assert strip_trailing_ellipsis("As a result, the ...  \n") == "As a result, the"
     assert strip_trailing_ellipsis("As a result, the [...]") == "As a result, the"
 
 
