@@ -1906,3 +1906,10 @@ def test_an_academic_publishers_wall_locks_the_page() -> None:
     )
     r = regions(page(f"<article>{STORY}</article>{wall}"))
     assert r.access == "locked" and "Access through your institution" in r.paywall
+
+
+def test_a_wall_beside_the_article_in_a_layout_named_for_comments_is_the_notice() -> None:
+    # the page's wrapper of the article and the wall says the page has comments: no comments block
+    wall = f"<div class='box'><p>{NOTICE_SENTENCE}</p></div>"
+    r = regions(page(f"<div class='page has-comments'><article>{STORY}</article>{wall}</div>"))
+    assert (r.access, r.paywall) == ("locked", NOTICE_SENTENCE)

@@ -1122,10 +1122,13 @@ def _phrase_nodes(
 def _about_comments(node: LexborNode, container: LexborNode | None) -> bool:
     """Whether `node` is (or lies in) a block its class or id names as the comments: a wall
     there holds back the readers' comments, not the article (Le Monde's
-    `section#js-paywall-comments`). Looked for up to the article, not in its own names."""
+    `section#js-paywall-comments`). Looked for below the article and what wraps it, not in
+    their own names."""
     current: LexborNode | None = node
     while current is not None and current.tag not in ("body", "html"):
-        if container is not None and current.mem_id == container.mem_id:
+        # the article, or a wrapper of it too (`has-comments` on the page's layout), is no
+        # comments block
+        if container is not None and _within(container, current):
             return False
         names = f"{current.id or ''} {current.attributes.get('class') or ''}"
         if "omment" in names and _COMMENTS.search(names):
