@@ -1771,27 +1771,6 @@ def test_two_sibling_matches_are_not_taken_for_an_articles_pieces() -> None:
     assert teaser.startswith(FIRST) and "summary" not in teaser and "outside" not in teaser
 
 
-def test_a_notice_sentence_in_the_page_footer_does_not_lock_the_page() -> None:
-    footer = f"<footer><div class='layer'><p>{NOTICE_SENTENCE}</p></div></footer>"
-    r = regions(page(f"<article>{STORY}</article>{footer}"))
-    assert (r.access, r.paywall) == ("free", "")
-
-
-@pytest.mark.parametrize(
-    "layout",
-    [
-        # the article element's footer, beside the block that holds the text
-        "<article><div class='entry-content'>{story}</div>{footer}</article>",
-        # a footer inside the block that holds the text
-        "<div class='entry-content'>{story}{footer}</div>",
-    ],
-)
-def test_a_notice_sentence_in_an_articles_own_footer_is_its_notice(layout: str) -> None:
-    footer = f"<footer><div class='cta'><p>{NOTICE_SENTENCE}</p></div></footer>"
-    r = regions(page(layout.format(story=STORY, footer=footer)))
-    assert (r.access, r.paywall) == ("locked", NOTICE_SENTENCE)
-
-
 def test_a_block_hidden_only_on_small_screens_by_a_bem_modifier_is_read() -> None:
     said_ = "THIS CONTENT IS RESERVED FOR SUBSCRIBERS ONLY. Subscribe now to read on."
     box = f"<div class='promo promo--hidden-mobile'><p>{said_}</p></div>"
@@ -1814,19 +1793,17 @@ def test_a_paywall_class_on_a_card_among_the_marked_paragraphs_is_not_the_notice
     marked = "".join(f"<p class='paywall'>{said(12, f'marked{i}')}</p>" for i in range(3))
     card = "<div class='inset-left-component paywall'><a href='/guide'>LEARN MORE</a></div>"
     body = f"<article>{STORY}{marked}{card}</article>"
-    locked = regions(page(body, head=_ld("false")))
+    locked = regions(page(body, head=_ld('{"isAccessibleForFree": false}')))
     assert (locked.access, locked.paywall) == ("locked", "")
-    assert regions(page(body, head=_ld("true"))).access == "free"  # the unlock is seen
+    assert (
+        regions(page(body, head=_ld('{"isAccessibleForFree": true}'))).access == "free"
+    )  # the unlock is seen
 
 
 def test_a_paywall_class_on_a_block_of_the_article_is_the_notice_when_no_paragraph_has_it() -> None:
     box = "<div class='paywall'><p>Support our newsroom to read the rest of it.</p></div>"
     r = regions(page(f"<article>{STORY}{box}</article>"))
     assert (r.access, r.paywall) == ("locked", "Support our newsroom to read the rest of it.")
-
-
-def _ld(flag: str) -> str:
-    return f'<script type="application/ld+json">{{"isAccessibleForFree": {flag}}}</script>'
 
 
 COMMENTS_WALL = (
@@ -1836,41 +1813,10 @@ COMMENTS_WALL = (
 )
 
 
-def test_a_wall_over_the_comments_does_not_lock_the_article() -> None:
-    # Le Monde: "L'espace des contributions est réservé aux abonnés" under a free article
-    r = regions(page(f"<article>{STORY}{COMMENTS_WALL}</article>"))
-    assert (r.access, r.paywall) == ("free", "")
-
-
-def test_a_wall_over_the_article_after_one_over_the_comments_is_the_notice() -> None:
-    wall = f"<div class='box'><p>{NOTICE_SENTENCE}</p></div>"
-    r = regions(page(f"<div class='x'>{COMMENTS_WALL}</div><article>{STORY}</article>{wall}"))
-    assert (r.access, r.paywall) == ("locked", NOTICE_SENTENCE)
-
-
-def test_an_opinion_section_named_commentary_keeps_its_wall() -> None:
-    wall = f"<div class='commentary-box'><p>{NOTICE_SENTENCE}</p></div>"
-    r = regions(page(f"<article>{STORY}</article>{wall}"))
-    assert (r.access, r.paywall) == ("locked", NOTICE_SENTENCE)
-
-
 @pytest.mark.parametrize("prop", ["article:content_tier", "og:article:content_tier"])
 def test_a_locked_content_tier_in_either_spelling_locks_the_page(prop: str) -> None:
     head = f'<meta property="{prop}" content="locked">'
     assert regions(page(f"<article>{STORY}</article>", head=head)).access == "locked"
-
-
-def test_a_paywall_class_on_the_comments_block_does_not_lock_the_article() -> None:
-    wall = "<div class='paywall comments'><p>Support our newsroom to join the debate.</p></div>"
-    r = regions(page(f"<article>{STORY}</article>{wall}"))
-    assert (r.access, r.paywall) == ("free", "")
-
-
-def test_an_article_whose_own_class_names_its_comments_keeps_its_wall() -> None:
-    # the comments are looked for between the notice and the article, not in the article's name
-    wall = f"<div class='box'><p>{NOTICE_SENTENCE}</p></div>"
-    r = regions(page(f"<article class='post has-comments'>{STORY}{wall}</article>"))
-    assert (r.access, r.paywall) == ("locked", NOTICE_SENTENCE)
 
 
 def test_a_japanese_story_in_an_unnamed_block_is_found_by_its_density() -> None:
@@ -1884,17 +1830,10 @@ def test_a_japanese_story_in_an_unnamed_block_is_found_by_its_density() -> None:
 def test_the_cut_part_of_a_paragraph_marked_paywall_is_not_the_notice() -> None:
     # ABC: the first paragraph's end in a `span.paywall`, the rest hidden; declared free
     first = f"<p>{FIRST} and then <span class='paywall'>{said(12, 'cut')}</span></p>"
-    r = regions(page(f"<article>{first}{STORY}</article>", head=_ld("true")))
-    assert (r.access, r.paywall) == ("free", "") and "Then cut" in r.teaser
-
-
-def test_another_articles_card_marked_paywall_is_not_the_notice() -> None:
-    # Sermitsiaq: teaser cards of subscribers' articles carry `paywall`
-    card = (
-        "<article class='column paywall'><h2><a href='/a/2'>Keira lost her case</a></h2></article>"
+    r = regions(
+        page(f"<article>{first}{STORY}</article>", head=_ld('{"isAccessibleForFree": true}'))
     )
-    r = regions(page(f"<main><article>{STORY}</article></main><aside>{card}</aside>"))
-    assert (r.access, r.paywall) == ("free", "")
+    assert (r.access, r.paywall) == ("free", "") and "Then cut" in r.teaser
 
 
 def test_an_academic_publishers_wall_locks_the_page() -> None:
@@ -1908,8 +1847,72 @@ def test_an_academic_publishers_wall_locks_the_page() -> None:
     assert r.access == "locked" and "Access through your institution" in r.paywall
 
 
-def test_a_wall_beside_the_article_in_a_layout_named_for_comments_is_the_notice() -> None:
-    # the page's wrapper of the article and the wall says the page has comments: no comments block
-    wall = f"<div class='box'><p>{NOTICE_SENTENCE}</p></div>"
-    r = regions(page(f"<div class='page has-comments'><article>{STORY}</article>{wall}</div>"))
+# --- where a notice's sentence stands ------------------------------------------------------------
+
+_WALL = f"<div class='box'><p>{NOTICE_SENTENCE}</p></div>"
+_CTA_FOOTER = f"<footer><div class='cta'><p>{NOTICE_SENTENCE}</p></div></footer>"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(
+            f"<div class='x'>{COMMENTS_WALL}</div><article>{STORY}</article>{_WALL}",
+            id="after-a-wall-over-the-comments",
+        ),
+        pytest.param(
+            f"<article>{STORY}</article><div class='commentary-box'><p>{NOTICE_SENTENCE}</p></div>",
+            id="in-an-opinion-box-named-commentary",
+        ),
+        # the comments are looked for between the notice and the article, not in its name
+        pytest.param(
+            f"<article class='post has-comments'>{STORY}{_WALL}</article>",
+            id="in-an-article-whose-class-names-its-comments",
+        ),
+        # nor in what wraps the article and the wall (`has-comments` on the page's layout)
+        pytest.param(
+            f"<div class='page has-comments'><article>{STORY}</article>{_WALL}</div>",
+            id="beside-the-article-in-a-layout-named-for-comments",
+        ),
+        pytest.param(
+            f"<article><div class='entry-content'>{STORY}</div>{_CTA_FOOTER}</article>",
+            id="in-the-article-elements-own-footer",
+        ),
+        pytest.param(
+            f"<div class='entry-content'>{STORY}{_CTA_FOOTER}</div>",
+            id="in-a-footer-inside-the-block-that-holds-the-text",
+        ),
+    ],
+)
+def test_a_notice_sentence_placed_so_is_the_notice(body: str) -> None:
+    r = regions(page(body))
     assert (r.access, r.paywall) == ("locked", NOTICE_SENTENCE)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # Le Monde: "L'espace des contributions est réservé aux abonnés" under a free article
+        pytest.param(f"<article>{STORY}{COMMENTS_WALL}</article>", id="a-wall-over-the-comments"),
+        pytest.param(
+            f"<article>{STORY}</article><div class='paywall comments'>"
+            "<p>Support our newsroom to join the debate.</p></div>",
+            id="a-paywall-class-on-the-comments-block",
+        ),
+        # El País: a sign-up layer kept in the page's footer for scripts to show
+        pytest.param(
+            f"<article>{STORY}</article><footer><div class='layer'><p>{NOTICE_SENTENCE}</p>"
+            "</div></footer>",
+            id="a-notice-sentence-in-the-page-footer",
+        ),
+        # Sermitsiaq: teaser cards of subscribers' articles carry `paywall`
+        pytest.param(
+            f"<main><article>{STORY}</article></main><aside><article class='column paywall'>"
+            "<h2><a href='/a/2'>Keira lost her case</a></h2></article></aside>",
+            id="another-articles-card-marked-paywall",
+        ),
+    ],
+)
+def test_a_wall_placed_so_does_not_lock_the_page(body: str) -> None:
+    r = regions(page(body))
+    assert (r.access, r.paywall) == ("free", "")
