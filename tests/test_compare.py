@@ -6,13 +6,14 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from monitor.demo.site import Article, render
 from monitor.detect.capture import Capture
 from monitor.detect.compare import compare, headline, suspect
 from monitor.detect.extract import Regions, extract
+from monitor.detect.normalise import normalise
 from monitor.detect.rules import ExtractRules
 
 from .conftest import SEED_FILES
@@ -216,6 +217,9 @@ SEED = SEED_FILES[0].read_text(encoding="utf-8")
 @settings(max_examples=50, deadline=None)
 @given(st.text(st.characters(exclude_categories=("Cc", "Cs")), max_size=400))
 def test_a_word_added_to_an_article_is_always_a_change(text: str) -> None:
+    # A line that ends with a cut mark ("...", "[...]") has it dropped from the teaser (the cut
+    # is no edit): the word added after it then comes in with the mark, `{+... Zanzibar+}`.
+    assume(not normalise(text).rstrip().endswith(("...", "[...]")))
     base = edit_line(SEED, 0, lambda line: f"{line} {text}")
     old, new = snapshot(base), snapshot(edit_line(base, 0, lambda line: line + " Zanzibar"))
     assert old.access == new.access == "locked"
