@@ -1738,6 +1738,57 @@ def test_a_walls_box_that_opens_with_its_sentence_is_the_notice_with_all_its_off
     assert "会員" not in found.teaser and found.teaser.startswith(JA_START)
 
 
+LOCKED = _ld('{"isAccessibleForFree": false}')
+# Chunichi's wall with its first words ("この記事") reworded, as a publisher may edit it
+JA_EDITED_WALL = "ご覧の記事は会員限定です。紙の新聞の定期購読者の方は、無料で会員登録できます。"
+
+
+def test_an_edited_japanese_wall_on_a_page_declared_locked_is_still_the_notice() -> None:
+    wall = f"<div class='cmp-misc021'><p>{JA_EDITED_WALL}</p></div>"
+    found = regions(page(f"<article id='entry'>{JA_STORY}{wall}</article>", head=LOCKED))
+    assert found.paywall == JA_EDITED_WALL
+    assert "会員" not in found.teaser and found.teaser.startswith(JA_START)
+
+
+def test_members_only_in_japanese_is_article_text_on_a_page_not_declared_locked() -> None:
+    # an article's own sentence about a members-only event, or a wall the page does not
+    # declare: the broader wording is not looked for
+    wall = f"<div class='cmp-misc021'><p>{JA_EDITED_WALL}</p></div>"
+    for head in ("", _ld('{"isAccessibleForFree": true}')):
+        found = regions(page(f"<article id='entry'>{JA_STORY}{wall}</article>", head=head))
+        assert found.paywall == "" and JA_EDITED_WALL in found.teaser
+
+
+SIGN_IN_WALL = "Sign in to continue reading. Your first three stories each month are on us."
+
+
+@pytest.mark.parametrize(
+    ("lang", "head", "walled"),
+    [
+        ("", LOCKED, True),
+        ("en-GB", LOCKED, True),
+        ("", "", False),  # a sign-in page's prompt, or text the page does not say is a wall
+        ("de", LOCKED, False),  # the English phrase is looked for on English pages only
+    ],
+)
+def test_sign_in_to_continue_reading_is_the_notice_only_on_a_page_declared_locked(
+    lang: str, head: str, walled: bool
+) -> None:
+    box = f"<div class='box'><p>{SIGN_IN_WALL}</p></div>"
+    html = page(f"<article>{STORY}</article>{box}", head=head).replace(
+        "<html>", f"<html lang='{lang}'>" if lang else "<html>"
+    )
+    assert regions(html).paywall == (SIGN_IN_WALL if walled else "")
+
+
+def test_the_usual_wording_outranks_the_broader_wording_on_a_page_declared_locked() -> None:
+    # a sign-in prompt in the sidebar comes first; the wall the usual wording finds is the notice
+    aside = "<aside><p>Sign in to continue reading your saved stories on any device.</p></aside>"
+    box = f"<div class='box'><p>{NOTICE_SENTENCE}</p></div>"
+    found = regions(page(f"{aside}<article>{STORY}</article>{box}", head=LOCKED))
+    assert found.paywall == NOTICE_SENTENCE
+
+
 def test_a_box_with_text_before_the_notice_sentence_stays_out_of_the_notice() -> None:
     # what comes before a wall's first words may be the article: past 60 words, not taken
     before = "<p>" + said(70, "story") + "</p>"

@@ -287,6 +287,17 @@ _NOTICE_WORDING_ANYWHERE = (
     re.compile(r"続きをお読みいただけます"),
 )
 _ALL_WORDING = (*_NOTICE_WORDING, *_NOTICE_WORDING_OTHER, *_NOTICE_WORDING_ANYWHERE)
+# Looked for only on a page that declares itself locked and shows no notice the phrases above
+# find: there they read as its wall. On other pages they say something else: a sign-in page's
+# prompt ("sign in to continue reading"), the badge on a list of links or an article's own
+# sentence about a members-only event ("会員限定"). An edited wall keeps the rest of its words
+# (Chunichi's "この記事は会員限定です。" with "この記事" reworded is still "…は会員限定です。").
+_DECLARED_WORDING = (re.compile(r"(?:sign|log) ?in to (?:continue|keep) reading"),)
+_DECLARED_WORDING_ANYWHERE = (
+    re.compile(r"会員限定"),
+    re.compile(r"ログインして続き"),
+)
+_ANYWHERE = frozenset((*_NOTICE_WORDING_ANYWHERE, *_DECLARED_WORDING_ANYWHERE))
 # Chinese and Japanese are written without spaces: about two characters make a word.
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 # Inside a paywall block: the notice is kept, its login form and buttons are not.
@@ -401,7 +412,7 @@ def extract_html(text: str | bytes, rules: ExtractRules) -> Regions:
         floor = _SHORT_POST_WORDS  # a podcast or photo post: a sentence is its whole text
     container = _container(tree, rules, floor)
     declared = _declared_access(tree, container)
-    paywall_nodes, walled = _paywall_nodes(tree, container, rules, declared_free=declared == "free")
+    paywall_nodes, walled = _paywall_nodes(tree, container, rules, declared)
     if walled and declared is None:  # what the page declares outranks a class name
         declared = "locked"
     for node in paywall_nodes:
@@ -985,15 +996,15 @@ def _paywall_nodes(
     tree: LexborHTMLParser,
     container: LexborNode | None,
     rules: ExtractRules,
-    *,
-    declared_free: bool = False,
+    declared: Access | None = None,
 ) -> tuple[list[LexborNode], bool]:
     """The notice's elements, and whether a paywall class sits on the article text itself.
 
     A `.paywall` class is often put on the container of the article's own text (the site then
     hides part of it): that marks the page as behind a paywall, but it is not the notice. On a
     page that declares itself free, a paywall block inside a dialog is an offer kept ready for
-    something else (commenting, a newsletter), not a notice over the article.
+    something else (commenting, a newsletter), not a notice over the article. On a page that
+    declares itself locked, broader wording finds the notice (`_DECLARED_WORDING`).
     """
     walled = False
     for selector in (*rules.paywall, _KNOWN_NOTICES):
@@ -1008,7 +1019,7 @@ def _paywall_nodes(
             text = normalise(node.text(separator=" "))
             if not text:
                 continue
-            if (declared_free and _in_dialog(node)) or _about_comments(node, container):
+            if (declared == "free" and _in_dialog(node)) or _about_comments(node, container):
                 continue
             if container is not None and (
                 _within(container, node)
@@ -1033,6 +1044,11 @@ def _paywall_nodes(
     return (
         _marker_nodes(body, page, container, rules)
         or _phrase_nodes(body, page, container, _page_wording(tree))
+        or (
+            _phrase_nodes(body, page, container, _declared_wording(tree))
+            if declared == "locked"
+            else []
+        )
     ), walled
 
 
@@ -1176,7 +1192,7 @@ def _notice_wording(
         patterns = _ALL_WORDING
     held = []
     for pattern in patterns:
-        if pattern in _NOTICE_WORDING_ANYWHERE:
+        if pattern in _ANYWHERE:
             if pattern.search(low):
                 held.append(pattern)
             continue
@@ -1201,6 +1217,16 @@ def _page_wording(tree: LexborHTMLParser) -> tuple[re.Pattern[str], ...]:
         return _ALL_WORDING
     own = _NOTICE_WORDING_BY_LANGUAGE.get(language.lower().replace("_", "-").split("-")[0], ())
     return (*_NOTICE_WORDING, *own, *_NOTICE_WORDING_ANYWHERE)
+
+
+def _declared_wording(tree: LexborHTMLParser) -> tuple[re.Pattern[str], ...]:
+    """The phrases looked for besides on a page that declares itself locked: the English ones
+    when it declares English or no language, the Japanese ones always (they need no word
+    boundary, and no other language writes them)."""
+    root = tree.root
+    language = ((root.attributes.get("lang") if root is not None else None) or "").strip()
+    english = not language or language.lower().startswith("en")
+    return (*(_DECLARED_WORDING if english else ()), *_DECLARED_WORDING_ANYWHERE)
 
 
 def _words(text: str) -> int:
