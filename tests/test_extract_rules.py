@@ -1839,6 +1839,72 @@ def test_article_pieces_each_in_a_wrapper_of_its_own_are_one_article() -> None:
     assert all(f"Then piece{i}" in teaser for i in range(3))
 
 
+def _sections(
+    words: tuple[int, ...] = (60, 90, 60),
+    *,
+    kinds: tuple[str, ...] | None = None,
+    depth: int = 2,
+    inside: str = "",
+    beside: str = "",
+) -> str:
+    """An article no selector names, cut into sections (`div.{kind}`) with a figure between
+    each: section i holds a paragraph of `words[i]` words ("Then piece{i} …"), `depth` - 1
+    blocks down (the densest text's block is `depth` - 1 levels below its section), and
+    `inside` after it; `beside` follows the sections in what holds them."""
+    kinds = kinds or ("sec",) * len(words)
+    figure = "<figure><figcaption>A photograph of the lab.</figcaption></figure>"
+    parts = []
+    for i, (count, kind) in enumerate(zip(words, kinds, strict=True)):
+        text = f"<p>{said(count, f'piece{i}')}</p>{inside}"
+        for _ in range(depth - 1):
+            text = f"<div>{text}</div>"
+        parts.append(f"<div class='{kind}'>{text}</div>")
+    return page(f"<div id='post'>{figure.join(parts)}{beside}</div>")
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        _sections(),
+        _sections((50, 90, 60)),  # a paragraph's worth in each section, just
+        _sections((60, 90, 66), beside=f"<p>{said(24, 'beside')}</p>"),  # nine-tenths exactly
+        _sections(depth=5),  # five levels above the densest text
+    ],
+)
+def test_an_article_cut_into_sections_of_one_kind_is_taken_whole(html: str) -> None:
+    # Quanta: the story in three `div.acf-content` sections with figures between them; the
+    # densest is the middle one, and the story starts in the first
+    teaser = regions(html).teaser
+    assert teaser.startswith("Then piece0") and all(f"Then piece{i}" in teaser for i in range(3))
+
+
+@pytest.mark.parametrize(
+    ("build", "why"),
+    [
+        (lambda: _sections((60, 90)), "two sections may be a story and its summary box"),
+        (lambda: _sections(kinds=("sec", "sec", "other")), "a block of another kind"),
+        (lambda: _sections((49, 90, 60)), "a section under a paragraph's worth of text"),
+        (lambda: _sections(inside="<h1>Next story</h1>"), "each has its own headline"),
+        (
+            lambda: _sections(beside=f"<p>{said(24, 'beside')}</p>"),
+            "a tenth of the text around them is not in the sections",
+        ),
+        (lambda: _sections(depth=6), "the sections are more than five levels up"),
+    ],
+)
+def test_sibling_blocks_that_are_not_one_articles_sections_stay_apart(
+    build: Callable[[], str], why: str
+) -> None:
+    teaser = regions(build()).teaser
+    assert teaser.startswith("Then piece1") and "piece0" not in teaser, why
+
+
+def test_another_storys_article_among_sibling_blocks_is_not_a_section() -> None:
+    # an infinite scroll's next stories, each an `<article>` in a block like the story's
+    html = _sections(inside="<article><p>Next.</p></article>")
+    assert "Then piece0" not in regions(html).teaser
+
+
 def test_a_paywall_class_on_a_card_among_the_marked_paragraphs_is_not_the_notice() -> None:
     # Wired: every paragraph after the cut carries `paywall`, and so does an inset card
     marked = "".join(f"<p class='paywall'>{said(12, f'marked{i}')}</p>" for i in range(3))

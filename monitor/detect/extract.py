@@ -784,8 +784,12 @@ def _paragraph_words(node: LexborNode) -> int:
 
 
 # This many sibling matches of a named article selector, each with text, are one article's
-# pieces (`_container`); two may be a story and its summary box.
+# pieces (`_container`), and so many sibling blocks of one kind around the densest text
+# (`_with_pieces`); two may be a story and its summary box.
 _PIECES = 3
+# How far above the densest text's block its pieces are looked for: Quanta's sections are
+# four levels above the block that holds its paragraphs.
+_PIECE_LEVELS = 5
 # Below this many words of <p> text a block is looked at again for paragraphs that are not
 # its text (`_CHROME_PARAGRAPHS`); an article's paragraphs say more.
 _FEW_PARAGRAPH_WORDS = 50
@@ -839,7 +843,36 @@ def _densest(tree: LexborHTMLParser, min_words: int) -> LexborNode | None:
     best = max(scores, key=lambda k: scores[k])
     if scores[best] < min_words:
         return None
-    return _with_split_text(nodes[best])
+    return _with_pieces(_with_split_text(nodes[best]))
+
+
+def _with_pieces(node: LexborNode) -> LexborNode:
+    """The element, or what holds it and its sibling pieces when the article is cut into
+    blocks of one kind (the same tag and class) with figures and asides between them
+    (Quanta's `div.acf-content` sections): at least `_PIECES` of them, each with a
+    paragraph's worth of text, holding nearly all the paragraph text of what holds them.
+    Another story's block (an `<article>`, or one with an `<h1>` of its own: an infinite
+    scroll's next story) is not a piece."""
+    current = node
+    for _ in range(_PIECE_LEVELS):
+        parent = current.parent
+        if parent is None or parent.tag in ("body", "html"):
+            break
+        if kind := current.attributes.get("class"):
+            pieces = [
+                child
+                for child in parent.iter(include_text=False)
+                if child.tag == current.tag and child.attributes.get("class") == kind
+            ]
+            if len(pieces) >= _PIECES and all(p.css_first("article, h1") is None for p in pieces):
+                words = [_paragraph_words(piece) for piece in pieces]
+                if (
+                    min(words) >= _FEW_PARAGRAPH_WORDS
+                    and sum(words) * 10 >= _paragraph_words(parent) * 9
+                ):
+                    return parent
+        current = parent
+    return node
 
 
 def _with_split_text(node: LexborNode) -> LexborNode:

@@ -34,8 +34,6 @@ FIRST_PARAGRAPH_MISSED = {
     "STATE SWIM RESULTS'), dropped as a block of links",
     "b3c19dd5f0612d09": "mensagensreflexao.com.br: the post's markup is broken; the related "
     "posts sit in an <article> with the post's own id, which holds the most text",
-    "bdb56ac83513635d": "quantamagazine.org: the story is split into three sections in two "
-    "layout blocks; the longest section is taken, the first is not",
 }
 
 # Chrome-only edits that still change the teaser, and why (checked the same way).
