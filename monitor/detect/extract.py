@@ -1244,11 +1244,10 @@ def _notice_wording(
 def _page_wording(tree: LexborHTMLParser) -> tuple[re.Pattern[str], ...]:
     """The phrases a page is searched for: English and Japanese, and those of the language it
     declares; of every language when it declares none."""
-    root = tree.root
-    language = ((root.attributes.get("lang") if root is not None else None) or "").strip()
+    language = _language(tree)
     if not language:
         return _ALL_WORDING
-    own = _NOTICE_WORDING_BY_LANGUAGE.get(language.lower().replace("_", "-").split("-")[0], ())
+    own = _NOTICE_WORDING_BY_LANGUAGE.get(language, ())
     return (*_NOTICE_WORDING, *own, *_NOTICE_WORDING_ANYWHERE)
 
 
@@ -1256,10 +1255,16 @@ def _declared_wording(tree: LexborHTMLParser) -> tuple[re.Pattern[str], ...]:
     """The phrases looked for besides on a page that declares itself locked: the English ones
     when it declares English or no language, the Japanese ones always (they need no word
     boundary, and no other language writes them)."""
+    english = _language(tree) in ("", "en")
+    return (*(_DECLARED_WORDING if english else ()), *_DECLARED_WORDING_ANYWHERE)
+
+
+def _language(tree: LexborHTMLParser) -> str:
+    """The language a page declares (`<html lang>`), without its region ("de" for "de-AT"),
+    lower-cased; "" when it declares none."""
     root = tree.root
     language = ((root.attributes.get("lang") if root is not None else None) or "").strip()
-    english = not language or language.lower().startswith("en")
-    return (*(_DECLARED_WORDING if english else ()), *_DECLARED_WORDING_ANYWHERE)
+    return language.lower().replace("_", "-").split("-")[0]
 
 
 def _words(text: str) -> int:
