@@ -1516,6 +1516,117 @@ def test_a_time_in_a_span_inside_a_paragraph_is_story() -> None:
 @pytest.mark.parametrize(
     "line",
     [
+        "5 hours ago",
+        "an hour ago",
+        "Updated 3 mins ago",
+        "Dylan Jones 5 hours ago",  # the byline and the time in one block (the Standard)
+        "vor 2 Stunden",
+        "il y a 3 jours",
+        "hace 2 horas",
+        "3 ore fa",
+        "há 5 minutos",
+        "2 uur geleden",
+        "för 3 timmar sedan",
+        "5 godzin temu",
+        "3 часа назад",
+        "2 saat önce",
+        "3 jam yang lalu",
+        "मुंबई 12 दिन पहले",  # a place and the time (Dainik Bhaskar)
+        "कुछ ही क्षण पहले",
+        "منذ 3 ساعات",
+        "3 ساعت پیش",
+        "3時間前",
+        "3小时前",
+        "2시간 전",
+    ],
+)
+def test_a_relative_time_in_the_article_is_not_teaser(line: str) -> None:
+    # it changes with every hour that passes: each request would be a change
+    assert teaser_with(f"<div>{line}</div>") == teaser_with("")
+    assert teaser_with("", before=f"<div>{line}</div>").startswith(FIRST)
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<div>The fire started 5 hours ago in Madrid.</div>",  # a sentence that says when
+        "<p>The fire started <span>5 hours ago</span> and is still burning.</p>",
+    ],
+)
+def test_a_relative_time_in_a_sentence_is_story(html: str) -> None:
+    assert "5 hours ago" in teaser_with(html)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Senin, 13 Mei 2024 13:24 WIB",  # detik.com
+        "الإثنين، 20 مايو 2024 07:00 ص",  # Youm7
+        "31 اردیبهشت 1403 ساعت 12:22",  # Varzesh3, the Persian calendar's year
+        "05.04.2025 - Güncelleme : 05.04.2025",  # Anadolu
+        "7 marzo 2022 (modifica il 8 marzo 2022 | 10:19)",  # Corriere
+        "2025/1/14 21:17(最終更新 1/14 21:17)",  # Mainichi
+        "CNBC.com | December 20, 2010 | 02:22 PM EST",
+    ],
+)
+def test_a_date_with_its_year_and_a_few_words_of_any_language_is_not_teaser(line: str) -> None:
+    # a clock time or a numeric date, with the year, beside a weekday, a month or "updated"
+    # in a language the date words do not know
+    assert teaser_with(f"<div>{line}</div>") == teaser_with("")
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Senin pagi, 13 Mei 2024 13:24 WIB",  # four words beside the date
+        "Kickoff Sunday evening 20:45",  # a clock and no year
+        "Doors open 2024 at 1500 seats",  # a year and no clock
+    ],
+)
+def test_a_line_with_a_date_and_more_words_is_story(line: str) -> None:
+    assert line in teaser_with(f"<div>{line}</div>")
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<div>114 views</div>",
+        "<div>28.8K بازدید |</div>",
+        "<div>1,284 shares 57 comments</div>",
+        "<div>Kommentare: 3</div>",
+        "<h2>Comments (15)</h2>",
+        "<h2>评论<span>(15)</span></h2>",  # The Paper's comments heading
+        # the markup's indentation is no text: the block is a short line
+        "<div><span>\n" + " " * 200 + "<span>56</span>\n" + " " * 200 + "دیدگاه</span></div>",
+    ],
+)
+def test_a_count_of_views_or_comments_in_the_article_is_not_teaser(html: str) -> None:
+    # it changes with every reader
+    assert teaser_with(html) == teaser_with("")
+
+
+@pytest.mark.parametrize(
+    ("html", "kept"),
+    [
+        ("<div>11 million views in a week</div>", "11 million views"),
+        ("<p>The clip had <span>114 views</span> by noon.</p>", "had 114 views by"),
+        # bold in a sentence is no heading
+        ("<p>The clip had <b>114 views</b> by noon.</p>", "had 114 views by"),
+        ("<h2>Top 10 views</h2>", "Top 10 views"),
+        # past eight times a short line's length, a block is no short line, indented or not
+        (
+            "<div><span>\n" + " " * 240 + "<span>56</span>\n" + " " * 240 + "comments</span></div>",
+            "56\ncomments",  # the markup's line breaks stay
+        ),
+    ],
+)
+def test_a_count_in_a_sentence_or_a_long_block_is_story(html: str, kept: str) -> None:
+    assert kept in teaser_with(html)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
         "Die Kundgebung am Samstag in der Hauptstadt war ein Erfolg für alle "
         "Gewerkschaften Foto: Editpress/Name Surname",
         "Rep. Ann Lee, left, talks with Rep. Bo Kim at the Statehouse on Thursday in the "

@@ -130,6 +130,63 @@ _DIGIT = re.compile(r"\d")
 # says when, in whatever language.
 _CLOCK = re.compile(r"\b\d{1,2}(?::|h)\d{2}\b|\d{1,2}\s*(?:時|时|시)\s*\d{1,2}\s*(?:分|분)")
 _CLOCK_WORDS = 2
+# A relative time: it says when, and changes with every hour that passes ("5 hours ago",
+# "vor 2 Stunden", "il y a 3 jours", "hace 2 horas", "12 दिन पहले", "3時間前", "2시간 전"), in
+# the languages of the date words and of the corpus's pages. A line that gives one beside a word
+# or two (a place, "Updated") says when, as a clock time does.
+_RELATIVE = re.compile(
+    r"(?i)\b(?:(?:\d+|an?|one|a few|few|several)\s*(?:s|secs?|seconds?|m|mins?|minutes?|h|hrs?|"
+    r"hours?|d|days?|w|wks?|weeks?|mos?|months?|y|yrs?|years?)\s+ago|just now|moments? ago)\b|"
+    r"\bvor\s+(?:\d+|einer?|einem|wenigen|ein paar)\s+(?:sek(?:unden?)?|min(?:uten?)?|std|"
+    r"stunden?|tag(?:en)?|wochen?|monat(?:en)?|jahr(?:en)?)\b|\bgerade eben\b|"
+    r"\bil y a\s+(?:\d+|une?|quelques)\s+(?:s|secondes?|min|minutes?|h|heures?|jours?|"
+    r"semaines?|mois|ans?)\b|\bà l'instant\b|"
+    r"\b(?:hace|há)\s+(?:\d+|una?|unos|unas|uns|umas|pocos|poucos)\s+(?:s|segundos?|min|"
+    r"minutos?|h|horas?|d[íi]as?|semanas?|mes(?:es)?|meses|a[ñn]os?)\b|"
+    r"\b(?:\d+|un|una|pochi|poche)\s+(?:secondi|minuti?|min|ore|ora|giorni|giorno|settimane?|"
+    r"mesi|mese|anni|anno)\s+fa\b|"
+    r"\b(?:\d+|een|enkele)\s+(?:seconden|minuten|minuut|min|uur|uren|dagen|dag|weken|week|"
+    r"maanden|maand|jaar|jaren)\s+geleden\b|"
+    r"\bf[öo]r\s+(?:\d+|en|ett|et|några|noen|nogle)\s+(?:sekund\w*|minut\w*|timm?\w*|"
+    r"dag\w*|veck\w*|uke\w*|uge\w*|månad\w*|måned\w*|år)\s+s[ei]d[ae]n\b|"
+    r"\b(?:\d+|kilka)\s+(?:sekund\w*|minut\w*|godzin\w*|dni|dzień|tygodni\w*|miesi\w*|"
+    r"lat\w*)\s+temu\b|"
+    r"\b(?:\d+|несколько)\s+(?:секунд\w*|минут\w*|час\w*|дн\w*|день|недел\w*|месяц\w*|"
+    r"год\w*|лет)\s+назад|"
+    r"\b(?:\d+|birkaç)\s+(?:saniye|dakika|dk|saat|gün|hafta|ay|yıl)\s+önce|"
+    r"\b(?:\d+|beberapa)\s+(?:detik|menit|jam|hari|minggu|bulan|tahun)\s+(?:yang\s+)?lalu\b|"
+    r"(?:\d+|कुछ(?:\s+ही)?)\s*(?:सेकंड|मिनट|घंटे|घंटा|दिन|सप्ताह|हफ्ते|महीने|साल|क्षण)\s+पहले|"
+    r"منذ\s+(?:\d+\s+)?(?:ثوان|ثانية|دقائق|دقيقة|ساعات|ساعة|ساعتين|أيام|يوم|يومين|أسابيع|"
+    r"أسبوع|شهور|شهر|أشهر|سنوات|سنة)|"
+    r"(?:\d+|چند)\s*(?:ثانیه|دقیقه|ساعت|روز|هفته|ماه|سال)\s+(?:پیش|قبل)|"
+    r"\d+\s*(?:秒|分|時間|日|週間|か月|ヶ月|年|分钟|分鐘|小时|小時|天|周|个月|個月)前|刚刚|"
+    r"\d+\s*(?:초|분|시간|일|주|개월|달|년)\s*전"
+)
+# What a relative time without a digit says it with ("an hour ago", "कुछ ही क्षण पहले"): a
+# short block with neither is let go before `_RELATIVE` is tried.
+_AGO = re.compile(
+    r"(?i)ago\b|just now|\bvor\b|gerade eben|il y a|à l'instant|\bhace\b|\bhá\b|\bfa\b|"
+    r"geleden|sedan|siden|temu|назад|önce|lalu|पहले|منذ|پیش|قبل|刚刚"
+)
+# A date written in numbers with its year ("05.04.2025", "2025/1/14", "2020-06-06").
+_NUMERIC_DATE = re.compile(r"\b(?:\d{4}[./-]\d{1,2}[./-]\d{1,2}|\d{1,2}[./-]\d{1,2}[./-]\d{4})\b")
+# A year, of the Gregorian calendar or of the Persian and Hijri ones (1403, 1445).
+_YEAR = re.compile(r"\b(?:1[3-9]|20)\d{2}\b")
+_NUMBER = re.compile(r"\d+(?:[.,:/-]\d+)*")
+# A clock time or a numeric date with the year says when beside this many words of any
+# language (a weekday and a month by name, "WIB", "Güncelleme", "modifica il").
+_DATED_WORDS = 3
+# A count of readers, comments or shares ("114 views", "28.8K بازدید", "评论(15)"): it
+# changes with every reader, in the languages of the corpus's pages.
+_COUNTED = (
+    r"(?:views?|reads?|visits?|readers?|comments?|replies|shares?|likes?|aufrufe|kommentare?|"
+    r"vues|lectures|commentaires?|partages|visitas|lecturas|comentarios?|visualizzazioni|"
+    r"letture|commenti|visualizações|comentários|weergaven|reacties|просмотр\w*|"
+    r"комментари\w*|görüntülenme|yorum|wyświetle\w*|komentarz\w*|dilihat|komentar|مشاهدة|"
+    r"تعليق\w*|بازدید|دیدگاه|نظر|閲覧|コメント|阅读|閱讀|评论|評論|조회|댓글)"
+)
+_COUNT = r"\d[\d.,]*\s*(?:[km]|mil|mln|万|千)?\+?"
+_COUNTER = re.compile(rf"(?i){_COUNT}\s*{_COUNTED}(?!\w)|(?<!\w){_COUNTED}\s*[:(]?\s*{_COUNT}\)?")
 _BYLINE = re.compile(r"(?:by|von|par|por|door)(?:\s+|(?=[A-Z]))\S", re.I)
 _BYLINE_ALONE = frozenset({"by", "von", "par", "por", "door", "di"})
 _LEAD_FURNITURE = re.compile(
@@ -505,14 +562,22 @@ def _strip_lead(teaser: str, titles: tuple[str, ...]) -> str:
 
 
 def _is_date_line(line: str) -> bool:
-    """A line that only says when: a date and the words around one, or a clock time beside a
-    word or two."""
-    if not any(ch.isdigit() for ch in line):
+    """A line that only says when: a date and the words around one; a clock time or a
+    relative time ("5 hours ago") beside a word or two; a clock time or a numeric date, with
+    the year, beside a weekday and a month by name in any language."""
+    relative = _RELATIVE.search(line) is not None
+    if not relative and not any(ch.isdigit() for ch in line):
         return False
     if _DATE_ONLY.fullmatch(_DATE_WORDS.sub(" ", line).strip(" ,.:|-–—")):
         return True
+    clock = _CLOCK.search(line) is not None
     # counted as a reader would: a CJK sentence is one run of word characters
-    return _CLOCK.search(line) is not None and _words(_CLOCK.sub(" ", line)) <= _CLOCK_WORDS
+    if (clock or relative) and _words(_CLOCK.sub(" ", _RELATIVE.sub(" ", line))) <= _CLOCK_WORDS:
+        return True
+    if not ((clock and _YEAR.search(line)) or _NUMERIC_DATE.search(line)):
+        return False
+    rest = _NUMBER.sub(" ", _DATE_WORDS.sub(" ", _CLOCK.sub(" ", line)))
+    return _words(rest) <= _DATED_WORDS
 
 
 def _fold(text: str) -> str:
@@ -919,7 +984,7 @@ def _drop_chrome_blocks(container: LexborNode, *, link_lists: bool = True) -> No
     _drop_site_headers(container)
     for block in _inside(container, "p, div, span, small, li"):
         raw = block.text(separator=" ")
-        if len(raw) <= _DATED_CHARS and _dated_block(block, raw):
+        if _short_line(raw) and _dated_block(block, raw):
             block.decompose()
             continue
         # Normalising keeps an ASCII letter or digit as it is: a block that starts with one
@@ -932,6 +997,9 @@ def _drop_chrome_blocks(container: LexborNode, *, link_lists: bool = True) -> No
             block.decompose()
     for heading in _inside(container, "h2, h3, h4, h5, h6, strong, b, p"):
         text = _short_text(heading, 4)
+        if text and heading.tag in _HEADINGS and _counts_only(text):
+            heading.decompose()  # the comments' heading with their count ("评论(15)")
+            continue
         if not (text and _LINK_BLOCK_HEADINGS.match(text)):
             continue
         following = heading.next
@@ -973,15 +1041,48 @@ _STORY_WORDS = 20
 
 
 def _dated_block(block: LexborNode, raw: str) -> bool:
-    """A block that only says when, in any of the languages `_DATE_WORDS` knows, with a month,
-    a weekday or a clock time in it ("5. Januar 2026", "18:58 Uhr", "Šodien, 17:40"): a date
-    or a number alone may be article text. A `<span>` in a sentence is part of it."""
-    if _DIGIT.search(raw) is None:  # most short blocks: no date without a digit
+    """A block that only says when, with a month, a weekday, a clock time, a numeric date with
+    its year or a relative time in it ("5. Januar 2026", "18:58 Uhr", "Šodien, 17:40",
+    "Senin, 13 Mei 2024 13:24 WIB", "5 hours ago"), or only counts readers or comments ("114
+    views"): a date or a number alone may be article text. A `<span>` in a sentence is part
+    of it."""
+    # most short blocks: no date and no count without a digit, no relative time without one
+    # or the word that makes it one
+    if _DIGIT.search(raw) is None and _AGO.search(raw) is None:
         return False
     text = normalise(raw)
-    if not (_is_date_line(text) and (_CLOCK.search(text) or _NAMED_DATE.search(text))):
+    if not (
+        (
+            _is_date_line(text)
+            and (
+                _CLOCK.search(text)
+                or _NAMED_DATE.search(text)
+                or _NUMERIC_DATE.search(text)
+                or _RELATIVE.search(text)
+            )
+        )
+        or _counts_only(text)
+    ):
         return False
     return block.tag not in ("span", "small") or not _within_any(block, ("p",))
+
+
+def _short_line(raw: str) -> bool:
+    """Whether a block's text is a short line (`_DATED_CHARS`), not counting the indentation
+    of the markup between its inline elements ("<span>\n    <span>56</span>\n    دیدگاه")."""
+    if len(raw) <= _DATED_CHARS:
+        return True
+    return len(raw) <= 8 * _DATED_CHARS and len(" ".join(raw.split())) <= _DATED_CHARS
+
+
+_HEADINGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
+
+
+def _counts_only(text: str) -> bool:
+    """Whether a line says only how many read, shared or commented ("28.8K بازدید |")."""
+    return _COUNTER.search(text) is not None and not _words(
+        _COUNTER.sub(" ", text).strip(" |·•-–—,:()")
+    )
 
 
 def _drop_site_headers(container: LexborNode) -> None:

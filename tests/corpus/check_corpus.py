@@ -18,6 +18,7 @@ from variants import (
     DESCRIPTION,
     PAYWALL,
     TEASER,
+    body_start,
     load_corpus,
     make_variants,
     text_of,
@@ -108,6 +109,10 @@ def check_entry(entry: dict[str, Any], src: str) -> list[str]:
     if entry["description"] and entry["description"] not in _descriptions(src):
         errors.append(f"{pid}: description differs from the page's meta content")
 
+    start = body_start(src)
+    for old, new in entry.get("volatile") or ():
+        if src.count(old, start) != 1 or old == new:
+            errors.append(f"{pid}: volatile text {old!r} is not once in the body, or unchanged")
     variants = make_variants(src, entry)
     names = [v.name for v in variants]
     if len(set(names)) != len(names):

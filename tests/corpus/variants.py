@@ -36,6 +36,9 @@ PAYWALL = "paywall_changed"
 ACCESS = "access_changed"
 
 _NO_CHANGE: frozenset[str] = frozenset()
+# The variant of a page's own changing text (`volatile` in its truth), scored apart from the
+# generated chrome edits.
+VOLATILE = "own_volatile"
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ _SCRIPT_BLOCK_RE = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->", re.I |
 _SKIP_BLOCK_RE = re.compile(r"<(script|style|textarea|pre)\b.*?</\1\s*>|<!--.*?-->", re.I | re.S)
 
 
-def _body_start(src: str) -> int:
+def body_start(src: str) -> int:
     m = re.search(r"<body\b[^>]*>", src, re.I)
     return m.end() if m else 0
 
@@ -384,7 +387,7 @@ def _first_match(src: str, pat: str, lo: int = 0, hi: int | None = None) -> re.M
 
 
 def _outside_spans(src: str, body: tuple[int, int] | None) -> list[tuple[int, int]]:
-    b0 = _body_start(src)
+    b0 = body_start(src)
     b1 = _body_end(src)
     if body is None:
         return [(b0, b1)]
@@ -393,7 +396,7 @@ def _outside_spans(src: str, body: tuple[int, int] | None) -> list[tuple[int, in
 
 def _chrome_outside(src: str, body: tuple[int, int] | None) -> list[Variant]:
     out: list[Variant] = []
-    b0, b1 = _body_start(src), _body_end(src)
+    b0, b1 = body_start(src), _body_end(src)
     head_end = src.lower().find("</head")
     head_end = head_end if head_end >= 0 else b0
 
@@ -611,6 +614,16 @@ def make_variants(src: str, truth: dict[str, Any]) -> list[Variant]:
             new = replace_words(src, inner_start(src, span), span[1], truth["notice"])
             if new:
                 variants.append(Variant("notice_edit", new, frozenset({PAYWALL})))
+
+    # The page's own text that differs between two requests (a relative time, a count of
+    # views, an "updated" time) as its truth lists it: each first spelling after <body>
+    # replaced by the next request's; nothing in the article changed.
+    if truth.get("volatile"):
+        new = src
+        for old, replacement in truth["volatile"]:
+            at = new.find(old, body_start(new))
+            new = new[:at] + replacement + new[at + len(old) :]
+        variants.append(Variant(VOLATILE, new, _NO_CHANGE))
 
     # A page that shows no article text at all (first_words null) has nothing to unlock into
     # by a string edit: without its notice it holds no article, a failed check, not a change.
