@@ -1606,6 +1606,48 @@ def test_a_count_of_views_or_comments_in_the_article_is_not_teaser(html: str) ->
 
 
 @pytest.mark.parametrize(
+    "block",
+    [
+        "<div class='comments'><p>{}</p></div>",
+        "<div class='sina-comment-wrap'><p>{}</p></div>",  # Sina
+        "<div class='xenforo-comment-widget'><span>{}</span></div>",  # space.com
+        "<section id='ilg-comments-section'><p>{}</p></section>",  # il Giornale
+        "<div class='rail rail--trending'><h3>{}</h3></div>",  # The Sun
+        "<div class='most-popular'><p>{}</p></div>",
+        "<ul class='hot-news-ul'><li>{}</li></ul>",  # Sina
+        "<div class='poll-block'><span>{}</span></div>",
+        "<ul class='images-poll__variants'><li>{}</li></ul>",
+    ],
+)
+def test_readers_comments_polls_and_trending_lists_in_the_article_are_not_teaser(
+    block: str,
+) -> None:
+    # they change with every reader, not with the article
+    text = "A reader wrote that the new tram line was a waste of public money."
+    assert teaser_with(block.format(text)) == teaser_with("")
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        # a heading's anchor made of its French text ("comment" is "how")
+        "<h3 id='comment-on-garde-le-lien'>{}</h3>",
+        "<h2 id='comments-on-the-bill'>{}</h2>",
+        "<div class='pollution-data'><p>{}</p></div>",
+        "<div class='commentary'><p>{}</p></div>",  # an opinion column, not comments
+    ],
+)
+def test_blocks_whose_names_only_resemble_comments_or_polls_are_story(block: str) -> None:
+    text = "The council voted to keep the tram line running for another year."
+    assert text in teaser_with(block.format(text))
+
+
+@pytest.mark.parametrize("line", ["861 Kudos", "1.2K claps", "165 голосов", "12 votes"])
+def test_a_count_of_kudos_claps_or_votes_is_not_teaser(line: str) -> None:
+    assert teaser_with(f"<div>{line}</div>") == teaser_with("")
+
+
+@pytest.mark.parametrize(
     ("html", "kept"),
     [
         ("<div>11 million views in a week</div>", "11 million views"),

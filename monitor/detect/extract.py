@@ -39,6 +39,13 @@ _INNER_CHROME = (
     "[class*=readmore], [class*=newsletter], [class*=comment-count], [class*=advert], "
     "[id*=related], [id*=advert], .ad, .ads, .ad-slot, [class*=ad-slot], [class*=promo], "
     "[class*=cookie], [class*=consent], [class*=footer], "
+    # readers' comments and polls, and lists of what is read now: they change with every
+    # reader, not with the article (Sina's comments and hot lists, The Sun's trending rail)
+    # (not by a heading's id: "comment-on-garde-le-lien" is an anchor made of its French text)
+    "[class*=comments], [class*=comment-], [class*=comment_], "
+    "[id*=comments]:not(h2, h3, h4, h5, h6), "
+    "[class*=trending], [class*=most-popular], [class*=hot-news], .poll, [class*=poll-], "
+    "[class*=poll_], [class*=-poll], [class*=_poll], "
     # what the site's print stylesheet hides is not the article (nature.com's job listings)
     "[class*=hide-print], [class*=hidden-print], [class*=no-print], [class*=noprint], "
     '[class*=print-hide], [class*=print-none], [class*="print:hidden"]'
@@ -181,7 +188,8 @@ _DATED_WORDS = 3
 _COUNTED = (
     r"(?:views?|reads?|visits?|readers?|comments?|replies|shares?|likes?|aufrufe|kommentare?|"
     r"vues|lectures|commentaires?|partages|visitas|lecturas|comentarios?|visualizzazioni|"
-    r"letture|commenti|visualizações|comentários|weergaven|reacties|просмотр\w*|"
+    r"letture|commenti|visualizações|comentários|weergaven|reacties|kudos|claps|votes|"
+    r"голос\w*|просмотр\w*|"
     r"комментари\w*|görüntülenme|yorum|wyświetle\w*|komentarz\w*|dilihat|komentar|مشاهدة|"
     r"تعليق\w*|بازدید|دیدگاه|نظر|閲覧|コメント|阅读|閱讀|评论|評論|조회|댓글)"
 )
