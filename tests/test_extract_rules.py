@@ -1518,6 +1518,10 @@ def test_a_time_in_a_span_inside_a_paragraph_is_story() -> None:
     [
         "5 hours ago",
         "an hour ago",
+        "just now",
+        "à l’instant",  # a typographic apostrophe, as French sites write it
+        "gerade eben",
+        "刚刚",
         "Updated 3 mins ago",
         "Dylan Jones 5 hours ago",  # the byline and the time in one block (the Standard)
         "vor 2 Stunden",

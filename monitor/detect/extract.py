@@ -169,12 +169,14 @@ _RELATIVE = re.compile(
     r"\d+\s*(?:秒|分|時間|日|週間|か月|ヶ月|年|分钟|分鐘|小时|小時|天|周|个月|個月)前|刚刚|"
     r"\d+\s*(?:초|분|시간|일|주|개월|달|년)\s*전"
 )
-# What a relative time without a digit says it with ("an hour ago", "कुछ ही क्षण पहले"): a
-# short block with neither is let go before `_RELATIVE` is tried.
-_AGO = re.compile(
-    r"(?i)ago\b|just now|\bvor\b|gerade eben|il y a|à l'instant|\bhace\b|\bhá\b|\bfa\b|"
-    r"geleden|sedan|siden|temu|назад|önce|lalu|पहले|منذ|پیش|قبل|刚刚"
-)
+# The words a relative time says "ago" with, and those it may say with no digit ("an hour
+# ago", "कुछ ही क्षण पहले"): a line with none of them is let go before `_RELATIVE`, whose
+# alternatives cost 20-40 µs a line (a substring test costs a tenth of a microsecond).
+_AGO = (
+    "ago", "just now", "vor ", "gerade eben", "il y a", "instant", "hace ", "há ", " fa",
+    "geleden", "sedan", "siden", "temu", "назад", "önce", "lalu", "पहले", "منذ", "پیش", "قبل",
+    "前", "전", "刚刚",
+)  # fmt: skip
 # A date written in numbers with its year ("05.04.2025", "2025/1/14", "2020-06-06").
 _NUMERIC_DATE = re.compile(r"\b(?:\d{4}[./-]\d{1,2}[./-]\d{1,2}|\d{1,2}[./-]\d{1,2}[./-]\d{4})\b")
 # A year, of the Gregorian calendar or of the Persian and Hijri ones (1403, 1445).
@@ -573,14 +575,15 @@ def _is_date_line(line: str) -> bool:
     """A line that only says when: a date and the words around one; a clock time or a
     relative time ("5 hours ago") beside a word or two; a clock time or a numeric date, with
     the year, beside a weekday and a month by name in any language."""
-    relative = _RELATIVE.search(line) is not None
+    relative = _says_ago(line) and _RELATIVE.search(line) is not None
     if not relative and not any(ch.isdigit() for ch in line):
         return False
     if _DATE_ONLY.fullmatch(_DATE_WORDS.sub(" ", line).strip(" ,.:|-–—")):
         return True
     clock = _CLOCK.search(line) is not None
     # counted as a reader would: a CJK sentence is one run of word characters
-    if (clock or relative) and _words(_CLOCK.sub(" ", _RELATIVE.sub(" ", line))) <= _CLOCK_WORDS:
+    bare = _CLOCK.sub(" ", _RELATIVE.sub(" ", line) if relative else line)
+    if (clock or relative) and _words(bare) <= _CLOCK_WORDS:
         return True
     if not ((clock and _YEAR.search(line)) or _NUMERIC_DATE.search(line)):
         return False
@@ -1056,7 +1059,7 @@ def _dated_block(block: LexborNode, raw: str) -> bool:
     of it."""
     # most short blocks: no date and no count without a digit, no relative time without one
     # or the word that makes it one
-    if _DIGIT.search(raw) is None and _AGO.search(raw) is None:
+    if _DIGIT.search(raw) is None and not _says_ago(raw):
         return False
     text = normalise(raw)
     if not (
@@ -1066,7 +1069,7 @@ def _dated_block(block: LexborNode, raw: str) -> bool:
                 _CLOCK.search(text)
                 or _NAMED_DATE.search(text)
                 or _NUMERIC_DATE.search(text)
-                or _RELATIVE.search(text)
+                or (_says_ago(text) and _RELATIVE.search(text))
             )
         )
         or _counts_only(text)
@@ -1086,8 +1089,16 @@ def _short_line(raw: str) -> bool:
 _HEADINGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
 
 
+def _says_ago(text: str) -> bool:
+    """Whether `text` holds a word a relative time is said with (`_AGO`)."""
+    low = text.lower()
+    return any(word in low for word in _AGO)
+
+
 def _counts_only(text: str) -> bool:
     """Whether a line says only how many read, shared or commented ("28.8K بازدید |")."""
+    if _DIGIT.search(text) is None:  # most headings: no count without a digit
+        return False
     return _COUNTER.search(text) is not None and not _words(
         _COUNTER.sub(" ", text).strip(" |·•-–—,:()")
     )
