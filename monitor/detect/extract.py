@@ -36,7 +36,7 @@ _INNER_CHROME = (
     "time, .date, .dateline, .published, .updated, .timestamp, .post-date, .entry-date, "
     "[class*=byline], [class*=author], [class*=share], [class*=social], [class*=related], "
     "[class*=recommend], [class*=most-read], [class*=mostread], [class*=read-more], "
-    "[class*=readmore], [class*=newsletter], [class*=comment-count], [class*=advert], "
+    "[class*=readmore], [class*=newsletter], [class*=advert], "
     "[id*=related], [id*=advert], .ad, .ads, .ad-slot, [class*=ad-slot], [class*=promo], "
     "[class*=cookie], [class*=consent], [class*=footer], "
     # readers' comments and polls, and lists of what is read now: they change with every
@@ -171,7 +171,7 @@ _RELATIVE = re.compile(
 )
 # The words a relative time says "ago" with, and those it may say with no digit ("an hour
 # ago", "कुछ ही क्षण पहले"): a line with none of them is let go before `_RELATIVE`, whose
-# alternatives cost 20-40 µs a line (a substring test costs a tenth of a microsecond).
+# alternatives cost 20-40 µs a line (these substring tests, a microsecond or two).
 _AGO = (
     "ago", "just now", "vor ", "gerade eben", "il y a", "instant", "hace ", "há ", " fa",
     "geleden", "sedan", "siden", "temu", "назад", "önce", "lalu", "पहले", "منذ", "پیش", "قبل",
@@ -574,7 +574,8 @@ def _strip_lead(teaser: str, titles: tuple[str, ...]) -> str:
 def _is_date_line(line: str) -> bool:
     """A line that only says when: a date and the words around one; a clock time or a
     relative time ("5 hours ago") beside a word or two; a clock time or a numeric date, with
-    the year, beside a weekday and a month by name in any language."""
+    the year, beside up to `_DATED_WORDS` words of any language (a weekday, a month,
+    "updated")."""
     relative = _says_ago(line) and _RELATIVE.search(line) is not None
     if not relative and not any(ch.isdigit() for ch in line):
         return False
