@@ -622,6 +622,8 @@ def make_variants(src: str, truth: dict[str, Any]) -> list[Variant]:
         new = src
         for old, replacement in truth["volatile"]:
             at = new.find(old, body_start(new))
+            if at < 0:
+                raise ValueError(f"volatile text {old!r} is not in the page's body")
             new = new[:at] + replacement + new[at + len(old) :]
         variants.append(Variant(VOLATILE, new, _NO_CHANGE))
 
