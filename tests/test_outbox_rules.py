@@ -17,6 +17,8 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
+from click.testing import Result
+
 from monitor.alerts.mailer import Transport, build_transport
 from monitor.alerts.outbox import Sender, list_alerts
 from monitor.app import open_app
@@ -69,6 +71,15 @@ class _DiesAfterSending:
 
 def to(*addresses: str) -> str:
     return "to = [" + ", ".join(f'"{a}"' for a in addresses) + "]\n"
+
+
+def check_a_change(config: Path, pages: PageServer, article: Article) -> Result:
+    """Check the page as it is, then with three words edited: one change, its alerts queued
+    and sent by the second check, whose result this is."""
+    pages.put_article(PATH, article)
+    run(config, "check")
+    edit(pages, article, "rare trip", "rare journey")
+    return run(config, "check")
 
 
 def queue_a_change(config: Path, pages: PageServer, article: Article, old: str, new: str) -> None:
@@ -130,10 +141,7 @@ def test_a_rounds_summary_counts_every_outcome_of_email_and_notify_targets(
         recipients = (DESK, "gone1@example.org", "gone2@example.org", "busy@example.org")
         config = email_config(tmp_path, pages, plain_smtp(port) + to(*recipients))
         config.write_text(config.read_text() + "\n" + targets)
-        pages.put_article(PATH, seed_articles[0])
-        run(config, "check")
-        edit(pages, seed_articles[0], "rare trip", "rare journey")
-        result = run(config, "check")
+        result = check_a_change(config, pages, seed_articles[0])
     # email: 1 sent, 2 refused for good, 1 busy; notify: 1 accepted, 1 given up, 1 to retry
     assert (
         "alerts: 1 email sent, 1 to notify targets, 2 waiting to be retried, "
@@ -158,10 +166,7 @@ def test_a_server_that_is_down_leaves_every_alert_of_the_round_waiting(
     tmp_path: Path, pages: PageServer, seed_articles: list[Article]
 ) -> None:
     config = email_config(tmp_path, pages, plain_smtp(free_port()) + to(DESK, "a@x.org", "b@x.org"))
-    pages.put_article(PATH, seed_articles[0])
-    run(config, "check")
-    edit(pages, seed_articles[0], "rare trip", "rare journey")
-    result = run(config, "check")
+    result = check_a_change(config, pages, seed_articles[0])
     assert "alerts: 0 emails sent, 3 waiting to be retried" in result.output
     # the round stopped at the first lost connection: the others were not even tried
     assert sorted(a["tries"] for a in alerts(config)) == [0, 0, 1]
@@ -313,10 +318,7 @@ def test_a_message_links_its_change_when_report_url_is_set(
     config = write_config(
         tmp_path, f'[email]\nreport_url = "https://monitor.example.org"\n\n{body}'
     )
-    pages.put_article(PATH, seed_articles[0])
-    run(config, "check")
-    edit(pages, seed_articles[0], "rare trip", "rare journey")
-    run(config, "check")
+    check_a_change(config, pages, seed_articles[0])
     (path,) = (tmp_path / "outbox").glob("*.eml")
     text, html = parts(message_from_bytes(path.read_bytes(), policy=policy.default))
     assert "Report:   https://monitor.example.org/changes/1" in text
@@ -329,10 +331,7 @@ def test_a_message_id_is_of_the_senders_domain_and_names_exactly_its_alerts(
     body = source_block("threat", pages.url(PATH), SEED_FILES[0].name)
     email = f'[email]\nfrom = "alerts@news.example.org"\n{to(DESK, "copy@example.org")}'
     config = write_config(tmp_path, f"{email}\n{body}")
-    pages.put_article(PATH, seed_articles[0])
-    run(config, "check")
-    edit(pages, seed_articles[0], "rare trip", "rare journey")
-    run(config, "check")
+    check_a_change(config, pages, seed_articles[0])
     ids = {str(a["message_id"]) for a in alerts(config)}
     assert len(ids) == 2 and all(i.endswith("@news.example.org>") for i in ids)
     settings = load_settings(config)
@@ -409,10 +408,7 @@ def test_monitor_alerts_retry_gives_failed_alerts_a_new_set_of_tries_and_sends_t
     refusing = Mailbox(reject=("gone@example.org",))
     with smtp_server(refusing) as port:
         config = email_config(tmp_path, pages, plain_smtp(port) + to(DESK, "gone@example.org"))
-        pages.put_article(PATH, seed_articles[0])
-        run(config, "check")
-        edit(pages, seed_articles[0], "rare trip", "rare journey")
-        run(config, "check")
+        check_a_change(config, pages, seed_articles[0])
     assert by_recipient(config)["gone@example.org"]["status"] == "failed"
     box = Mailbox()  # the address exists again
     with smtp_server(box, port):
@@ -436,10 +432,7 @@ def test_alerts_of_two_databases_alike_in_every_field_get_different_message_ids(
         config = write_config(
             folder, f'[email]\nfrom = "alerts@news.example.org"\n{to(DESK)}\n{body}'
         )
-        pages.put_article(PATH, seed_articles[0])
-        run(config, "check")
-        edit(pages, seed_articles[0], "rare trip", "rare journey")
-        run(config, "check")
+        check_a_change(config, pages, seed_articles[0])
         with open_app(load_settings(config)) as app:
             (alert,) = list_alerts(app.store)
             same = replace(alert, created_at="2026-11-30T09:00:03Z")
