@@ -29,6 +29,14 @@ def test_every_edit_is_reported_with_its_kind_but_the_known_misses(corpus_score:
     assert corpus_score.right == corpus_score.comparisons - len(KNOWN_MISSES)
 
 
+def test_a_variant_with_its_pages_digest_reads_exactly_as_the_page(corpus_score: Score) -> None:
+    # Every such variant was also read in full (`score`): the same teaser, notice,
+    # description, access and title, and `extract(..., unless=digest)` skipped it.
+    assert corpus_score.digest_wrong == []
+    # most chrome edits outside the article leave the digest as it was: the reason it exists
+    assert corpus_score.same_digest >= 1000
+
+
 def test_no_page_that_shows_an_article_is_read_as_having_none(corpus_score: Score) -> None:
     # A page whose article only a script writes in is read by `fetch = "browser"`; as HTML it
     # is a failed check, never a change (tests/test_browser_fetch.py holds the browser side).

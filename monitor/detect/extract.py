@@ -7,14 +7,19 @@ that is an extraction failure, never a change of content.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import html
 import json
 import re
+import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any, Literal, overload
 
+import selectolax
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from monitor.detect.capture import Capture, Format, decode, html_source, sniff_format
@@ -415,6 +420,9 @@ class Regions:
     access: Access
     error: str | None = None
     title: str = ""  # shown in reports and mail subjects; not watched, not in the fingerprint
+    # What this reading was made from (`_digest`): a later page with the same digest reads the
+    # same, to the letter. None where no digest is kept (text snapshots, failures).
+    digest: str | None = field(default=None, compare=False)
 
     @cached_property
     def fingerprint(self) -> str:
@@ -425,11 +433,19 @@ class Regions:
         return cls(teaser="", paywall="", description="", access="unknown", error=reason)
 
 
-def extract(capture: Capture, rules: ExtractRules) -> Regions:
-    """Regions of a capture; raises `CaptureError` only when its bytes cannot be decoded."""
+@overload
+def extract(capture: Capture, rules: ExtractRules) -> Regions: ...
+@overload
+def extract(capture: Capture, rules: ExtractRules, unless: str | None) -> Regions | None: ...
+def extract(capture: Capture, rules: ExtractRules, unless: str | None = None) -> Regions | None:
+    """Regions of a capture; raises `CaptureError` only when its bytes cannot be decoded.
+
+    `unless`: the digest of an earlier reading (`Regions.digest`); None is returned, and the
+    text is not read, when this page's digest is the same: it reads as that one did.
+    """
     fmt: Format = sniff_format(capture)
     if fmt == "html":
-        return extract_html(html_source(capture), rules)
+        return extract_html(html_source(capture), rules, unless)
     return extract_text(decode(capture, fmt), rules)
 
 
@@ -460,8 +476,15 @@ def _starts(text: str, prefix: str) -> bool:
     return "".join(text.split()).startswith("".join(prefix.split()))
 
 
-def extract_html(text: str | bytes, rules: ExtractRules) -> Regions:
-    """Regions of an HTML page: its text, or its UTF-8 bytes (`html_source`)."""
+@overload
+def extract_html(text: str | bytes, rules: ExtractRules) -> Regions: ...
+@overload
+def extract_html(text: str | bytes, rules: ExtractRules, unless: str | None) -> Regions | None: ...
+def extract_html(
+    text: str | bytes, rules: ExtractRules, unless: str | None = None
+) -> Regions | None:
+    """Regions of an HTML page: its text, or its UTF-8 bytes (`html_source`); None when its
+    digest is `unless` (see `extract`)."""
     tree = LexborHTMLParser(text)
     title_node = tree.css_first("title")
     title = normalise(title_node.text()) if title_node else ""
@@ -482,13 +505,19 @@ def extract_html(text: str | bytes, rules: ExtractRules) -> Regions:
     paywall_nodes, walled = _paywall_nodes(tree, container, rules, declared)
     if walled and declared is None:  # what the page declares outranks a class name
         declared = "locked"
+    og_title = _og_title(tree)
+    digest = None
+    if container is not None:
+        facts = (title, og_title, description, floor, declared, login, captcha)
+        digest = _digest(facts, rules, container, paywall_nodes)
+        if unless is not None and digest == unless:
+            return None
     for node in paywall_nodes:
         _drop_sign_in_forms(node)
         _drop(node, _CONTROLS, _NOTICE_CHROME)
         _drop_chrome_blocks(node, link_lists=False)
     paywall = normalise("\n".join(_block_text(n) for n in paywall_nodes))
     teaser = ""
-    og_title = _og_title(tree)
     if container is not None:
         for node in paywall_nodes:
             if _within(node, container):
@@ -519,7 +548,87 @@ def extract_html(text: str | bytes, rules: ExtractRules) -> Regions:
         return Regions.failed(reason)
     access: Access = "locked" if paywall or declared == "locked" else "free"
     heading = og_title or title
-    return Regions(teaser, paywall, description, access, title=heading[:300])
+    # With no teaser the page's whole text decides (`_failure`), which the digest leaves out.
+    kept = digest if teaser else None
+    return Regions(teaser, paywall, description, access, title=heading[:300], digest=kept)
+
+
+# Marks the container and the notices while they are written out for the digest, so that
+# where each notice sits (inside the container, or around it) is in the digest too.
+_MARK = "data-monitor-digest"
+
+
+def _digest(
+    facts: tuple[object, ...],
+    rules: ExtractRules,
+    container: LexborNode,
+    notices: list[LexborNode],
+) -> str | None:
+    """A digest of everything the rest of `extract_html` reads once the container and the
+    notices are found: what was learnt from the whole page (`facts`: the titles, the
+    description, the declared access, the word floor, the sign-in and CAPTCHA forms), the
+    container and the notices as markup, each element's ancestors (tags and attributes: a
+    rule may ask for an ancestor, "inside a paragraph", ".dark .byline"), the rules and this
+    code. Chrome elsewhere on the page (a ticker, a menu, a related-links rail) is not in it,
+    so a page whose chrome changes on every request reads the same without its text being
+    read again.
+
+    None when no digest can be exact: rules whose `exclude` looks at siblings or positions
+    (`+`, `~`, a pseudo-class), which elements outside these may decide; an element that
+    already carries the mark; this code's own files unreadable.
+    """
+    code = _code()
+    nodes = [container, *notices]
+    if (
+        code is None
+        or not _digestible(rules)
+        or len({node.mem_id for node in nodes}) < len(nodes)
+        or any(_MARK in node.attributes for node in nodes)
+    ):
+        return None
+    for index, node in enumerate(nodes):
+        node.attrs[_MARK] = str(index)
+    try:
+        pieces = [code, repr(rules), repr(facts)]
+        for node in nodes:
+            pieces.append(node.html or "")
+            pieces.append(repr(_ancestry(node)))
+    finally:
+        for node in nodes:
+            del node.attrs[_MARK]
+    data = "\x00".join(pieces).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _ancestry(node: LexborNode) -> list[tuple[str | None, list[tuple[str, str | None]]]]:
+    chain = []
+    current = node.parent
+    while current is not None:
+        chain.append((current.tag, list(current.attributes.items())))
+        current = current.parent
+    return chain
+
+
+@functools.cache
+def _digestible(rules: ExtractRules) -> bool:
+    """Whether the rules' `exclude` selectors look only at an element and its ancestors."""
+    return not any(ch in selector for selector in rules.exclude for ch in "+~:")
+
+
+@functools.cache
+def _code() -> str | None:
+    """What the reading depends on besides the page: the detection package's source, the
+    parser's version and Python's (its Unicode tables). A digest made by other code is never
+    the same as one made by this, so an upgrade reads every page again."""
+    try:
+        files = sorted(Path(__file__).parent.glob("*.py"))
+        source = b"".join(path.read_bytes() for path in files)
+    except OSError:
+        return None
+    if not files:
+        return None
+    versions = f"{selectolax.__version__}\x00{sys.version}".encode()
+    return hashlib.sha256(source + versions).hexdigest()
 
 
 def _notice_trailer(teaser: str) -> tuple[str, str]:

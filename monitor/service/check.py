@@ -117,7 +117,12 @@ class Checker:
         state = self.store.state(source.id)
         if state.current is not None:
             return Job(
-                source, state.current.regions, state.current.id, state.etag, state.last_modified
+                source,
+                state.current.regions,
+                state.current.id,
+                state.etag,
+                state.last_modified,
+                digest=state.digest,
             )
         if source.baseline is None:
             return Job(source, None)
@@ -134,7 +139,14 @@ class Checker:
         state = self.store.state(source.id)
         if state.current is None:  # pragma: no cover - the import above stored one
             return Job(source, baseline)
-        return Job(source, state.current.regions, state.current.id, state.etag, state.last_modified)
+        return Job(
+            source,
+            state.current.regions,
+            state.current.id,
+            state.etag,
+            state.last_modified,
+            digest=state.digest,
+        )
 
     def _run(self, job: Job) -> CheckResult:
         started = self.clock()
@@ -275,6 +287,7 @@ class Checker:
                     state.etag,
                     state.last_modified,
                     fingerprint=state.fingerprint,
+                    digest=state.digest,
                     confirm_after=self._confirm_in_worker,
                 )
 

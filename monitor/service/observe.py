@@ -46,6 +46,7 @@ class Job:
     last_modified: str | None = None
     early: CheckResult | None = field(default=None)  # set when the check failed before fetching
     fingerprint: str | None = None  # of the current version, when `current` is not loaded
+    digest: str | None = None  # what the current version was read from (`Regions.digest`)
     # Seconds to wait before fetching a page that differs once more, in the worker (None: not
     # in the worker: the pass confirms after a pause, or confirming is off).
     confirm_after: float | None = None
@@ -122,7 +123,9 @@ def observe(
             if job.current is None and job.fingerprint is None:
                 return result("error", error="HTTP 304 with nothing stored to compare", **meta)
             return result("not_modified", **meta)
-        regions = extract(capture, source.extract)
+        regions = extract(capture, source.extract, job.digest)
+        if regions is None:  # reads as the current version, to the letter
+            return result("unchanged", digest=job.digest, **meta)
     except Cancelled as exc:  # Ctrl-C or a stop: not recorded (`Checker._record_batch`)
         return result("cancelled", error=str(exc))
     except CaptureError as exc:
@@ -184,11 +187,14 @@ def confirm(
     if pause > 0 and fetcher.cancel.wait(pause):
         return "cancelled", "cancelled before the change could be confirmed"
     try:
-        again = extract(fetch_source(source, fetcher, browser, slot=slot), source.extract)
+        capture = fetch_source(source, fetcher, browser, slot=slot)
+        again = extract(capture, source.extract, seen.digest)
     except Cancelled as exc:
         return "cancelled", str(exc)
     except CaptureError as exc:
         return "error", f"could not confirm the change: {exc}"
+    if again is None:  # reads as the first response did, to the letter
+        return None
     if again.access == "unknown":
         return "error", f"could not confirm the change: {again.error}"
     if again.fingerprint == seen.fingerprint or not compare(seen, again).changed:

@@ -168,7 +168,7 @@ class Store:
     def state(self, source_id: str) -> SourceState:
         row = self._one(
             "select s.etag as s_etag, s.last_modified as s_last_modified,"
-            " s.consecutive_failures as s_failures, v.* from sources s"
+            f" s.consecutive_failures as s_failures, {_DIGEST} as s_digest, v.* from sources s"
             " left join versions v on v.id = s.current_version_id where s.id = ?",
             [source_id],
         )
@@ -181,6 +181,7 @@ class Store:
             etag=row["s_etag"],
             last_modified=row["s_last_modified"],
             consecutive_failures=row["s_failures"] or 0,
+            digest=row["s_digest"],
         )
 
     def known(self, ids: Sequence[str] | None = None) -> dict[str, Known]:
@@ -188,12 +189,19 @@ class Store:
         `ids`, only those sources' (a pass reads them a page at a time)."""
         where, params = ("", []) if ids is None else (f"where s.id in {_IDS}", [_json(ids)])
         rows = self._all(
-            "select s.id, s.current_version_id, v.fingerprint, s.etag, s.last_modified"
+            "select s.id, s.current_version_id, v.fingerprint, s.etag, s.last_modified,"
+            f" {_DIGEST} as digest"
             f" from sources s left join versions v on v.id = s.current_version_id {where}",
             params,
         )
         return {
-            r["id"]: Known(r["current_version_id"], r["fingerprint"], r["etag"], r["last_modified"])
+            r["id"]: Known(
+                r["current_version_id"],
+                r["fingerprint"],
+                r["etag"],
+                r["last_modified"],
+                r["digest"],
+            )
             for r in rows
         }
 
@@ -392,6 +400,8 @@ class Store:
 # A set of ids as one parameter: `where id in {_IDS}` with `_json(ids)`, whatever their number
 # (SQLite caps the parameters of one statement).
 _IDS = "(select value from json_each(?))"
+# A source's digest (`schema.m010_digest`), only while it belongs to the current version.
+_DIGEST = "case when s.digest_version_id = s.current_version_id then s.digest end"
 
 
 def _json(ids: Iterable[str]) -> str:

@@ -111,6 +111,13 @@ def _record(db: Database, result: CheckResult, recipients: Recipients) -> CheckR
     now = iso(result.started_at)
     current_id: int | None = source["current_version_id"]
     failed = result.outcome == "error"
+    base_id = result.base_version_id
+    if result.digest is not None and result.regions is None and base_id not in (None, current_id):
+        # Read as the version the check began with (its digest), which another writer has
+        # replaced since: that version's text is what the page shows, compared below as any
+        # reading is. Versions are never deleted.
+        base = db.table("versions").get(base_id)
+        result = replace(result, regions=StoredVersion.from_row(base).regions)
     if not failed and result.regions is not None and current_id != result.base_version_id:
         # Another writer stored a version after this check read its base.
         current = (
@@ -177,6 +184,9 @@ def _record(db: Database, result: CheckResult, recipients: Recipients) -> CheckR
         updates["title"] = result.regions.title
     if result.regions is not None and not failed:
         updates["rules_changed"] = 0  # read by this version's rules from now on
+        # what the current version was read from, for the next check (`schema.m010_digest`)
+        updates["digest"] = result.regions.digest
+        updates["digest_version_id"] = version_id
     event = _transition(db, result, source, now, recipients, updates)
     _update_source(db, result.source_id, updates)
     return replace(result, change_id=change_id, revert_to=revert_to, event=event)

@@ -54,6 +54,7 @@ class SourceState:
     etag: str | None
     last_modified: str | None
     consecutive_failures: int
+    digest: str | None = None  # what `current` was read from (`Regions.digest`), if known
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class Known:
     fingerprint: str | None
     etag: str | None
     last_modified: str | None
+    digest: str | None = None  # what the current version was read from, if known
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,9 @@ class CheckResult:
     url: str | None = None
     # the stored version the page was compared with (None: the source had none)
     base_version_id: int | None = None
+    # Set, with no regions, when the page's digest was the stored one's (`Regions.digest`):
+    # it reads exactly as the version `base_version_id`, and its text was not read again.
+    digest: str | None = None
     # set by recording
     change_id: int | None = None
     revert_to: int | None = None

@@ -233,6 +233,17 @@ def m009_database_id(db: Database) -> None:
     )
 
 
+def m010_digest(db: Database) -> None:
+    # The digest of what the source's current version was read from (`Regions.digest`), and
+    # which version that was: a check whose page has the same digest reads as that version
+    # without its text being read again. Kept beside the version it belongs to, so that
+    # anything that moves `current_version_id` leaves it unused rather than wrong.
+    sources = db.table("sources")
+    for name, kind in (("digest", str), ("digest_version_id", int)):
+        if name not in sources.columns_dict:
+            sources.add_column(name, kind)
+
+
 STEPS: tuple[Callable[[Database], None], ...] = (
     m001_initial,
     m002_service,
@@ -243,6 +254,7 @@ STEPS: tuple[Callable[[Database], None], ...] = (
     m007_rules_changed,
     m008_in_flight,
     m009_database_id,
+    m010_digest,
 )
 
 

@@ -21,11 +21,12 @@ from tests.corpus.variants import VOLATILE, load_corpus, make_variants
 KNOWN_MISSES: dict[str, str] = {}
 
 
+def _capture(html: str) -> Capture:
+    return Capture(url="corpus.html", body=html.encode(), media_type="text/html", charset="utf-8")
+
+
 def regions_of(html: str) -> Regions:
-    capture = Capture(
-        url="corpus.html", body=html.encode(), media_type="text/html", charset="utf-8"
-    )
-    return extract(capture, ExtractRules())
+    return extract(_capture(html), ExtractRules())
 
 
 @dataclass
@@ -45,6 +46,12 @@ class Score:
     # per kind of edit ("chrome" for every edit that changes nothing in the article):
     # [right, total]
     by_kind: dict[str, list[int]] = field(default_factory=dict)
+    # variants whose digest is the page's (`Regions.digest`): read without their text, each
+    # checked here against its full reading
+    same_digest: int = 0
+    digest_kinds: dict[str, int] = field(default_factory=dict)
+    # a variant read differently from its page though their digests are the same: must be none
+    digest_wrong: list[str] = field(default_factory=list)
 
 
 def _squash(text: str) -> str:
@@ -79,7 +86,14 @@ def score() -> Score:
             result.wrong_access.append(f"{page_id}: {base.access}, truth {truth['access']}")
         for variant in make_variants(html, truth):
             result.comparisons += 1
-            found = set(compare(base, regions_of(variant.html)).kinds)
+            read = regions_of(variant.html)
+            found = set(compare(base, read).kinds)
+            if base.digest is not None and read.digest == base.digest:
+                result.same_digest += 1
+                result.digest_kinds[variant.name] = result.digest_kinds.get(variant.name, 0) + 1
+                shortcut = extract(_capture(variant.html), ExtractRules(), base.digest)
+                if read != base or read.title != base.title or shortcut is not None:
+                    result.digest_wrong.append(f"{page_id}/{variant.name}")
             expect: set[Any] = set(variant.expect)
             kind = variant.name if expect or variant.name == VOLATILE else "chrome"
             tally = result.by_kind.setdefault(kind, [0, 0])
@@ -105,7 +119,17 @@ def main() -> int:
     print(f"comparisons: {s.comparisons}, right: {s.right}")
     for kind, (right, total) in sorted(s.by_kind.items()):
         print(f"  {kind}: {right} / {total}")
-    for name in ("false_alerts", "missed", "no_article", "wrong_access", "needs_browser"):
+    print(f"variants read by digest alone (their page's): {s.same_digest}")
+    for name, count in sorted(s.digest_kinds.items()):
+        print(f"  {name}: {count}")
+    for name in (
+        "false_alerts",
+        "missed",
+        "no_article",
+        "wrong_access",
+        "needs_browser",
+        "digest_wrong",
+    ):
         items = getattr(s, name)
         print(f"{name}: {len(items)}")
         for item in items:
