@@ -163,10 +163,17 @@ def test_a_page_that_carries_the_mark_itself_keeps_no_digest_and_keeps_its_attri
 
 def test_the_digest_depends_on_the_code_that_reads(monkeypatch: pytest.MonkeyPatch) -> None:
     first = read(page())
-    monkeypatch.setattr(extract_module, "_code", lambda: "other code")
-    assert read(page()).digest not in (None, first.digest)
-    monkeypatch.setattr(extract_module, "_code", lambda: None)  # its files unreadable
-    assert read(page()).digest is None
+    try:
+        monkeypatch.setattr(extract_module, "_code", lambda: "other code")
+        extract_module._prefix.cache_clear()
+        assert read(page()).digest not in (None, first.digest)
+        monkeypatch.setattr(extract_module, "_code", lambda: None)  # its files unreadable
+        extract_module._prefix.cache_clear()
+        assert read(page()).digest is None
+    finally:
+        monkeypatch.undo()
+        extract_module._prefix.cache_clear()
+    assert read(page()).digest == first.digest
 
 
 def test_marking_for_the_digest_leaves_the_page_as_it_was() -> None:

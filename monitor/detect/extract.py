@@ -577,42 +577,49 @@ def _digest(
     (`+`, `~`, a pseudo-class), which elements outside these may decide; an element that
     already carries the mark; this code's own files unreadable.
     """
-    code = _code()
+    prefix = _prefix(rules)
     nodes = [container, *notices]
-    if (
-        code is None
-        or not _digestible(rules)
-        or len({node.mem_id for node in nodes}) < len(nodes)
-        or any(_MARK in node.attributes for node in nodes)
-    ):
+    marked = {node.mem_id for node in nodes}
+    if prefix is None or len(marked) < len(nodes) or any(_MARK in node.attrs for node in nodes):
         return None
     for index, node in enumerate(nodes):
         node.attrs[_MARK] = str(index)
     try:
-        pieces = [code, repr(rules), repr(facts)]
+        digest = hashlib.blake2b(prefix, digest_size=16)
+        digest.update(repr(facts).encode("utf-8", "surrogatepass"))
         for node in nodes:
-            pieces.append(node.html or "")
-            pieces.append(repr(_ancestry(node)))
+            digest.update(b"\x00")
+            digest.update((node.html or "").encode("utf-8", "surrogatepass"))
+            digest.update(repr(_ancestry(node, marked)).encode("utf-8", "surrogatepass"))
     finally:
         for node in nodes:
             del node.attrs[_MARK]
-    data = "\x00".join(pieces).encode("utf-8", "surrogatepass")
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    return digest.hexdigest()
 
 
-def _ancestry(node: LexborNode) -> list[tuple[str | None, list[tuple[str, str | None]]]]:
-    chain = []
+def _ancestry(node: LexborNode, marked: set[int]) -> list[object]:
+    """The tags and attributes of `node`'s ancestors, up to the root or to the nearest marked
+    one, whose own markup and ancestors are in the digest already."""
+    chain: list[object] = []
     current = node.parent
     while current is not None:
-        chain.append((current.tag, list(current.attributes.items())))
+        if current.mem_id in marked:
+            chain.append(current.attrs.get(_MARK))
+            break
+        chain.append((current.tag, current.attributes))
         current = current.parent
     return chain
 
 
 @functools.cache
-def _digestible(rules: ExtractRules) -> bool:
-    """Whether the rules' `exclude` selectors look only at an element and its ancestors."""
-    return not any(ch in selector for selector in rules.exclude for ch in "+~:")
+def _prefix(rules: ExtractRules) -> bytes | None:
+    """This code's and the rules' part of every digest made with `rules`; None when the rules'
+    `exclude` selectors look at more than an element and its ancestors (siblings, positions),
+    or the code cannot be told from another (`_code`)."""
+    code = _code()
+    if code is None or any(ch in selector for selector in rules.exclude for ch in "+~:"):
+        return None
+    return f"{code}\x00{rules!r}\x00".encode("utf-8", "surrogatepass")
 
 
 @functools.cache
