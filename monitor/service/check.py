@@ -28,7 +28,7 @@ from monitor.service.inflight import InFlight
 from monitor.service.observe import Job, confirm, host_key, judge, observe, read_baseline
 from monitor.store.db import Store
 from monitor.store.record import Recipients, Stale, record_checks
-from monitor.store.rows import CheckResult, Known
+from monitor.store.rows import CheckResult, Known, SourceState
 
 if TYPE_CHECKING:
     from monitor.fetch.browser import BrowserFetcher
@@ -116,14 +116,7 @@ class Checker:
         """Read the stored state; on a first check, import the baseline (not in a dry run)."""
         state = self.store.state(source.id)
         if state.current is not None:
-            return Job(
-                source,
-                state.current.regions,
-                state.current.id,
-                state.etag,
-                state.last_modified,
-                digest=state.digest,
-            )
+            return _stored(source, state)
         if source.baseline is None:
             return Job(source, None)
         try:
@@ -139,14 +132,7 @@ class Checker:
         state = self.store.state(source.id)
         if state.current is None:  # pragma: no cover - the import above stored one
             return Job(source, baseline)
-        return Job(
-            source,
-            state.current.regions,
-            state.current.id,
-            state.etag,
-            state.last_modified,
-            digest=state.digest,
-        )
+        return _stored(source, state)
 
     def _run(self, job: Job) -> CheckResult:
         started = self.clock()
@@ -452,6 +438,15 @@ def _recorded(result: CheckResult, source_id: str) -> CheckResult:
         url=None,
         etag=None,
         last_modified=None,
+    )
+
+
+def _stored(source: Source, state: SourceState) -> Job:
+    """A job comparing `source` with its stored current version."""
+    assert state.current is not None
+    current = state.current
+    return Job(
+        source, current.regions, current.id, state.etag, state.last_modified, digest=state.digest
     )
 
 
