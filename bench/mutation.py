@@ -44,6 +44,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/test_extract.py",
         "tests/test_extract_real_markup.py",
         "tests/test_extract_rules.py",
+        "tests/test_digest.py",
         # the real pages: seconds a mutant, over a thousand mutants (the README's figures are
         # from a run without it)
         "tests/test_corpus.py",
@@ -67,6 +68,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     ),
     "monitor/store/record.py": (
         "tests/test_store.py",
+        "tests/test_digest.py",
         "tests/test_check.py",
         # the worker pool's test: 7 s of the 15 s every mutant costs, and it records through
         # the same path as the rest of test_check.py
