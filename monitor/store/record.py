@@ -134,6 +134,7 @@ def _record(db: Database, result: CheckResult, recipients: Recipients) -> CheckR
         # the reference, with no change and no alert.
         result = replace(result, outcome="rebaselined", comparison=None)
     version_id, change_id, revert_to = current_id, None, None
+    inserted = False  # a version made now was written with `last_seen` already
     if result.outcome in ("new", "changed", "rebaselined") and result.regions is not None:
         found = db.execute(
             "select id from versions where source_id = ? and fingerprint = ?",
@@ -146,11 +147,12 @@ def _record(db: Database, result: CheckResult, recipients: Recipients) -> CheckR
             version_id = insert_version(
                 db, result.source_id, result.regions, result.started_at, "check"
             )
+            inserted = True
         if result.outcome == "changed" and result.comparison is not None:
             change_id = _insert_change(
                 db, result, now, current_id, version_id, revert_to, recipients
             )
-    if version_id is not None and not failed:
+    if version_id is not None and not failed and not inserted:
         db.execute("update versions set last_seen = ? where id = ?", [now, version_id])
     keep_validators = failed or result.outcome == "not_modified"
     _insert(
