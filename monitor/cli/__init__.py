@@ -1,5 +1,7 @@
 import sys
 
+import monitor.cli.ending  # noqa: F401 - first: its exit function must be the first registered
+
 # `import httpx` also imports httpx's own command line, and with it rich and pygments, which
 # are installed here: about 40 ms on every `monitor` command, which never runs that command
 # line (encode/httpx#3547). A None entry makes that one import fail, and httpx falls back to

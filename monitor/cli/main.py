@@ -21,6 +21,7 @@ from typing import Any
 import click
 
 import monitor.cli.checking as cli_checking
+import monitor.cli.ending as ending
 import monitor.cli.publishing as cli_publishing
 import monitor.cli.service as cli_service
 from monitor.app import open_store
@@ -250,7 +251,12 @@ for _command in (*cli_checking.COMMANDS, *cli_service.COMMANDS, *cli_publishing.
 
 
 def main() -> None:
-    cli(prog_name="monitor")
+    """The `monitor` command (`python -m monitor`, the installed script)."""
+    try:
+        cli(prog_name="monitor")
+    except SystemExit as exc:  # click's standalone mode always ends with one
+        ending.note(exc.code)
+        raise
 
 
 if __name__ == "__main__":  # pragma: no cover
