@@ -2038,7 +2038,6 @@ def test_an_article_cut_into_sections_of_one_kind_is_taken_whole(html: str) -> N
 @pytest.mark.parametrize(
     ("build", "why"),
     [
-        (lambda: _sections((60, 90)), "two sections may be a story and its summary box"),
         (lambda: _sections(kinds=("sec", "sec", "other")), "a block of another kind"),
         (lambda: _sections((49, 90, 60)), "a section under a paragraph's worth of text"),
         (lambda: _sections(inside="<h1>Next story</h1>"), "each has its own headline"),
@@ -2054,6 +2053,153 @@ def test_sibling_blocks_that_are_not_one_articles_sections_stay_apart(
 ) -> None:
     teaser = regions(build()).teaser
     assert teaser.startswith("Then piece1") and "piece0" not in teaser, why
+
+
+def _lede_page(lede: str, rest: str, between: str = "", before: str = "") -> str:
+    """A story (`div#story`, headline first) whose lede block stands before the block with
+    the rest of it, `between` them (a photo, a sidebar) and `before` the lede."""
+    headline = "<h1>The council weighs the library budget</h1>"
+    return page(f"<div id='story'>{headline}{before}{lede}{between}{rest}</div>")
+
+
+REST = "".join(f"<p>{said(30, f'rest{i}')}</p>" for i in range(3))
+PHOTO = "<div class='inline'><img src='a.jpg'><p>Enlarge this image</p></div>"
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        # the New York Times, 2010-2013: two `div.articleBody` with a photo between them
+        _lede_page(
+            f"<div class='articleBody'><p>{said(25, 'lede')}</p></div>",
+            f"<div class='articleBody'>{REST}</div>",
+            between=PHOTO,
+        ),
+        # the same, each paragraph named by a selector (`[itemprop=articleBody]`)
+        _lede_page(
+            f"<div class='articleBody'><p itemprop='articleBody'>{said(25, 'lede')}</p></div>",
+            "<div class='articleBody'>"
+            + "".join(f"<p itemprop='articleBody'>{said(30, f'rest{i}')}</p>" for i in range(3))
+            + "</div>",
+            between=PHOTO,
+        ),
+        # the Washington Post: two `div.entry-content`, a sidebar between them
+        _lede_page(
+            f"<div class='entry-content'><p>{said(25, 'lede')}</p></div>",
+            f"<div class='entry-content'>{REST}</div>",
+            between=f"<div class='rail'><p>{said(12, 'rail')}</p></div>",
+        ),
+        # the New York Times, 2017: each block in a wrapper of its own kind
+        _lede_page(
+            f"<div class='supp'><div class='body-1'><p>{said(25, 'lede')}</p></div></div>",
+            f"<div class='supp'><div class='body-2'>{REST}</div></div>",
+            between="<div class='interrupter'><p>Advertisement</p></div>",
+        ),
+        # the Telegraph: each of the first paragraphs in a block of its own, an ad in one
+        _lede_page(
+            "".join(
+                f"<div class='par{i}'><p>{said(12, f'lede{i}')}</p>"
+                + ("<div class='ad-slot'></div>" if i == 0 else "")
+                + "</div>"
+                for i in range(3)
+            ),
+            f"<div class='body'>{REST}</div>",
+        ),
+    ],
+)
+def test_a_lede_in_blocks_of_its_own_before_the_rest_starts_the_teaser(html: str) -> None:
+    teaser = regions(html).teaser
+    assert teaser.startswith("Then lede"), teaser[:80]
+    assert all(f"Then rest{i}" in teaser for i in range(3))
+    assert "Enlarge" not in teaser
+
+
+@pytest.mark.parametrize(
+    ("html", "why"),
+    [
+        (
+            _lede_page(
+                f"<div class='lead'><p>{said(25, 'lede')}</p></div>",
+                f"<div class='body'>{REST}</div>",
+            ),
+            "one paragraph in a block of its own is the standfirst",
+        ),
+        (
+            _lede_page(
+                f"<div class='body'><h1>Next</h1><p>{said(25, 'lede')}</p></div>",
+                f"<div class='body'>{REST}</div>",
+            ),
+            "a block of the story's kind with a headline of its own is another story",
+        ),
+        (
+            _lede_page(
+                f"<div class='body'><p><a href='/a'>{said(25, 'lede')}</a></p></div>",
+                f"<div class='body'>{REST}</div>",
+            ),
+            "a block of links",
+        ),
+        (
+            _lede_page(
+                f"<div class='body'><p>{said(25, 'lede')}</p></div>",
+                f"<div class='body'>{REST}</div>",
+                between=f"<div class='box'><p>{said(30, 'box')}</p></div>",
+            ),
+            "more than three twentieths of what holds them is other text",
+        ),
+        (
+            _lede_page(
+                f"<div class='body'><p>{said(12, 'lede')}</p></div>",
+                f"<div class='body'>{REST}</div>",
+            ),
+            "under a paragraph's worth: a kicker, not a lede",
+        ),
+        (
+            _lede_page(
+                "".join(
+                    f"<div class='par{i}'><p>{said(12, f'lede{i}')}</p><span>More</span></div>"
+                    for i in range(3)
+                ),
+                f"<div class='body'>{REST}</div>",
+            ),
+            "blocks that say more than their one paragraph",
+        ),
+        (
+            page(
+                f"<div id='story'><div class='col'><p>{said(25, 'lede')}</p></div>"
+                f"<div class='col'><div class='box'><p>{said(10, 'box')}</p></div>"
+                f"<div class='body'>{REST}</div></div></div>"
+            ),
+            "what holds the story holds other text: the lede is not looked for further up",
+        ),
+    ],
+)
+def test_blocks_before_the_story_that_are_not_its_lede_stay_out(html: str, why: str) -> None:
+    teaser = regions(html).teaser
+    assert teaser.startswith("Then rest0") and "lede" not in teaser, why
+
+
+def test_the_storys_pieces_after_its_densest_block_stay_with_the_lede() -> None:
+    # the story's last words in a third block of its kind, after the densest one: kept,
+    # while the photo between the lede and the rest is left out
+    html = _lede_page(
+        f"<div class='articleBody'><p>{said(25, 'lede')}</p></div>",
+        f"<div class='articleBody'>{REST}</div>"
+        f"{PHOTO}<div class='articleBody'><p>{said(12, 'tail')}</p></div>",
+        between=PHOTO,
+    )
+    teaser = regions(html).teaser
+    assert teaser.startswith("Then lede") and teaser.endswith(said(12, "tail"))
+    assert "Enlarge" not in teaser
+
+
+def test_a_block_of_the_storys_kind_after_it_is_not_its_lede() -> None:
+    # a summary box after the story, in a block of the story's own class
+    html = page(
+        f"<div id='story'><div class='body'>{REST}</div>"
+        f"<div class='body'><p>{said(25, 'summary')}</p></div></div>"
+    )
+    teaser = regions(html).teaser
+    assert teaser.startswith("Then rest0") and "summary" not in teaser
 
 
 def test_another_storys_article_among_sibling_blocks_is_not_a_section() -> None:
@@ -2190,3 +2336,23 @@ def test_a_notice_sentence_placed_so_is_the_notice(body: str) -> None:
 def test_a_wall_placed_so_does_not_lock_the_page(body: str) -> None:
     r = regions(page(body))
     assert (r.access, r.paywall) == ("free", "")
+
+
+def test_a_sign_in_box_that_offers_the_rest_of_the_article_is_its_wall() -> None:
+    # The Australian, 2013: a short teaser, then "Login to read the rest of this article" over
+    # its sign-in forms; no metadata says the page is locked
+    wall = (
+        "<div class='story-login'><h2>Login to read the rest of this article</h2>"
+        "<form><input type='email'><input type='password'></form></div>"
+    )
+    read = regions(page(f"<div class='story'>{STORY}</div>{wall}"))
+    assert (read.access, read.error) == ("locked", None)
+    assert read.teaser.startswith(FIRST)
+    assert "Login to read the rest of this article" in read.paywall
+
+
+def test_a_link_to_the_rest_of_an_article_is_no_wall() -> None:
+    # an excerpt that links to the whole article elsewhere holds nothing back
+    link = "<p><a href='/full'>Click here to read the rest of this article</a></p>"
+    read = regions(page(f"<div class='story'>{STORY}{link}</div>"))
+    assert (read.access, read.paywall) == ("free", "")

@@ -23,7 +23,13 @@ import selectolax
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from monitor.detect.capture import Capture, Format, decode, html_source, sniff_format
-from monitor.detect.normalise import fingerprint, normalise, strip_trailing_ellipsis, word_count
+from monitor.detect.normalise import (
+    compact,
+    fingerprint,
+    normalise,
+    strip_trailing_ellipsis,
+    word_count,
+)
 from monitor.detect.rules import ExtractRules
 
 Access = Literal["locked", "free", "unknown"]
@@ -302,6 +308,8 @@ _NOTICE_WORDING = tuple(
         r"create (?:a free |an )?account to (?:continue|keep) reading",
         r"register to (?:continue|keep) reading",
         r"sign up to (?:continue|keep) reading",
+        # "the rest": an article stands beside it (a sign-in page's own prompt says less)
+        r"(?:sign|log) ?in to read the rest of (?:this|the) (?:article|story)",
         # academic publishers' walls (Springer Nature, Elsevier, Wiley, Taylor & Francis)
         r"access through your institution",
         # not "sign in to continue reading": a sign-in page says it, and with no article
@@ -524,7 +532,7 @@ def extract_html(
                 node.decompose()
         # the headline is the page's title, shown with every change; the teaser is the text
         _drop_site_headers(container)
-        _drop(container, _JUNK, "h1", *rules.exclude)
+        _drop(container, _JUNK, "h1", f"[{_ASIDE}]", *rules.exclude)
         _drop_inner_chrome(container)
         _drop_chrome_blocks(container)
         teaser = strip_trailing_ellipsis(normalise(_block_text(container)))
@@ -871,9 +879,9 @@ def _container(
                     if holder is None or holder.tag in ("body", "html"):
                         break
                     if pieces.get(holder.mem_id, 0) >= _PIECES:
-                        return holder
+                        return _with_lede(holder)
                     holder = holder.parent
-                return best
+                return _with_lede(best)
             # `article`, `main` and the like also name cards and boxes: one that the page's
             # densest text lies outside, with far more words, is not the story
             if not densest_done:
@@ -884,7 +892,7 @@ def _container(
                 or _paragraph_words(dense) <= 2 * best_words
                 or _in_notice(dense, best, rules)
             ):
-                return best
+                return _with_lede(best)
         if first is None and best is not None:
             first = best
     if not densest_done:
@@ -1036,7 +1044,7 @@ def _densest(tree: LexborHTMLParser, min_words: int) -> LexborNode | None:
     best = max(scores, key=lambda k: scores[k])
     if scores[best] < min_words:
         return None
-    return _with_pieces(_with_split_text(nodes[best]))
+    return _with_lede(_with_pieces(_with_split_text(nodes[best])))
 
 
 def _with_pieces(node: LexborNode) -> LexborNode:
@@ -1066,6 +1074,86 @@ def _with_pieces(node: LexborNode) -> LexborNode:
                     return parent
         current = parent
     return node
+
+
+def _with_lede(node: LexborNode) -> LexborNode:
+    """The element, or what holds it when the article's first paragraphs stand before it in
+    blocks of their own: the New York Times and the Washington Post put the lede in a block
+    of the body's class and the rest in another, with a photo or a sidebar between; the
+    Telegraph wraps each of the first five paragraphs in a `div` of its own. A lede block is
+    a block of the element's own tag and class (not another story: no `<h1>` of its own) or,
+    when there are `_PIECES` of them, a block that wraps one paragraph alone (one alone is the
+    standfirst); each with few links. Together with the element (or a
+    wrapper that holds nothing else) they hold nearly all the paragraph text of what holds
+    them."""
+    current = node
+    inside = _paragraph_words(node)
+    for _ in range(_LEDE_LEVELS):
+        parent = current.parent
+        if parent is None or parent.tag in ("body", "html"):
+            return node
+        kind = current.attributes.get("class")
+        lede, wrappers, wrapped_words = 0, 0, 0
+        kept = {current.mem_id}
+        before = True
+        for child in parent.iter(include_text=False):
+            if child.mem_id == current.mem_id:
+                before = False
+                continue
+            # a piece of the element's own kind may hold the story's own boxes; one with a
+            # headline of its own is another story
+            if (
+                kind
+                and child.tag == current.tag
+                and child.attributes.get("class") == kind
+                and child.css_first("h1") is None
+            ):
+                kept.add(child.mem_id)
+                words = _paragraph_words(child) if before else 0
+                if words >= _LEDE_BLOCK_WORDS and 2 * _link_words(child) < words:
+                    lede += words
+            elif before and _wraps_paragraph(child):
+                words = _paragraph_words(child)
+                if words >= _LEDE_BLOCK_WORDS and 2 * _link_words(child) < words:
+                    kept.add(child.mem_id)
+                    wrappers, wrapped_words = wrappers + 1, wrapped_words + words
+        # one wrapped paragraph before the story is its standfirst, not its lede
+        if wrappers >= _PIECES:
+            lede += wrapped_words
+        around = _paragraph_words(parent)
+        if lede >= _LEDE_WORDS:
+            if (inside + lede) * 20 < around * 17:
+                return node
+            # What stands between the pieces (a photo, a sidebar of other stories' headlines)
+            # is not the story's: marked, and left out of its text (`extract_html`).
+            for child in parent.iter(include_text=False):
+                if child.mem_id not in kept and child.tag != "-comment":
+                    child.attrs[_ASIDE] = ""
+            return parent
+        if around > inside:  # not a wrapper of the element alone: the lede is not further up
+            return node
+        current = parent
+    return node
+
+
+# Marks the blocks beside a story's pieces (`_with_lede`), which its text leaves out.
+_ASIDE = "data-monitor-aside"
+# A lede block says at least this much (a byline or a caption says less), and the lede at
+# least a paragraph's worth; wrappers of the element alone are looked through this far.
+_LEDE_BLOCK_WORDS = 8
+_LEDE_WORDS = 20
+_LEDE_LEVELS = 3
+
+
+def _wraps_paragraph(node: LexborNode) -> bool:
+    """Whether `node` is a block that holds one paragraph and no other text (an empty ad
+    slot or an image beside it says nothing)."""
+    if node.tag not in ("div", "section"):
+        return False
+    paragraphs = [c for c in node.iter(include_text=False) if c.tag == "p"]
+    if len(paragraphs) != 1:
+        return False
+    return compact(node.text(separator=" ")) == compact(paragraphs[0].text(separator=" "))
 
 
 def _with_split_text(node: LexborNode) -> LexborNode:

@@ -18,7 +18,14 @@ from tests.corpus.variants import VOLATILE, load_corpus, make_variants
 
 # Edits the detector still gets wrong, each with its reason; the corpus test checks that each
 # one still does, so that a fix moves it out of here.
-KNOWN_MISSES: dict[str, str] = {}
+KNOWN_MISSES: dict[str, str] = {
+    # The Australian's wall is its heading's words ("Login to read the rest of this article")
+    # over two sign-in forms, in a box whose class names no paywall; the site's header bar
+    # holds a sign-in form too. Edited or removed, what is left is a short teaser beside a
+    # sign-in form: read as a login wall (a failed check), not as a changed or lifted wall.
+    "theaustralian-seoul-talks-login-locked/notice_edit": "a wall known by its wording alone",
+    "theaustralian-seoul-talks-login-locked/unlock": "a header sign-in form reads as a wall",
+}
 
 
 def _capture(html: str) -> Capture:
