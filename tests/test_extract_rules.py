@@ -2140,6 +2140,14 @@ def test_a_lede_in_blocks_of_its_own_before_the_rest_starts_the_teaser(html: str
         ),
         (
             _lede_page(
+                f"<div class='body'><p>{said(12, 'lede')} <a href='/b'>{said(13, 'link')}</a>"
+                "</p></div>",
+                f"<div class='body'>{REST}</div>",
+            ),
+            "a block that is half links",
+        ),
+        (
+            _lede_page(
                 f"<div class='body'><p>{said(25, 'lede')}</p></div>",
                 f"<div class='body'>{REST}</div>",
                 between=f"<div class='box'><p>{said(30, 'box')}</p></div>",
@@ -2152,6 +2160,14 @@ def test_a_lede_in_blocks_of_its_own_before_the_rest_starts_the_teaser(html: str
                 f"<div class='body'>{REST}</div>",
             ),
             "under a paragraph's worth: a kicker, not a lede",
+        ),
+        (
+            _lede_page(
+                f"<div class='body'><p>{said(7, 'lede')}</p></div>"
+                f"<div class='body'><p>{said(15, 'lede')}</p></div>",
+                f"<div class='body'>{REST}</div>",
+            ),
+            "a block of a byline's length says nothing of the lede",
         ),
         (
             _lede_page(

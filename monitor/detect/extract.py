@@ -1087,53 +1087,65 @@ def _with_lede(node: LexborNode) -> LexborNode:
     wrapper that holds nothing else) they hold nearly all the paragraph text of what holds
     them."""
     current = node
-    inside = _paragraph_words(node)
+    inside: int | None = None  # counted once a lede is in sight: most pages have none
     for _ in range(_LEDE_LEVELS):
         parent = current.parent
         if parent is None or parent.tag in ("body", "html"):
             return node
-        kind = current.attributes.get("class")
-        lede, wrappers, wrapped_words = 0, 0, 0
-        kept = {current.mem_id}
-        before = True
+        before: list[LexborNode] = []
+        after: list[LexborNode] = []
+        side = before
         for child in parent.iter(include_text=False):
             if child.mem_id == current.mem_id:
-                before = False
-                continue
-            # a piece of the element's own kind may hold the story's own boxes; one with a
-            # headline of its own is another story
-            if (
-                kind
-                and child.tag == current.tag
-                and child.attributes.get("class") == kind
-                and child.css_first("h1") is None
-            ):
-                kept.add(child.mem_id)
-                words = _paragraph_words(child) if before else 0
-                if words >= _LEDE_BLOCK_WORDS and 2 * _link_words(child) < words:
-                    lede += words
-            elif before and _wraps_paragraph(child):
-                words = _paragraph_words(child)
-                if words >= _LEDE_BLOCK_WORDS and 2 * _link_words(child) < words:
-                    kept.add(child.mem_id)
-                    wrappers, wrapped_words = wrappers + 1, wrapped_words + words
+                side = after
+            elif child.tag != "-comment":
+                side.append(child)
+        kind = current.attributes.get("class")
+        # a piece of the element's own kind may hold the story's own boxes; one with a
+        # headline of its own is another story
+        pieces = [
+            child
+            for child in (*before, *after)
+            if kind
+            and child.tag == current.tag
+            and child.attributes.get("class") == kind
+            and child.css_first("h1") is None
+        ]
+        kept = {current.mem_id, *(piece.mem_id for piece in pieces)}
+        earlier = {child.mem_id for child in before}
+        lede = sum(_lede_words(piece) for piece in pieces if piece.mem_id in earlier)
+        wrapped = [
+            (child, words)
+            for child in before
+            if child.mem_id not in kept
+            and _wraps_paragraph(child)
+            and (words := _lede_words(child))
+        ]
         # one wrapped paragraph before the story is its standfirst, not its lede
-        if wrappers >= _PIECES:
-            lede += wrapped_words
-        around = _paragraph_words(parent)
+        if len(wrapped) >= _PIECES:
+            lede += sum(words for _, words in wrapped)
+            kept.update(child.mem_id for child, _ in wrapped)
         if lede >= _LEDE_WORDS:
-            if (inside + lede) * 20 < around * 17:
+            inside = _paragraph_words(node) if inside is None else inside
+            if (inside + lede) * 20 < _paragraph_words(parent) * 17:
                 return node
             # What stands between the pieces (a photo, a sidebar of other stories' headlines)
             # is not the story's: marked, and left out of its text (`extract_html`).
-            for child in parent.iter(include_text=False):
-                if child.mem_id not in kept and child.tag != "-comment":
+            for child in (*before, *after):
+                if child.mem_id not in kept:
                     child.attrs[_ASIDE] = ""
             return parent
-        if around > inside:  # not a wrapper of the element alone: the lede is not further up
-            return node
+        if any((child.text(separator=" ") or "").strip() for child in (*before, *after)):
+            return node  # not a wrapper of the element alone: the lede is not further up
         current = parent
     return node
+
+
+def _lede_words(node: LexborNode) -> int:
+    """A block's paragraph words if it may be a piece of a lede (a byline or a caption says
+    less; a block of links is no story), else 0."""
+    words = _paragraph_words(node)
+    return words if words >= _LEDE_BLOCK_WORDS and 2 * _link_words(node) < words else 0
 
 
 # Marks the blocks beside a story's pieces (`_with_lede`), which its text leaves out.
