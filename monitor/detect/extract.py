@@ -532,7 +532,12 @@ def extract_html(
                 node.decompose()
         # the headline is the page's title, shown with every change; the teaser is the text
         _drop_site_headers(container)
-        _drop(container, _JUNK, "h1", f"[{_ASIDE}]", *rules.exclude)
+        # only the container's own children: a reading `_container` did not take (the densest
+        # block, weighed against a selector's match) may have marked others
+        for child in list(container.iter(include_text=False)):
+            if child.tag != "-comment" and _ASIDE in child.attrs:
+                child.decompose()
+        _drop(container, _JUNK, "h1", *rules.exclude)
         _drop_inner_chrome(container)
         _drop_chrome_blocks(container)
         teaser = strip_trailing_ellipsis(normalise(_block_text(container)))
@@ -1083,9 +1088,9 @@ def _with_lede(node: LexborNode) -> LexborNode:
     Telegraph wraps each of the first five paragraphs in a `div` of its own. A lede block is
     a block of the element's own tag and class (not another story: no `<h1>` of its own) or,
     when there are `_PIECES` of them, a block that wraps one paragraph alone (one alone is the
-    standfirst); each with few links. Together with the element (or a
-    wrapper that holds nothing else) they hold nearly all the paragraph text of what holds
-    them."""
+    standfirst); each with few links. Together with the element (or a wrapper that holds
+    nothing else) they hold nearly all the paragraph text of what holds them. The blocks
+    beside the pieces are marked (`_ASIDE`) on the holder's own children."""
     current = node
     inside: int | None = None  # counted once a lede is in sight: most pages have none
     for _ in range(_LEDE_LEVELS):
