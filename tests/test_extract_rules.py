@@ -2372,3 +2372,15 @@ def test_a_link_to_the_rest_of_an_article_is_no_wall() -> None:
     link = "<p><a href='/full'>Click here to read the rest of this article</a></p>"
     read = regions(page(f"<div class='story'>{STORY}{link}</div>"))
     assert (read.access, read.paywall) == ("free", "")
+
+
+def test_a_lede_reading_the_container_did_not_take_leaves_its_text_whole() -> None:
+    # Jyllands-Posten: the story's `<article>` is taken; the densest block inside it had a lede
+    # of its own kind, and that reading, not taken, must not leave out what stands beside it
+    standfirst = f"<header><p>{said(12, 'standfirst')}</p></header>"
+    pieces = (
+        f"<div class='wrap'>{standfirst}<div class='text'><p>{said(40, 'lede')}</p></div>"
+        f"{PHOTO}<div class='text'>{REST}</div></div>"
+    )
+    teaser = regions(page(f"<article>{pieces}</article>")).teaser
+    assert "Then standfirst" in teaser and "Then lede" in teaser
