@@ -1092,7 +1092,6 @@ def _with_lede(node: LexborNode) -> LexborNode:
     nothing else) they hold nearly all the paragraph text of what holds them. The blocks
     beside the pieces are marked (`_ASIDE`) on the holder's own children."""
     current = node
-    inside: int | None = None  # counted once a lede is in sight: most pages have none
     for _ in range(_LEDE_LEVELS):
         parent = current.parent
         if parent is None or parent.tag in ("body", "html"):
@@ -1131,8 +1130,9 @@ def _with_lede(node: LexborNode) -> LexborNode:
             lede += sum(words for _, words in wrapped)
             kept.update(child.mem_id for child, _ in wrapped)
         if lede >= _LEDE_WORDS:
-            inside = _paragraph_words(node) if inside is None else inside
-            if (inside + lede) * 20 < _paragraph_words(parent) * 17:
+            # counted only now, with a lede in sight: most pages have none
+            held = _paragraph_words(node) + lede
+            if held * 20 < _paragraph_words(parent) * 17:
                 return node
             # What stands between the pieces (a photo, a sidebar of other stories' headlines)
             # is not the story's: marked, and left out of its text (`extract_html`).
