@@ -270,6 +270,20 @@ def test_a_large_pass_uses_worker_processes_and_finds_the_same(
     assert count(tmp_path / "monitor.db", "versions") == n + 1
 
 
+def test_units_of_work_keep_their_size_while_many_checks_are_left_and_shrink_at_the_end() -> None:
+    from monitor.service.check import _LAST, unit_size
+
+    sizes, left = [], 1000
+    while left:
+        take = min(left, unit_size(32, left, 4))
+        sizes.append(take)
+        left -= take
+    assert sizes[:10] == [32] * 10
+    assert sizes == sorted(sizes, reverse=True)  # never larger again
+    assert min(sizes[:-1]) == _LAST and sizes.count(_LAST) > 1  # the end goes in small units
+    assert unit_size(1, 1000, 4) == 1  # threads take one check at a time, to the end
+
+
 def test_a_pass_keeps_only_the_results_asked_for_and_reports_every_one(
     setup: Path, pages: PageServer, seed_articles: list[Article]
 ) -> None:

@@ -146,6 +146,53 @@ def test_ctrl_c_in_worker_processes_records_what_finished_and_leaves_no_process(
     assert wait_until(lambda: not any(running(p) for p in below), 15), below
 
 
+def test_ctrl_c_once_the_last_units_are_sent_still_ends_the_workers_requests(
+    http: LoopServer, seed_articles: list[Article], tmp_path: Path
+) -> None:
+    page = render(seed_articles[0])
+    stalled = 8  # the last sources, on a server that never answers
+    stall = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def hold() -> None:
+        while True:
+            try:
+                held.append(stall.accept()[0])
+            except OSError:  # closed: the test is over
+                return
+
+    threading.Thread(target=hold, daemon=True).start()
+    blocks = "".join(
+        source_block(f"p{i}", http.static(f"/p{i}", page, Content_Type="text/html"))
+        for i in range(SOURCES - stalled)
+    ) + "".join(
+        source_block(f"s{i}", f"http://127.0.0.1:{stall.getsockname()[1]}/s{i}")
+        for i in range(stalled)
+    )
+    config = write_config(tmp_path, '[monitor]\ntimeout = "30s"\nretries = 0\n\n' + blocks)
+    check = Check(config)
+    try:
+        # both worker processes wait on a page that will not come: every unit is sent
+        assert wait_until(lambda: len(held) >= 2, 60), "the pass did not reach its last units"
+        time.sleep(0.5)
+        check.proc.send_signal(signal.SIGINT)
+        out, err = check.wait(60)
+    finally:
+        check.end()
+        stall.close()
+        for conn in held:
+            conn.close()
+    assert check.proc.returncode == 130, err
+    # the pass ended by itself, its workers' requests cut: not abandoned after the grace time
+    assert "abandoned" not in err, err
+    summary = re.search(r"interrupted: (\d+) of (\d+) sources checked \(stored\)", err)
+    assert summary is not None, err
+    assert int(summary[1]) == SOURCES - stalled and int(summary[2]) == SOURCES
+    assert f"{stalled} cancelled" in out  # the summary line counts them
+    db = tmp_path / "monitor.db"
+    assert rows(db, "select count(*) from checks") == [(SOURCES - stalled,)]
+
+
 @pytest.mark.skipif(not HAVE_PROC, reason="reads /proc")
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
 def test_a_killed_check_leaves_no_worker_process(

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from monitor.fetch.browser import BrowserFetcher
 
 _BATCH = 100
+# The smallest unit of work the end of a pass sends to a worker process (see `check`).
+_LAST = 4
 _PAGE = 1000  # sources whose stored state a pass reads in one query
 # What a check cancelled before its request began says (Ctrl-C, a stop).
 NOT_STARTED = "not checked: cancelled before it started"
@@ -62,6 +64,14 @@ def uses_processes(count: int, per_host: int) -> bool:
     """
     cores = os.cpu_count() or 1
     return count >= PROCESS_THRESHOLD and cores > 1 and per_host <= cores
+
+
+def unit_size(size: int, left: int, units: int) -> int:
+    """How many checks the next unit of work sent to a worker process holds, with `left`
+    checks not yet sent and `units` units of `size` checks kept in flight: `size` while many
+    are left, then fewer, down to `_LAST`. The processes then finish together, instead of one
+    waiting for the other's last full unit."""
+    return min(size, max(_LAST, left // units // 2))
 
 
 class HostLimiter:
@@ -310,7 +320,8 @@ class Checker:
         # None: recorded, and not kept
         results: dict[str, CheckResult | None] = {}
         by_id = {s.id: s for s in sources}
-        pending: set[Future[list[CheckResult]]] = set()
+        # each unit of work in flight, and how many checks it holds
+        pending: dict[Future[list[CheckResult]], int] = {}
         jobs = self._jobs(sources, dry_run=dry_run)
         buffer: list[CheckResult] = []
         flushed = time.monotonic()
@@ -342,22 +353,28 @@ class Checker:
         in_parent = ThreadPoolExecutor(self.browser.pages if self.browser else 1, "browser")
         with pool if owned else nullcontext(), in_parent:
             processes = not isinstance(pool, ThreadPoolExecutor)
-            # bounded, so memory does not grow with the source count
-            window = worker_processes() * 2 if processes else self.concurrency * 2
-            exhausted = False
+            # bounded, so memory does not grow with the source count: this many units of the
+            # full size, in checks (the smaller units of the end keep as many checks in flight)
+            units = worker_processes() * 2 if processes else self.concurrency * 2
+            window = units * size
+            exhausted = cancelled = False
+            taken = 0
             while pending or not exhausted:
-                if not exhausted and self.fetcher.cancel.is_set():
-                    # Ctrl-C: nothing more starts, the workers' requests end, and what
-                    # finished is still recorded; the rest is "cancelled" (not recorded).
-                    exhausted = True
+                if not cancelled and self.fetcher.cancel.is_set():
+                    # Ctrl-C: nothing more starts, the workers' requests end (those of the
+                    # last units too, sent before it), and what finished is still recorded;
+                    # the rest is "cancelled" (not recorded).
+                    exhausted = cancelled = True
                     cancel_workers()
                     if not owned:  # cancelled for good: a later pass starts workers of its own
                         self.workers = None
                     for future in pending:
                         future.cancel()
-                while not exhausted and len(pending) < window:
-                    unit = list(itertools.islice(jobs, size))
-                    exhausted = len(unit) < size
+                while not exhausted and sum(pending.values()) < window:
+                    take = unit_size(size, len(sources) - taken, units)
+                    unit = list(itertools.islice(jobs, take))
+                    taken += len(unit)
+                    exhausted = not unit or taken >= len(sources)
                     if not unit:
                         break
                     if processes:
@@ -365,21 +382,25 @@ class Checker:
                         buffer.extend(job.early for job in unit if job.early is not None)
                         unit = [job for job in unit if job.early is None]
                         if browsed := [j for j in unit if j.source.fetch == "browser"]:
-                            pending.add(in_parent.submit(self._run_many, browsed))
+                            pending[in_parent.submit(self._run_many, browsed)] = len(browsed)
                             unit = [j for j in unit if j.source.fetch != "browser"]
                         if unit:
-                            pending.add(pool.submit(_in_process, unit, self.clock()))
+                            pending[pool.submit(_in_process, unit, self.clock())] = len(unit)
                     else:
-                        pending.add(pool.submit(self._run_many, unit))
+                        pending[pool.submit(self._run_many, unit)] = len(unit)
                 if pending:
                     # with a timeout, so that a cancel is seen while long units run
-                    done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+                    done, _ = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
                     for future in done:
+                        del pending[future]
                         if not future.cancelled():
                             buffer.extend(future.result())
                 # A commit costs more than the rows it writes: gather up to a hundred checks,
-                # or a second's worth, into one transaction (each still all or nothing).
-                if len(buffer) >= _BATCH or time.monotonic() - flushed > 1.0:
+                # or a second's worth, into one transaction (each still all or nothing). Once
+                # every job is out, a quarter of that: what is left to record when the last
+                # unit returns, with nothing else to do meanwhile, is then a few dozen checks.
+                batch = _BATCH // 4 if exhausted else _BATCH
+                if len(buffer) >= batch or time.monotonic() - flushed > 1.0:
                     flush()
             flush()
         if held:
