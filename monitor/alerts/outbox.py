@@ -143,6 +143,13 @@ class Sender:
         # The [[notify]] targets' sender: its rows are apart from the email ones, so one
         # never waits on the other.
         self.notifier = notifier
+        # Set when alerts are queued: a `delivering` block then sends them at once, not at
+        # its next round, so that a pass does not end with a round's worth still to send.
+        self._queued = threading.Event()
+
+    def queued(self) -> None:
+        """Alerts were just queued: a `delivering` block starts a round now."""
+        self._queued.set()
 
     def _due(self, now: datetime) -> list[list[Alert]]:
         alerts = outbox.due_alerts(self.store, now)
@@ -238,9 +245,10 @@ class Sender:
     def delivering(self, every: float = 0.25) -> Iterator[DeliveryReport]:
         """Deliver due alerts in the background while the block runs, then once more after it.
 
-        A long pass sends its first alerts while it is still checking, and the sending overlaps
-        the checks instead of following them. A round that loses the server ends the background
-        rounds, so a server that is down is not asked again every `every` seconds.
+        A long pass sends its alerts while it is still checking, and the sending overlaps the
+        checks instead of following them: a round starts every `every` seconds, and at once
+        when `queued` says alerts were queued. A round that loses the server ends the
+        background rounds, so a server that is down is not asked again every `every` seconds.
         """
         total = DeliveryReport()
         stop = threading.Event()
@@ -248,7 +256,11 @@ class Sender:
 
         def rounds() -> None:
             try:
-                while not stop.wait(every):
+                while True:
+                    self._queued.wait(every)
+                    self._queued.clear()
+                    if stop.is_set():
+                        return
                     if not _merge(total, self.deliver()):
                         return
             except BaseException as exc:  # raised in the caller's thread once the block ends
@@ -260,7 +272,9 @@ class Sender:
             yield total
         finally:
             stop.set()
+            self._queued.set()  # the thread waits on it
             thread.join()
+            self._queued.clear()
         if problems:
             raise problems[0]
         _merge(total, self.deliver())

@@ -145,6 +145,8 @@ def check_cmd(
 
             def seen(result: CheckResult) -> None:
                 outcomes[result.outcome] += 1
+                if result.change_id is not None or result.event is not None:
+                    app.sender.queued()  # its alerts go out now, not after the pass
                 step(result)
 
             shown, interrupted = run_interruptibly(
