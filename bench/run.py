@@ -10,6 +10,7 @@ unchanged, and mutated (10% of teasers edited). Loopback only; writes bench/RESU
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import shutil
 import statistics
@@ -45,43 +46,56 @@ def correct(tool: str, cycle: str, run: Run, ids: set[str], mutated: set[str]) -
 
 
 def one_round(variant: str, n: int, work: Path, tools: list[str]) -> dict[tuple[str, str], Run]:
-    site = Site(n, work / "site")
+    """Each tool gets pages of its own, the same pages, and the tools take turns cycle by
+    cycle: a slower spell of the shared machine then weighs on all of them alike, not on the
+    one whose three cycles it happened to cover. The pages just written are on disk before a
+    cycle starts, so that their write-back does not fall on whichever tool runs first."""
+    pages = work / "pages"
+    sites = {tool: Site(n, pages / _slug(tool)) for tool in tools}
     server: Nginx | PythonServer
     if variant == "latency":
-        server = PythonServer(work / "site", delay=0.1)
-        prefix = "/static"
+        server = PythonServer(pages, delay=0.1)
+        kind = "static"
     else:
-        server = Nginx(work / "site") if shutil.which("nginx") else PythonServer(work / "site")
-        prefix = "/rotating" if variant == "rotating" else "/static"
-    ids = {f"p{i}": server.url(f"{prefix}/p{i}.html") for i in range(n)}
+        server = Nginx(pages) if shutil.which("nginx") else PythonServer(pages)
+        kind = "rotating" if variant == "rotating" else "static"
     results: dict[tuple[str, str], Run] = {}
     mutated: set[str] = set()
     try:
+        runners: dict[str, Monitor | Urlwatch | LowerBound] = {}
         for tool in tools:
-            site = Site(n, work / "site")  # every tool starts from the same pages
-            folder = work / tool.replace(" ", "-")
-            shutil.rmtree(folder, ignore_errors=True)
-            runner: Monitor | Urlwatch | LowerBound
+            ids = {f"p{i}": server.url(f"/{_slug(tool)}/{kind}/p{i}.html") for i in range(n)}
+            folder = work / _slug(tool)
             if tool == "monitor" and variant == "latency":
                 # one slow host: the per-host limit raised to the global one, both to 32
-                runner = Monitor(folder, ids, per_host=LATENCY_LIMIT, concurrency=LATENCY_LIMIT)
+                runners[tool] = Monitor(
+                    folder, ids, per_host=LATENCY_LIMIT, concurrency=LATENCY_LIMIT
+                )
             elif tool == DEFAULT_LIMITS:  # the same at the default global limit, 16
-                runner = Monitor(folder, ids, per_host=16, concurrency=16)
+                runners[tool] = Monitor(folder, ids, per_host=16, concurrency=16)
             elif tool == "monitor":
-                runner = Monitor(folder, ids, per_host=2)
+                runners[tool] = Monitor(folder, ids, per_host=2)
             elif tool == "urlwatch":
-                runner = Urlwatch(folder, ids)
+                runners[tool] = Urlwatch(folder, ids)
             else:
-                runner = LowerBound(folder, ids)
-            for cycle in CYCLES:
-                if cycle == "mutated":
+                runners[tool] = LowerBound(folder, ids)
+        names = {f"p{i}" for i in range(n)}
+        for cycle in CYCLES:
+            if cycle == "mutated":
+                for site in sites.values():  # the same pages edited on every tool's site
                     mutated = {f"p{i}" for i in site.mutate(0.10, seed=n)}
-                run = runner.cycle()
-                run.correct = correct(tool, cycle, run, set(ids), mutated)
+            os.sync()
+            for tool in tools:
+                run = runners[tool].cycle()
+                run.correct = correct(tool, cycle, run, names, mutated)
                 results[(tool, cycle)] = run
     finally:
         server.stop()
     return results
+
+
+def _slug(tool: str) -> str:
+    return tool.replace(" ", "-").replace(",", "")
 
 
 def median_runs(rounds: list[dict[tuple[str, str], Run]]) -> dict[tuple[str, str], Run]:
@@ -174,7 +188,7 @@ def machine() -> list[str]:
 
     return [
         f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-        f"- machine: {platform.machine()}, {cpu}, {__import__('os').cpu_count()} cores",
+        f"- machine: {platform.machine()}, {cpu}, {os.cpu_count()} cores",
         f"- Python {platform.python_version()}, monitor {__version__}, "
         f"httpcore {httpcore.__version__} (monitor), httpx {httpx.__version__} (lower bound), "
         f"urlwatch 2.29, {nginx}",

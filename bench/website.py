@@ -126,7 +126,7 @@ http {{
     listen 127.0.0.1:{self.port};
     root {root};
     charset utf-8;
-    location /rotating/ {{ ssi on; }}
+    location ~ /rotating/ {{ ssi on; }}
   }}
 }}
 """)
@@ -188,7 +188,7 @@ class PythonServer:
         if ".." in path or not file.is_file():
             return _response(b"404 Not Found", b"not found", {})
         body = file.read_bytes()
-        if path.startswith("/rotating/"):
+        if "/rotating/" in path:
             return _response(b"200 OK", _ssi(body, self.served), {})
         etag = '"' + hashlib.md5(body).hexdigest() + '"'
         modified = email.utils.formatdate(file.stat().st_mtime, usegmt=True)
