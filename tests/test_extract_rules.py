@@ -755,12 +755,24 @@ def test_a_captcha_beside_a_locked_teaser_and_its_notice_is_no_challenge() -> No
         "<div class='navbar-collapse'>{}</div>",
         "<li class='dropdown'><div class='x'>{}</div></li>",
         "<div class='user-menu'>{}</div>",
+        # The Australian's header bar: a login lightbox whose id names the header
+        "<div id='header-nav-login-lightbox'><div class='ci-content'>{}</div></div>",
+        "<div id='site_masthead'>{}</div>",
     ],
 )
 def test_a_sign_in_form_in_the_sites_menus_is_no_login_wall(menu: str) -> None:
     form = menu.format("<form><input type='password' name='p'></form>")
     r = regions(page(f"{form}<article><p>{said(40, 'story')}</p></article>"))
     assert (r.error, r.teaser.split()[1]) == (None, "story")
+
+
+@pytest.mark.parametrize(
+    "box", ["<div id='login-box'>{}</div>", "<div id='subheaderless'>{}</div>", "<div>{}</div>"]
+)
+def test_a_sign_in_form_whose_ids_name_no_header_or_menu_is_a_login_wall(box: str) -> None:
+    form = box.format("<form><input type='password' name='p'></form>")
+    r = regions(page(f"{form}<article><p>{said(40, 'story')}</p></article>"))
+    assert r.error == "login wall: a sign-in form and no article text (Story)"
 
 
 def test_a_title_with_an_error_word_over_min_words_of_text_is_an_article() -> None:

@@ -1429,7 +1429,8 @@ def _paywall_nodes(
 
 def _in_site_menu(node: LexborNode) -> bool:
     """Whether `node` sits in the site's header or menus: a sign-in form there is on every
-    page of the site, article or not; a login wall puts its form in the page."""
+    page of the site, article or not; a login wall puts its form in the page. The header is
+    an element's tag, or a word of its id (The Australian's `#header-nav-login-lightbox`)."""
     current = node.parent
     while current is not None and current.tag not in ("body", "html"):
         if current.tag in ("header", "nav"):
@@ -1437,8 +1438,16 @@ def _in_site_menu(node: LexborNode) -> bool:
         classes = (current.attributes.get("class") or "").lower()
         if "navbar" in classes or "dropdown" in classes or "menu" in classes:
             return True
+        ident = current.id
+        if ident and not _SITE_MENU_ID.isdisjoint(_ID_WORD.findall(ident.lower())):
+            return True
         current = current.parent
     return False
+
+
+# Words of an id that name the site's header or its menus (`_in_site_menu`).
+_SITE_MENU_ID = frozenset(("header", "nav", "navbar", "menu", "masthead"))
+_ID_WORD = re.compile(r"[a-z]+")
 
 
 def _in_dialog(node: LexborNode) -> bool:
