@@ -9,7 +9,7 @@ import contextlib
 import json
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
@@ -20,8 +20,8 @@ from typing import Any
 from click.testing import Result
 
 from monitor.alerts.mailer import Transport, build_transport
-from monitor.alerts.outbox import Sender, list_alerts
-from monitor.app import open_app
+from monitor.alerts.outbox import DeliveryReport, Sender, list_alerts
+from monitor.app import App, open_app
 from monitor.config.settings import Settings, load_settings
 from monitor.demo.site import Article, PageServer
 from monitor.store.db import Store
@@ -80,6 +80,22 @@ def check_a_change(config: Path, pages: PageServer, article: Article) -> Result:
     run(config, "check")
     edit(pages, article, "rare trip", "rare journey")
     return run(config, "check")
+
+
+@contextlib.contextmanager
+def delivering_a_change(
+    config: Path, pages: PageServer, article: Article, every: float
+) -> Iterator[tuple[App, Settings, DeliveryReport]]:
+    """Check the page as it is, then, inside a `delivering` block with a background round
+    every `every` seconds, check it with three words edited: one change, its alerts queued
+    while the block runs. Yields the app, its settings and the block's report."""
+    pages.put_article(PATH, article)
+    run(config, "check")
+    settings = load_settings(config)
+    with open_app(settings) as app, app.sender.delivering(every=every) as total:
+        edit(pages, article, "rare trip", "rare journey", chrome=1)
+        app.checker.check(settings.sources)
+        yield app, settings, total
 
 
 def queue_a_change(config: Path, pages: PageServer, article: Article, old: str, new: str) -> None:
@@ -183,12 +199,11 @@ def test_a_long_pass_counts_the_alerts_sent_while_it_ran_and_after_it(
     with smtp_server(box) as port, webhook(hook):
         config = email_config(tmp_path, pages, plain_smtp(port) + to(DESK, "gone@example.org"))
         config.write_text(config.read_text() + f'\n[[notify]]\nid = "hook"\nurl = "{hook.url()}"\n')
-        pages.put_article(PATH, seed_articles[0])
-        run(config, "check")
-        settings = load_settings(config)
-        with open_app(settings) as app, app.sender.delivering(every=0.05) as total:
-            edit(pages, seed_articles[0], "rare trip", "rare journey", chrome=1)
-            app.checker.check(settings.sources)
+        with delivering_a_change(config, pages, seed_articles[0], every=0.05) as (
+            app,
+            settings,
+            total,
+        ):
             # sent by a background round while the pass goes on
             wait_for(lambda: not list_alerts(app.store, "pending"), "the first alerts sent")
             assert len(box.received) == 1 and len(hook.accepted()) == 1
@@ -207,13 +222,8 @@ def test_alerts_said_to_be_queued_go_out_at_once_and_not_at_the_next_round(
     box = Mailbox()
     with smtp_server(box) as port:
         config = email_config(tmp_path, pages, plain_smtp(port) + to(DESK))
-        pages.put_article(PATH, seed_articles[0])
-        run(config, "check")
-        settings = load_settings(config)
         # the next background round is an hour away
-        with open_app(settings) as app, app.sender.delivering(every=3600) as total:
-            edit(pages, seed_articles[0], "rare trip", "rare journey", chrome=1)
-            app.checker.check(settings.sources)
+        with delivering_a_change(config, pages, seed_articles[0], every=3600) as (app, _, total):
             assert len(list_alerts(app.store, "pending")) == 1 and not box.received
             app.sender.queued()  # what `monitor check` says as it records a change
             wait_for(lambda: not list_alerts(app.store, "pending"), "the alert sent")
