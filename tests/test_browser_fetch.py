@@ -61,21 +61,25 @@ def browser() -> Iterator[BrowserFetcher]:
 
 
 def _browser_pids() -> list[int]:
-    """This process's Chromium browser processes (not their renderers): descendants of this
-    test process whose command line is Chromium's and has no --type."""
+    """This process's Chromium browser processes: descendants of this test process running
+    Chromium whose parent is not Chromium (the renderers, zygotes and utilities are)."""
     parents: dict[int, int] = {}
-    commands: dict[int, list[str]] = {}
+    chromium: set[int] = set()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             stat = (entry / "stat").read_text()
-            command = (entry / "cmdline").read_bytes().split(b"\0")
+            command = (entry / "cmdline").read_bytes()
         except OSError:
             continue
         pid = int(entry.name)
         parents[pid] = int(stat.rsplit(")", 1)[1].split()[1])
-        commands[pid] = [c.decode(errors="replace") for c in command if c]
+        # Chromium rewrites its children's titles into one string with spaces, so the
+        # program is the text before the first NUL or space.
+        program = command.split(b"\0", 1)[0].split(b" ", 1)[0]
+        if b"chromium" in program:
+            chromium.add(pid)
 
     def ours(pid: int) -> bool:
         while pid > 1:
@@ -84,14 +88,20 @@ def _browser_pids() -> list[int]:
                 return True
         return False
 
-    return [
-        pid
-        for pid, command in commands.items()
-        if command
-        and "chromium" in command[0]
-        and not any(c.startswith("--type=") for c in command)
-        and ours(pid)
-    ]
+    return [pid for pid in chromium if parents[pid] not in chromium and ours(pid)]
+
+
+def _kill(pids: list[int]) -> list[int]:
+    """The processes killed: one that has ended meanwhile (a browser an earlier test closed)
+    is no longer there to kill."""
+    killed = []
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            continue
+        killed.append(pid)
+    return killed
 
 
 @needs_chromium
@@ -210,9 +220,7 @@ def test_browser_crash_is_a_failed_check_and_the_next_check_starts_a_new_browser
     def crash_then_serve(request: object) -> Reply:
         # The browser dies while its page waits for this answer.
         if not killed:
-            for pid in _browser_pids():
-                os.kill(pid, signal.SIGKILL)
-                killed.append(pid)
+            killed.extend(_kill(_browser_pids()))
         return Reply(200, page.body, {"Content-Type": "text/html; charset=utf-8"})
 
     url = http.route(PATH, crash_then_serve)
@@ -224,7 +232,7 @@ def test_browser_crash_is_a_failed_check_and_the_next_check_starts_a_new_browser
     settings = load_settings(_config(tmp_path, url))
     with open_app(settings) as app:
         [crashed] = app.checker.check(settings.sources)
-        assert killed, "the test found no browser process to kill"
+        assert killed, f"the test found no browser process to kill; the check: {crashed}"
         assert crashed.outcome == "error"
         assert crashed.error is not None and "crashed" in crashed.error
         [after] = app.checker.check(settings.sources)
