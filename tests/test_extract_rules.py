@@ -12,6 +12,7 @@ from collections.abc import Callable
 import pytest
 
 from monitor.detect.capture import Capture, html_source
+from monitor.detect.compare import compare
 from monitor.detect.extract import (
     Regions,
     _more_words,
@@ -772,6 +773,85 @@ def test_a_sign_in_form_in_the_sites_menus_is_no_login_wall(menu: str) -> None:
 def test_a_sign_in_form_whose_ids_name_no_header_or_menu_is_a_login_wall(box: str) -> None:
     form = box.format("<form><input type='password' name='p'></form>")
     r = regions(page(f"{form}<article><p>{said(40, 'story')}</p></article>"))
+    assert r.error == "login wall: a sign-in form and no article text (Story)"
+
+
+# A sign-in form beside a teaser, under a heading no notice wording knows (The Australian's
+# wall, reworded).
+FORM_WALL = (
+    "<div class='main'><div class='story'><p>{story}</p></div>"
+    "<div class='gate'><h2>{heading}</h2>"
+    "<form><input name='u'><input type='password' name='p'><button>Go</button></form>"
+    "</div></div>"
+)
+
+
+@pytest.mark.parametrize(
+    ("body_attrs", "head"),
+    [
+        ("class='paywall state-premium'", ""),
+        ("", '<meta property="article:content_tier" content="locked">'),
+    ],
+)
+def test_on_a_locked_page_the_block_beside_the_article_holding_a_sign_in_form_is_the_notice(
+    body_attrs: str, head: str
+) -> None:
+    html = page(
+        FORM_WALL.format(story=said(40, "story"), heading="Zebra lantern for the rest"),
+        head=head,
+        body_attrs=body_attrs,
+    )
+    r = regions(html)
+    assert (r.error, r.access, r.paywall) == (None, "locked", "Zebra lantern for the rest")
+    assert "Zebra" not in r.teaser and r.teaser.startswith("Then story")
+
+
+def test_a_reworded_heading_over_the_sign_in_form_of_a_locked_page_is_a_notice_change() -> None:
+    def read(heading: str) -> Regions:
+        story = said(40, "story")
+        body = FORM_WALL.format(story=story, heading=heading)
+        return regions(page(body, body_attrs="class='paywall'"))
+
+    old, new = read("Login to read the rest of this article"), read("Members read on here")
+    assert compare(old, new).kinds == ("paywall_changed",)
+
+
+@pytest.mark.parametrize(
+    "gate",
+    [
+        # no declaration: a sign-in form beside a short text is still a login wall
+        ("", "<div class='gate'><h2>Members read on</h2>{form}</div>"),
+        # the comments' sign-in form holds back the comments, not the article
+        ("class='paywall'", "<div id='comments' class='comments'>Sign in to comment{form}</div>"),
+        # a block that says more than a notice does is no notice
+        (
+            "class='paywall'",
+            "<div class='gate'>" + "<span>Members sign in here </span>" * 38 + "{form}</div>",
+        ),
+    ],
+)
+def test_a_sign_in_form_that_is_no_wall_of_a_locked_page_leaves_a_login_wall(
+    gate: tuple[str, str],
+) -> None:
+    body_attrs, block = gate
+    form = "<form><input type='password' name='p'></form>"
+    body = f"<div class='main'><div class='story'><p>{said(40, 'story')}</p></div>"
+    body += block.format(form=form) + "</div>"
+    r = regions(page(body, body_attrs=body_attrs))
+    assert r.error == "login wall: a sign-in form and no article text (Story)"
+
+
+def test_the_sign_in_form_in_the_header_of_a_locked_page_is_not_taken_for_the_notice() -> None:
+    header = "<header><h2>Our site</h2><form><input type='password' name='p'></form></header>"
+    body = f"{header}<div class='main'><div class='story'><p>{said(40, 'story')}</p></div></div>"
+    r = regions(page(body, body_attrs="class='paywall'"))
+    assert (r.error, r.access, r.paywall) == (None, "locked", "")
+
+
+def test_a_sign_in_form_inside_the_article_of_a_locked_page_is_not_taken_for_the_notice() -> None:
+    story = f"<article><p>{said(40, 'story')}</p><div class='gate'><h2>Members</h2>"
+    story += "<form><input type='password' name='p'></form></div></article>"
+    r = regions(page(story, body_attrs="class='paywall'"))
     assert r.error == "login wall: a sign-in form and no article text (Story)"
 
 

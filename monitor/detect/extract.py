@@ -513,6 +513,8 @@ def extract_html(
     paywall_nodes, walled = _paywall_nodes(tree, container, rules, declared)
     if walled and declared is None:  # what the page declares outranks a class name
         declared = "locked"
+    if not paywall_nodes and declared == "locked" and container is not None:
+        paywall_nodes = _form_wall(tree, container)
     og_title = _og_title(tree)
     digest = None
     if container is not None:
@@ -1425,6 +1427,27 @@ def _paywall_nodes(
             else []
         )
     ), walled
+
+
+def _form_wall(tree: LexborHTMLParser, container: LexborNode) -> list[LexborNode]:
+    """The block beside the article that holds a sign-in form, on a page that says it is
+    locked and shows no notice known by its class or wording: there the form is the wall's
+    way in, whatever its heading says (The Australian's "Login to read the rest of this
+    article" over its login forms, reworded). Without this, the page read as a login wall: a
+    failed check where the notice had changed.
+
+    The block is the form's ancestor just below the element it shares with the article; a
+    form in the article itself, in the site's menus or in the comments is not one."""
+    for password in tree.css('input[type="password"]'):
+        if _in_site_menu(password) or _within(password, container):
+            continue
+        block = password
+        while block.parent is not None and not _within(container, block.parent):
+            block = block.parent
+        words = word_count(normalise(block.text(separator=" ")))
+        if words <= _NOTICE_WORDS and not _about_comments(block, container):
+            return [block]
+    return []
 
 
 def _in_site_menu(node: LexborNode) -> bool:
