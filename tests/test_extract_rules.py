@@ -76,6 +76,54 @@ def test_a_paywall_notice_outside_any_dialog_on_a_free_page_is_its_notice(body_a
     assert (r.access, r.paywall) == ("locked", NOTICE)
 
 
+# --- a layer a script shows, found by its wording alone -------------------------------------------
+
+GATE = "To keep reading, please enter your email address. Already a subscriber? Sign in"
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        "<div id='drawbridge-signup-overlay'><div class='row'><h3>{}</h3></div></div>",
+        "<div class='newsletter-popup'>{}</div>",
+        "<div id='gate_lightbox'>{}</div>",
+        "<div class='modal'>{}</div>",
+        "<div role='dialog'>{}</div>",
+    ],
+)
+@pytest.mark.parametrize("head", ["", FREE])
+def test_a_layer_for_a_script_to_show_is_no_notice_on_a_page_that_does_not_say_locked(
+    layer: str, head: str
+) -> None:
+    r = regions(page(f"<article>{STORY}</article>" + layer.format(GATE), head=head))
+    assert (r.error, r.access, r.paywall) == (None, "free", "")
+
+
+@pytest.mark.parametrize(
+    ("head", "body_attrs"),
+    [
+        ('<meta property="article:content_tier" content="locked">', ""),
+        # a paywall class on what holds the article says locked too
+        ("", "class='paywall'"),
+    ],
+)
+def test_on_a_page_that_says_locked_the_layers_words_are_its_notice(
+    head: str, body_attrs: str
+) -> None:
+    layer = f"<div id='signup-overlay'><p>{GATE}</p></div>"
+    html = page(f"<article>{STORY}</article>{layer}", head=head, body_attrs=body_attrs)
+    assert (regions(html).access, regions(html).paywall) == ("locked", GATE)
+
+
+@pytest.mark.parametrize(
+    "box",
+    ["<div class='gate'>{}</div>", "<div id='overlayed-story-end'>{}</div>"],
+)
+def test_the_same_words_outside_any_layer_are_the_notice(box: str) -> None:
+    r = regions(page(f"<article>{STORY}</article>" + box.format(f"<p>{GATE}</p>")))
+    assert (r.access, r.paywall) == ("locked", GATE)
+
+
 # --- chrome blocks inside the article ------------------------------------------------------------
 
 
@@ -1671,6 +1719,17 @@ def test_a_date_with_its_year_and_a_few_words_of_any_language_is_not_teaser(line
     assert teaser_with(f"<div>{line}</div>") == teaser_with("")
 
 
+def test_a_fact_checks_rating_is_its_verdict_and_stays_teaser() -> None:
+    # Snopes: "Rating / Unproven", the editors' verdict, not the readers' votes
+    teaser = teaser_with("<div class='rating'><p>Rating</p><p>Unproven</p></div>")
+    assert "Unproven" in teaser
+
+
+def test_a_line_that_says_how_often_something_happened_is_story() -> None:
+    line = "The lift stopped 3 times in the first week."
+    assert line in teaser_with(f"<div>{line}</div>")
+
+
 @pytest.mark.parametrize(
     "line",
     [
@@ -1690,6 +1749,8 @@ def test_a_line_with_a_date_and_more_words_is_story(line: str) -> None:
         "<div>28.8K بازدید |</div>",
         "<div>1,284 shares 57 comments</div>",
         "<div>Kommentare: 3</div>",
+        "<span class='vistas'>Visto 314 veces</span>",  # Ultima Hora
+        "<div>Viewed 1,204 times</div>",
         "<h2>Comments (15)</h2>",
         "<h2>评论<span>(15)</span></h2>",  # The Paper's comments heading
         # the markup's indentation is no text: the block is a short line
@@ -1713,6 +1774,10 @@ def test_a_count_of_views_or_comments_in_the_article_is_not_teaser(html: str) ->
         "<ul class='hot-news-ul'><li>{}</li></ul>",  # Sina
         "<div class='poll-block'><span>{}</span></div>",
         "<ul class='images-poll__variants'><li>{}</li></ul>",
+        # readers' ratings (Ultima Hora's stars, schema.org's AggregateRating)
+        "<ul class='star-rating'><li>{}</li></ul>",
+        "<div itemscope itemtype='http://schema.org/AggregateRating'><span>{}</span></div>",
+        "<div itemprop='aggregateRating'><span>{}</span></div>",
     ],
 )
 def test_readers_comments_polls_and_trending_lists_in_the_article_are_not_teaser(

@@ -57,6 +57,9 @@ _INNER_CHROME = (
     "[id*=comments]:not(h2, h3, h4, h5, h6), "
     "[class*=trending], [class*=most-popular], [class*=hot-news], .poll, [class*=poll-], "
     "[class*=poll_], [class*=-poll], [class*=_poll], "
+    # readers' ratings move with their votes ("Actualmente puntuada con 1 estrella(s)"); not
+    # any rating: a fact check's is its verdict
+    "[class*=star-rating], [itemtype*=AggregateRating], [itemprop=aggregateRating], "
     # what the site's print stylesheet hides is not the article (nature.com's job listings)
     "[class*=hide-print], [class*=hidden-print], [class*=no-print], [class*=noprint], "
     '[class*=print-hide], [class*=print-none], [class*="print:hidden"]'
@@ -207,7 +210,14 @@ _COUNTED = (
     r"تعليق\w*|بازدید|دیدگاه|نظر|閲覧|コメント|阅读|閱讀|评论|評論|조회|댓글)"
 )
 _COUNT = r"\d[\d.,]*\s*(?:[km]|mil|mln|万|千)?\+?"
-_COUNTER = re.compile(rf"(?i){_COUNT}\s*{_COUNTED}(?!\w)|(?<!\w){_COUNTED}\s*[:(]?\s*{_COUNT}\)?")
+# "Visto 314 veces", "viewed 12 times": a count said as how many times a page was seen
+_SEEN_TIMES = (
+    rf"(?<!\w)(?:seen|viewed|read|visto|vista|leído|leido|lido|letto|vu|lu)\s+{_COUNT}\s*"
+    r"(?:times|veces|vezes|volte|fois)(?!\w)"
+)
+_COUNTER = re.compile(
+    rf"(?i){_COUNT}\s*{_COUNTED}(?!\w)|(?<!\w){_COUNTED}\s*[:(]?\s*{_COUNT}\)?|{_SEEN_TIMES}"
+)
 _BYLINE = re.compile(r"(?:by|von|par|por|door)(?:\s+|(?=[A-Z]))\S", re.I)
 _BYLINE_ALONE = frozenset({"by", "von", "par", "por", "door", "di"})
 _LEAD_FURNITURE = re.compile(
@@ -1420,7 +1430,10 @@ def _paywall_nodes(
     page = normalise(body.text(separator=" "))
     return (
         _marker_nodes(body, page, container, rules)
-        or _phrase_nodes(body, page, container, _page_wording(tree))
+        # a paywall class on the article says locked as a declaration does
+        or _worded_nodes(
+            body, page, container, _page_wording(tree), "locked" if walled else declared
+        )
         or (
             _phrase_nodes(body, page, container, _declared_wording(tree))
             if declared == "locked"
@@ -1487,6 +1500,41 @@ def _in_dialog(node: LexborNode) -> bool:
             return True
         current = current.parent
     return False
+
+
+# Words of an id or class that name a layer a script shows over the page.
+_OVERLAY_NAMES = frozenset({"overlay", "popup", "lightbox", "modal"})
+
+
+def _in_overlay(node: LexborNode) -> bool:
+    """Whether `node` lies in a layer a script shows over the page when it decides to: an
+    element whose id or class has the word overlay, popup, lightbox or modal, or a dialog.
+    Found by its wording alone on a page that does not say it is locked, such a layer is an
+    offer kept ready (the Washington Post's "To keep reading, please enter your email
+    address" over a whole article, for an A/B test its own settings had switched off), not
+    a wall that stands in for the article."""
+    current: LexborNode | None = node
+    while current is not None and current.tag not in ("body", "html"):
+        names = f"{current.id or ''} {current.attributes.get('class') or ''}".lower()
+        if _OVERLAY_NAMES.intersection(_ID_WORD.findall(names)):
+            return True
+        current = current.parent
+    return _in_dialog(node)
+
+
+def _worded_nodes(
+    body: LexborNode,
+    page: str,
+    container: LexborNode | None,
+    phrases: tuple[re.Pattern[str], ...],
+    declared: Access | None,
+) -> list[LexborNode]:
+    """`_phrase_nodes`, but not a layer kept for a script to show (`_in_overlay`) on a page
+    that does not say it is locked."""
+    found = _phrase_nodes(body, page, container, phrases)
+    if declared != "locked" and any(map(_in_overlay, found)):
+        return []
+    return found
 
 
 def _phrase_nodes(
