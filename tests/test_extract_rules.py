@@ -903,6 +903,64 @@ def test_a_sign_in_form_inside_the_article_of_a_locked_page_is_not_taken_for_the
     assert r.error == "login wall: a sign-in form and no article text (Story)"
 
 
+# The WSJ's wall: a label over a "Subscribe" and a "Sign In" button, where the story stops.
+LINK_WALL = (
+    "<article><div class='snippet'><div class='body'><p>{story}</p><p>{story}</p></div>"
+    "<div class='gate'><span>{label}</span><div class='actions'>"
+    "<a href='/subscribe'>Subscribe</a> <a href='/login'>{sign_in}</a></div></div></div>"
+    "</article>"
+)
+LOCKED_TIER = '<meta property="article:content_tier" content="locked">'
+
+
+def test_on_a_locked_page_the_box_of_the_subscribe_and_sign_in_links_is_the_notice() -> None:
+    def read(label: str) -> Regions:
+        body = LINK_WALL.format(story=said(40, "story"), label=label, sign_in="Sign In")
+        return regions(page(body, head=LOCKED_TIER))
+
+    old, new = read("To Read the Full Story"), read("Zebra lantern Full Story")
+    assert (new.access, new.paywall) == ("locked", "Zebra lantern Full Story\nSubscribe Sign In")
+    assert "Zebra" not in new.teaser and new.teaser == old.teaser
+    assert compare(old, new).kinds == ("paywall_changed",)
+
+
+@pytest.mark.parametrize(
+    ("head", "sign_in", "where"),
+    [
+        ("", "Sign In", "article"),  # a page that does not say it is locked
+        (LOCKED_TIER, "Sign In to comment", "article"),  # not the link's whole text
+        (LOCKED_TIER, "Sign In", "after"),  # outside the article: the site's, the comments'
+        (LOCKED_TIER, "Sign In", "header"),  # the site's menus in the article
+        (LOCKED_TIER, "Sign In", "comments"),  # the comments' wall in the article
+        (LOCKED_TIER, "Sign In", "alone"),  # a sign-in link with no offer beside it
+        (LOCKED_TIER, "Sign In", "long"),  # a box that says more than a notice
+    ],
+)
+def test_subscribe_and_sign_in_links_that_are_no_wall_are_not_the_notice(
+    head: str, sign_in: str, where: str
+) -> None:
+    links = f"<a href='/s'>Subscribe</a> <a href='/l'>{sign_in}</a>"
+    box = f"<div class='gate'><span>Zebra lantern Full Story</span><div>{links}</div></div>"
+    story = f"<div class='body'><p>{said(40, 'story')}</p></div>"
+    long = "<span>Members sign in here </span>" * 38
+    body = {
+        "article": f"<article>{story}{box}</article>",
+        "after": f"<article>{story}</article>{box}",
+        "header": f"<article><header>{box}</header>{story}</article>",
+        "comments": f"<article>{story}<div id='comments'>{box}</div></article>",
+        "alone": f"<article>{story}{box.replace(links, f'<a href=/l>{sign_in}</a>')}</article>",
+        "long": f"<article>{story}{box.replace('<div>', long + '<div>')}</article>",
+    }[where]
+    r = regions(page(body, head=head))
+    assert r.paywall == ""
+
+
+def test_the_links_of_a_german_page_are_not_read_as_an_english_wall() -> None:
+    body = LINK_WALL.format(story=said(40, "story"), label="Zebra Laterne", sign_in="Sign In")
+    html = page(body, head=LOCKED_TIER).replace("<html>", "<html lang='de'>")
+    assert regions(html).paywall == ""
+
+
 def test_a_title_with_an_error_word_over_min_words_of_text_is_an_article() -> None:
     html = page(f"<article><p>{said(20, 'story')}</p></article>", title="Error rates fall")
     assert regions(html).error is None

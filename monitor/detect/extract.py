@@ -524,7 +524,7 @@ def extract_html(
     if walled and declared is None:  # what the page declares outranks a class name
         declared = "locked"
     if not paywall_nodes and declared == "locked" and container is not None:
-        paywall_nodes = _form_wall(tree, container)
+        paywall_nodes = _form_wall(tree, container) or _link_wall(tree, container)
     og_title = _og_title(tree)
     digest = None
     if container is not None:
@@ -1460,6 +1460,47 @@ def _form_wall(tree: LexborHTMLParser, container: LexborNode) -> list[LexborNode
         words = word_count(normalise(block.text(separator=" ")))
         if words <= _NOTICE_WORDS and not _about_comments(block, container):
             return [block]
+    return []
+
+
+# A wall's two ways in, said as its links' whole text (English: `_link_wall`)
+_SIGN_IN_LINK = re.compile(r"(?i)(?:sign|log) ?in")
+_SUBSCRIBE_LINK = re.compile(r"(?i)subscribe(?: now| today)?")
+
+
+def _link_wall(tree: LexborHTMLParser, container: LexborNode) -> list[LexborNode]:
+    """The box in the article holding a "Subscribe" and a "Sign in" link, on an English page
+    that says it is locked and shows no notice known by its class or wording: the wall's
+    ways in, where the story stops, whatever its heading says (the WSJ's "To Read the Full
+    Story" over its two buttons, reworded). Without this, the reworded heading read as more
+    teaser. Outside the article such links are the site's account bar or the comments' wall
+    (The Telegraph's "You need to be a subscriber to join the conversation").
+
+    The box is the links' largest ancestor that holds no paragraph of eight words or more
+    (a paragraph of the article) and is not the article itself."""
+    body = tree.body
+    if body is None or _language(tree) not in ("", "en"):
+        return []
+    for link in body.css("a"):
+        if not _SIGN_IN_LINK.fullmatch(normalise(link.text(separator=" "))):
+            continue
+        if _in_site_menu(link) or not _within(link, container):
+            continue
+        box = link
+        while (
+            (parent := box.parent) is not None
+            and parent.tag not in ("body", "html")
+            and parent.mem_id != container.mem_id
+            and not any(_words(p.text(separator=" ")) >= 8 for p in parent.css("p"))
+        ):
+            box = parent
+        offers = (normalise(a.text(separator=" ")) for a in box.css("a"))
+        if (
+            any(map(_SUBSCRIBE_LINK.fullmatch, offers))
+            and word_count(normalise(box.text(separator=" "))) <= _NOTICE_WORDS
+            and not _about_comments(box, container)
+        ):
+            return [box]
     return []
 
 

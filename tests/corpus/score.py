@@ -26,9 +26,6 @@ KNOWN_MISSES: dict[str, str] = {
     # reworded heading, is read as a changed notice since round 0.14: the block beside the
     # article holding the sign-in form of a page that says it is locked is the notice.)
     "theaustralian-seoul-talks-login-locked/unlock": "the body's paywall class stays",
-    # The WSJ's wall is known by its wording ("To Read the Full Story"); reworded, its box
-    # reads as more teaser (the tenth blind batch).
-    "wsj-2020-buffett-apple-snippet-wall-locked/notice_edit": "a wall known by its wording",
 }
 
 
