@@ -99,6 +99,21 @@ def test_a_layer_for_a_script_to_show_is_no_notice_on_a_page_that_does_not_say_l
     assert (r.error, r.access, r.paywall) == (None, "free", "")
 
 
+def test_a_layer_holding_the_notice_box_with_more_besides_is_still_a_layer() -> None:
+    # the box that says the words stops below the layer, which holds a long list too
+    more = "".join(f"<li>{said(8, 'headline')}</li>" for _ in range(10))
+    layer = f"<div class='overlay'><div class='gate'><p>{GATE}</p></div><ul>{more}</ul></div>"
+    r = regions(page(f"<article>{STORY}</article>{layer}"))
+    assert (r.access, r.paywall) == ("free", "")
+
+
+def test_an_open_modal_on_the_page_does_not_make_every_notice_a_layer() -> None:
+    # Bootstrap marks the body of a page with an open modal
+    box = f"<div class='gate'><p>{GATE}</p></div>"
+    r = regions(page(f"<article>{STORY}</article>{box}", body_attrs="class='modal-open'"))
+    assert (r.access, r.paywall) == ("locked", GATE)
+
+
 @pytest.mark.parametrize(
     ("head", "body_attrs"),
     [
@@ -826,6 +841,7 @@ def test_a_sign_in_form_whose_ids_name_no_header_or_menu_is_a_login_wall(box: st
 
 # A sign-in form beside a teaser, under a heading no notice wording knows (The Australian's
 # wall, reworded).
+LOCKED_TIER = '<meta property="article:content_tier" content="locked">'
 FORM_WALL = (
     "<div class='main'><div class='story'><p>{story}</p></div>"
     "<div class='gate'><h2>{heading}</h2>"
@@ -844,14 +860,21 @@ FORM_WALL = (
 def test_on_a_locked_page_the_block_beside_the_article_holding_a_sign_in_form_is_the_notice(
     body_attrs: str, head: str
 ) -> None:
-    html = page(
-        FORM_WALL.format(story=said(40, "story"), heading="Zebra lantern for the rest"),
-        head=head,
-        body_attrs=body_attrs,
-    )
+    # the site's header form comes first; the layout that wraps the article and its wall
+    # names the comments it also holds
+    menu = "<header><form><input type='password' name='m'></form></header>"
+    wall = FORM_WALL.format(story=said(40, "story"), heading="Zebra lantern for the rest")
+    html = page(f"{menu}<div class='layout has-comments'>{wall}</div>", head, body_attrs=body_attrs)
     r = regions(html)
     assert (r.error, r.access, r.paywall) == (None, "locked", "Zebra lantern for the rest")
     assert "Zebra" not in r.teaser and r.teaser.startswith("Then story")
+
+
+@pytest.mark.parametrize(("words", "taken"), [(150, True), (151, False)])
+def test_a_sign_in_forms_block_is_the_notice_up_to_150_words(words: int, taken: bool) -> None:
+    heading = said(words - 1, "members")  # and the form's "Go"
+    html = page(FORM_WALL.format(story=said(40, "story"), heading=heading), LOCKED_TIER)
+    assert regions(html).paywall == (heading if taken else "")
 
 
 def test_a_reworded_heading_over_the_sign_in_form_of_a_locked_page_is_a_notice_change() -> None:
@@ -905,23 +928,43 @@ def test_a_sign_in_form_inside_the_article_of_a_locked_page_is_not_taken_for_the
 
 # The WSJ's wall: a label over a "Subscribe" and a "Sign In" button, where the story stops.
 LINK_WALL = (
-    "<article><div class='snippet'><div class='body'><p>{story}</p><p>{story}</p></div>"
+    "<article><div class='snippet'><div class='body'>{story}</div>"
     "<div class='gate'><span>{label}</span><div class='actions'>"
     "<a href='/subscribe'>Subscribe</a> <a href='/login'>{sign_in}</a></div></div></div>"
     "</article>"
 )
-LOCKED_TIER = '<meta property="article:content_tier" content="locked">'
 
 
-def test_on_a_locked_page_the_box_of_the_subscribe_and_sign_in_links_is_the_notice() -> None:
+# paragraphs of 40 words, or of eight (the fewest a paragraph of the article has)
+@pytest.mark.parametrize(
+    "story", [f"<p>{said(40, 'story')}</p>" * 2, f"<p>{said(8, 'story')}</p>" * 12]
+)
+def test_on_a_locked_page_the_box_of_the_subscribe_and_sign_in_links_is_the_notice(
+    story: str,
+) -> None:
+    sign_in = "<span>Sign</span> <span>In</span>"
+    offer = "<a href='/subscribe'><span>Subscribe</span> <span>now</span></a>"
+
     def read(label: str) -> Regions:
-        body = LINK_WALL.format(story=said(40, "story"), label=label, sign_in="Sign In")
-        return regions(page(body, head=LOCKED_TIER))
+        wall = LINK_WALL.format(story=story, label=label, sign_in=sign_in)
+        wall = wall.replace("<a href='/subscribe'>Subscribe</a>", offer)
+        body = f"<header><a href='/l'>Sign in</a></header><div class='has-comments'>{wall}</div>"
+        return regions(page(body, head=LOCKED_TIER).replace("<html>", "<html lang='en-US'>"))
 
     old, new = read("To Read the Full Story"), read("Zebra lantern Full Story")
-    assert (new.access, new.paywall) == ("locked", "Zebra lantern Full Story\nSubscribe Sign In")
+    assert (new.access, new.paywall) == (
+        "locked",
+        "Zebra lantern Full Story\nSubscribe now Sign In",
+    )
     assert "Zebra" not in new.teaser and new.teaser == old.teaser
     assert compare(old, new).kinds == ("paywall_changed",)
+
+
+@pytest.mark.parametrize(("words", "taken"), [(150, True), (151, False)])
+def test_a_subscribe_and_sign_in_box_is_the_notice_up_to_150_words(words: int, taken: bool) -> None:
+    label = said(words - 3, "members")  # and the links' "Subscribe" and "Log in"
+    wall = LINK_WALL.format(story=f"<p>{said(40, 'story')}</p>" * 2, label=label, sign_in="Log in")
+    assert bool(regions(page(wall, head=LOCKED_TIER)).paywall) is taken
 
 
 @pytest.mark.parametrize(
@@ -956,7 +999,8 @@ def test_subscribe_and_sign_in_links_that_are_no_wall_are_not_the_notice(
 
 
 def test_the_links_of_a_german_page_are_not_read_as_an_english_wall() -> None:
-    body = LINK_WALL.format(story=said(40, "story"), label="Zebra Laterne", sign_in="Sign In")
+    story = f"<p>{said(40, 'story')}</p>" * 2
+    body = LINK_WALL.format(story=story, label="Zebra Laterne", sign_in="Sign In")
     html = page(body, head=LOCKED_TIER).replace("<html>", "<html lang='de'>")
     assert regions(html).paywall == ""
 
