@@ -76,6 +76,45 @@ def test_a_paywall_notice_outside_any_dialog_on_a_free_page_is_its_notice(body_a
     assert (r.access, r.paywall) == ("locked", NOTICE)
 
 
+# --- a paywall class or id around the article's first paragraph -----------------------------------
+
+
+def test_a_paywall_class_around_the_first_paragraph_and_the_notice_marks_the_text() -> None:
+    # The West Australian: `div.paywall` inside the article holds the story and its notice
+    banner = (
+        "<div class='banner'><p>Subscribers with digital access can view this article.</p>"
+        "<p>Already a subscriber? <a href='/login'>Login here.</a></p></div>"
+    )
+    story = f"<p>{said(40, 'story')}</p><p>{said(20, 'more')}</p>"
+    html = page(
+        f"<article><p>By a reporter</p><div class='paywall'>{story}{banner}</div></article>"
+    )
+    r = regions(html)
+    assert r.access == "locked" and r.paywall.startswith("Subscribers with digital access")
+    assert "Then story" in r.teaser and "Subscribers" not in r.teaser
+
+
+@pytest.mark.parametrize(
+    ("body", "paywall"),
+    [
+        # Börsen-Zeitung: the page names its wall `#paywall`
+        (
+            "<article>{story}</article><section id='paywall'><div>BZ+</div>"
+            "<div>Jetzt weiterlesen mit BZ+</div><div>4 Wochen für nur 1 € testen</div></section>",
+            "BZ+\nJetzt weiterlesen mit BZ+\n4 Wochen für nur 1 € testen",
+        ),
+        # around the article it marks the text instead
+        ("<div id='paywall'><article>{story}</article></div>", ""),
+    ],
+)
+def test_an_element_the_page_names_paywall_is_the_notice_unless_it_holds_the_article(
+    body: str, paywall: str
+) -> None:
+    r = regions(page(body.format(story=STORY)))
+    assert (r.access, r.paywall) == ("locked", paywall)
+    assert r.teaser.startswith(FIRST)
+
+
 # --- a layer a script shows, found by its wording alone -------------------------------------------
 
 GATE = "To keep reading, please enter your email address. Already a subscriber? Sign in"
@@ -2152,6 +2191,19 @@ def test_a_walls_box_that_opens_with_its_sentence_is_the_notice_with_all_its_off
     assert found.access == "locked"
     assert "会員向け記事が読み放題" in found.paywall and "日刊県民福井です" in found.paywall
     assert "会員" not in found.teaser and found.teaser.startswith(JA_START)
+
+
+def test_a_japanese_paid_article_notice_is_the_notice() -> None:
+    # Mainichi's "this article is a paid article" over the rest of a story that says nothing
+    # else of its access
+    wall = (
+        "<div class='paywallpanel'><p>この記事は有料記事です。残り716文字（全文1026文字）</p></div>"
+    )
+    found = regions(page(f"<article id='entry'>{JA_STORY}</article>{wall}"))
+    assert (found.access, found.paywall) == (
+        "locked",
+        "この記事は有料記事です。残り716文字(全文1026文字)",
+    )
 
 
 LOCKED = _ld('{"isAccessibleForFree": false}')

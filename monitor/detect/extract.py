@@ -290,7 +290,10 @@ _KNOWN_NOTICES = (
     ".gh-post-upgrade-cta, .post-upgrade-cta, [data-testid=paywall], .paywall-notice, "
     ".paywall-prompt, .paywall-message, .subscriber-only-notice, .premium-notice, "
     ".members-only-notice, #poool-widget, .pelcro-paywall, .zephr-paywall, .piano-paywall, "
-    ".tp-container-inner, .laterpay-purchase-button, .memberful-paywall"
+    ".tp-container-inner, .laterpay-purchase-button, .memberful-paywall, "
+    # an element the page names the paywall (Börsen-Zeitung's `storefront-section#paywall`);
+    # around the article or its first paragraph, it marks the text instead (`_paywall_nodes`)
+    "#paywall"
 )
 # A notice is a few sentences; a block with more words than this is article text.
 _NOTICE_WORDS = 150
@@ -373,7 +376,8 @@ _NOTICE_WORDING_OTHER = tuple(p for ps in _NOTICE_WORDING_BY_LANGUAGE.values() f
 # Japanese walls: "this article is (paid) members only", "(register and) read on"; Japanese is
 # written without spaces, so these need no word boundary.
 _NOTICE_WORDING_ANYWHERE = (
-    re.compile(r"この記事は(?:有料)?会員限定"),
+    # "this article is for (paying) members", "this article is a paid article" (Mainichi)
+    re.compile(r"この記事は(?:(?:有料)?会員限定|有料記事)"),
     re.compile(r"続きをお読みいただけます"),
 )
 _ALL_WORDING = (*_NOTICE_WORDING, *_NOTICE_WORDING_OTHER, *_NOTICE_WORDING_ANYWHERE)
@@ -1412,8 +1416,15 @@ def _paywall_nodes(
                 _within(container, node)
                 or (
                     _within(node, container)
-                    # a paragraph, or the cut part of one (ABC's `span.paywall`)
-                    and (node.tag == "p" or marks_text or _within_any(node, ("p",)))
+                    # a paragraph, or the cut part of one (ABC's `span.paywall`), or a block
+                    # that holds where the article's text begins (The West Australian's
+                    # `div.paywall` around the story and its notice)
+                    and (
+                        node.tag == "p"
+                        or marks_text
+                        or _within_any(node, ("p",))
+                        or _holds_first_paragraph(node, container)
+                    )
                 )
             ):
                 walled = True  # on the article, or on a paragraph of it
@@ -1440,6 +1451,15 @@ def _paywall_nodes(
             else []
         )
     ), walled
+
+
+def _holds_first_paragraph(node: LexborNode, container: LexborNode) -> bool:
+    """Whether the article's first paragraph (its first `<p>` of eight words or more) lies
+    in `node`: a class there marks the article's text, not a notice beside it."""
+    for paragraph in container.css("p"):
+        if _words(paragraph.text(separator=" ")) >= 8:
+            return _within(paragraph, node)
+    return False
 
 
 def _form_wall(tree: LexborHTMLParser, container: LexborNode) -> list[LexborNode]:
