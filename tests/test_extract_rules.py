@@ -95,6 +95,23 @@ def test_a_paywall_class_around_the_first_paragraph_and_the_notice_marks_the_tex
 
 
 @pytest.mark.parametrize(
+    "story",
+    [
+        # a block of the story whose first paragraph is a short line
+        "<div class='intro'><p>By a reporter</p><p>" + "Then" + " story" * 39 + ".</p></div>",
+        # a paragraph whose first 120 characters hold fewer than eight words
+        "<p>Then" + " internationalisation" * 39 + ".</p>",
+    ],
+)
+def test_a_paywall_block_after_the_story_is_its_notice_whatever_the_storys_first_lines(
+    story: str,
+) -> None:
+    notice = "Subscribers with digital access can read the rest of this story."
+    r = regions(page(f"<article>{story}<div class='paywall'><p>{notice}</p></div></article>"))
+    assert (r.access, r.paywall) == ("locked", notice)
+
+
+@pytest.mark.parametrize(
     ("body", "paywall"),
     [
         # Börsen-Zeitung: the page names its wall `#paywall`
