@@ -957,7 +957,7 @@ def test_a_reworded_heading_over_the_sign_in_form_of_a_locked_page_is_a_notice_c
         ),
     ],
 )
-def test_a_sign_in_form_that_is_no_wall_of_a_locked_page_leaves_a_login_wall(
+def test_a_sign_in_form_that_is_not_a_locked_pages_wall_leaves_a_login_wall(
     gate: tuple[str, str],
 ) -> None:
     body_attrs, block = gate
