@@ -2100,6 +2100,14 @@ def test_a_registration_wall_locks_the_page() -> None:
     assert r.paywall.startswith("Enjoying our latest content?")
 
 
+def test_an_authors_abstract_is_article_text_and_an_author_box_is_not() -> None:
+    # ScienceDirect: `div.abstract.author`, the authors' abstract before the introduction
+    abstract = f"<div class='abstract author'><h2>Abstract</h2><p>{said(30, 'finding')}</p></div>"
+    box = f"<div class='author-box'><p>{said(12, 'biography')}</p></div>"
+    teaser = regions(page(f"<article>{abstract}{STORY}{box}</article>")).teaser
+    assert teaser.startswith("Abstract\nThen finding") and "biography" not in teaser
+
+
 def test_a_byline_block_holding_more_words_than_the_story_still_goes() -> None:
     # only a block of paragraphs is kept for holding the story's words (der Freitag's wrapper)
     byline = f"<div class='author-box'>{said(30, 'author')}</div>"
@@ -2600,15 +2608,21 @@ def test_the_cut_part_of_a_paragraph_marked_paywall_is_not_the_notice() -> None:
     assert (r.access, r.paywall) == ("free", "") and "Then cut" in r.teaser
 
 
-def test_an_academic_publishers_wall_locks_the_page() -> None:
-    # nature.com: "Access through your institution" beside the sign-in buttons
+@pytest.mark.parametrize(
+    "words",
+    [
+        "Access through your institution",  # nature.com
+        "Access through your organization",  # ScienceDirect
+        "Access through your organisation",
+    ],
+)
+def test_an_academic_publishers_wall_locks_the_page(words: str) -> None:
     wall = (
         "<div class='app-access-wall'><p>Enjoying our latest content? Please sign in.</p>"
-        "<a href='/institution'>Access through your institution</a> or "
-        "<a href='/login'>Sign in</a></div>"
+        f"<a href='/institution'>{words}</a> or <a href='/login'>Sign in</a></div>"
     )
     r = regions(page(f"<article>{STORY}</article>{wall}"))
-    assert r.access == "locked" and "Access through your institution" in r.paywall
+    assert r.access == "locked" and words in r.paywall
 
 
 # --- where a notice's sentence stands ------------------------------------------------------------

@@ -45,7 +45,8 @@ _JUNK = (
 # requests: dates, bylines, share and comment counts, related and most-read links, ads.
 _INNER_CHROME = (
     "time, .date, .dateline, .published, .updated, .timestamp, .post-date, .entry-date, "
-    "[class*=byline], [class*=author], [class*=share], [class*=social], [class*=related], "
+    "[class*=byline], [class*=author]:not([class*=abstract]), [class*=share], [class*=social], "
+    "[class*=related], "
     "[class*=recommend], [class*=most-read], [class*=mostread], [class*=read-more], "
     "[class*=readmore], [class*=newsletter], [class*=advert], "
     "[id*=related], [id*=advert], .ad, .ads, .ad-slot, [class*=ad-slot], [class*=promo], "
@@ -326,7 +327,7 @@ _NOTICE_WORDING = tuple(
         # "the rest": an article stands beside it (a sign-in page's own prompt says less)
         r"(?:sign|log) ?in to read the rest of (?:this|the) (?:article|story)",
         # academic publishers' walls (Springer Nature, Elsevier, Wiley, Taylor & Francis)
-        r"access through your institution",
+        r"access through your (?:institution|organi[sz]ation)",
         # not "sign in to continue reading": a sign-in page says it, and with no article
         # beside it that page is a login wall, a failed check
     )

@@ -31,6 +31,12 @@ KNOWN_MISSES: dict[str, str] = {
     # The West Australian's wall box holds a subscriber-rewards promo, which the variant
     # leaves in place: with the wall gone it is more teaser (`teaser_length_changed`).
     "thewest-asx-women-leaders-breachscreen-locked/unlock": "the promo in the wall box stays",
+    # ScienceDirect says "Access through your organization" twice: in the header's access bar
+    # and in the access box after the introduction. The first is taken for the notice, so the
+    # box stays in the teaser: its edit reads as `teaser_rewritten`, and so does its removal.
+    # Its paragraphs are `<div>`s, so the story's start cannot tell the bar from the wall.
+    "sciencedirect-leatherback-genetics-access-box-locked/notice_edit": "the first wording wins",
+    "sciencedirect-leatherback-genetics-access-box-locked/unlock": "the first wording wins",
 }
 
 
