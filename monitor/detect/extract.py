@@ -45,6 +45,7 @@ _JUNK = (
 # requests: dates, bylines, share and comment counts, related and most-read links, ads.
 _INNER_CHROME = (
     "time, .date, .dateline, .published, .updated, .timestamp, .post-date, .entry-date, "
+    # an author's block, not the authors' abstract (ScienceDirect's `div.abstract.author`)
     "[class*=byline], [class*=author]:not([class*=abstract]), [class*=share], [class*=social], "
     "[class*=related], "
     "[class*=recommend], [class*=most-read], [class*=mostread], [class*=read-more], "
