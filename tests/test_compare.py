@@ -240,6 +240,8 @@ NOTICE_LINE = "Support our newsroom to read the rest."
         ((), "locked", "locked", "No change"),
         (("access_changed",), "locked", "free", "Paywall lifted"),
         (("access_changed",), "free", "locked", "Paywall added"),
+        (("access_changed",), "locked", "metered", "Paywall now metered"),
+        (("access_changed",), "metered", "locked", "Paywall added"),
         (("access_changed",), "locked", "unknown", "Access locked → unknown"),
         (
             ("access_changed", "teaser_length_changed"),

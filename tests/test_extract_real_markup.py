@@ -46,7 +46,33 @@ def test_paywall_class_on_the_article_container_is_not_the_notice() -> None:
     r = regions(page(f'<article class="paywall">{STORY}</article>'))
     assert r.teaser.startswith(FIRST)
     assert r.paywall == ""
-    assert r.access == "locked"  # the class says the text sits behind a wall
+    # the class says the text is for the paywall's script to hide; no wall shows: metered
+    assert r.access == "metered"
+
+
+WALL = '<div class="story-login"><h3>Subscribe to continue reading this article</h3></div>'
+
+
+def test_a_paywall_class_with_a_notice_is_locked_and_without_it_metered() -> None:
+    walled = regions(page(f'<article class="paywall">{STORY}</article>{WALL}'))
+    assert walled.access == "locked"
+    assert walled.paywall == "Subscribe to continue reading this article"
+    lifted = regions(page(f'<article class="paywall">{STORY}</article>'))
+    comparison = compare(walled, lifted)
+    assert comparison.kinds == ("access_changed",)
+    assert (comparison.access_before, comparison.access_after) == ("locked", "metered")
+
+
+def test_a_declaration_outranks_the_paywall_class_either_way() -> None:
+    def declaring(free: str) -> str:
+        ld = (
+            '<script type="application/ld+json">'
+            f'{{"@type": "NewsArticle", "isAccessibleForFree": {free}}}</script>'
+        )
+        return page(f'<article class="paywall">{STORY}</article>', head=ld)
+
+    assert regions(declaring("true")).access == "free"
+    assert regions(declaring("false")).access == "locked"
 
 
 def test_paywall_class_on_body_does_not_crash() -> None:
@@ -338,3 +364,36 @@ def test_a_japanese_members_only_notice_is_the_notice_and_its_edit_is_paywall_ch
     assert "この記事は会員限定です" in before.paywall
     assert "別の記事" not in before.paywall
     assert compare(before, after).kinds == ("paywall_changed",)
+
+
+LONG_STORY = STORY + STORY.replace("committee", "council").replace("libraries", "parks")
+BAR = (
+    '<div class="access-options"><a href="/login">Access through your organization</a> '
+    '<a href="/buy">Purchase PDF</a></div>'
+)
+
+
+def access_box(heading: str) -> str:
+    return (
+        f'<div id="access-box"><h2>{heading}</h2><p>Get full-text access by signing in, or '
+        'access through your organization.</p><a href="/buy">Purchase PDF</a></div>'
+    )
+
+
+def test_notice_wording_in_the_article_after_its_text_is_the_wall_not_the_bar_above() -> None:
+    def at(heading: str) -> str:
+        return page(f"<article><h1>A study</h1>{BAR}{LONG_STORY}{access_box(heading)}</article>")
+
+    before, after = regions(at("Organizational access")), regions(at("Institutional access"))
+    assert before.paywall.startswith("Organizational access")
+    assert "Organizational access" not in before.teaser
+    assert compare(before, after).kinds == ("paywall_changed",)
+
+
+def test_the_same_wording_again_right_after_the_first_block_leaves_the_first_the_notice() -> None:
+    def at(heading: str) -> str:
+        return page(f"<article>{LONG_STORY}{access_box(heading)}{BAR}</article>")
+
+    before = regions(at("Organizational access"))
+    assert before.paywall.startswith("Organizational access")
+    assert compare(before, regions(at("Institutional access"))).kinds == ("paywall_changed",)

@@ -112,23 +112,24 @@ def test_a_paywall_block_after_the_story_is_its_notice_whatever_the_storys_first
 
 
 @pytest.mark.parametrize(
-    ("body", "paywall"),
+    ("body", "access", "paywall"),
     [
         # Börsen-Zeitung: the page names its wall `#paywall`
         (
             "<article>{story}</article><section id='paywall'><div>BZ+</div>"
             "<div>Jetzt weiterlesen mit BZ+</div><div>4 Wochen für nur 1 € testen</div></section>",
+            "locked",
             "BZ+\nJetzt weiterlesen mit BZ+\n4 Wochen für nur 1 € testen",
         ),
-        # around the article it marks the text instead
-        ("<div id='paywall'><article>{story}</article></div>", ""),
+        # around the article it marks the text instead: no wall shows, metered
+        ("<div id='paywall'><article>{story}</article></div>", "metered", ""),
     ],
 )
 def test_an_element_the_page_names_paywall_is_the_notice_unless_it_holds_the_article(
-    body: str, paywall: str
+    body: str, access: str, paywall: str
 ) -> None:
     r = regions(page(body.format(story=STORY)))
-    assert (r.access, r.paywall) == ("locked", paywall)
+    assert (r.access, r.paywall) == (access, paywall)
     assert r.teaser.startswith(FIRST)
 
 
@@ -968,11 +969,11 @@ def test_a_sign_in_form_that_is_not_a_locked_pages_wall_leaves_a_login_wall(
     assert r.error == "login wall: a sign-in form and no article text (Story)"
 
 
-def test_the_sign_in_form_in_the_header_of_a_locked_page_is_not_taken_for_the_notice() -> None:
+def test_the_header_sign_in_form_of_a_paywall_marked_page_is_not_taken_for_its_notice() -> None:
     header = "<header><h2>Our site</h2><form><input type='password' name='p'></form></header>"
     body = f"{header}<div class='main'><div class='story'><p>{said(40, 'story')}</p></div></div>"
     r = regions(page(body, body_attrs="class='paywall'"))
-    assert (r.error, r.access, r.paywall) == (None, "locked", "")
+    assert (r.error, r.access, r.paywall) == (None, "metered", "")
 
 
 def test_a_sign_in_form_inside_the_article_of_a_locked_page_is_not_taken_for_the_notice() -> None:
@@ -1335,10 +1336,10 @@ def test_a_dialogs_offer_before_the_notice_on_a_free_page_is_skipped_for_the_not
     assert (r.access, r.paywall) == ("locked", NOTICE)
 
 
-def test_a_paywall_class_on_a_paragraph_of_the_article_locks_it_and_is_not_the_notice() -> None:
+def test_a_paywall_class_on_a_paragraph_of_the_article_marks_it_and_is_not_the_notice() -> None:
     body = f"<article>{STORY}<p class='paywall'>{said(12, 'rest')}</p></article>"
     r = regions(page(body))
-    assert (r.access, r.paywall) == ("locked", "")
+    assert (r.access, r.paywall) == ("metered", "")
     assert r.teaser.endswith("rest.")
 
 

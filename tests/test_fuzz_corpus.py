@@ -7,13 +7,14 @@ A failed extraction must say why (`error`), and comparing any two results must n
 from __future__ import annotations
 
 from functools import cache
+from typing import get_args
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from monitor.detect.capture import Capture
 from monitor.detect.compare import compare
-from monitor.detect.extract import Regions, extract
+from monitor.detect.extract import Access, Regions, extract
 from monitor.detect.rules import ExtractRules
 from monitor.errors import CaptureError
 from tests.corpus.variants import load_corpus
@@ -34,7 +35,7 @@ def regions(html: str) -> Regions:
 
 
 def sound(result: Regions) -> None:
-    assert result.access in ("free", "locked", "unknown")
+    assert result.access in get_args(Access)
     if result.access == "unknown":
         assert result.error, "a failed extraction says why"
     else:

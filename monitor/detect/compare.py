@@ -41,6 +41,9 @@ def headline(kinds: Sequence[str], access_before: str, access_after: str) -> str
             parts.append("Paywall lifted")
         elif access_after == "locked":
             parts.append("Paywall added")
+        elif access_after == "metered":
+            # the wall is gone (or came) but the article is still marked for the paywall
+            parts.append("Paywall now metered")
         else:
             parts.append(f"Access {access_before} → {access_after}")
     parts += [_KIND_LABELS[k] for k in kinds if k in _KIND_LABELS]

@@ -32,7 +32,10 @@ from monitor.detect.normalise import (
 )
 from monitor.detect.rules import ExtractRules
 
-Access = Literal["locked", "free", "unknown"]
+# `metered`: the article's own container carries a paywall class, but the page shows no notice
+# and declares nothing: the site's script decides per reader (a meter, a plugin that walls
+# only some posts), and this reader was shown no wall.
+Access = Literal["locked", "metered", "free", "unknown"]
 
 # Elements whose text is never article text, wherever they sit.
 _JUNK = (
@@ -529,7 +532,9 @@ def extract_html(
     container = _container(tree, rules, floor)
     declared = _declared_access(tree, container)
     paywall_nodes, walled = _paywall_nodes(tree, container, rules, declared)
-    if walled and declared is None:  # what the page declares outranks a class name
+    # what the page declares outranks a class name
+    marked_only = walled and declared is None
+    if marked_only:
         declared = "locked"
     if not paywall_nodes and declared == "locked" and container is not None:
         paywall_nodes = _form_wall(tree, container) or _link_wall(tree, container)
@@ -579,7 +584,11 @@ def extract_html(
         floor=floor,
     ):
         return Regions.failed(reason)
-    access: Access = "locked" if paywall or declared == "locked" else "free"
+    access: Access = "free"
+    if paywall or (declared == "locked" and not marked_only):
+        access = "locked"
+    elif marked_only:
+        access = "metered"
     heading = og_title or title
     # With no teaser the page's whole text decides (`_failure`), which the digest leaves out.
     kept = digest if teaser else None
@@ -1643,7 +1652,7 @@ def _phrase_nodes(
     wording = _notice_wording(page, phrases)
     if not wording:
         return []
-    best: LexborNode | None = None
+    found: list[LexborNode] = []
     for node in body.css("div, section, aside, p"):
         raw = node.text(separator=" ")
         if _more_words(raw, 3 * 60):  # far too long for a notice, whatever normalising does
@@ -1656,11 +1665,15 @@ def _phrase_nodes(
             continue
         if _in_page_footer(node, container):
             continue
-        # the smallest block that says it; after a wall over the comments, the next one
-        if best is None or _within(node, best) or _about_comments(best, container):
-            best = node
-    if best is None or _about_comments(best, container):
+        if found and _within(node, found[-1]):
+            found[-1] = node  # the smallest block that says it
+        else:
+            found.append(node)
+    # a wall over the comments holds back the comments, not the article
+    found = [node for node in found if not _about_comments(node, container)]
+    if not found:
         return []
+    best = _wall_of(found, container)
     # The sentence sits in the notice's box with its buttons and offers ("Members only", a
     # price): take the box, as long as it stays notice-sized and is not the article. Inside
     # the article, a box that opens with the sentence may list its offers at more length
@@ -1681,6 +1694,40 @@ def _phrase_nodes(
             break
         best, text = parent, around
     return [best]
+
+
+# Words of the article's text between two blocks that say the same notice wording, beyond which
+# the later one is where the text stops (`_wall_of`).
+_WALL_AFTER_WORDS = 50
+
+
+def _wall_of(found: list[LexborNode], container: LexborNode | None) -> LexborNode:
+    """Of the blocks that say a notice's words, in the page's order, the wall: the first,
+    unless a later one stands in the article after some of its text. The same words before
+    the text are the site's access bar (ScienceDirect's header offers "Access through your
+    organization" above the title; its access box says it again after the introduction,
+    where the text stops)."""
+    first = found[0]
+    if container is None or len(found) == 1:
+        return first
+    later = {node.mem_id for node in found[1:] if _within(node, container)}
+    if not later:
+        return first
+    words = 0
+    start: int | None = None
+    for node in container.traverse(include_text=True):
+        if start is None and node.mem_id == first.mem_id:
+            start = words
+        elif node.mem_id in later:
+            if words - (start or 0) >= _WALL_AFTER_WORDS:
+                return node
+        elif (
+            node.tag == "-text"
+            and node.parent is not None
+            and node.parent.tag not in ("script", "style")
+        ):
+            words += len((node.text_content or "").split())
+    return first
 
 
 def _about_comments(node: LexborNode, container: LexborNode | None) -> bool:
