@@ -317,3 +317,32 @@ def test_a_pass_keeps_only_the_results_asked_for_and_reports_every_one(
         assert seen == [("threat", "cancelled"), ("allies", "cancelled")]
         assert [(r.source_id, r.outcome) for r in kept] == [("threat", "cancelled")]
     assert count(setup.parent / "monitor.db", "changes") == 1
+
+
+def test_a_wall_gone_where_the_paywall_class_stays_is_a_metered_page(
+    tmp_path: Path, pages: PageServer
+) -> None:
+    story = (
+        "<p>The harbour board voted on Monday to close the old ferry terminal, ending a service "
+        "that has carried commuters across the bay for more than eighty years.</p>"
+        "<p>Board members said repairs to the pier would cost more than a new terminal.</p>"
+    )
+    more = "<p>Residents who rely on the ferry said they had not been asked before the vote.</p>"
+    wall = '<div class="story-login"><h3>Subscribe to continue reading this article</h3></div>'
+
+    def at(body: str) -> str:
+        return (
+            "<html><head><title>Ferry</title></head><body class='paywall'>"
+            f"<article><h1>Ferry</h1>{body}</article></body></html>"
+        )
+
+    pages.put("/ferry", at(story + wall))
+    config = write_config(
+        tmp_path, "[monitor]\nretries = 0\n" + source_block("ferry", pages.url("/ferry"))
+    )
+    assert check_json(config)[0]["outcome"] == "new"
+    pages.put("/ferry", at(story + more))
+    out = check_json(config)[0]
+    assert out["kinds"] == ["access_changed", "teaser_length_changed"]
+    shown = run(config, "show", str(out["change_id"])).output
+    assert "Paywall now metered" in shown and "locked → metered" in shown
