@@ -19,8 +19,8 @@ from pathlib import Path
 from starlette.testclient import TestClient
 
 from monitor.detect.compare import compare
-from monitor.detect.extract import Regions
 from monitor.detect.normalise import normalise
+from monitor.detect.regions import Regions
 from monitor.store.db import Store
 from monitor.store.record import Recipients, record_checks
 from monitor.store.rows import CheckResult

@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from monitor.alerts.notify import Notifier
 from monitor.alerts.outbox import Sender
 from monitor.clock import Clock, utcnow
 from monitor.config.settings import Settings
-from monitor.discover.run import Discoverer
 from monitor.fetch import Fetcher, build_client
 from monitor.fetch.browser import BrowserFetcher
 from monitor.service.check import Checker, Workers, uses_processes, worker_processes
@@ -23,6 +23,7 @@ from monitor.store.db import Store
 
 if TYPE_CHECKING:
     from monitor.alerts.mailer import Transport
+    from monitor.discover.run import Discoverer
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,16 @@ class App:
     store: Store
     checker: Checker
     sender: Sender
-    discoverer: Discoverer
     notifier: Notifier
+    clock: Clock
+
+    @cached_property
+    def discoverer(self) -> Discoverer:
+        """Built when first asked for: a pass with no [[discover]] block never imports it (nor
+        its feed and sitemap parsers)."""
+        from monitor.discover.run import Discoverer
+
+        return Discoverer(self.fetcher, self.store, self.clock)
 
 
 @contextmanager
@@ -135,8 +144,7 @@ def open_app(
         sender = Sender(
             store, settings.email, lambda: _transport(settings), clock, notifier=notifier.deliver
         )
-        discoverer = Discoverer(fetcher, store, clock)
-        yield App(settings, fetcher, store, checker, sender, discoverer, notifier)
+        yield App(settings, fetcher, store, checker, sender, notifier, clock)
 
 
 def _transport(settings: Settings) -> Transport:

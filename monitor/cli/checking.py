@@ -8,6 +8,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext, suppress
+from typing import TYPE_CHECKING
 
 import click
 
@@ -28,13 +29,14 @@ from monitor.cli.interrupt import run_interruptibly
 from monitor.config.settings import Settings, Source, default_settings
 from monitor.detect.capture import Capture
 from monitor.detect.compare import compare
-from monitor.detect.extract import extract
 from monitor.detect.rules import ExtractRules
-from monitor.discover.run import Discoverer
 from monitor.errors import CaptureError
 from monitor.fetch.browser import missing as browser_missing
 from monitor.store.discovered import all_sources, find_source
 from monitor.store.rows import CheckResult
+
+if TYPE_CHECKING:
+    from monitor.discover.run import Discoverer
 
 
 @click.command("compare", short_help="Compare two captures (files or URLs), no database.")
@@ -60,6 +62,7 @@ def compare_cmd(
     when Playwright or Chromium is missing.
     """
     import monitor.views.terminal as report
+    from monitor.detect.extract import extract  # not with the module: `check` does without
 
     use_config = ctx.explicit or ctx.path.exists() or source_id is not None
     settings = ctx.settings() if use_config else default_settings()

@@ -26,7 +26,8 @@ import monitor.views.terminal as report
 from monitor.app import open_app
 from monitor.config.settings import load_settings
 from monitor.demo.site import Article, PageServer, parse_snapshot
-from monitor.detect.extract import Regions, extract
+from monitor.detect.extract import extract
+from monitor.detect.regions import Regions
 from monitor.detect.rules import ExtractRules
 from monitor.errors import CaptureError, ConfigError
 from monitor.fetch.browser import missing

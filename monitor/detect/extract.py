@@ -14,8 +14,6 @@ import json
 import re
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, overload
 
@@ -25,11 +23,11 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from monitor.detect.capture import Capture, Format, decode, html_source, sniff_format
 from monitor.detect.normalise import (
     compact,
-    fingerprint,
     normalise,
     strip_trailing_ellipsis,
     word_count,
 )
+from monitor.detect.regions import Regions
 from monitor.detect.rules import ExtractRules
 
 # `metered`: the article's own container carries a paywall class, but the page shows no notice
@@ -437,29 +435,6 @@ _CAPTCHA_SELECTORS = ".g-recaptcha, .h-captcha"
 _ERROR_TITLE = re.compile(
     r"\b(?:404|403|410|500|502|503|not found|page not found|error|forbidden|unavailable)\b", re.I
 )
-
-
-@dataclass(frozen=True)
-class Regions:
-    """What the monitor watches on one capture, in canonical (normalised) text."""
-
-    teaser: str
-    paywall: str
-    description: str
-    access: Access
-    error: str | None = None
-    title: str = ""  # shown in reports and mail subjects; not watched, not in the fingerprint
-    # What this reading was made from (`_digest`): a later page with the same digest reads the
-    # same, to the letter. None where no digest is kept (text snapshots, failures).
-    digest: str | None = field(default=None, compare=False)
-
-    @cached_property
-    def fingerprint(self) -> str:
-        return fingerprint(self.access, self.teaser, self.paywall, self.description)
-
-    @classmethod
-    def failed(cls, reason: str) -> Regions:
-        return cls(teaser="", paywall="", description="", access="unknown", error=reason)
 
 
 @overload

@@ -4,6 +4,10 @@ given, and confirm a change with a second request.
 This is the step a pass runs in its thread pool or, for many sources, in worker processes
 (`workers`); the pass itself, which reads the stored state and records every result, is
 `check`.
+
+The extractor (`detect.extract`) is imported by the functions that extract, not with this
+module: a large pass's parent process imports this one and extracts nothing, while its worker
+processes load the extractor as they start (`workers`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from monitor.config.settings import Source
 from monitor.detect.capture import Capture
 from monitor.detect.compare import compare, suspect
-from monitor.detect.extract import Regions, extract
+from monitor.detect.regions import Regions
 from monitor.errors import Cancelled, CaptureError, MonitorError
 from monitor.fetch import Fetcher, read_file
 from monitor.store.rows import CheckResult
@@ -54,6 +58,8 @@ class Job:
 
 def read_baseline(source: Source, fetcher: Fetcher) -> Regions:
     """The regions of a source's baseline capture; raises `CaptureError` if it is unusable."""
+    from monitor.detect.extract import extract  # see the module's docstring
+
     assert source.baseline is not None
     regions = extract(read_file(str(source.baseline), fetcher.max_body), source.extract)
     if regions.access == "unknown":
@@ -93,6 +99,8 @@ def observe(
 ) -> CheckResult:
     """Fetch, extract and compare one source. No database, safe to run in a worker thread;
     `slot`: what each request holds while it runs (see `fetch_source`)."""
+    from monitor.detect.extract import extract  # see the module's docstring
+
     if job.early is not None:
         return job.early
     source = job.source
@@ -184,6 +192,8 @@ def confirm(
     (an A/B test, a block that rotates inside the article) would otherwise alert every time.
     The cost is one request per change, never one per check.
     """
+    from monitor.detect.extract import extract  # see the module's docstring
+
     if pause > 0 and fetcher.cancel.wait(pause):
         return "cancelled", "cancelled before the change could be confirmed"
     try:

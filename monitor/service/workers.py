@@ -20,6 +20,7 @@ itself waits for the workers).
 from __future__ import annotations
 
 import gc
+import importlib
 import multiprocessing
 import os
 import signal
@@ -35,6 +36,9 @@ from monitor.fetch import Fetcher, build_client
 from monitor.fetch.http import tls_context
 from monitor.service.observe import Job, host_key, observe
 from monitor.store.rows import CheckResult
+
+# What a worker process extracts with: imported by the worker itself, not inherited.
+_EXTRACTOR = "monitor.detect.extract"
 
 # How often a worker looks whether its parent is still there.
 WATCH_SECONDS = 0.2
@@ -76,6 +80,10 @@ def _start(
     _fetcher = Fetcher(client, max_body=max_body, retries=retries, backoff=backoff)
     watch = threading.Thread(target=_watch, args=(_fetcher, cancel, parent), daemon=True)
     watch.start()
+    # The extractor, which the parent does not import (see `observe`), loads now, while the
+    # parent opens the database, rather than in the first unit; in a thread, because the
+    # parent waits for a worker's start (`process_pool`) and not for this.
+    threading.Thread(target=importlib.import_module, args=(_EXTRACTOR,), daemon=True).start()
 
 
 def _watch(fetcher: Fetcher, cancel: Event, parent: Connection) -> None:
@@ -137,7 +145,7 @@ def process_pool(
     context = multiprocessing.get_context(method)
     if method == "forkserver":
         # imported once by the server, not by every worker
-        context.set_forkserver_preload([__name__])
+        context.set_forkserver_preload([__name__, _EXTRACTOR])
     cancel = context.Event()
     listen, alive = context.Pipe(duplex=False)
     slots = tuple(context.BoundedSemaphore(per_host) for _ in range(STRIPES))

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from monitor.detect.extract import Regions
+from monitor.detect.regions import Regions
 from monitor.errors import DatabaseDamaged, NotFound, StoreError
 from monitor.store.rows import ChangeRow, Known, SourceRow, SourceState, StoredVersion
 from monitor.store.schema import check_version, iso, migrate

@@ -24,7 +24,7 @@ from typing import Any, cast
 from sqlite_utils import Database
 
 from monitor.detect.diff import segments_to_json, with_context
-from monitor.detect.extract import Regions
+from monitor.detect.regions import Regions
 from monitor.errors import NotFound
 from monitor.store.db import Store, damage
 from monitor.store.rows import CheckResult, StoredVersion

@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.detect.compare import Comparison
 from monitor.detect.diff import Segment, segments_from_json
-from monitor.detect.extract import Access, Regions
+from monitor.detect.regions import Regions
+
+if TYPE_CHECKING:
+    from monitor.detect.extract import Access
 
 
 @dataclass(frozen=True)
