@@ -9,7 +9,7 @@ from typing import Any, get_args
 import pytest
 
 from monitor.detect.compare import compare
-from monitor.detect.extract import Access
+from monitor.detect.regions import Access
 from tests.corpus.score import KNOWN_MISSES, Score, regions_of, score
 from tests.corpus.variants import VOLATILE, load_corpus, make_variants
 

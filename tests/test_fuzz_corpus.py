@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from monitor.detect.capture import Capture
 from monitor.detect.compare import compare
-from monitor.detect.extract import Access, Regions, extract
+from monitor.detect.extract import extract
+from monitor.detect.regions import Access, Regions
 from monitor.detect.rules import ExtractRules
 from monitor.errors import CaptureError
 from tests.corpus.variants import load_corpus

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from monitor.detect.diff import Segment, render_plain, with_context, word_diff
 from monitor.detect.normalise import compact, word_count
-from monitor.detect.regions import Regions
-
-if TYPE_CHECKING:
-    from monitor.detect.extract import Access
+from monitor.detect.regions import Access, Regions
 
 REGIONS = ("teaser", "paywall", "description")
 KINDS = (

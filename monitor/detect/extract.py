@@ -15,7 +15,7 @@ import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any, overload
 
 import selectolax
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -27,13 +27,8 @@ from monitor.detect.normalise import (
     strip_trailing_ellipsis,
     word_count,
 )
-from monitor.detect.regions import Regions
+from monitor.detect.regions import Access, Regions
 from monitor.detect.rules import ExtractRules
-
-# `metered`: the article's own container carries a paywall class, but the page shows no notice
-# and declares nothing: the site's script decides per reader (a meter, a plugin that walls
-# only some posts), and this reader was shown no wall.
-Access = Literal["locked", "metered", "free", "unknown"]
 
 # Elements whose text is never article text, wherever they sit.
 _JUNK = (

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import Literal
 
 from monitor.detect.normalise import fingerprint
 
-if TYPE_CHECKING:
-    # the access states are named where the rules that tell them apart are (`extract`); here
-    # they only annotate
-    from monitor.detect.extract import Access
+# `metered`: the article's own container carries a paywall class, but the page shows no notice
+# and declares nothing: the site's script decides per reader (a meter, a plugin that walls
+# only some posts), and this reader was shown no wall.
+Access = Literal["locked", "metered", "free", "unknown"]
 
 
 @dataclass(frozen=True)

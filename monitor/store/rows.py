@@ -9,14 +9,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from monitor.detect.compare import Comparison
 from monitor.detect.diff import Segment, segments_from_json
-from monitor.detect.regions import Regions
-
-if TYPE_CHECKING:
-    from monitor.detect.extract import Access
+from monitor.detect.regions import Access, Regions
 
 
 @dataclass(frozen=True)
