@@ -2727,3 +2727,26 @@ def test_a_lede_reading_the_container_did_not_take_leaves_its_text_whole() -> No
     )
     teaser = regions(page(f"<article>{pieces}</article>")).teaser
     assert "Then standfirst" in teaser and "Then lede" in teaser
+
+
+# --- notice wording said twice: the access bar above the article, the wall where it stops ---------
+
+ACCESS_BAR = "<div class='bar'><a>Access through your organization</a> <a>Purchase PDF</a></div>"
+ACCESS_BOX = "<div class='box'><p>Access through your organization to read on.</p><a>Buy</a></div>"
+
+
+@pytest.mark.parametrize(("words", "wall"), [(49, "bar"), (50, "box")])
+def test_the_same_notice_wording_in_the_article_is_the_wall_after_50_words_of_its_text(
+    words: int, wall: str
+) -> None:
+    body = f"{ACCESS_BAR}<article><p>{said(words, 'story')}</p>{ACCESS_BOX}</article>"
+    r = regions(page(body))
+    said_by = {"bar": "Access through your organization Purchase PDF", "box": "Access through your"}
+    assert r.paywall.startswith(said_by[wall]) and ("Purchase PDF" in r.paywall) == (wall == "bar")
+
+
+@pytest.mark.parametrize("tag", ["script", "style"])
+def test_words_of_a_script_or_style_between_are_not_article_text_before_the_wall(tag: str) -> None:
+    hidden = f"<{tag}>{' '.join(['var'] * 80)}</{tag}>"
+    body = f"{ACCESS_BAR}<article><p>{said(30, 'story')}</p>{hidden}{ACCESS_BOX}</article>"
+    assert regions(page(body)).paywall == "Access through your organization Purchase PDF"

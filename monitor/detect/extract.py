@@ -1678,15 +1678,15 @@ def _wall_of(found: list[LexborNode], container: LexborNode | None) -> LexborNod
     organization" above the title; its access box says it again after the introduction,
     where the text stops)."""
     first = found[0]
-    if container is None or len(found) == 1:
+    if container is None:
         return first
     later = {node.mem_id for node in found[1:] if _within(node, container)}
     if not later:
         return first
     words = 0
-    start: int | None = None
+    start: int | None = None  # stays None when the first block is outside, before the article
     for node in container.traverse(include_text=True):
-        if start is None and node.mem_id == first.mem_id:
+        if node.mem_id == first.mem_id:
             start = words
         elif node.mem_id in later:
             if words - (start or 0) >= _WALL_AFTER_WORDS:
