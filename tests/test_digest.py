@@ -92,6 +92,20 @@ def test_an_edit_that_may_change_the_reading_changes_the_digest_and_is_read_in_f
     assert shortcut == second and shortcut is not None and shortcut.title == second.title
 
 
+def test_whether_the_page_or_only_its_paywall_class_says_locked_is_in_the_digest() -> None:
+    # The article carries the paywall class and shows no notice: metered when the page
+    # declares nothing, locked when its JSON-LD says it is not free. The article is the same.
+    declared = '<script type="application/ld+json">{"isAccessibleForFree": false}</script>'
+
+    def marked(json_ld: str) -> str:
+        return page(notice="", json_ld=json_ld).replace("<article>", '<article class="paywall">')
+
+    locked, metered = read(marked(declared)), read(marked(""))
+    assert (locked.access, metered.access) == ("locked", "metered")
+    assert locked.digest != metered.digest
+    assert extract_html(marked(""), RULES, locked.digest) == metered
+
+
 def test_an_ancestors_class_a_rule_asks_for_is_in_the_digest() -> None:
     # `.night .note` drops the note only under <body class="night">: the body is outside the
     # article, and still decides what the teaser says.

@@ -511,7 +511,9 @@ def extract_html(
     og_title = _og_title(tree)
     digest = None
     if container is not None:
-        facts = (title, og_title, description, floor, declared, login, captcha)
+        # `marked_only` too: the article's markup is the same whether the page or only its
+        # paywall class says it is locked, and the reading (locked or metered) is not
+        facts = (title, og_title, description, floor, declared, marked_only, login, captcha)
         digest = _digest(facts, rules, container, paywall_nodes)
         if unless is not None and digest == unless:
             return None
@@ -578,12 +580,12 @@ def _digest(
 ) -> str | None:
     """A digest of everything the rest of `extract_html` reads once the container and the
     notices are found: what was learnt from the whole page (`facts`: the titles, the
-    description, the declared access, the word floor, the sign-in and CAPTCHA forms), the
-    container and the notices as markup, each element's ancestors (tags and attributes: a
-    rule may ask for an ancestor, "inside a paragraph", ".dark .byline"), the rules and this
-    code. Chrome elsewhere on the page (a ticker, a menu, a related-links rail) is not in it,
-    so a page whose chrome changes on every request reads the same without its text being
-    read again.
+    description, the declared access and whether only a paywall class says it, the word
+    floor, the sign-in and CAPTCHA forms), the container and the notices as markup, each
+    element's ancestors (tags and attributes: a rule may ask for an ancestor, "inside a
+    paragraph", ".dark .byline"), the rules and this code. Chrome elsewhere on the page (a
+    ticker, a menu, a related-links rail) is not in it, so a page whose chrome changes on
+    every request reads the same without its text being read again.
 
     None when no digest can be exact: rules whose `exclude` looks at siblings or positions
     (`+`, `~`, a pseudo-class), which elements outside these may decide; an element that
