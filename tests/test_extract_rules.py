@@ -2750,3 +2750,17 @@ def test_words_of_a_script_or_style_between_are_not_article_text_before_the_wall
     hidden = f"<{tag}>{' '.join(['var'] * 80)}</{tag}>"
     body = f"{ACCESS_BAR}<article><p>{said(30, 'story')}</p>{hidden}{ACCESS_BOX}</article>"
     assert regions(page(body)).paywall == "Access through your organization Purchase PDF"
+
+
+@pytest.mark.parametrize(
+    "control",
+    [
+        "<button>Close this offer</button>",
+        "<script>window.offer = 'monthly plan';</script>",
+        "<select><option>Monthly plan</option></select>",
+        "<noscript>Enable scripts to subscribe</noscript>",
+    ],
+)
+def test_a_notices_controls_and_scripts_are_not_its_text(control: str) -> None:
+    body = f"<article>{STORY}</article><div class='paywall'><p>{NOTICE}</p>{control}</div>"
+    assert regions(page(body)).paywall == NOTICE
