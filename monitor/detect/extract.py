@@ -557,10 +557,10 @@ def extract_html(
     ):
         return Regions.failed(reason)
     access: Access = "free"
-    if paywall or (declared == "locked" and not marked_only):
+    if paywall:
         access = "locked"
-    elif marked_only:
-        access = "metered"
+    elif declared == "locked":  # by the page, or (`marked_only`) by its paywall class alone
+        access = "metered" if marked_only else "locked"
     heading = og_title or title
     # With no teaser the page's whole text decides (`_failure`), which the digest leaves out.
     kept = digest if teaser else None
@@ -1465,7 +1465,7 @@ def _has_long_paragraph(node: LexborNode) -> bool:
     first = node.css_first("p")
     if first is None:
         return False
-    return _long_paragraph(first) or any(map(_long_paragraph, node.css("p")))
+    return _long_paragraph(first) or any(map(_long_paragraph, node.css("p")[1:]))
 
 
 def _long_paragraph(paragraph: LexborNode) -> bool:
@@ -1686,12 +1686,12 @@ def _wall_of(found: list[LexborNode], container: LexborNode | None) -> LexborNod
     if not later:
         return first
     words = 0
-    start: int | None = None  # stays None when the first block is outside, before the article
+    start = 0  # where the first block stands in the article's text: 0 when before the article
     for node in container.traverse(include_text=True):
         if node.mem_id == first.mem_id:
             start = words
         elif node.mem_id in later:
-            if words - (start or 0) >= _WALL_AFTER_WORDS:
+            if words - start >= _WALL_AFTER_WORDS:
                 return node
         elif (
             node.tag == "-text"
