@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -236,9 +236,9 @@ def test_a_version_keeps_the_digest_it_was_read_from_until_another_replaces_it(
 def test_a_page_read_by_digest_after_another_writer_stored_a_version_is_compared_with_it(
     store: Store,
 ) -> None:
-    """The check began with A and found the page still reads as A; another writer stored B
-    meanwhile. The page shows A's text, which differs from B: compared again, not recorded as
-    unchanged against B."""
+    """The check began with A and found the page still reads as A; another writer, whose check
+    began earlier, stored B meanwhile. The page shows A's text, which differs from B: compared
+    again, not recorded as unchanged against B."""
     record_checks(store, [CheckResult("s", "new", NOW, 5, regions=A)], Recipients({}))
     record_checks(  # the other writer
         store,
@@ -249,7 +249,8 @@ def test_a_page_read_by_digest_after_another_writer_stored_a_version_is_compared
         ],
         Recipients({}),
     )
-    late = CheckResult("s", "unchanged", NOW, 5, base_version_id=1, digest="digest-of-a")
+    later = NOW + timedelta(minutes=1)
+    late = CheckResult("s", "unchanged", later, 5, base_version_id=1, digest="digest-of-a")
     [stale] = record_checks(store, [late], Recipients({}))
     assert isinstance(stale, record.Stale)
     assert stale.current.id == 2 and stale.result.regions is not None

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -219,8 +219,9 @@ def _counts(store: Store) -> tuple[int, int, int]:
 def test_a_page_compared_with_a_version_another_writer_replaced_is_compared_again(
     store: Store,
 ) -> None:
-    """Two writers: this check compared the page with A, but another stored B meanwhile. A
-    page that differs from B comes back to be compared with B; one equal to B is unchanged."""
+    """Two writers: this check compared the page with A, but another, whose check began
+    earlier, stored B meanwhile. A page that differs from B comes back to be compared with B;
+    one equal to B is unchanged."""
     store.import_baseline("s", A, NOW)
     record_checks(  # the other writer
         store,
@@ -232,15 +233,16 @@ def test_a_page_compared_with_a_version_another_writer_replaced_is_compared_agai
         NOBODY,
     )
     before = _counts(store)
+    later = NOW + timedelta(minutes=1)
     late = CheckResult(
-        "s", "changed", NOW, 5, regions=C, comparison=compare(A, C), base_version_id=1
+        "s", "changed", later, 5, regions=C, comparison=compare(A, C), base_version_id=1
     )
     [stale] = record_checks(store, [late], Recipients({"s": ["a@x.org"]}))
     assert isinstance(stale, record.Stale)
     assert stale.result is late and stale.current.id == 2 and stale.current.regions == B
     assert _counts(store) == before  # nothing recorded from the stale comparison
     same = CheckResult(
-        "s", "changed", NOW, 5, regions=B, comparison=compare(A, B), base_version_id=1
+        "s", "changed", later, 5, regions=B, comparison=compare(A, B), base_version_id=1
     )
     [recorded] = record_checks(store, [same], Recipients({"s": ["a@x.org"]}))
     assert isinstance(recorded, CheckResult)
@@ -248,6 +250,55 @@ def test_a_page_compared_with_a_version_another_writer_replaced_is_compared_agai
     versions, changes, checks = _counts(store)
     assert (versions, changes, checks) == (before[0], before[1], before[2] + 1)
     assert store.conn.execute("select count(*) from alerts").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("began", [-60, 0], ids=["a minute before", "the same second"])
+def test_a_reading_from_before_another_writers_version_is_superseded_and_changes_nothing(
+    store: Store, began: int
+) -> None:
+    """This check began before (or in the same second as) the one of another writer that
+    stored B, and read A, the page as it was: no revert to A, no alert, and the source keeps
+    B and the other check's state. Only this check's row says what happened."""
+    store.import_baseline("s", A, NOW)
+    record_checks(  # the other writer
+        store,
+        [
+            CheckResult(
+                "s",
+                "changed",
+                NOW,
+                5,
+                regions=B,
+                comparison=compare(A, B),
+                base_version_id=1,
+                etag='"b"',
+            )
+        ],
+        NOBODY,
+    )
+    source = "select current_version_id, last_check_at, last_outcome, etag, digest from sources"
+    state = store.conn.execute(source).fetchall()
+    seen = store.conn.execute("select last_seen from versions order by id").fetchall()
+    before = _counts(store)
+    old = CheckResult(
+        "s",
+        "unchanged",
+        NOW + timedelta(seconds=began),
+        5,
+        regions=A,
+        base_version_id=1,
+        etag='"a"',
+    )
+    [late] = record_checks(store, [old], Recipients({"s": ["a@x.org"]}))
+    assert isinstance(late, CheckResult)
+    assert (late.outcome, late.change_id, late.comparison) == ("superseded", None, None)
+    assert late.error is not None and "older than version #2" in late.error
+    assert _counts(store) == (before[0], before[1], before[2] + 1)
+    assert store.conn.execute(source).fetchall() == state
+    assert store.conn.execute("select last_seen from versions order by id").fetchall() == seen
+    assert store.conn.execute("select count(*) from alerts").fetchone()[0] == 0
+    row = store.conn.execute("select outcome, version_id from checks order by id desc").fetchone()
+    assert tuple(row) == ("superseded", None)
 
 
 def test_a_check_of_a_source_not_in_the_database_names_it(store: Store) -> None:

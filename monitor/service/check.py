@@ -183,15 +183,9 @@ class Checker:
             again = []
             for (index, result), recorded in zip(todo, stored, strict=True):
                 if isinstance(recorded, Stale):
-                    again.append(
-                        (
-                            index,
-                            judge(
-                                replace(result, base_version_id=recorded.current.id),
-                                recorded.current.regions,
-                            ),
-                        )
-                    )
+                    # `recorded.result`: a page read by its digest alone has its regions there
+                    # (the version it read as), not in `result`
+                    again.append((index, self._judge_again(recorded, by_id[result.source_id])))
                 elif isinstance(recorded, sqlite3.Error):
                     # Disk full, a lock held too long, an I/O error: rolled back, so the
                     # database is as it was; the check failed and the next one tries again.
@@ -214,6 +208,30 @@ class Checker:
                 "other writers kept storing new versions of this source",
             )
         return [done[i] for i in range(len(finished))]
+
+    def _judge_again(self, stale: Stale, source: Source) -> CheckResult:
+        """A check whose base another writer replaced: compared with the new current version.
+        A change found so is confirmed by a second request, as any change is, unless the
+        check had found one already (then confirmed: two requests showed this page)."""
+        current = stale.current
+        confirmed = stale.result.outcome == "changed"
+        result = judge(replace(stale.result, base_version_id=current.id), current.regions)
+        if result.outcome != "changed" or confirmed or self.confirm_after is None:
+            return result
+        assert result.regions is not None
+        with self.limiter(source.url):
+            reason = confirm(
+                source,
+                self.fetcher,
+                result.regions,
+                current.fingerprint,
+                self.confirm_after,
+                self.browser,
+            )
+        if reason is None:
+            return result
+        outcome, error = reason
+        return replace(result, outcome=outcome, error=error, comparison=None, regions=None)
 
     def check_one(self, source: Source) -> CheckResult:
         """Check and record one source; safe to call from several threads at once.

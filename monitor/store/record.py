@@ -125,6 +125,14 @@ def _record(db: Database, result: CheckResult, recipients: Recipients) -> CheckR
             StoredVersion.from_row(db.table("versions").get(current_id)) if current_id else None
         )
         if current is not None and current.fingerprint != result.regions.fingerprint:
+            if current.last_seen >= now:
+                # A check that began no earlier than this one read the page as `current`:
+                # this reading is the older one (a response that was slow to arrive), not an
+                # edit. Recorded as a change, it would alert a revert the page never made, and
+                # the next check the edit again. In the same second the order is unknown: an
+                # edit taken for the older reading is read by the next check, while an old
+                # reading taken for an edit is two false alerts.
+                return _superseded(db, result, now, current)
             return Stale(result, current)
         if current is not None:
             result = replace(result, outcome="unchanged", comparison=None)
@@ -191,6 +199,29 @@ def _record(db: Database, result: CheckResult, recipients: Recipients) -> CheckR
     event = _transition(db, result, source, now, recipients, updates)
     _update_source(db, result.source_id, updates)
     return replace(result, change_id=change_id, revert_to=revert_to, event=event)
+
+
+def _superseded(db: Database, result: CheckResult, now: str, current: StoredVersion) -> CheckResult:
+    """A check whose reading is older than the version another writer stored meanwhile: its
+    row only. The source keeps the newer check's version, validators and state."""
+    error = (
+        f"this check's reading is older than version #{current.id}, which another check "
+        f"read at {current.last_seen}: not a change"
+    )
+    _insert(
+        db,
+        "checks",
+        {
+            "source_id": result.source_id,
+            "started_at": now,
+            "duration_ms": result.duration_ms,
+            "outcome": "superseded",
+            "status": result.status,
+            "error": error,
+            "url": result.url,
+        },
+    )
+    return replace(result, outcome="superseded", error=error, comparison=None, regions=None)
 
 
 def _insert(db: Database, table: str, values: dict[str, Any]) -> int:

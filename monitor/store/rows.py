@@ -118,7 +118,8 @@ class CheckResult:
 
     source_id: str
     # new | changed | unchanged | not_modified | error | unstable (two requests disagreed) |
-    # rebaselined (first read by new extraction rules) | cancelled (differs: not yet judged)
+    # rebaselined (first read by new extraction rules) | superseded (read before the version
+    # another writer stored meanwhile) | cancelled | differs (not yet judged)
     outcome: str
     started_at: datetime
     duration_ms: int = 0

@@ -36,6 +36,9 @@ def summary_line(outcomes: Mapping[str, int], seconds: float) -> str:
     if count.get("unstable"):
         # differed between two requests: neither a change nor a failure
         parts.append(f"{count['unstable']} unstable")
+    if count.get("superseded"):
+        # read before another writer's newer version: neither a change nor a failure
+        parts.append(f"{count['superseded']} superseded")
     parts.append(f"{count['error']} failed")
     if count.get("cancelled"):
         # Ctrl-C: neither checked nor recorded

@@ -29,6 +29,7 @@ _OUTCOME_STYLES = {
     "new": "cyan",
     "error": "bold red",
     "unstable": "magenta",
+    "superseded": "magenta",
 }
 
 
