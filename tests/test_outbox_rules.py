@@ -487,3 +487,115 @@ def test_a_database_keeps_its_id_and_an_old_one_gets_one_on_upgrade(tmp_path: Pa
     other = Store.open(tmp_path / "new.db")
     assert other.database_id() != name
     other.close()
+
+
+# -- two senders: a claim that lapsed -----------------------------------------------------------
+
+
+def _claimed_twice(tmp_path: Path, pages: PageServer, article: Article) -> tuple[Store, Any, Any]:
+    """One queued alert claimed by a first sender, whose claim (a minute: the backoff) then
+    lapses, and by a second sender after it: the store and each sender's copy of the alert."""
+    from monitor.store.outbox import claim, due_alerts
+
+    config = email_config(tmp_path, pages, plain_smtp(free_port()) + to(DESK))
+    pages.put_article(PATH, article)
+    run(config, "check")
+    queue_a_change(config, pages, article, "rare trip", "rare journey")
+    store = Store.open(load_settings(config).monitor.database)
+    start = datetime.now(UTC) + timedelta(hours=1)
+    [first] = due_alerts(store, start)
+    assert claim(store, first, start, 60)
+    [second] = due_alerts(store, start + timedelta(minutes=2))
+    assert claim(store, second, start + timedelta(minutes=2), 120)
+    return store, first, second
+
+
+def _state(store: Store) -> tuple[object, ...]:
+    return tuple(store.conn.execute("select status, last_error from alerts").fetchone())
+
+
+def test_a_sender_whose_claim_lapsed_does_not_overwrite_the_other_senders_sent(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    """The second sender's message was accepted and marked sent; the first one's server then
+    refused its copy (a duplicate): the alert stays sent, and `alerts --retry` leaves it."""
+    from monitor.store.outbox import finish, requeue_failed
+
+    store, first, second = _claimed_twice(tmp_path, pages, seed_articles[0])
+    finish(store, [second], status="sent", sent_at="x", message_id="<m@x>", last_error=None)
+    finish(store, [first], status="failed", last_error="554 duplicate refused")
+    finish(store, [first], last_error="451 try later")
+    assert _state(store) == ("sent", None)
+    assert requeue_failed(store, datetime.now(UTC)) == 0
+
+
+def test_a_message_accepted_under_a_lapsed_claim_is_marked_sent_over_a_later_failure(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    """The second sender gave up (its server refused), then the first sender's message, sent
+    under the claim that had lapsed, was accepted: the server has it, so it is sent."""
+    from monitor.store.outbox import finish
+
+    store, first, second = _claimed_twice(tmp_path, pages, seed_articles[0])
+    finish(store, [second], status="failed", last_error="554 refused")
+    assert _state(store) == ("failed", "554 refused")
+    finish(store, [first], status="sent", sent_at="x", message_id="<m@x>", last_error=None)
+    assert _state(store) == ("sent", None)
+
+
+def test_each_claim_of_a_round_holds_its_alert_from_its_own_send_not_from_the_rounds_start(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    """A round whose sends take a minute each (the clock moves a minute at every reading): the
+    second alert's claim, and the backoff it holds, start when its own send starts, so that a
+    long round does not leave its later alerts to be taken by another sender at once."""
+    box = Mailbox()
+    with smtp_server(box) as port:
+        email = plain_smtp(port) + to(DESK, "editor@example.org") + 'backoff = "1m"\n'
+        config = email_config(tmp_path, pages, email)
+        pages.put_article(PATH, seed_articles[0])
+        run(config, "check")
+        queue_a_change(config, pages, seed_articles[0], "rare trip", "rare journey")
+        settings = load_settings(config)
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+        ticks = iter(range(1000))
+        with open_app(settings, clock=lambda: start + timedelta(minutes=next(ticks))) as app:
+            report = app.sender.deliver()
+    assert report.sent == 2 and len(box.received) == 2
+    with sqlite3.connect(tmp_path / "monitor.db") as conn:
+        rows = conn.execute(
+            "select attempted_at, next_attempt_at from alerts order by attempted_at"
+        ).fetchall()
+    claimed = [datetime.fromisoformat(at.replace("Z", "+00:00")) for at, _ in rows]
+    assert claimed[1] > claimed[0]
+    assert [due for _, due in rows] == [iso(at + timedelta(minutes=1)) for at in claimed]
+
+
+def test_an_outbox_that_cannot_be_written_leaves_the_alert_queued_and_check_reports_it(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    """Every write to the alerts table fails (as on a full disk, or a database another process
+    keeps locked): `monitor check` says so instead of crashing, nothing is sent, and the alert
+    goes out with the next check once writes work again."""
+    box = Mailbox()
+    with smtp_server(box) as port:
+        config = email_config(tmp_path, pages, plain_smtp(port) + to(DESK))
+        pages.put_article(PATH, seed_articles[0])
+        run(config, "check")
+        queue_a_change(config, pages, seed_articles[0], "rare trip", "rare journey")
+        db = tmp_path / "monitor.db"
+        with sqlite3.connect(db) as conn:
+            conn.execute(
+                "create trigger no_writes before update on alerts"
+                " begin select raise(fail, 'disk I/O error (simulated)'); end"
+            )
+        stuck = run(config, "check")
+        assert stuck.exit_code == 0, stuck.output
+        assert "1 waiting to be retried" in stuck.output
+        assert "cannot write the alert outbox: disk I/O error (simulated)" in stuck.output
+        assert box.received == []
+        assert [a["status"] for a in alerts(config)] == ["pending"]
+        with sqlite3.connect(db) as conn:
+            conn.execute("drop trigger no_writes")
+        assert "1 email sent" in run(config, "check").output
+    assert len(box.received) == 1

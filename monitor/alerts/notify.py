@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from monitor.alerts.outbox import DeliveryReport, EventView, Item
 from monitor.clock import Clock, utcnow
 from monitor.config.discover import ENV_REFERENCE, NotifyTarget
-from monitor.errors import DeliveryError
+from monitor.errors import DatabaseDamaged, DeliveryError, StoreError
 from monitor.store import outbox
 from monitor.store.db import Store
 from monitor.store.rows import Alert
@@ -89,45 +89,58 @@ class Notifier:
 
     def deliver(self) -> DeliveryReport:
         report = DeliveryReport()
-        now = self.clock()
         down: set[str] = set()  # targets that failed this round: their other alerts wait
-        for alert in outbox.due_alerts(self.store, now, channel="notify"):
-            target = self.targets.get(alert.recipient)
-            if target is None:
-                reason = f"no [[notify]] target {alert.recipient!r} in the config any more"
-                outbox.finish(self.store, [alert], status="failed", last_error=reason)
-                report.failed += 1
-                report.settle([alert])
-                report.errors.append(reason)
-                continue
-            if target.id in down:
-                report.defer([alert])
-                continue
-            if not outbox.claim(self.store, alert, now, target.backoff * 2**alert.tries):
-                continue  # another process took it
+        due = outbox.due_alerts(self.store, self.clock(), channel="notify")
+        for index, alert in enumerate(due):
             try:
-                title, body = self.compose(alert)
-            except Exception as exc:
-                # the same rows and templates would fail the same way on every later try
-                reason = f"cannot compose the message: {type(exc).__name__}: {exc}"
-                outbox.finish(self.store, [alert], status="failed", last_error=reason)
-                report.failed += 1
-                report.settle([alert])
-                report.errors.append(reason)
-                continue
-            try:
-                self.send(expand(target.url, self.environ), title, body)
-            except DeliveryError as exc:
-                down.add(target.id)
-                self._failed(alert, target, exc, report)
-                continue
-            outbox.finish(
-                self.store, [alert], status="sent", sent_at=iso(self.clock()), last_error=None
-            )
-            report.sent += 1
-            report.settle([alert])
-            report.answers.append(f"accepted by notify target {target.id!r}")
+                self._attempt(alert, down, report)
+            except DatabaseDamaged:
+                raise  # not this round's: the service stops for it
+            except StoreError as exc:
+                # as for email (`Sender._deliver_email`): the rest waits for a later round
+                report.errors.append(str(exc))
+                report.defer([a for a in due[index:] if a.id not in report.settled])
+                break
         return report
+
+    def _attempt(self, alert: Alert, down: set[str], report: DeliveryReport) -> None:
+        target = self.targets.get(alert.recipient)
+        if target is None:
+            reason = f"no [[notify]] target {alert.recipient!r} in the config any more"
+            # unclaimed: written only if no other process has tried it since it was read
+            outbox.finish(self.store, [alert], claimed=False, status="failed", last_error=reason)
+            report.failed += 1
+            report.settle([alert])
+            report.errors.append(reason)
+            return
+        if target.id in down:
+            report.defer([alert])
+            return
+        # the time of the claim itself: see `Sender._attempt`
+        if not outbox.claim(self.store, alert, self.clock(), target.backoff * 2**alert.tries):
+            return  # another process took it
+        try:
+            title, body = self.compose(alert)
+        except Exception as exc:
+            # the same rows and templates would fail the same way on every later try
+            reason = f"cannot compose the message: {type(exc).__name__}: {exc}"
+            outbox.finish(self.store, [alert], status="failed", last_error=reason)
+            report.failed += 1
+            report.settle([alert])
+            report.errors.append(reason)
+            return
+        try:
+            self.send(expand(target.url, self.environ), title, body)
+        except DeliveryError as exc:
+            down.add(target.id)
+            self._failed(alert, target, exc, report)
+            return
+        outbox.finish(
+            self.store, [alert], status="sent", sent_at=iso(self.clock()), last_error=None
+        )
+        report.sent += 1
+        report.settle([alert])
+        report.answers.append(f"accepted by notify target {target.id!r}")
 
     def _failed(
         self, alert: Alert, target: NotifyTarget, exc: DeliveryError, report: DeliveryReport

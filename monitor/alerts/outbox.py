@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from monitor.clock import Clock, utcnow
 from monitor.config.settings import EmailSettings
-from monitor.errors import DeliveryError
+from monitor.errors import DatabaseDamaged, DeliveryError, StoreError
 from monitor.store import outbox
 from monitor.store.db import Store
 from monitor.store.outbox import count_alerts, list_alerts, requeue_failed
@@ -200,46 +200,63 @@ class Sender:
         transport = self.transport_factory()
         try:
             for index, group in enumerate(groups):
-                claimed = [a for a in group if self._claim(a, now)]
-                if not claimed:
-                    continue
                 try:
-                    message = self.compose(claimed)
-                except Exception as exc:
-                    # Nothing was sent, and the same rows and templates would fail the same way
-                    # on every later try: give up on these alerts, not on the round.
-                    reason = f"cannot compose the message: {type(exc).__name__}: {exc}"
-                    self._finish(claimed, status="failed", last_error=reason)
-                    report.failed += len(claimed)
-                    report.settle(claimed)
-                    report.errors.append(reason)
-                    continue
-                message_id = str(message["Message-ID"])
-                if self.settings.mode == "digest" and any(
-                    a.message_id != message_id for a in claimed
-                ):
-                    self._finish(claimed, message_id=message_id)
-                try:
-                    answer = transport.send(message, claimed[0].recipient)
-                except DeliveryError as exc:
-                    self._failed(claimed, exc, report)
-                    if exc.connection:
-                        report.defer([a for g in groups[index + 1 :] for a in g])
-                        break
-                    continue
-                self._finish(
-                    claimed,
-                    status="sent",
-                    sent_at=iso(self.clock()),
-                    message_id=message_id,
-                    last_error=None,
-                )
-                report.sent += len(claimed)
-                report.settle(claimed)
-                report.answers.append(answer)
+                    connected = self._attempt(group, transport, report)
+                except DatabaseDamaged:
+                    raise  # not this round's: the service stops for it
+                except StoreError as exc:
+                    # A full disk, or a database locked past the busy timeout: what this round
+                    # could not mark waits, as pending, for a later round (an alert the server
+                    # took but that was not marked sent goes again, with its Message-ID).
+                    report.errors.append(str(exc))
+                    report.defer(
+                        [a for g in groups[index:] for a in g if a.id not in report.settled]
+                    )
+                    break
+                if not connected:
+                    report.defer([a for g in groups[index + 1 :] for a in g])
+                    break
         finally:
             transport.close()
         return report
+
+    def _attempt(self, group: list[Alert], transport: Transport, report: DeliveryReport) -> bool:
+        """Claim, compose and send one message; False when the server is lost."""
+        # The time of each claim, not of the round's start: a claim lasts its backoff from
+        # when its send begins, however long the round's earlier sends took.
+        claimed = [a for a in group if self._claim(a, self.clock())]
+        if not claimed:
+            return True
+        try:
+            message = self.compose(claimed)
+        except Exception as exc:
+            # Nothing was sent, and the same rows and templates would fail the same way on
+            # every later try: give up on these alerts, not on the round.
+            reason = f"cannot compose the message: {type(exc).__name__}: {exc}"
+            self._finish(claimed, status="failed", last_error=reason)
+            report.failed += len(claimed)
+            report.settle(claimed)
+            report.errors.append(reason)
+            return True
+        message_id = str(message["Message-ID"])
+        if self.settings.mode == "digest" and any(a.message_id != message_id for a in claimed):
+            self._finish(claimed, message_id=message_id)
+        try:
+            answer = transport.send(message, claimed[0].recipient)
+        except DeliveryError as exc:
+            self._failed(claimed, exc, report)
+            return not exc.connection
+        self._finish(
+            claimed,
+            status="sent",
+            sent_at=iso(self.clock()),
+            message_id=message_id,
+            last_error=None,
+        )
+        report.sent += len(claimed)
+        report.settle(claimed)
+        report.answers.append(answer)
+        return True
 
     @contextmanager
     def delivering(self, every: float = 0.25) -> Iterator[DeliveryReport]:

@@ -1,16 +1,22 @@
 """The alert outbox's rows: which alerts are due, claiming one, finishing it.
 
 A claim is one `UPDATE … WHERE status = 'pending' AND tries = ?`, so two senders (two
-processes) never take the same alert; the sender marks an alert sent only after the server
-accepted it.
+processes) never take the same alert at once; the sender marks an alert sent only after the
+server accepted it, and a sender whose claim lapsed never overwrites another's outcome
+(`finish`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlite_utils import Database
+
+from monitor.errors import StoreError
 from monitor.store.db import Store
 from monitor.store.rows import Alert, EventRow
 from monitor.store.schema import iso
@@ -56,9 +62,20 @@ def requeue_failed(store: Store, now: datetime) -> int:
         return int(cursor.rowcount)
 
 
+@contextmanager
+def _writing(store: Store) -> Iterator[Database]:
+    """`Store.write`, whose failure (a full disk, a database locked past the busy timeout) is a
+    `StoreError` the sender reports: the alerts stay pending for a later round."""
+    try:
+        with store.write() as db:
+            yield db
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot write the alert outbox: {exc}") from exc
+
+
 def claim(store: Store, alert: Alert, now: datetime, retry_in: float) -> bool:
     """Take `alert` for one attempt; False if another sender took it first."""
-    with store.write() as db:
+    with _writing(store) as db:
         cursor = db.execute(
             "update alerts set tries = tries + 1, attempted_at = ?, next_attempt_at = ?"
             " where id = ? and status = 'pending' and tries = ?",
@@ -67,14 +84,26 @@ def claim(store: Store, alert: Alert, now: datetime, retry_in: float) -> bool:
         return cursor.rowcount == 1
 
 
-def finish(store: Store, alerts: Sequence[Alert], **values: Any) -> None:
-    """Set columns (`status`, `sent_at`, `message_id`, `last_error`) of attempted alerts."""
+def finish(store: Store, alerts: Sequence[Alert], *, claimed: bool = True, **values: Any) -> None:
+    """Set columns (`status`, `sent_at`, `message_id`, `last_error`) of alerts this sender
+    attempted (`claimed`: it holds their claim; else it judged them without one).
+
+    A claim lapses (`claim`'s `retry_in`) and another sender may take the alert meanwhile:
+    "sent" is written over anything but an earlier "sent" (the server has the message,
+    whoever else tried), and every other outcome only while the alert is still pending under
+    this sender's claim, so that a sender whose claim lapsed never undoes another's outcome.
+    """
     # Not `Table.update`, which reads the table's keys and the row before writing it: the
     # names are this module's callers' own.
     sql = "update alerts set " + ", ".join(f"{name} = ?" for name in values) + " where id = ?"
-    with store.write() as db:
+    sent = values.get("status") == "sent"
+    sql += " and status <> 'sent'" if sent else " and status = 'pending' and tries = ?"
+    with _writing(store) as db:
         for alert in alerts:
-            db.execute(sql, [*values.values(), alert.id])
+            params = [*values.values(), alert.id]
+            if not sent:
+                params.append(alert.tries + 1 if claimed else alert.tries)
+            db.execute(sql, params)
 
 
 def event(store: Store, event_id: int) -> EventRow:
