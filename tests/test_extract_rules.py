@@ -1069,6 +1069,58 @@ def test_a_title_with_an_error_word_over_min_words_of_text_is_an_article() -> No
     assert regions(short).error == "error page: 'Error rates fall'"
 
 
+def test_a_not_found_title_under_a_hundred_words_of_text_is_an_error_page() -> None:
+    title = "Page not found | The Daily"
+    short = page(f"<main><p>{said(99, 'sorry')}</p></main>", title=title)
+    assert regions(short).error == f"error page: {title!r}"
+    long = page(f"<main><p>{said(100, 'sorry')}</p></main>", title=title)
+    assert regions(long).error is None
+    # the page says it is an article: its headline is a headline
+    declared = page(
+        f"<main><p>{said(40, 'story')}</p></main>",
+        head='<meta property="og:type" content="article">',
+        title="Lost and not found",
+    )
+    assert regions(declared).error is None
+
+
+def test_wordpress_not_found_template_is_an_error_page_however_long() -> None:
+    html = page(
+        f"<main><p>{said(300, 'sorry')}</p></main>",
+        title="Nothing here",
+        body_attrs='class="error404 wp-theme"',
+    )
+    assert regions(html).error == "error page: 'Nothing here'"
+    other = page(
+        f"<main><p>{said(300, 'story')}</p></main>", body_attrs='class="no-error404s single"'
+    )
+    assert regions(other).error is None
+
+
+def test_maintenance_wording_on_a_short_page_is_an_outage_and_in_an_article_is_text() -> None:
+    notice = "We are down for maintenance and will return shortly."
+    short = page(f"<main><p>{notice} {said(40, 'sorry')}</p></main>")
+    assert regions(short).error == "maintenance or outage page ('Story')"
+    long = page(f"<main><p>{notice} {said(60, 'story')}</p></main>")
+    assert regions(long).error is None
+
+
+def test_a_sign_in_form_worded_as_a_wall_with_no_text_is_a_login_wall_unless_an_article() -> None:
+    gate = (
+        "<main><h1>Log in</h1><p>Log in or create an account to continue.</p>"
+        "<form><input name='u'><input type='password' name='p'></form></main>"
+    )
+    assert (
+        regions(page(gate, title="Log in")).error
+        == "login wall: a sign-in form and no article text (Log in)"
+    )
+    # an article page whose whole text is behind the same wall: locked, with its notice
+    article = page(gate, head='<meta property="og:type" content="article">', title="A story")
+    r = regions(article)
+    assert (r.error, r.access) == (None, "locked")
+    assert "create an account to continue" in r.paywall
+
+
 # --- the headline, the description ---------------------------------------------------------------
 
 

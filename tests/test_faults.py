@@ -23,6 +23,24 @@ LOGIN = (
     b"<html><head><title>Log in</title></head><body><main><h1>Log in</h1><form>"
     b"<input name=u><input type=password name=p></form></main></body></html>"
 )
+# The same sign-in page, its form worded as a registration wall is.
+WORDED_LOGIN = LOGIN.replace(b"<form>", b"<p>Log in or create an account to continue.</p><form>")
+# What an outside reviewer served with 200: WordPress's "not found" template, and the usual
+# maintenance page, neither of them an article.
+SOFT_404 = (
+    b"<html><head><title>Page not found - War on the Rocks</title></head>"
+    b'<body class="error404"><main><h1>Oops! That page can&#39;t be found.</h1><p>It looks like'
+    b" nothing was found at this location. Maybe try one of the links below or a search? We are"
+    b" sorry for the inconvenience and hope you find what you were looking for on our website"
+    b" today.</p></main></body></html>"
+)
+MAINTENANCE = (
+    b"<html><head><title>War on the Rocks</title></head><body><article><h1>We&rsquo;ll be back"
+    b" soon!</h1><div><p>Sorry for the inconvenience but we&rsquo;re performing some"
+    b" maintenance at the moment. If you need to you can always contact us, otherwise"
+    b" we&rsquo;ll be back online shortly!</p><p>&mdash; The Team</p></div></article>"
+    b"</body></html>"
+)
 
 
 def count(db: Path, sql: str) -> int:
@@ -65,6 +83,13 @@ def faults(page: bytes) -> dict[str, tuple[Callable[[LoopServer], Reply], str]]:
         ),
         "redirect loop": (lambda s: Reply(302, b"", {"Location": "/a"}), "redirect"),
         "redirect to login": (lambda s: Reply(302, b"", {"Location": "/login"}), "login wall"),
+        "redirect to a login worded as a wall": (
+            lambda s: Reply(302, b"", {"Location": "/login-worded"}),
+            "login wall",
+        ),
+        "login worded as a wall 200": (lambda s: Reply(200, WORDED_LOGIN, HTML), "login wall"),
+        "not found 200": (lambda s: Reply(200, SOFT_404, HTML), "error page"),
+        "maintenance 200": (lambda s: Reply(200, MAINTENANCE, HTML), "maintenance"),
         "challenge 200": (
             lambda s: Reply(
                 200, b"<html><head><title>Just a moment...</title></head><body></body></html>", HTML
@@ -86,6 +111,7 @@ def site(tmp_path: Path, http: LoopServer, seed_articles: list[Article]):  # typ
     state: dict[str, Callable[[LoopServer], Reply]] = {"a": lambda s: Reply(200, page, HTML)}
     http.route("/a", lambda r: state["a"](http))
     http.route("/login", lambda r: Reply(200, LOGIN, HTML))
+    http.route("/login-worded", lambda r: Reply(200, WORDED_LOGIN, HTML))
     body = '[monitor]\nretries = 0\ntimeout = "1s"\n\n[email]\nto = ["desk@example.org"]\n\n'
     config = write_config(tmp_path, body + source_block("a", http.url("/a"), SEED_FILES[0].name))
     return config, state, page
@@ -166,3 +192,45 @@ def test_regions_stopped_matching_is_reported_once(site) -> None:  # type: ignor
     assert count(db, "select count(*) from changes") == 0
     (eml,) = (config.parent / "outbox").glob("*.eml")
     assert b"regions stopped matching" in eml.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "reason"),
+    [
+        ("not found", SOFT_404, "error page: 'Page not found - War on the Rocks'"),
+        ("maintenance", MAINTENANCE, "maintenance or outage page"),
+        ("sign-in page", WORDED_LOGIN, "login wall"),
+    ],
+)
+def test_a_free_article_replaced_by_a_page_that_is_none_is_a_failed_check_not_a_change(
+    tmp_path: Path,
+    http: LoopServer,
+    seed_articles: list[Article],
+    name: str,
+    body: bytes,
+    reason: str,
+) -> None:
+    """An outside reviewer's case: a free article, then a "not found", maintenance or sign-in
+    page served with 200. No change, no email; `compare` of the two says NEW holds no article."""
+    free = replace(seed_articles[0], locked=False)
+    state = {"page": render(free).encode()}
+    url = http.route("/a", lambda r: Reply(200, state["page"], HTML))
+    body_lines = '[monitor]\nretries = 0\n\n[email]\nto = ["desk@example.org"]\n\n'
+    config = write_config(tmp_path, body_lines + source_block("a", url), seeds=False)
+    assert json.loads(run(config, "check", "--json").stdout)[0]["outcome"] == "new"
+    (tmp_path / "old.html").write_bytes(state["page"])
+    state["page"] = body
+    result = run(config, "check", "--json")
+    out = json.loads(result.stdout)[0]
+    assert (result.exit_code, out["outcome"]) == (1, "error")
+    assert reason in out["error"]
+    db = tmp_path / "monitor.db"
+    assert count(db, "select count(*) from changes") == 0
+    assert not (tmp_path / "outbox").exists()
+    (tmp_path / "new.html").write_bytes(body)
+    compared = run(
+        None, "compare", "--json", str(tmp_path / "old.html"), str(tmp_path / "new.html")
+    )
+    verdict = json.loads(compared.stdout)
+    assert compared.exit_code == 1 and reason in verdict["error"]
+    assert verdict["changed"] is False

@@ -430,6 +430,25 @@ _CAPTCHA_SELECTORS = ".g-recaptcha, .h-captcha"
 _ERROR_TITLE = re.compile(
     r"\b(?:404|403|410|500|502|503|not found|page not found|error|forbidden|unavailable)\b", re.I
 )
+# A title that says the page is missing, not merely that something failed ("Error rates
+# fall" is a headline): on a page that does not declare itself an article, the text of a
+# "not found" page (an apology, a search box's words) may run past `min_words`.
+_NOT_FOUND_TITLE = re.compile(r"\b(?:404|not found)\b", re.I)
+_ERROR_PAGE_WORDS = 100
+# WordPress's class for its "not found" template, on <body>.
+_NOT_FOUND_BODY = re.compile(r"\berror404\b")
+# What a short maintenance or outage page says, served with 200 instead of 503.
+_OUTAGES = (
+    "down for maintenance",
+    "under maintenance",
+    "undergoing maintenance",
+    "scheduled maintenance",
+    "performing maintenance",
+    "performing some maintenance",
+    "we'll be back soon",
+    "we’ll be back soon",
+    "temporarily unavailable",
+)
 
 
 @overload
@@ -496,8 +515,10 @@ def extract_html(
     description = _description(tree, rules)
     _empty(tree.body, _EMPTIED)
     _drop(tree.body, _HIDDEN)
+    post = _declares_post(tree)
+    not_found = _NOT_FOUND_BODY.search(tree.body.attributes.get("class") or "") is not None
     floor = rules.min_words
-    if floor == ExtractRules.min_words and _declares_post(tree):
+    if floor == ExtractRules.min_words and post:
         floor = _SHORT_POST_WORDS  # a podcast or photo post: a sentence is its whole text
     container = _container(tree, rules, floor)
     declared = _declared_access(tree, container)
@@ -513,7 +534,7 @@ def extract_html(
     if container is not None:
         # `marked_only` too: the article's markup is the same whether the page or only its
         # paywall class says it is locked, and the reading (locked or metered) is not
-        facts = (title, og_title, description, floor, declared, marked_only, login, captcha)
+        facts = (title, og_title, description, floor, post, declared, marked_only, login, captcha)
         digest = _digest(facts, rules, container, paywall_nodes)
         if unless is not None and digest == unless:
             return None
@@ -554,6 +575,8 @@ def extract_html(
         captcha=captcha,
         page=page_text,
         floor=floor,
+        article=post,
+        not_found=not_found,
     ):
         return Regions.failed(reason)
     access: Access = "free"
@@ -785,9 +808,12 @@ def _failure(
     captcha: bool = False,
     page: str = "",
     floor: int | None = None,
+    article: bool = False,
+    not_found: bool = False,
 ) -> str | None:
     """Why a capture holds no article, or None when it does; `floor` is the fewest words of
-    article text (`min_words` unless the page declares itself a post)."""
+    article text (`min_words` unless the page declares itself a post), `article` whether the
+    page declares itself one, `not_found` whether its markup says it is a "not found" page."""
     floor = rules.min_words if floor is None else floor
     folded_title = (title or "").casefold()
     # A challenge page is short; an article that merely mentions "access denied" is not.
@@ -796,7 +822,13 @@ def _failure(
         any(p in probe for p in _CHALLENGES) and word_count(probe) < _CHALLENGE_WORDS
     ):
         return f"bot challenge or block page ({title or (teaser or page)[:60]!r})"
+    if any(p in probe for p in _OUTAGES) and word_count(probe) < _CHALLENGE_WORDS:
+        return f"maintenance or outage page ({title or (teaser or page)[:60]!r})"
     if paywall:
+        if login_form and not teaser and not article:
+            # A sign-in page whose form is worded like a wall ("Log in or create an account
+            # to continue"): its words are a notice, but there is no article behind it.
+            return f"login wall: a sign-in form and no article text ({title or 'no title'})"
         return None
     words = _words(teaser)  # a reader's words: CJK text is one run of word characters
     if captcha and words < _CHALLENGE_WORDS:
@@ -805,6 +837,10 @@ def _failure(
         return f"login wall: a sign-in form and no article text ({title or 'no title'})"
     if title and words < rules.min_words and _ERROR_TITLE.search(title):
         return f"error page: {title!r}"
+    if not article and (
+        not_found or (title and words < _ERROR_PAGE_WORDS and _NOT_FOUND_TITLE.search(title))
+    ):
+        return f"error page: {title!r}" if title else 'error page: a "not found" page'
     if not teaser:
         return "no article text found"
     if words < floor:
