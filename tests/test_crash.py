@@ -61,8 +61,12 @@ def test_sigkill_at_random_moments_loses_nothing(
         thread = threading.Thread(target=publisher, daemon=True)
         thread.start()
         committed: set[int] = set()
+        lives = 0
         try:
-            for _ in range(KILLS):
+            # KILLS kills; on a loaded machine, whose services start slowly, more (bounded)
+            # until the kills have cut into the recording of at least ten changes
+            while lives < KILLS or (len(committed) < 10 and lives < 3 * KILLS):
+                lives += 1
                 service = RunningService(config)
                 time.sleep(rng.uniform(0.4, 1.6))
                 service.proc.send_signal(signal.SIGKILL)
@@ -97,7 +101,7 @@ def test_sigkill_at_random_moments_loses_nothing(
     ids = [str(m["Message-ID"]) for _, m in box.received]
     expected = {str(r[0]) for r in query(db, "select message_id from alerts")}
     assert expected <= set(ids)  # every change's alert arrived
-    assert len(ids) - len(set(ids)) <= KILLS  # duplicates only from kills, same Message-ID
+    assert len(ids) - len(set(ids)) <= lives  # duplicates only from kills, same Message-ID
     assert query(db, "select count(*) from alerts where status = 'failed'") == [(0,)]
 
 
