@@ -34,6 +34,15 @@ SOFT_404 = (
     b" sorry for the inconvenience and hope you find what you were looking for on our website"
     b" today.</p></main></body></html>"
 )
+HOME = (
+    b"<html><head><title>War on the Rocks</title></head><body><main>"
+    + b"".join(
+        b"<article><h2><a href='/s%d'>Story %d</a></h2><p>%s</p></article>"
+        % (i, i, b" ".join([b"Words of the teaser of this story on the front page."] * 3))
+        for i in range(12)
+    )
+    + b"</main></body></html>"
+)
 MAINTENANCE = (
     b"<html><head><title>War on the Rocks</title></head><body><article><h1>We&rsquo;ll be back"
     b" soon!</h1><div><p>Sorry for the inconvenience but we&rsquo;re performing some"
@@ -89,6 +98,10 @@ def faults(page: bytes) -> dict[str, tuple[Callable[[LoopServer], Reply], str]]:
         ),
         "login worded as a wall 200": (lambda s: Reply(200, WORDED_LOGIN, HTML), "login wall"),
         "not found 200": (lambda s: Reply(200, SOFT_404, HTML), "error page"),
+        "redirect to the home page": (
+            lambda s: Reply(301, b"", {"Location": "/"}),
+            "redirected to the home page",
+        ),
         "maintenance 200": (lambda s: Reply(200, MAINTENANCE, HTML), "maintenance"),
         "challenge 200": (
             lambda s: Reply(
@@ -112,6 +125,7 @@ def site(tmp_path: Path, http: LoopServer, seed_articles: list[Article]):  # typ
     http.route("/a", lambda r: state["a"](http))
     http.route("/login", lambda r: Reply(200, LOGIN, HTML))
     http.route("/login-worded", lambda r: Reply(200, WORDED_LOGIN, HTML))
+    http.route("/", lambda r: Reply(200, HOME, HTML))
     body = '[monitor]\nretries = 0\ntimeout = "1s"\n\n[email]\nto = ["desk@example.org"]\n\n'
     config = write_config(tmp_path, body + source_block("a", http.url("/a"), SEED_FILES[0].name))
     return config, state, page
@@ -234,3 +248,29 @@ def test_a_free_article_replaced_by_a_page_that_is_none_is_a_failed_check_not_a_
     verdict = json.loads(compared.stdout)
     assert compared.exit_code == 1 and reason in verdict["error"]
     assert verdict["changed"] is False
+
+
+@pytest.mark.parametrize(
+    ("asked", "got", "home"),
+    [
+        ("https://ex.org/2024/story", "https://ex.org/", True),
+        ("https://ex.org/2024/story", "https://ex.org", True),
+        ("https://ex.org/?p=123", "https://ex.org/", True),  # a WordPress short link
+        ("https://old.org/story", "https://new.org/", True),
+        ("https://ex.org/2024/story", "https://ex.org/2024/story/", False),
+        ("https://ex.org/2024/story", "https://ex.org/?s=story", False),  # a search, not home
+        ("https://ex.org/", "https://ex.org/", False),
+        ("https://ex.org/", "https://www.ex.org/", False),  # the source is a home page itself
+    ],
+)
+def test_a_redirect_is_to_the_home_page_only_from_an_article_to_a_bare_root(
+    asked: str, got: str, home: bool
+) -> None:
+    from monitor.service.observe import redirected_home
+
+    reason = redirected_home(asked, got)
+    assert (reason is not None) == home
+    if home:
+        assert (
+            reason == f"redirected to the home page ({got}): the article may have been taken down"
+        )

@@ -131,6 +131,8 @@ def observe(
             if job.current is None and job.fingerprint is None:
                 return result("error", error="HTTP 304 with nothing stored to compare", **meta)
             return result("not_modified", **meta)
+        if moved := redirected_home(source.url, capture.url):
+            return result("error", error=moved, **meta)
         regions = extract(capture, source.extract, job.digest)
         if regions is None:  # reads as the current version, to the letter
             return result("unchanged", digest=job.digest, **meta)
@@ -221,6 +223,18 @@ def judge(result: CheckResult, current: Regions) -> CheckResult:
         return replace(result, outcome="error", error=reason, regions=None)
     outcome = "changed" if comparison.changed else "unchanged"
     return replace(result, outcome=outcome, comparison=comparison)
+
+
+def redirected_home(asked: str, got: str) -> str | None:
+    """Why a page that redirected to its site's home page is no reading of the article, or
+    None. Publishers send the readers of an article they took down to the front page, whose
+    list of teasers would otherwise be read as the article rewritten."""
+    if got == asked:
+        return None
+    before, after = urllib.parse.urlsplit(asked), urllib.parse.urlsplit(got)
+    if after.path.strip("/") or after.query or not (before.path.strip("/") or before.query):
+        return None  # not a home page, or the source is one itself
+    return f"redirected to the home page ({got}): the article may have been taken down"
 
 
 def host_key(url: str) -> str:
