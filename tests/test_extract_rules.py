@@ -1100,7 +1100,7 @@ def test_wordpress_not_found_template_is_an_error_page_however_long() -> None:
 def test_maintenance_wording_on_a_short_page_is_an_outage_and_in_an_article_is_text() -> None:
     notice = "We are down for maintenance and will return shortly."
     short = page(f"<main><p>{notice} {said(40, 'sorry')}</p></main>")
-    assert regions(short).error == "maintenance or outage page ('Story')"
+    assert regions(short).error == "maintenance, outage or country block page ('Story')"
     long = page(f"<main><p>{notice} {said(60, 'story')}</p></main>")
     assert regions(long).error is None
 

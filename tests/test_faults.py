@@ -34,6 +34,14 @@ SOFT_404 = (
     b" sorry for the inconvenience and hope you find what you were looking for on our website"
     b" today.</p></main></body></html>"
 )
+# The page the Los Angeles Times served readers in the EU from 2018, with 200.
+EU_BLOCK = (
+    b"<html><head><title>Los Angeles Times</title></head><body><main><p>Unfortunately, our"
+    b" website is currently unavailable in most European countries. We are engaged on the"
+    b" issue and committed to looking at options that support our full range of digital"
+    b" offerings to the EU market. We continue to identify technical compliance solutions that"
+    b" will provide all readers with our award-winning journalism.</p></main></body></html>"
+)
 HOME = (
     b"<html><head><title>War on the Rocks</title></head><body><main>"
     + b"".join(
@@ -212,7 +220,8 @@ def test_regions_stopped_matching_is_reported_once(site) -> None:  # type: ignor
     ("name", "body", "reason"),
     [
         ("not found", SOFT_404, "error page: 'Page not found - War on the Rocks'"),
-        ("maintenance", MAINTENANCE, "maintenance or outage page"),
+        ("maintenance", MAINTENANCE, "maintenance, outage or country block page"),
+        ("country block", EU_BLOCK, "maintenance, outage or country block page"),
         ("sign-in page", WORDED_LOGIN, "login wall"),
     ],
 )
@@ -266,11 +275,30 @@ def test_a_free_article_replaced_by_a_page_that_is_none_is_a_failed_check_not_a_
 def test_a_redirect_is_to_the_home_page_only_from_an_article_to_a_bare_root(
     asked: str, got: str, home: bool
 ) -> None:
-    from monitor.service.observe import redirected_home
+    from monitor.service.observe import redirected_away
 
-    reason = redirected_home(asked, got)
+    reason = redirected_away(asked, got)
     assert (reason is not None) == home
     if home:
         assert (
             reason == f"redirected to the home page ({got}): the article may have been taken down"
         )
+
+
+@pytest.mark.parametrize(
+    ("got", "consent"),
+    [
+        ("https://consent.yahoo.com/v2/collectConsent?sessionId=3_cc", True),
+        ("https://guce.yahoo.com/consent?brandType=nonEu", True),
+        ("https://consent.google.com/ml?continue=https://news.google.com/x", True),
+        ("https://news.example.org/consent-and-privacy-explained", False),
+        ("https://consensus.example.org/story", False),
+    ],
+)
+def test_a_redirect_to_a_cookie_consent_host_is_no_reading_of_the_article(
+    got: str, consent: bool
+) -> None:
+    from monitor.service.observe import redirected_away
+
+    reason = redirected_away("https://news.example.org/story", got)
+    assert (reason is not None and "cookie consent page" in reason) == consent

@@ -437,7 +437,7 @@ _NOT_FOUND_TITLE = re.compile(r"\b(?:404|not found)\b", re.I)
 _ERROR_PAGE_WORDS = 100
 # WordPress's class for its "not found" template, on <body>.
 _NOT_FOUND_BODY = re.compile(r"\berror404\b")
-# What a short maintenance or outage page says, served with 200 instead of 503.
+# What a short maintenance, outage or country block page says, served with 200.
 _OUTAGES = (
     "down for maintenance",
     "under maintenance",
@@ -448,6 +448,11 @@ _OUTAGES = (
     "we'll be back soon",
     "we’ll be back soon",
     "temporarily unavailable",
+    # a site that shuts out the readers of some countries (the GDPR's) with a page of its own
+    "not available in your country",
+    "unavailable in your country",
+    "not available in your region",
+    "unavailable in most european countries",
 )
 
 
@@ -823,7 +828,7 @@ def _failure(
     ):
         return f"bot challenge or block page ({title or (teaser or page)[:60]!r})"
     if any(p in probe for p in _OUTAGES) and word_count(probe) < _CHALLENGE_WORDS:
-        return f"maintenance or outage page ({title or (teaser or page)[:60]!r})"
+        return f"maintenance, outage or country block page ({title or (teaser or page)[:60]!r})"
     if paywall:
         if login_form and not teaser and not article:
             # A sign-in page whose form is worded like a wall ("Log in or create an account

@@ -131,7 +131,7 @@ def observe(
             if job.current is None and job.fingerprint is None:
                 return result("error", error="HTTP 304 with nothing stored to compare", **meta)
             return result("not_modified", **meta)
-        if moved := redirected_home(source.url, capture.url):
+        if moved := redirected_away(source.url, capture.url):
             return result("error", error=moved, **meta)
         regions = extract(capture, source.extract, job.digest)
         if regions is None:  # reads as the current version, to the letter
@@ -225,16 +225,26 @@ def judge(result: CheckResult, current: Regions) -> CheckResult:
     return replace(result, outcome=outcome, comparison=comparison)
 
 
-def redirected_home(asked: str, got: str) -> str | None:
-    """Why a page that redirected to its site's home page is no reading of the article, or
-    None. Publishers send the readers of an article they took down to the front page, whose
-    list of teasers would otherwise be read as the article rewritten."""
+def redirected_away(asked: str, got: str) -> str | None:
+    """Why a page that redirected away from the article is no reading of it, or None.
+
+    Publishers send the readers of an article they took down to the front page, whose list
+    of teasers would otherwise be read as the article rewritten; Yahoo's and Google's sites
+    send readers in Europe to a cookie consent page on a host of its own first.
+    """
     if got == asked:
         return None
     before, after = urllib.parse.urlsplit(asked), urllib.parse.urlsplit(got)
+    host = (after.hostname or "").split(".")
+    if host[0] in _CONSENT_HOSTS and before.hostname != after.hostname:
+        return f"redirected to a cookie consent page ({after.hostname}), not the article"
     if after.path.strip("/") or after.query or not (before.path.strip("/") or before.query):
         return None  # not a home page, or the source is one itself
     return f"redirected to the home page ({got}): the article may have been taken down"
+
+
+# consent.yahoo.com, guce.yahoo.com (and Oath's guce.oath.com), consent.google.com
+_CONSENT_HOSTS = frozenset({"consent", "guce"})
 
 
 def host_key(url: str) -> str:
