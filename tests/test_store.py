@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -299,6 +300,33 @@ def test_a_reading_from_before_another_writers_version_is_superseded_and_changes
     assert store.conn.execute("select count(*) from alerts").fetchone()[0] == 0
     row = store.conn.execute("select outcome, version_id from checks order by id desc").fetchone()
     assert tuple(row) == ("superseded", None)
+
+
+def test_a_304_to_the_validators_of_a_version_another_writer_replaced_reads_as_that_version(
+    store: Store,
+) -> None:
+    """This check sent A's validators and got 304: the page is A again, though another writer,
+    whose check began earlier, stored B meanwhile. Not B seen again: A, compared with B."""
+    store.import_baseline("s", A, NOW)
+    record_checks(  # the other writer
+        store,
+        [
+            CheckResult(
+                "s", "changed", NOW, 5, regions=B, comparison=compare(A, B), base_version_id=1
+            )
+        ],
+        NOBODY,
+    )
+    later = NOW + timedelta(minutes=1)
+    answer = CheckResult("s", "not_modified", later, 5, status=304, base_version_id=1)
+    [stale] = record_checks(store, [answer], NOBODY)
+    assert isinstance(stale, record.Stale)
+    assert stale.current.id == 2 and stale.result.regions is not None
+    assert stale.result.regions.fingerprint == A.fingerprint
+    # from a check that began before the other writer's: the older reading, superseded
+    earlier = replace(answer, started_at=NOW - timedelta(minutes=1))
+    [late] = record_checks(store, [earlier], NOBODY)
+    assert isinstance(late, CheckResult) and late.outcome == "superseded"
 
 
 def test_a_check_of_a_source_not_in_the_database_names_it(store: Store) -> None:

@@ -113,10 +113,12 @@ def _record(db: Database, result: CheckResult, recipients: Recipients) -> CheckR
     current_id: int | None = source["current_version_id"]
     failed = result.outcome == "error"
     base_id = result.base_version_id
-    if result.digest is not None and result.regions is None and base_id not in (None, current_id):
-        # Read as the version the check began with (its digest), which another writer has
-        # replaced since: that version's text is what the page shows, compared below as any
-        # reading is. Versions are never deleted.
+    as_base = result.digest is not None or result.outcome == "not_modified"
+    if as_base and result.regions is None and base_id not in (None, current_id):
+        # Read as the version the check began with (by its digest, or a 304 answering that
+        # version's validators), which another writer has replaced since: that version's text
+        # is what the page shows, compared below as any reading is. Versions are never
+        # deleted.
         base = db.table("versions").get(base_id)
         result = replace(result, regions=StoredVersion.from_row(base).regions)
     if not failed and result.regions is not None and current_id != result.base_version_id:
