@@ -286,9 +286,11 @@ def test_a_reading_from_before_another_writers_version_is_superseded_and_changes
         "unchanged",
         NOW + timedelta(seconds=began),
         5,
+        status=200,
         regions=A,
         base_version_id=1,
         etag='"a"',
+        url="https://example.org/moved",
     )
     [late] = record_checks(store, [old], Recipients({"s": ["a@x.org"]}))
     assert isinstance(late, CheckResult)
@@ -298,8 +300,20 @@ def test_a_reading_from_before_another_writers_version_is_superseded_and_changes
     assert store.conn.execute(source).fetchall() == state
     assert store.conn.execute("select last_seen from versions order by id").fetchall() == seen
     assert store.conn.execute("select count(*) from alerts").fetchone()[0] == 0
-    row = store.conn.execute("select outcome, version_id from checks order by id desc").fetchone()
-    assert tuple(row) == ("superseded", None)
+    row = store.conn.execute(
+        "select outcome, version_id, change_id, status, duration_ms, url, started_at, error"
+        " from checks order by id desc"
+    ).fetchone()
+    assert tuple(row) == (
+        "superseded",
+        None,
+        None,
+        200,
+        5,
+        "https://example.org/moved",
+        iso(NOW + timedelta(seconds=began)),
+        late.error,
+    )
 
 
 def test_a_304_to_the_validators_of_a_version_another_writer_replaced_reads_as_that_version(
