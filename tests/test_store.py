@@ -217,22 +217,23 @@ def _counts(store: Store) -> tuple[int, int, int]:
     )
 
 
+def _another_writer_stores_b(store: Store) -> None:
+    """Version 1 is A; another writer's check, begun at NOW, stores B (version 2) from it."""
+    store.import_baseline("s", A, NOW)
+    change = compare(A, B)
+    other = CheckResult(
+        "s", "changed", NOW, 5, regions=B, comparison=change, base_version_id=1, etag='"b"'
+    )
+    record_checks(store, [other], NOBODY)
+
+
 def test_a_page_compared_with_a_version_another_writer_replaced_is_compared_again(
     store: Store,
 ) -> None:
     """Two writers: this check compared the page with A, but another, whose check began
     earlier, stored B meanwhile. A page that differs from B comes back to be compared with B;
     one equal to B is unchanged."""
-    store.import_baseline("s", A, NOW)
-    record_checks(  # the other writer
-        store,
-        [
-            CheckResult(
-                "s", "changed", NOW, 5, regions=B, comparison=compare(A, B), base_version_id=1
-            )
-        ],
-        NOBODY,
-    )
+    _another_writer_stores_b(store)
     before = _counts(store)
     later = NOW + timedelta(minutes=1)
     late = CheckResult(
@@ -260,23 +261,7 @@ def test_a_reading_from_before_another_writers_version_is_superseded_and_changes
     """This check began before (or in the same second as) the one of another writer that
     stored B, and read A, the page as it was: no revert to A, no alert, and the source keeps
     B and the other check's state. Only this check's row says what happened."""
-    store.import_baseline("s", A, NOW)
-    record_checks(  # the other writer
-        store,
-        [
-            CheckResult(
-                "s",
-                "changed",
-                NOW,
-                5,
-                regions=B,
-                comparison=compare(A, B),
-                base_version_id=1,
-                etag='"b"',
-            )
-        ],
-        NOBODY,
-    )
+    _another_writer_stores_b(store)
     source = "select current_version_id, last_check_at, last_outcome, etag, digest from sources"
     state = store.conn.execute(source).fetchall()
     seen = store.conn.execute("select last_seen from versions order by id").fetchall()
@@ -321,16 +306,7 @@ def test_a_304_to_the_validators_of_a_version_another_writer_replaced_reads_as_t
 ) -> None:
     """This check sent A's validators and got 304: the page is A again, though another writer,
     whose check began earlier, stored B meanwhile. Not B seen again: A, compared with B."""
-    store.import_baseline("s", A, NOW)
-    record_checks(  # the other writer
-        store,
-        [
-            CheckResult(
-                "s", "changed", NOW, 5, regions=B, comparison=compare(A, B), base_version_id=1
-            )
-        ],
-        NOBODY,
-    )
+    _another_writer_stores_b(store)
     later = NOW + timedelta(minutes=1)
     answer = CheckResult("s", "not_modified", later, 5, status=304, base_version_id=1)
     [stale] = record_checks(store, [answer], NOBODY)

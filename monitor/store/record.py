@@ -165,23 +165,14 @@ def _record(db: Database, result: CheckResult, recipients: Recipients) -> CheckR
     if version_id is not None and not failed and not inserted:
         db.execute("update versions set last_seen = ? where id = ?", [now, version_id])
     keep_validators = failed or result.outcome == "not_modified"
-    _insert(
+    # a 304 repeats the validators the source row already holds
+    _insert_check(
         db,
-        "checks",
-        {
-            "source_id": result.source_id,
-            "started_at": now,
-            "duration_ms": result.duration_ms,
-            "outcome": result.outcome,
-            "status": result.status,
-            "error": result.error,
-            # a 304 repeats the validators the source row already holds
-            "etag": None if keep_validators else result.etag,
-            "last_modified": None if keep_validators else result.last_modified,
-            "url": result.url,
-            "version_id": None if failed else version_id,
-            "change_id": change_id,
-        },
+        result,
+        now,
+        validators=not keep_validators,
+        version_id=None if failed else version_id,
+        change_id=change_id,
     )
     updates: dict[str, Any] = {
         "current_version_id": version_id,
@@ -210,6 +201,22 @@ def _superseded(db: Database, result: CheckResult, now: str, current: StoredVers
         f"this check's reading is older than version #{current.id}, which another check "
         f"read at {current.last_seen}: not a change"
     )
+    result = replace(result, outcome="superseded", error=error, comparison=None, regions=None)
+    _insert_check(db, result, now, validators=False)
+    return result
+
+
+def _insert_check(
+    db: Database,
+    result: CheckResult,
+    now: str,
+    *,
+    validators: bool,
+    version_id: int | None = None,
+    change_id: int | None = None,
+) -> None:
+    """The check's own row: `validators`, whether it keeps the response's ETag and
+    Last-Modified."""
     _insert(
         db,
         "checks",
@@ -217,13 +224,16 @@ def _superseded(db: Database, result: CheckResult, now: str, current: StoredVers
             "source_id": result.source_id,
             "started_at": now,
             "duration_ms": result.duration_ms,
-            "outcome": "superseded",
+            "outcome": result.outcome,
             "status": result.status,
-            "error": error,
+            "error": result.error,
+            "etag": result.etag if validators else None,
+            "last_modified": result.last_modified if validators else None,
             "url": result.url,
+            "version_id": version_id,
+            "change_id": change_id,
         },
     )
-    return replace(result, outcome="superseded", error=error, comparison=None, regions=None)
 
 
 def _insert(db: Database, table: str, values: dict[str, Any]) -> int:
