@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from monitor.config.validate import (
     DURATION_RANGE,
     MAX_SECONDS,
+    MAX_TRIES,
     entry_table,
     parse_duration,
 )
@@ -173,7 +174,7 @@ def load_notify(data: object, index: int, change_kinds: tuple[str, ...]) -> Noti
         if kind not in known:
             raise ConfigError(f"{table.key('kinds')}: {kind!r} is not one of {', '.join(known)}")
     backoff = parse_duration(table.get("backoff", (str, int, float), "1m"), table.key("backoff"))
-    max_tries = table.positive_int("max_tries", 8)
+    max_tries = table.int_between("max_tries", 8, 1, MAX_TRIES)
     if max_tries - 1 > 64 or backoff * 2 ** (max_tries - 1) > MAX_SECONDS:
         raise ConfigError(
             f"{table.key('max_tries')}: {max_tries} tries with backoff = {backoff:g}s would wait "

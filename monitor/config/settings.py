@@ -24,6 +24,7 @@ from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 from monitor.config.validate import (
     DURATION_RANGE,
     MAX_SECONDS,
+    MAX_TRIES,
     Table,
     entry_table,
     parse_duration,
@@ -43,6 +44,12 @@ if TYPE_CHECKING:
 
 # Each retry of a fetch waits backoff × 2^attempt: ten retries already span 1024 backoffs.
 MAX_RETRIES = 10
+# Upper bounds of the other counts: far above any real use (a thread, a socket or a browser
+# page each), low enough for a thread pool, a semaphore and an SQLite INTEGER.
+MAX_CONCURRENCY = 1024
+MAX_BROWSER_PAGES = 64
+MAX_FAILING_AFTER = 10_000
+MAX_MIN_WORDS = 100_000
 
 
 @dataclass(frozen=True)
@@ -277,7 +284,7 @@ def _validate_extract(data: object, where: str) -> ExtractRules:
         description=table.strings("description", DEFAULT_DESCRIPTION),
         markers=table.strings("markers", DEFAULT_MARKERS),
         exclude=table.strings("exclude", ()),
-        min_words=table.positive_int("min_words", ExtractRules.min_words),
+        min_words=table.int_between("min_words", ExtractRules.min_words, 1, MAX_MIN_WORDS),
     )
     for name in ("teaser", "paywall", "description", "exclude"):
         _check_selectors(getattr(rules, name), table.key(name))
@@ -458,18 +465,18 @@ def _load_monitor(data: object, root: Path) -> MonitorSettings:
         interval=parse_duration(table.get("interval", (str, int, float), "1h"), "monitor.interval"),
         timeout=parse_duration(table.get("timeout", (str, int, float), "30s"), "monitor.timeout"),
         max_body=parse_size(table.get("max_body", (str, int), "5MiB"), "monitor.max_body"),
-        concurrency=table.positive_int("concurrency", d.concurrency),
-        per_host=table.positive_int("per_host", d.per_host),
+        concurrency=table.int_between("concurrency", d.concurrency, 1, MAX_CONCURRENCY),
+        per_host=table.int_between("per_host", d.per_host, 1, MAX_CONCURRENCY),
         keep_checks=parse_duration(
             table.get("keep_checks", (str, int, float), "90d"), "monitor.keep_checks"
         ),
         user_agent=table.get("user_agent", str, d.user_agent),
         retries=retries,
         backoff=parse_duration(table.get("backoff", (str, int, float), "1s"), "monitor.backoff"),
-        failing_after=table.positive_int("failing_after", d.failing_after),
+        failing_after=table.int_between("failing_after", d.failing_after, 1, MAX_FAILING_AFTER),
         confirm=_confirm(table),
         fetch=_fetch(table, d.fetch),
-        browser_pages=table.positive_int("browser_pages", d.browser_pages),
+        browser_pages=table.int_between("browser_pages", d.browser_pages, 1, MAX_BROWSER_PAGES),
     )
 
 
@@ -545,7 +552,7 @@ def _load_email(data: object, root: Path, database: Path) -> EmailSettings:
             "allowed only to a loopback host such as 127.0.0.1)"
         )
     backoff = parse_duration(table.get("backoff", (str, int, float), "1m"), "email.backoff")
-    max_tries = table.positive_int("max_tries", 8)
+    max_tries = table.int_between("max_tries", 8, 1, MAX_TRIES)
     # The wait before try n is backoff × 2^(n-1): it must stay a duration we can schedule.
     if max_tries - 1 > 64 or backoff * 2 ** (max_tries - 1) > MAX_SECONDS:
         raise ConfigError(

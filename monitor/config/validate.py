@@ -26,6 +26,9 @@ DURATION_RANGE = "from 1ms to 3650d (ten years)"
 MIN_BYTES = 1
 MAX_BYTES = 1024**3
 SIZE_RANGE = "from 1B to 1GiB"
+# Tries of an alert: a bound for the integer itself; backoff × 2^(tries − 1) must also stay
+# within MAX_SECONDS, which is checked with the backoff.
+MAX_TRIES = 10_000
 _SIZE_UNITS = {
     None: 1,
     "B": 1,
@@ -159,13 +162,10 @@ class Table:
             )
         return value
 
-    def positive_int(self, name: str, default: int) -> int:
-        value: int = self.get(name, int, default)
-        if value < 1:
-            raise ConfigError(f"{self.key(name)}: must be 1 or more, got {_shown(value)}")
-        return value
-
     def int_between(self, name: str, default: int, low: int, high: int) -> int:
+        """An integer within `low`..`high`. Every integer setting has an upper bound: a TOML
+        integer may be far larger than SQLite, a thread pool or a semaphore accepts, and a
+        value that loads must never crash `monitor run` later."""
         value: int = self.get(name, int, default)
         if not low <= value <= high:
             raise ConfigError(
