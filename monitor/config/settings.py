@@ -436,8 +436,17 @@ def _fetch(table: Table, default: str) -> str:
 
 def _check_addresses(addresses: tuple[str, ...], key: str) -> None:
     for address in addresses:
-        if not re.fullmatch(r"[^@\s<>,;]+@[^@\s<>,;]+", address):
-            raise ConfigError(f"{key}: {address!r} is not an email address")
+        check_address(address, key)
+
+
+def check_address(address: str, key: str) -> None:
+    """Refuse what is not one bare email address: a name, a list, or a line break (which would
+    let the value add headers such as Bcc) among them."""
+    if not re.fullmatch(r"[^@\s<>,;]+@[^@\s<>,;]+", address):
+        raise ConfigError(
+            f"{key}: {address!r} is not an email address; write one bare address such as "
+            "'desk@example.org'"
+        )
 
 
 def _load_monitor(data: object, root: Path) -> MonitorSettings:
