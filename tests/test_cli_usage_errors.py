@@ -31,3 +31,12 @@ def test_test_email_to_a_valid_address_is_still_delivered(tmp_path: Path) -> Non
     result = run(config, "test-email", "--to", "other@example.org")
     assert result.exit_code == 0, result.output
     assert "delivered to other@example.org" in result.output
+
+
+def test_demo_in_a_folder_it_cannot_make_names_the_folder_and_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder", encoding="utf-8")
+    folder = tmp_path / "a-file" / "demo"
+    result = run(None, "demo", "--dir", str(folder))
+    assert result.exit_code == 2, result.output
+    assert f"--dir {folder}: cannot write there (Not a directory)" in result.output
+    assert "choose a folder you can write" in result.output
