@@ -3,11 +3,13 @@ was wrong and the fix, with the exit status README gives, never in a traceback."
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from .conftest import run, write_config
+from .conftest import SEED_FILES, run, write_config
+from .server import LoopServer
 
 EMAIL_ONLY = '[email]\nto = ["desk@example.org"]\n'
 
@@ -40,3 +42,34 @@ def test_demo_in_a_folder_it_cannot_make_names_the_folder_and_exits_2(tmp_path: 
     assert result.exit_code == 2, result.output
     assert f"--dir {folder}: cannot write there (Not a directory)" in result.output
     assert "choose a folder you can write" in result.output
+
+
+@pytest.mark.parametrize("which", ["old", "new"])
+def test_compare_names_the_capture_it_cannot_read_old_or_new(tmp_path: Path, which: str) -> None:
+    missing = str(tmp_path / "missing.txt")
+    pair = (missing, str(SEED_FILES[0])) if which == "old" else (str(SEED_FILES[0]), missing)
+    result = run(None, "compare", *pair)
+    assert result.exit_code == 1, result.output
+    assert f"cannot read the {which} capture {missing}: file not found" in result.output
+
+
+def test_compare_names_the_url_that_answered_with_an_http_error(http: LoopServer) -> None:
+    broken = http.static("/gone", "gone", status=404)
+    result = run(None, "compare", str(SEED_FILES[0]), broken)
+    assert result.exit_code == 1, result.output
+    assert f"cannot read the new capture {broken}: HTTP 404" in result.output
+
+
+def test_compare_json_with_an_unreadable_capture_prints_an_object_with_the_error(
+    tmp_path: Path,
+) -> None:
+    missing = str(tmp_path / "missing.txt")
+    result = run(None, "compare", missing, str(SEED_FILES[0]), "--json")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data == {
+        "changed": False,
+        "error": f"cannot read the old capture {missing}: file not found",
+        "unreadable": "old",
+        "location": missing,
+    }
