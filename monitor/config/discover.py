@@ -16,6 +16,7 @@ from monitor.config.validate import (
     DURATION_RANGE,
     MAX_SECONDS,
     MAX_TRIES,
+    check_port,
     entry_table,
     parse_duration,
 )
@@ -96,8 +97,9 @@ def _check_patterns(patterns: tuple[str, ...], key: str) -> None:
 
 
 def _http_url(url: str, key: str) -> str:
-    if not re.match(r"^https?://[^/?#\s]+", url):
+    if not (host := re.match(r"^https?://([^/?#\s]+)", url)):
         raise ConfigError(f"{key}: {url!r}: give the http:// or https:// address")
+    check_port(url, host.group(1), key)
     return url
 
 

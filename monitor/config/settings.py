@@ -26,6 +26,7 @@ from monitor.config.validate import (
     MAX_SECONDS,
     MAX_TRIES,
     Table,
+    check_port,
     entry_table,
     parse_duration,
     parse_size,
@@ -333,8 +334,10 @@ def _load_source(
     if _SCHEME.match(url):
         if not _KNOWN_SCHEME.match(url):
             raise ConfigError(f"{table.key('url')}: {url!r}: use https://, http:// or file://")
-        if _HTTP_HOST.match(url) is None and not url.startswith("file://"):
+        if (host := _HTTP_HOST.match(url)) is None and not url.startswith("file://"):
             raise ConfigError(f"{table.key('url')}: {url!r} has no host name")
+        if host is not None:
+            check_port(url, host.group(1), table.key("url"))
     root = context.folder.root
     url = _capture_file(url, context.folder, table)
     baseline = None
@@ -376,11 +379,17 @@ def _load_source(
 
 
 # A host name at the start of a path: "warontherocks.com/2023/…", "www.example.org".
-_HOST_LIKE = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(/|$)")
+# A host with a port, whatever its name: "localhost:8765/a.html", "127.0.0.1:8765",
+# "[::1]:8765/".
+_HOST_LIKE = re.compile(
+    r"^(?:[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?::\d+)?"
+    r"|[A-Za-z0-9.-]+:\d+"
+    r"|\[[0-9A-Fa-f:.]+\](?::\d+)?)(/|$)"
+)
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 _KNOWN_SCHEME = re.compile(r"^(https?|file)://")
 _HTTP = re.compile(r"^https?://")
-_HTTP_HOST = re.compile(r"^https?://[^/?#]+")
+_HTTP_HOST = re.compile(r"^https?://([^/?#]+)")
 
 
 def _capture_file(url: str, folder: _Folder, table: Table) -> str:
@@ -414,7 +423,7 @@ def _capture_file(url: str, folder: _Folder, table: Table) -> str:
         # Read as a capture file beside the config, it would fail at every check.
         raise ConfigError(
             f"{key}: {url!r} is read as a file beside the config, and there is none; "
-            f"did you mean 'https://{url}'?"
+            f"did you mean '{_scheme_for(url)}://{url}'?"
         )
     if not anywhere and not folder.contains(resolved):
         raise ConfigError(
@@ -422,6 +431,14 @@ def _capture_file(url: str, folder: _Folder, table: Table) -> str:
             f"into that folder, or set {table.key('allow_any_path')} = true to read it there"
         )
     return url if url.startswith("file://") else resolved
+
+
+def _scheme_for(url: str) -> str:
+    """The scheme a URL written without one most likely lacks: a page on this machine is a test
+    server, rarely behind TLS; any other host, https."""
+    host = url.split("/", 1)[0]
+    host = host.partition("]")[0] if host.startswith("[") else host.rpartition(":")[0] or host
+    return "http" if _loopback(host) else "https"
 
 
 def _fetch(table: Table, default: str) -> str:
@@ -547,6 +564,8 @@ def _load_email(data: object, root: Path, database: Path) -> EmailSettings:
     if report_url is not None and not re.match(r"^https?://", report_url):
         raise ConfigError(f"email.report_url: {report_url!r} must start with http:// or https://")
     host = table.get("host", str)
+    if host is not None:
+        _check_smtp_host(host)
     username = table.get("username", str)
     if username is not None and password_env is None:
         raise ConfigError(
@@ -587,6 +606,42 @@ def _load_email(data: object, root: Path, database: Path) -> EmailSettings:
         max_tries=max_tries,
         backoff=backoff,
     )
+
+
+_HOST_NAME = re.compile(
+    r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$"
+)
+
+
+def _check_smtp_host(host: str) -> None:
+    """`email.host` is the server's name or address alone: a URL or a port written into it
+    would fail every alert as an unknown host."""
+    scheme, sep, rest = host.partition("://")
+    if sep:
+        name = re.split(r"[/:?#]", rest, maxsplit=1)[0]
+        tls = ' and security = "tls"' if scheme.lower() == "smtps" else ""
+        raise ConfigError(
+            f"email.host: {host!r} is a URL; write the server's name alone, host = {name!r}"
+            f"{tls} (the port goes in email.port)"
+        )
+    name, colon, port = host.rpartition(":")
+    if colon and port.isdigit() and ":" not in name:
+        raise ConfigError(
+            f"email.host: {host!r} holds a port; write host = {name!r} and port = {port}"
+        )
+    if _HOST_NAME.match(host):
+        return
+    if host.startswith("[") and host.endswith("]"):
+        raise ConfigError(
+            f"email.host: {host!r}: write an IPv6 address without brackets, host = {host[1:-1]!r}"
+        )
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ConfigError(
+            f"email.host: {host!r} is not a host name; write the SMTP server's name, such as "
+            '"smtp.example.org", or its IP address (or remove host to write .eml files)'
+        ) from None
 
 
 def _loopback(host: str) -> bool:

@@ -98,6 +98,24 @@ def parse_size(value: object, key: str) -> int:
     return size
 
 
+def check_port(url: str, netloc: str, key: str) -> None:
+    """Refuse an http(s) URL whose port no connection can use (":99999", ":0", ":http"), which
+    would otherwise fail every check as "connection refused". `netloc` is the URL's host part."""
+    if ":" not in netloc.rpartition("@")[2].rpartition("]")[2]:
+        return  # no port: the scheme's own (checked cheaply, once per source of a large config)
+    import urllib.parse
+
+    try:
+        port = urllib.parse.urlsplit(url).port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise ConfigError(
+            f"{key}: {url!r} has no usable port; use a port from 1 to 65535, or none for the "
+            "scheme's own (80 for http, 443 for https)"
+        )
+
+
 def _shown(value: object) -> str:
     """The value as written, cut short: a 400-digit number is not worth quoting whole."""
     text = repr(value)
