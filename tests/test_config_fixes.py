@@ -87,3 +87,98 @@ def test_an_smtp_host_that_is_not_a_host_name_is_refused_with_the_fix(
     )
     assert f"email.host: {host!r}" in output
     assert fix in output
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (
+            'database = "x.db"\n',
+            "database: unknown key; it belongs in [monitor]: move it below a [monitor] line",
+        ),
+        (
+            'interval = "1h"\n',
+            "interval: unknown key; it belongs in [monitor], [[source]] or [[discover]]",
+        ),
+        (
+            '[monitor]\nto = ["desk@example.org"]\n',
+            "monitor.to: unknown key; it belongs in [email]",
+        ),
+        (
+            source("http://127.0.0.1:9/a") + 'teaser = [".entry"]\n',
+            "source[1] (id 'a').teaser: unknown key; it belongs in [source.extract]: move it "
+            "below a [source.extract] line",
+        ),
+        (
+            '[[discover]]\nid = "d"\nfeed = "http://127.0.0.1:9/f"\n[discover.source]\n'
+            "min_words = 5\n",
+            "discover[1] (id 'd').source.min_words: unknown key; it belongs in "
+            "[discover.source.extract]",
+        ),
+    ],
+)
+def test_a_key_under_the_wrong_header_is_refused_naming_the_table_it_belongs_in(
+    tmp_path: Path, body: str, message: str
+) -> None:
+    assert message in refused(tmp_path, body)
+
+
+def test_a_key_no_table_knows_still_lists_the_known_keys(tmp_path: Path) -> None:
+    output = refused(tmp_path, 'colour = "red"\n')
+    assert "colour: unknown key; known keys: monitor, email, source, discover, notify" in output
+
+
+def test_a_config_that_is_not_utf8_is_refused_naming_the_line_and_the_fix(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_bytes(b'[monitor]\n# caf\xe9\nuser_agent = "x"\n')
+    result = run(config, "check")
+    assert result.exit_code == 2, result.output
+    assert "line 2, column 6 is not UTF-8 (byte 0xe9); save the file as UTF-8" in result.output
+
+
+def test_a_config_starting_with_a_utf8_bom_loads(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_bytes(b"\xef\xbb\xbf" + source("http://127.0.0.1:65535/a").encode())
+    assert [s.id for s in load_settings(config).sources] == ["a"]
+
+
+def test_a_missing_config_named_by_monitor_config_says_the_path_came_from_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = tmp_path / "gone.toml"
+    monkeypatch.setenv("MONITOR_CONFIG", str(missing))
+    result = run(None, "check")
+    assert result.exit_code == 2, result.output
+    assert (
+        f"{missing}: config file not found; the path comes from MONITOR_CONFIG: fix or unset it"
+        in result.output
+    )
+
+
+def test_a_missing_config_given_with_config_does_not_blame_monitor_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MONITOR_CONFIG", str(tmp_path / "from-env.toml"))
+    result = run(None, "check", "--config", str(tmp_path / "given.toml"))
+    assert result.exit_code == 2
+    assert "given.toml: config file not found; pass --config PATH" in result.output
+    assert "comes from MONITOR_CONFIG" not in result.output
+
+
+@pytest.mark.parametrize(
+    "lines, key, address",
+    [
+        ('to = ["not an address"]', "email.to", "not an address"),
+        ('from = "nobody"', "email.from", "nobody"),
+    ],
+)
+def test_a_bad_address_names_its_own_key(
+    tmp_path: Path, lines: str, key: str, address: str
+) -> None:
+    output = refused(tmp_path, f"[email]\n{lines}\n")
+    assert f"{key}: {address!r} is not an email address; write one bare address" in output
+
+
+def test_a_baseline_that_is_a_folder_is_refused_as_a_folder(tmp_path: Path) -> None:
+    output = refused(tmp_path, source("http://127.0.0.1:9/a") + 'baseline = "."\n')
+    assert "source[1] (id 'a').baseline: '.' is a folder, not a capture file" in output

@@ -29,6 +29,20 @@ if TYPE_CHECKING:
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # The kinds a notify target can take besides the change kinds of `monitor.detect.compare`.
 EVENT_KINDS = ("change", "failing", "recovered", "discovered")
+DISCOVER_KEYS = (
+    "id",
+    "feed",
+    "sitemap",
+    "include",
+    "exclude",
+    "interval",
+    "max_sources",
+    "max_age",
+    "alert",
+    "allow_private",
+    "source",
+)
+NOTIFY_KEYS = ("id", "url", "kinds", "sources", "max_tries", "backoff")
 
 
 @dataclass(frozen=True)
@@ -109,20 +123,7 @@ def load_discovery(
     load_source: Callable[[object, str], Source],
 ) -> Discovery:
     """One `[[discover]]` table; `load_source(data, where)` builds its `[discover.source]`."""
-    allowed = (
-        "id",
-        "feed",
-        "sitemap",
-        "include",
-        "exclude",
-        "interval",
-        "max_sources",
-        "max_age",
-        "alert",
-        "allow_private",
-        "source",
-    )
-    table = entry_table(data, "discover", index, allowed)
+    table = entry_table(data, "discover", index, DISCOVER_KEYS)
     where = table.where
     discovery_id = table.identifier("discovery", "in-brief")
     feed = table.get("feed", str)
@@ -160,8 +161,7 @@ def load_discovery(
 
 
 def load_notify(data: object, index: int, change_kinds: tuple[str, ...]) -> NotifyTarget:
-    allowed = ("id", "url", "kinds", "sources", "max_tries", "backoff")
-    table = entry_table(data, "notify", index, allowed)
+    table = entry_table(data, "notify", index, NOTIFY_KEYS)
     target_id = table.identifier("target", "chat")
     url = table.get("url", str)
     if not url:

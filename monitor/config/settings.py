@@ -53,6 +53,85 @@ MAX_FAILING_AFTER = 10_000
 MAX_MIN_WORDS = 100_000
 
 
+# The keys of each table, and which other tables know a key misplaced in one (`_homes`).
+MONITOR_KEYS = (
+    "database",
+    "interval",
+    "timeout",
+    "max_body",
+    "concurrency",
+    "per_host",
+    "keep_checks",
+    "user_agent",
+    "retries",
+    "backoff",
+    "failing_after",
+    "confirm",
+    "fetch",
+    "browser_pages",
+)
+EMAIL_KEYS = (
+    "host",
+    "port",
+    "security",
+    "from",
+    "to",
+    "username",
+    "password_env",
+    "mode",
+    "digest_interval",
+    "outbox",
+    "ca_file",
+    "report_url",
+    "max_tries",
+    "backoff",
+)
+SOURCE_KEYS = (
+    "id",
+    "url",
+    "baseline",
+    "interval",
+    "cron",
+    "recipients",
+    "extract",
+    "allow_private",
+    "allow_any_path",
+    "fetch",
+)
+EXTRACT_KEYS = ("teaser", "paywall", "description", "markers", "exclude", "min_words")
+TOP_KEYS = ("monitor", "email", "source", "discover", "notify")
+
+
+@functools.cache
+def _homes(here: str) -> dict[str, str]:
+    """For each key table `here` ("" for the top level) does not take, the tables that do, as
+    the fix names them: `database` written above `[monitor]` belongs in `[monitor]`."""
+    from monitor.config.discover import DISCOVER_KEYS, NOTIFY_KEYS
+
+    tables = {
+        "[monitor]": MONITOR_KEYS,
+        "[email]": EMAIL_KEYS,
+        "[[source]]": SOURCE_KEYS,
+        "[source.extract]": EXTRACT_KEYS,
+        "[[discover]]": DISCOVER_KEYS,
+        "[[notify]]": NOTIFY_KEYS,
+    }
+    allowed = tables.get(here, TOP_KEYS)
+    homes: dict[str, list[str]] = {}
+    for name, keys in tables.items():
+        for key in keys:
+            if key not in allowed:
+                homes.setdefault(key, []).append(name)
+    return {key: _belongs(names) for key, names in homes.items()}
+
+
+def _belongs(names: list[str]) -> str:
+    if len(names) == 1:
+        return f"it belongs in {names[0]}: move it below a {names[0]} line"
+    either = f"{', '.join(names[:-1])} or {names[-1]}"
+    return f"it belongs in {either}: move it below the line of the one you meant"
+
+
 @dataclass(frozen=True)
 class MonitorSettings:
     database: Path
@@ -277,8 +356,7 @@ def _frozen(data: object) -> object:
 
 
 def _validate_extract(data: object, where: str) -> ExtractRules:
-    allowed = ("teaser", "paywall", "description", "markers", "exclude", "min_words")
-    table = Table(data, where, allowed)
+    table = Table(data, where, EXTRACT_KEYS)
     rules = ExtractRules(
         teaser=table.strings("teaser", DEFAULT_TEASER),
         paywall=table.strings("paywall", DEFAULT_PAYWALL),
@@ -309,20 +387,9 @@ def _load_source(
     context: _Context,
     where: str | None = None,
 ) -> Source:
-    allowed = (
-        "id",
-        "url",
-        "baseline",
-        "interval",
-        "cron",
-        "recipients",
-        "extract",
-        "allow_private",
-        "allow_any_path",
-        "fetch",
-    )
+    allowed = SOURCE_KEYS
     table = (
-        entry_table(data, "source", index, allowed)
+        entry_table(data, "source", index, allowed, _homes("[[source]]"))
         if where is None
         else Table(data, where, allowed)
     )
@@ -343,6 +410,11 @@ def _load_source(
     baseline = None
     if (raw := table.get("baseline", str)) is not None:
         baseline = _inside(Path(raw), context.folder, table.key("baseline"))
+        if baseline.is_dir():
+            raise ConfigError(
+                f"{table.key('baseline')}: {raw!r} is a folder, not a capture file; name the "
+                "file inside it, or remove the key"
+            )
         if not baseline.is_file():
             raise ConfigError(
                 f"{table.key('baseline')}: file {raw!r} not found (looked in {root}); "
@@ -467,23 +539,8 @@ def check_address(address: str, key: str) -> None:
 
 
 def _load_monitor(data: object, root: Path) -> MonitorSettings:
-    allowed = (
-        "database",
-        "interval",
-        "timeout",
-        "max_body",
-        "concurrency",
-        "per_host",
-        "keep_checks",
-        "user_agent",
-        "retries",
-        "backoff",
-        "failing_after",
-        "confirm",
-        "fetch",
-        "browser_pages",
-    )
-    table = Table(data, "monitor", allowed)
+    allowed = MONITOR_KEYS
+    table = Table(data, "monitor", allowed, _homes("[monitor]"))
     d = MonitorSettings(database=Path("monitor.db"))
     retries = table.int_between("retries", d.retries, 0, MAX_RETRIES)
     return MonitorSettings(
@@ -522,23 +579,8 @@ def _confirm(table: Table) -> float | None:
 
 
 def _load_email(data: object, root: Path, database: Path) -> EmailSettings:
-    allowed = (
-        "host",
-        "port",
-        "security",
-        "from",
-        "to",
-        "username",
-        "password_env",
-        "mode",
-        "digest_interval",
-        "outbox",
-        "ca_file",
-        "report_url",
-        "max_tries",
-        "backoff",
-    )
-    table = Table(data, "email", allowed)
+    allowed = EMAIL_KEYS
+    table = Table(data, "email", allowed, _homes("[email]"))
     security = table.get("security", str, "starttls")
     if security not in ("tls", "starttls", "none"):
         raise ConfigError(f'email.security: {security!r}; use "tls", "starttls" or "none"')
@@ -549,8 +591,9 @@ def _load_email(data: object, root: Path, database: Path) -> EmailSettings:
     if not 0 < port < 65536:
         raise ConfigError(f"email.port: {port} is not a TCP port")
     sender = table.get("from", str, "monitor@localhost")
+    check_address(sender, "email.from")
     to = table.strings("to", ())
-    _check_addresses((sender, *to), "email.from/to")
+    _check_addresses(to, "email.to")
     password_env = table.get("password_env", str)
     if password_env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", password_env):
         raise ConfigError(
@@ -665,11 +708,12 @@ def _parse(text: str, path: Path) -> tuple[Settings, Looked]:
     try:
         # tomli is what became tomllib (the same messages), compiled: a 5.7 MB config with
         # 100,000 sources parses in 0.3 s instead of 1.1 s
-        data = tomli.loads(text)
+        # A BOM is what some Windows editors put first in a UTF-8 file: not part of the TOML.
+        data = tomli.loads(text.removeprefix("\ufeff"))
     except tomli.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     root = path.parent
-    top = Table(data, "", ("monitor", "email", "source", "discover", "notify"))
+    top = Table(data, "", TOP_KEYS, _homes(""))
     monitor = _load_monitor(top.get("monitor", dict, {}), root)
     email = _load_email(top.get("email", dict, {}), root, monitor.database)
     # With no mail server, alerts still go somewhere a person can read: .eml files in the
@@ -716,6 +760,9 @@ def _parse(text: str, path: Path) -> tuple[Settings, Looked]:
     return settings, Looked(frozenset(context.folder.looked_in), context.folder.linked)
 
 
+_TEMPLATE_EXTRACT = _belongs(["[discover.source.extract]"])
+
+
 def _load_discover_notify(
     top: Table, context: _Context
 ) -> tuple[tuple[Discovery, ...], tuple[NotifyTarget, ...]]:
@@ -724,7 +771,8 @@ def _load_discover_notify(
 
     def template(data: object, where: str) -> Source:
         allowed = ("interval", "cron", "recipients", "extract", "allow_private")
-        Table(data, where, allowed)  # id, url and baseline come from each found article
+        # id, url and baseline come from each found article
+        Table(data, where, allowed, dict.fromkeys(EXTRACT_KEYS, _TEMPLATE_EXTRACT))
         assert isinstance(data, Mapping)
         filled = {**data, "id": "discovered", "url": "https://discovered.invalid/"}
         return _load_source(filled, 0, context, where=where)
@@ -765,20 +813,25 @@ def _with_routes(settings: Settings) -> Settings:
     return replace(settings, sources=sources, discover=discover)
 
 
-def load_settings(path: Path, *, cache: bool = True) -> Settings:
+def load_settings(path: Path, *, cache: bool = True, named_by: str | None = None) -> Settings:
     """Read and validate the config file at `path`.
 
     A large config's validated settings are kept in a cache (`config.cache`) keyed by the
     file's bytes and by what on disk its validation looked at: any edit, or a change among its
-    local captures' folders, validates it again. `cache=False` always validates."""
+    local captures' folders, validates it again. `cache=False` always validates. `named_by`:
+    where the path came from when not from the user's own words (an environment variable),
+    so that a missing file points there."""
     from monitor.config import cache as settings_cache
 
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(
-            f"{path}: config file not found; pass --config PATH or set MONITOR_CONFIG"
-        ) from None
+        fix = (
+            f"the path comes from {named_by}: fix or unset it, or pass --config PATH"
+            if named_by
+            else "pass --config PATH or set MONITOR_CONFIG"
+        )
+        raise ConfigError(f"{path}: config file not found; {fix}") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the config file: {exc}") from None
     resolved = path.resolve()
@@ -788,7 +841,12 @@ def load_settings(path: Path, *, cache: bool = True) -> Settings:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: cannot read the config file: {exc}") from None
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(
+            f"{path}: cannot read the config file: line {line}, column {column} is not UTF-8 "
+            f"(byte 0x{data[exc.start]:02x}); save the file as UTF-8"
+        ) from None
     settings, looked = _parse(text, resolved)
     if cache and settings_cache.keep(resolved, data, settings, looked, started):
         # Read back from the entry just written: made apart from the parsed file's tables,

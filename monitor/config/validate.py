@@ -125,19 +125,33 @@ def _shown(value: object) -> str:
 _ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 
 
-def entry_table(data: object, kind: str, index: int, allowed: tuple[str, ...]) -> Table:
+def entry_table(
+    data: object,
+    kind: str,
+    index: int,
+    allowed: tuple[str, ...],
+    elsewhere: Mapping[str, str] | None = None,
+) -> Table:
     """One entry of an array of tables (`[[source]]`, `[[discover]]`, `[[notify]]`), named in
     errors by its place and, once it has one, its id."""
     where = f"{kind}[{index}]"
     if isinstance(data, Mapping) and isinstance(data.get("id"), str):
         where = f"{kind}[{index}] (id {data['id']!r})"
-    return Table(data, where, allowed)
+    return Table(data, where, allowed, elsewhere)
 
 
 class Table:
     """A TOML table being validated: typed getters, and unknown keys reported at the end."""
 
-    def __init__(self, data: object, where: str, allowed: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        data: object,
+        where: str,
+        allowed: tuple[str, ...],
+        elsewhere: Mapping[str, str] | None = None,
+    ) -> None:
+        """`elsewhere`: for a key not allowed here that another table takes, the fix ("it
+        belongs in [monitor]…"): a key under the wrong header is the likelier mistake."""
         if not isinstance(data, Mapping):
             raise ConfigError(f"{where}: expected a table, got {type(data).__name__}")
         self.data: Mapping[str, Any] = data
@@ -145,9 +159,12 @@ class Table:
         for key in data:
             if key not in allowed:
                 close = difflib.get_close_matches(key, allowed, n=1)
-                hint = (
-                    f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(allowed)}"
-                )
+                if elsewhere and key in elsewhere:
+                    hint = elsewhere[key]
+                elif close:
+                    hint = f"did you mean {close[0]!r}?"
+                else:
+                    hint = f"known keys: {', '.join(allowed)}"
                 raise ConfigError(f"{self.key(key)}: unknown key; {hint}")
 
     def identifier(self, thing: str, example: str) -> str:
