@@ -114,7 +114,7 @@ INTEGERS = [
     ("monitor", "failing_after", "is out of range; use 1 to 10000"),
     ("monitor", "browser_pages", "is out of range; use 1 to 64"),
     ("monitor", "retries", "is out of range; use 0 to 10"),
-    ("email", "port", "is not a TCP port"),
+    ("email", "port", "is not a TCP port; use 1 to 65535"),
     ("email", "max_tries", "is out of range; use 1 to 10000"),
     ("source.extract", "min_words", "is out of range; use 1 to 100000"),
     ("discover", "max_sources", "is out of range; use 1 to 100000"),
@@ -178,3 +178,10 @@ def test_the_largest_counts_load(tmp_path: Path) -> None:
         10000,
         64,
     )
+
+
+def test_an_integer_too_long_for_python_to_read_is_refused_as_bad_toml(tmp_path: Path) -> None:
+    result = run(config_with(tmp_path, "monitor", "concurrency = " + "9" * 5000), "check")
+    assert result.exit_code == 2, result.output
+    assert "not valid TOML: a number has more than 4300 digits" in result.output
+    assert not (tmp_path / "monitor.db").exists()

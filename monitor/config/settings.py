@@ -30,6 +30,7 @@ from monitor.config.validate import (
     entry_table,
     parse_duration,
     parse_size,
+    shown,
 )
 from monitor.detect.rules import (
     DEFAULT_DESCRIPTION,
@@ -589,7 +590,7 @@ def _load_email(data: object, root: Path, database: Path) -> EmailSettings:
         raise ConfigError(f'email.mode: {mode!r}; use "immediate" or "digest"')
     port = table.get("port", int, 465 if security == "tls" else 587)
     if not 0 < port < 65536:
-        raise ConfigError(f"email.port: {port} is not a TCP port")
+        raise ConfigError(f"email.port: {shown(port)} is not a TCP port; use 1 to 65535")
     sender = table.get("from", str, "monitor@localhost")
     check_address(sender, "email.from")
     to = table.strings("to", ())
@@ -712,6 +713,13 @@ def _parse(text: str, path: Path) -> tuple[Settings, Looked]:
         data = tomli.loads(text.removeprefix("\ufeff"))
     except tomli.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except ValueError:
+        # Python refuses to convert an integer of more than 4300 digits (a guard against slow
+        # conversions), and tomli lets that through as a plain ValueError.
+        raise ConfigError(
+            f"{path}: not valid TOML: a number has more than 4300 digits; no setting takes a "
+            "number that large"
+        ) from None
     root = path.parent
     top = Table(data, "", TOP_KEYS, _homes(""))
     monitor = _load_monitor(top.get("monitor", dict, {}), root)

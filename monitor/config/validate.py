@@ -50,8 +50,7 @@ def parse_duration(value: object, key: str) -> float:
         match = _DURATION.match(value)
         if not match:
             raise ConfigError(
-                f"{key}: {_shown(value)} is not a duration; "
-                'write it like "90s", "15m", "1h" or "1d"'
+                f'{key}: {shown(value)} is not a duration; write it like "90s", "15m", "1h" or "1d"'
             )
         # Decimal: "99999999999999999999d" neither overflows nor rounds into range.
         seconds = Decimal(match.group(1)) * Decimal(_DURATION_UNITS[match.group(2)])
@@ -59,20 +58,18 @@ def parse_duration(value: object, key: str) -> float:
         seconds = Decimal(value)  # a TOML integer may be larger than any float
     elif math.isnan(value):
         raise ConfigError(
-            f"{key}: {_shown(value)} must be a finite duration longer than zero; "
+            f"{key}: {shown(value)} must be a finite duration longer than zero; "
             f"use a duration {DURATION_RANGE}"
         )
     else:
         seconds = Decimal(value)
     if not seconds.is_finite() or seconds <= 0:
         raise ConfigError(
-            f"{key}: {_shown(value)} must be a finite duration longer than zero; "
+            f"{key}: {shown(value)} must be a finite duration longer than zero; "
             f"use a duration {DURATION_RANGE}"
         )
     if not Decimal(str(MIN_SECONDS)) <= seconds <= Decimal(MAX_SECONDS):
-        raise ConfigError(
-            f"{key}: {_shown(value)} is out of range; use a duration {DURATION_RANGE}"
-        )
+        raise ConfigError(f"{key}: {shown(value)} is out of range; use a duration {DURATION_RANGE}")
     return float(seconds)
 
 
@@ -86,15 +83,15 @@ def parse_size(value: object, key: str) -> int:
         match = _SIZE.match(value)
         if not match:
             raise ConfigError(
-                f'{key}: {_shown(value)} is not a size; write it like "5MiB" or "512KiB"'
+                f'{key}: {shown(value)} is not a size; write it like "5MiB" or "512KiB"'
             )
         size = int(Decimal(match.group(1)) * _SIZE_UNITS[match.group(2)])
     if size <= 0:
         raise ConfigError(
-            f"{key}: {_shown(value)} must be larger than zero; use a size {SIZE_RANGE}"
+            f"{key}: {shown(value)} must be larger than zero; use a size {SIZE_RANGE}"
         )
     if not MIN_BYTES <= size <= MAX_BYTES:
-        raise ConfigError(f"{key}: {_shown(value)} is out of range; use a size {SIZE_RANGE}")
+        raise ConfigError(f"{key}: {shown(value)} is out of range; use a size {SIZE_RANGE}")
     return size
 
 
@@ -116,7 +113,7 @@ def check_port(url: str, netloc: str, key: str) -> None:
         )
 
 
-def _shown(value: object) -> str:
+def shown(value: object) -> str:
     """The value as written, cut short: a 400-digit number is not worth quoting whole."""
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
@@ -204,7 +201,7 @@ class Table:
         value: int = self.get(name, int, default)
         if not low <= value <= high:
             raise ConfigError(
-                f"{self.key(name)}: {_shown(value)} is out of range; use {low} to {high}"
+                f"{self.key(name)}: {shown(value)} is out of range; use {low} to {high}"
             )
         return value
 
