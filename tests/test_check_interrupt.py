@@ -399,3 +399,30 @@ def test_a_check_cut_by_ctrl_c_is_not_recorded_nor_counted_as_failing(
     # with failing_after = 1, a recorded failure would have marked it failing, with an alert
     assert rows(db, "select consecutive_failures from sources where id = 'stalled'") == [(0,)]
     assert rows(db, "select count(*) from events") == [(0,)]
+
+
+def test_a_check_cut_by_ctrl_c_is_listed_as_cancelled_once_not_twice(tmp_path: Path) -> None:
+    stall = socket.create_server(("127.0.0.1", 0))
+    body = '[monitor]\ntimeout = "30s"\nretries = 0\n\n' + source_block(
+        "stalled", f"http://127.0.0.1:{stall.getsockname()[1]}/never"
+    )
+    config = write_config(tmp_path, body, seeds=False)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(config), "check"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        stall.settimeout(30)
+        held, _ = stall.accept()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        held.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        stall.close()
+    assert proc.returncode == 130, err
+    row = next(line for line in out.splitlines() if line.startswith("stalled"))
+    assert row.split() == ["stalled", "cancelled"], row

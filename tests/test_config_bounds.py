@@ -103,3 +103,85 @@ def test_max_tries_that_would_overflow_the_alert_backoff_are_refused(tmp_path: P
     assert "lower max_tries or backoff" in result.output
     ok = load_settings(config_with(tmp_path, "email", 'max_tries = 20\nbackoff = "1s"'))
     assert ok.email.max_tries == 20
+
+
+HUGE = "100000000000000000000"  # larger than an SQLite INTEGER
+
+# (table as written, key, what the refusal says): every key read as an integer
+INTEGERS = [
+    ("monitor", "concurrency", "is out of range; use 1 to 1024"),
+    ("monitor", "per_host", "is out of range; use 1 to 1024"),
+    ("monitor", "failing_after", "is out of range; use 1 to 10000"),
+    ("monitor", "browser_pages", "is out of range; use 1 to 64"),
+    ("monitor", "retries", "is out of range; use 0 to 10"),
+    ("email", "port", "is not a TCP port; use 1 to 65535"),
+    ("email", "max_tries", "is out of range; use 1 to 10000"),
+    ("source.extract", "min_words", "is out of range; use 1 to 100000"),
+    ("discover", "max_sources", "is out of range; use 1 to 100000"),
+    ("notify", "max_tries", "is out of range; use 1 to 10000"),
+]
+
+
+def integer_config(tmp_path: Path, table: str, line: str) -> Path:
+    if table == "source.extract":
+        return write_config(tmp_path, f"{SOURCE}[source.extract]\n{line}\n", seeds=False)
+    if table == "discover":
+        body = f'[[discover]]\nid = "d"\nfeed = "http://127.0.0.1:9/feed"\n{line}\n'
+        return write_config(tmp_path, SOURCE + body, seeds=False)
+    if table == "notify":
+        body = f'[[notify]]\nid = "n"\nurl = "json://127.0.0.1/hook"\n{line}\n'
+        return write_config(tmp_path, SOURCE + body, seeds=False)
+    return config_with(tmp_path, table, line)
+
+
+@pytest.mark.parametrize("table, key, refusal", INTEGERS)
+@pytest.mark.parametrize("value", [HUGE, "9" * 400])
+def test_an_integer_setting_too_large_is_refused_at_load_naming_the_key_and_range(
+    tmp_path: Path, table: str, key: str, refusal: str, value: str
+) -> None:
+    result = run(integer_config(tmp_path, table, f"{key} = {value}"), "check")
+    assert result.exit_code == 2, result.output
+    where = {
+        "source.extract": "source[1] (id 'a').extract",
+        "discover": "discover[1] (id 'd')",
+        "notify": "notify[1] (id 'n')",
+    }.get(table, table)
+    assert f"{where}.{key}: " in result.output
+    assert refusal in result.output
+    assert not (tmp_path / "monitor.db").exists()
+
+
+def test_run_refuses_a_concurrency_larger_than_sqlite_takes_instead_of_crashing(
+    tmp_path: Path,
+) -> None:
+    config = config_with(tmp_path, "monitor", f"concurrency = {HUGE}")
+    proc = subprocess.run(
+        [sys.executable, "-m", "monitor", "--config", str(config), "run"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "monitor.concurrency: 100000000000000000000 is out of range" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "monitor.db").exists()
+
+
+def test_the_largest_counts_load(tmp_path: Path) -> None:
+    lines = "concurrency = 1024\nper_host = 1024\nfailing_after = 10000\nbrowser_pages = 64"
+    settings = load_settings(config_with(tmp_path, "monitor", lines))
+    got = settings.monitor
+    assert (got.concurrency, got.per_host, got.failing_after, got.browser_pages) == (
+        1024,
+        1024,
+        10000,
+        64,
+    )
+
+
+def test_an_integer_too_long_for_python_to_read_is_refused_as_bad_toml(tmp_path: Path) -> None:
+    result = run(config_with(tmp_path, "monitor", "concurrency = " + "9" * 5000), "check")
+    assert result.exit_code == 2, result.output
+    assert "not valid TOML: a number has more than 4300 digits" in result.output
+    assert not (tmp_path / "monitor.db").exists()

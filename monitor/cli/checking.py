@@ -81,11 +81,20 @@ def compare_cmd(
         def read(where: str) -> Capture:
             return chromium.fetch(where, rules=rules) if browser else fetcher.fetch(where)
 
+        which, where = "old", old
         try:
             before = extract(read(old), rules)
+            which, where = "new", new
             after = extract(read(new), rules)
         except CaptureError as exc:
-            raise click.ClickException(f"cannot read capture: {exc}") from None
+            detail = str(exc).removeprefix(f"{where}: ")  # a file's error starts with its path
+            message = f"cannot read the {which} capture {where}: {detail}"
+            if as_json:
+                # A script reading stdout gets its answer; a person reads stderr.
+                echo_json(
+                    {"changed": False, "error": message, "unreadable": which, "location": where}
+                )
+            raise click.ClickException(message) from None
     comparison = compare(before, after)
     if as_json:
         echo_json(comparison.to_json())

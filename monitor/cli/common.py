@@ -73,23 +73,26 @@ def echo_json(data: Any) -> None:
 
 
 class Context:
-    def __init__(self, config: str | None) -> None:
+    def __init__(self, config: str | None, *, named_by: str | None = None) -> None:
         self.explicit = False
         self.path = Path("config.toml")
+        self.named_by: str | None = None  # the variable the path came from, if not --config
         self._settings: Settings | None = None
         if config is not None:
             self.use(config)
+            self.named_by = named_by
 
     def use(self, config: str) -> None:
         """Read this config file (given with `--config`, before or after the command)."""
         self.explicit = True
         self.path = Path(config)
+        self.named_by = None
         self._settings = None
 
     def settings(self) -> Settings:
         if self._settings is None:
             with domain_errors():
-                self._settings = load_settings(self.path)
+                self._settings = load_settings(self.path, named_by=self.named_by)
         return self._settings
 
 

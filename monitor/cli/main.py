@@ -78,7 +78,8 @@ def cli(ctx: click.Context, config: str | None) -> None:
 
     Start with `monitor demo`, or write a config.toml and run `monitor check`.
     """
-    ctx.obj = Context(config)
+    from_env = ctx.get_parameter_source("config") is click.core.ParameterSource.ENVIRONMENT
+    ctx.obj = Context(config, named_by="MONITOR_CONFIG" if from_env else None)
 
 
 @cli.command("history", short_help="Every distinct version of a source.")

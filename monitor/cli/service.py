@@ -214,8 +214,12 @@ def test_email_cmd(ctx: Context, recipient: str | None) -> None:
     from email.utils import make_msgid
 
     from monitor.alerts.mailer import build_message, build_transport
+    from monitor.config.settings import check_address
     from monitor.errors import DeliveryError
 
+    if recipient is not None:
+        with domain_errors():
+            check_address(recipient, "--to")
     settings = ctx.settings()
     email = settings.email
     to = recipient or (email.to[0] if email.to else email.sender)

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from monitor.config.validate import (
     DURATION_RANGE,
     MAX_SECONDS,
+    MAX_TRIES,
+    check_port,
     entry_table,
     parse_duration,
 )
@@ -27,6 +29,20 @@ if TYPE_CHECKING:
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # The kinds a notify target can take besides the change kinds of `monitor.detect.compare`.
 EVENT_KINDS = ("change", "failing", "recovered", "discovered")
+DISCOVER_KEYS = (
+    "id",
+    "feed",
+    "sitemap",
+    "include",
+    "exclude",
+    "interval",
+    "max_sources",
+    "max_age",
+    "alert",
+    "allow_private",
+    "source",
+)
+NOTIFY_KEYS = ("id", "url", "kinds", "sources", "max_tries", "backoff")
 
 
 @dataclass(frozen=True)
@@ -95,8 +111,9 @@ def _check_patterns(patterns: tuple[str, ...], key: str) -> None:
 
 
 def _http_url(url: str, key: str) -> str:
-    if not re.match(r"^https?://[^/?#\s]+", url):
+    if not (host := re.match(r"^https?://([^/?#\s]+)", url)):
         raise ConfigError(f"{key}: {url!r}: give the http:// or https:// address")
+    check_port(url, host.group(1), key)
     return url
 
 
@@ -106,20 +123,7 @@ def load_discovery(
     load_source: Callable[[object, str], Source],
 ) -> Discovery:
     """One `[[discover]]` table; `load_source(data, where)` builds its `[discover.source]`."""
-    allowed = (
-        "id",
-        "feed",
-        "sitemap",
-        "include",
-        "exclude",
-        "interval",
-        "max_sources",
-        "max_age",
-        "alert",
-        "allow_private",
-        "source",
-    )
-    table = entry_table(data, "discover", index, allowed)
+    table = entry_table(data, "discover", index, DISCOVER_KEYS)
     where = table.where
     discovery_id = table.identifier("discovery", "in-brief")
     feed = table.get("feed", str)
@@ -157,8 +161,7 @@ def load_discovery(
 
 
 def load_notify(data: object, index: int, change_kinds: tuple[str, ...]) -> NotifyTarget:
-    allowed = ("id", "url", "kinds", "sources", "max_tries", "backoff")
-    table = entry_table(data, "notify", index, allowed)
+    table = entry_table(data, "notify", index, NOTIFY_KEYS)
     target_id = table.identifier("target", "chat")
     url = table.get("url", str)
     if not url:
@@ -173,7 +176,7 @@ def load_notify(data: object, index: int, change_kinds: tuple[str, ...]) -> Noti
         if kind not in known:
             raise ConfigError(f"{table.key('kinds')}: {kind!r} is not one of {', '.join(known)}")
     backoff = parse_duration(table.get("backoff", (str, int, float), "1m"), table.key("backoff"))
-    max_tries = table.positive_int("max_tries", 8)
+    max_tries = table.int_between("max_tries", 8, 1, MAX_TRIES)
     if max_tries - 1 > 64 or backoff * 2 ** (max_tries - 1) > MAX_SECONDS:
         raise ConfigError(
             f"{table.key('max_tries')}: {max_tries} tries with backoff = {backoff:g}s would wait "

@@ -24,10 +24,13 @@ from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 from monitor.config.validate import (
     DURATION_RANGE,
     MAX_SECONDS,
+    MAX_TRIES,
     Table,
+    check_port,
     entry_table,
     parse_duration,
     parse_size,
+    shown,
 )
 from monitor.detect.rules import (
     DEFAULT_DESCRIPTION,
@@ -43,6 +46,91 @@ if TYPE_CHECKING:
 
 # Each retry of a fetch waits backoff × 2^attempt: ten retries already span 1024 backoffs.
 MAX_RETRIES = 10
+# Upper bounds of the other counts: far above any real use (a thread, a socket or a browser
+# page each), low enough for a thread pool, a semaphore and an SQLite INTEGER.
+MAX_CONCURRENCY = 1024
+MAX_BROWSER_PAGES = 64
+MAX_FAILING_AFTER = 10_000
+MAX_MIN_WORDS = 100_000
+
+
+# The keys of each table, and which other tables know a key misplaced in one (`_homes`).
+MONITOR_KEYS = (
+    "database",
+    "interval",
+    "timeout",
+    "max_body",
+    "concurrency",
+    "per_host",
+    "keep_checks",
+    "user_agent",
+    "retries",
+    "backoff",
+    "failing_after",
+    "confirm",
+    "fetch",
+    "browser_pages",
+)
+EMAIL_KEYS = (
+    "host",
+    "port",
+    "security",
+    "from",
+    "to",
+    "username",
+    "password_env",
+    "mode",
+    "digest_interval",
+    "outbox",
+    "ca_file",
+    "report_url",
+    "max_tries",
+    "backoff",
+)
+SOURCE_KEYS = (
+    "id",
+    "url",
+    "baseline",
+    "interval",
+    "cron",
+    "recipients",
+    "extract",
+    "allow_private",
+    "allow_any_path",
+    "fetch",
+)
+EXTRACT_KEYS = ("teaser", "paywall", "description", "markers", "exclude", "min_words")
+TOP_KEYS = ("monitor", "email", "source", "discover", "notify")
+
+
+@functools.cache
+def _homes(here: str) -> dict[str, str]:
+    """For each key table `here` ("" for the top level) does not take, the tables that do, as
+    the fix names them: `database` written above `[monitor]` belongs in `[monitor]`."""
+    from monitor.config.discover import DISCOVER_KEYS, NOTIFY_KEYS
+
+    tables = {
+        "[monitor]": MONITOR_KEYS,
+        "[email]": EMAIL_KEYS,
+        "[[source]]": SOURCE_KEYS,
+        "[source.extract]": EXTRACT_KEYS,
+        "[[discover]]": DISCOVER_KEYS,
+        "[[notify]]": NOTIFY_KEYS,
+    }
+    allowed = tables.get(here, TOP_KEYS)
+    homes: dict[str, list[str]] = {}
+    for name, keys in tables.items():
+        for key in keys:
+            if key not in allowed:
+                homes.setdefault(key, []).append(name)
+    return {key: _belongs(names) for key, names in homes.items()}
+
+
+def _belongs(names: list[str]) -> str:
+    if len(names) == 1:
+        return f"it belongs in {names[0]}: move it below a {names[0]} line"
+    either = f"{', '.join(names[:-1])} or {names[-1]}"
+    return f"it belongs in {either}: move it below the line of the one you meant"
 
 
 @dataclass(frozen=True)
@@ -269,15 +357,14 @@ def _frozen(data: object) -> object:
 
 
 def _validate_extract(data: object, where: str) -> ExtractRules:
-    allowed = ("teaser", "paywall", "description", "markers", "exclude", "min_words")
-    table = Table(data, where, allowed)
+    table = Table(data, where, EXTRACT_KEYS)
     rules = ExtractRules(
         teaser=table.strings("teaser", DEFAULT_TEASER),
         paywall=table.strings("paywall", DEFAULT_PAYWALL),
         description=table.strings("description", DEFAULT_DESCRIPTION),
         markers=table.strings("markers", DEFAULT_MARKERS),
         exclude=table.strings("exclude", ()),
-        min_words=table.positive_int("min_words", ExtractRules.min_words),
+        min_words=table.int_between("min_words", ExtractRules.min_words, 1, MAX_MIN_WORDS),
     )
     for name in ("teaser", "paywall", "description", "exclude"):
         _check_selectors(getattr(rules, name), table.key(name))
@@ -301,20 +388,9 @@ def _load_source(
     context: _Context,
     where: str | None = None,
 ) -> Source:
-    allowed = (
-        "id",
-        "url",
-        "baseline",
-        "interval",
-        "cron",
-        "recipients",
-        "extract",
-        "allow_private",
-        "allow_any_path",
-        "fetch",
-    )
+    allowed = SOURCE_KEYS
     table = (
-        entry_table(data, "source", index, allowed)
+        entry_table(data, "source", index, allowed, _homes("[[source]]"))
         if where is None
         else Table(data, where, allowed)
     )
@@ -326,13 +402,20 @@ def _load_source(
     if _SCHEME.match(url):
         if not _KNOWN_SCHEME.match(url):
             raise ConfigError(f"{table.key('url')}: {url!r}: use https://, http:// or file://")
-        if _HTTP_HOST.match(url) is None and not url.startswith("file://"):
+        if (host := _HTTP_HOST.match(url)) is None and not url.startswith("file://"):
             raise ConfigError(f"{table.key('url')}: {url!r} has no host name")
+        if host is not None:
+            check_port(url, host.group(1), table.key("url"))
     root = context.folder.root
     url = _capture_file(url, context.folder, table)
     baseline = None
     if (raw := table.get("baseline", str)) is not None:
         baseline = _inside(Path(raw), context.folder, table.key("baseline"))
+        if baseline.is_dir():
+            raise ConfigError(
+                f"{table.key('baseline')}: {raw!r} is a folder, not a capture file; name the "
+                "file inside it, or remove the key"
+            )
         if not baseline.is_file():
             raise ConfigError(
                 f"{table.key('baseline')}: file {raw!r} not found (looked in {root}); "
@@ -369,11 +452,17 @@ def _load_source(
 
 
 # A host name at the start of a path: "warontherocks.com/2023/…", "www.example.org".
-_HOST_LIKE = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(/|$)")
+# A host with a port, whatever its name: "localhost:8765/a.html", "127.0.0.1:8765",
+# "[::1]:8765/".
+_HOST_LIKE = re.compile(
+    r"^(?:[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?::\d+)?"
+    r"|[A-Za-z0-9.-]+:\d+"
+    r"|\[[0-9A-Fa-f:.]+\](?::\d+)?)(/|$)"
+)
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 _KNOWN_SCHEME = re.compile(r"^(https?|file)://")
 _HTTP = re.compile(r"^https?://")
-_HTTP_HOST = re.compile(r"^https?://[^/?#]+")
+_HTTP_HOST = re.compile(r"^https?://([^/?#]+)")
 
 
 def _capture_file(url: str, folder: _Folder, table: Table) -> str:
@@ -407,7 +496,7 @@ def _capture_file(url: str, folder: _Folder, table: Table) -> str:
         # Read as a capture file beside the config, it would fail at every check.
         raise ConfigError(
             f"{key}: {url!r} is read as a file beside the config, and there is none; "
-            f"did you mean 'https://{url}'?"
+            f"did you mean '{_scheme_for(url)}://{url}'?"
         )
     if not anywhere and not folder.contains(resolved):
         raise ConfigError(
@@ -415,6 +504,14 @@ def _capture_file(url: str, folder: _Folder, table: Table) -> str:
             f"into that folder, or set {table.key('allow_any_path')} = true to read it there"
         )
     return url if url.startswith("file://") else resolved
+
+
+def _scheme_for(url: str) -> str:
+    """The scheme a URL written without one most likely lacks: a page on this machine is a test
+    server, rarely behind TLS; any other host, https."""
+    host = url.split("/", 1)[0]
+    host = host.partition("]")[0] if host.startswith("[") else host.rpartition(":")[0] or host
+    return "http" if _loopback(host) else "https"
 
 
 def _fetch(table: Table, default: str) -> str:
@@ -429,28 +526,22 @@ def _fetch(table: Table, default: str) -> str:
 
 def _check_addresses(addresses: tuple[str, ...], key: str) -> None:
     for address in addresses:
-        if not re.fullmatch(r"[^@\s<>,;]+@[^@\s<>,;]+", address):
-            raise ConfigError(f"{key}: {address!r} is not an email address")
+        check_address(address, key)
+
+
+def check_address(address: str, key: str) -> None:
+    """Refuse what is not one bare email address: a name, a list, or a line break (which would
+    let the value add headers such as Bcc) among them."""
+    if not re.fullmatch(r"[^@\s<>,;]+@[^@\s<>,;]+", address):
+        raise ConfigError(
+            f"{key}: {address!r} is not an email address; write one bare address such as "
+            "'desk@example.org'"
+        )
 
 
 def _load_monitor(data: object, root: Path) -> MonitorSettings:
-    allowed = (
-        "database",
-        "interval",
-        "timeout",
-        "max_body",
-        "concurrency",
-        "per_host",
-        "keep_checks",
-        "user_agent",
-        "retries",
-        "backoff",
-        "failing_after",
-        "confirm",
-        "fetch",
-        "browser_pages",
-    )
-    table = Table(data, "monitor", allowed)
+    allowed = MONITOR_KEYS
+    table = Table(data, "monitor", allowed, _homes("[monitor]"))
     d = MonitorSettings(database=Path("monitor.db"))
     retries = table.int_between("retries", d.retries, 0, MAX_RETRIES)
     return MonitorSettings(
@@ -458,18 +549,18 @@ def _load_monitor(data: object, root: Path) -> MonitorSettings:
         interval=parse_duration(table.get("interval", (str, int, float), "1h"), "monitor.interval"),
         timeout=parse_duration(table.get("timeout", (str, int, float), "30s"), "monitor.timeout"),
         max_body=parse_size(table.get("max_body", (str, int), "5MiB"), "monitor.max_body"),
-        concurrency=table.positive_int("concurrency", d.concurrency),
-        per_host=table.positive_int("per_host", d.per_host),
+        concurrency=table.int_between("concurrency", d.concurrency, 1, MAX_CONCURRENCY),
+        per_host=table.int_between("per_host", d.per_host, 1, MAX_CONCURRENCY),
         keep_checks=parse_duration(
             table.get("keep_checks", (str, int, float), "90d"), "monitor.keep_checks"
         ),
         user_agent=table.get("user_agent", str, d.user_agent),
         retries=retries,
         backoff=parse_duration(table.get("backoff", (str, int, float), "1s"), "monitor.backoff"),
-        failing_after=table.positive_int("failing_after", d.failing_after),
+        failing_after=table.int_between("failing_after", d.failing_after, 1, MAX_FAILING_AFTER),
         confirm=_confirm(table),
         fetch=_fetch(table, d.fetch),
-        browser_pages=table.positive_int("browser_pages", d.browser_pages),
+        browser_pages=table.int_between("browser_pages", d.browser_pages, 1, MAX_BROWSER_PAGES),
     )
 
 
@@ -489,23 +580,8 @@ def _confirm(table: Table) -> float | None:
 
 
 def _load_email(data: object, root: Path, database: Path) -> EmailSettings:
-    allowed = (
-        "host",
-        "port",
-        "security",
-        "from",
-        "to",
-        "username",
-        "password_env",
-        "mode",
-        "digest_interval",
-        "outbox",
-        "ca_file",
-        "report_url",
-        "max_tries",
-        "backoff",
-    )
-    table = Table(data, "email", allowed)
+    allowed = EMAIL_KEYS
+    table = Table(data, "email", allowed, _homes("[email]"))
     security = table.get("security", str, "starttls")
     if security not in ("tls", "starttls", "none"):
         raise ConfigError(f'email.security: {security!r}; use "tls", "starttls" or "none"')
@@ -514,10 +590,11 @@ def _load_email(data: object, root: Path, database: Path) -> EmailSettings:
         raise ConfigError(f'email.mode: {mode!r}; use "immediate" or "digest"')
     port = table.get("port", int, 465 if security == "tls" else 587)
     if not 0 < port < 65536:
-        raise ConfigError(f"email.port: {port} is not a TCP port")
+        raise ConfigError(f"email.port: {shown(port)} is not a TCP port; use 1 to 65535")
     sender = table.get("from", str, "monitor@localhost")
+    check_address(sender, "email.from")
     to = table.strings("to", ())
-    _check_addresses((sender, *to), "email.from/to")
+    _check_addresses(to, "email.to")
     password_env = table.get("password_env", str)
     if password_env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", password_env):
         raise ConfigError(
@@ -531,6 +608,8 @@ def _load_email(data: object, root: Path, database: Path) -> EmailSettings:
     if report_url is not None and not re.match(r"^https?://", report_url):
         raise ConfigError(f"email.report_url: {report_url!r} must start with http:// or https://")
     host = table.get("host", str)
+    if host is not None:
+        _check_smtp_host(host)
     username = table.get("username", str)
     if username is not None and password_env is None:
         raise ConfigError(
@@ -545,7 +624,7 @@ def _load_email(data: object, root: Path, database: Path) -> EmailSettings:
             "allowed only to a loopback host such as 127.0.0.1)"
         )
     backoff = parse_duration(table.get("backoff", (str, int, float), "1m"), "email.backoff")
-    max_tries = table.positive_int("max_tries", 8)
+    max_tries = table.int_between("max_tries", 8, 1, MAX_TRIES)
     # The wait before try n is backoff × 2^(n-1): it must stay a duration we can schedule.
     if max_tries - 1 > 64 or backoff * 2 ** (max_tries - 1) > MAX_SECONDS:
         raise ConfigError(
@@ -573,6 +652,42 @@ def _load_email(data: object, root: Path, database: Path) -> EmailSettings:
     )
 
 
+_HOST_NAME = re.compile(
+    r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$"
+)
+
+
+def _check_smtp_host(host: str) -> None:
+    """`email.host` is the server's name or address alone: a URL or a port written into it
+    would fail every alert as an unknown host."""
+    scheme, sep, rest = host.partition("://")
+    if sep:
+        name = re.split(r"[/:?#]", rest, maxsplit=1)[0]
+        tls = ' and security = "tls"' if scheme.lower() == "smtps" else ""
+        raise ConfigError(
+            f"email.host: {host!r} is a URL; write the server's name alone, host = {name!r}"
+            f"{tls} (the port goes in email.port)"
+        )
+    name, colon, port = host.rpartition(":")
+    if colon and port.isdigit() and ":" not in name:
+        raise ConfigError(
+            f"email.host: {host!r} holds a port; write host = {name!r} and port = {port}"
+        )
+    if _HOST_NAME.match(host):
+        return
+    if host.startswith("[") and host.endswith("]"):
+        raise ConfigError(
+            f"email.host: {host!r}: write an IPv6 address without brackets, host = {host[1:-1]!r}"
+        )
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ConfigError(
+            f"email.host: {host!r} is not a host name; write the SMTP server's name, such as "
+            '"smtp.example.org", or its IP address (or remove host to write .eml files)'
+        ) from None
+
+
 def _loopback(host: str) -> bool:
     """Whether an SMTP host is this machine, judged from its name alone (no DNS at load)."""
     name = host.strip("[]").lower().rstrip(".")
@@ -594,11 +709,19 @@ def _parse(text: str, path: Path) -> tuple[Settings, Looked]:
     try:
         # tomli is what became tomllib (the same messages), compiled: a 5.7 MB config with
         # 100,000 sources parses in 0.3 s instead of 1.1 s
-        data = tomli.loads(text)
+        # A BOM is what some Windows editors put first in a UTF-8 file: not part of the TOML.
+        data = tomli.loads(text.removeprefix("\ufeff"))
     except tomli.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except ValueError:
+        # Python refuses to convert an integer of more than 4300 digits (a guard against slow
+        # conversions), and tomli lets that through as a plain ValueError.
+        raise ConfigError(
+            f"{path}: not valid TOML: a number has more than 4300 digits; no setting takes a "
+            "number that large"
+        ) from None
     root = path.parent
-    top = Table(data, "", ("monitor", "email", "source", "discover", "notify"))
+    top = Table(data, "", TOP_KEYS, _homes(""))
     monitor = _load_monitor(top.get("monitor", dict, {}), root)
     email = _load_email(top.get("email", dict, {}), root, monitor.database)
     # With no mail server, alerts still go somewhere a person can read: .eml files in the
@@ -645,6 +768,9 @@ def _parse(text: str, path: Path) -> tuple[Settings, Looked]:
     return settings, Looked(frozenset(context.folder.looked_in), context.folder.linked)
 
 
+_TEMPLATE_EXTRACT = _belongs(["[discover.source.extract]"])
+
+
 def _load_discover_notify(
     top: Table, context: _Context
 ) -> tuple[tuple[Discovery, ...], tuple[NotifyTarget, ...]]:
@@ -653,7 +779,8 @@ def _load_discover_notify(
 
     def template(data: object, where: str) -> Source:
         allowed = ("interval", "cron", "recipients", "extract", "allow_private")
-        Table(data, where, allowed)  # id, url and baseline come from each found article
+        # id, url and baseline come from each found article
+        Table(data, where, allowed, dict.fromkeys(EXTRACT_KEYS, _TEMPLATE_EXTRACT))
         assert isinstance(data, Mapping)
         filled = {**data, "id": "discovered", "url": "https://discovered.invalid/"}
         return _load_source(filled, 0, context, where=where)
@@ -694,20 +821,25 @@ def _with_routes(settings: Settings) -> Settings:
     return replace(settings, sources=sources, discover=discover)
 
 
-def load_settings(path: Path, *, cache: bool = True) -> Settings:
+def load_settings(path: Path, *, cache: bool = True, named_by: str | None = None) -> Settings:
     """Read and validate the config file at `path`.
 
     A large config's validated settings are kept in a cache (`config.cache`) keyed by the
     file's bytes and by what on disk its validation looked at: any edit, or a change among its
-    local captures' folders, validates it again. `cache=False` always validates."""
+    local captures' folders, validates it again. `cache=False` always validates. `named_by`:
+    where the path came from when not from the user's own words (an environment variable),
+    so that a missing file points there."""
     from monitor.config import cache as settings_cache
 
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(
-            f"{path}: config file not found; pass --config PATH or set MONITOR_CONFIG"
-        ) from None
+        fix = (
+            f"the path comes from {named_by}: fix or unset it, or pass --config PATH"
+            if named_by
+            else "pass --config PATH or set MONITOR_CONFIG"
+        )
+        raise ConfigError(f"{path}: config file not found; {fix}") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the config file: {exc}") from None
     resolved = path.resolve()
@@ -717,7 +849,12 @@ def load_settings(path: Path, *, cache: bool = True) -> Settings:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: cannot read the config file: {exc}") from None
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(
+            f"{path}: cannot read the config file: line {line}, column {column} is not UTF-8 "
+            f"(byte 0x{data[exc.start]:02x}); save the file as UTF-8"
+        ) from None
     settings, looked = _parse(text, resolved)
     if cache and settings_cache.keep(resolved, data, settings, looked, started):
         # Read back from the entry just written: made apart from the parsed file's tables,

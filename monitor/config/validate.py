@@ -26,6 +26,9 @@ DURATION_RANGE = "from 1ms to 3650d (ten years)"
 MIN_BYTES = 1
 MAX_BYTES = 1024**3
 SIZE_RANGE = "from 1B to 1GiB"
+# Tries of an alert: a bound for the integer itself; backoff × 2^(tries − 1) must also stay
+# within MAX_SECONDS, which is checked with the backoff.
+MAX_TRIES = 10_000
 _SIZE_UNITS = {
     None: 1,
     "B": 1,
@@ -47,8 +50,7 @@ def parse_duration(value: object, key: str) -> float:
         match = _DURATION.match(value)
         if not match:
             raise ConfigError(
-                f"{key}: {_shown(value)} is not a duration; "
-                'write it like "90s", "15m", "1h" or "1d"'
+                f'{key}: {shown(value)} is not a duration; write it like "90s", "15m", "1h" or "1d"'
             )
         # Decimal: "99999999999999999999d" neither overflows nor rounds into range.
         seconds = Decimal(match.group(1)) * Decimal(_DURATION_UNITS[match.group(2)])
@@ -56,20 +58,18 @@ def parse_duration(value: object, key: str) -> float:
         seconds = Decimal(value)  # a TOML integer may be larger than any float
     elif math.isnan(value):
         raise ConfigError(
-            f"{key}: {_shown(value)} must be a finite duration longer than zero; "
+            f"{key}: {shown(value)} must be a finite duration longer than zero; "
             f"use a duration {DURATION_RANGE}"
         )
     else:
         seconds = Decimal(value)
     if not seconds.is_finite() or seconds <= 0:
         raise ConfigError(
-            f"{key}: {_shown(value)} must be a finite duration longer than zero; "
+            f"{key}: {shown(value)} must be a finite duration longer than zero; "
             f"use a duration {DURATION_RANGE}"
         )
     if not Decimal(str(MIN_SECONDS)) <= seconds <= Decimal(MAX_SECONDS):
-        raise ConfigError(
-            f"{key}: {_shown(value)} is out of range; use a duration {DURATION_RANGE}"
-        )
+        raise ConfigError(f"{key}: {shown(value)} is out of range; use a duration {DURATION_RANGE}")
     return float(seconds)
 
 
@@ -83,19 +83,37 @@ def parse_size(value: object, key: str) -> int:
         match = _SIZE.match(value)
         if not match:
             raise ConfigError(
-                f'{key}: {_shown(value)} is not a size; write it like "5MiB" or "512KiB"'
+                f'{key}: {shown(value)} is not a size; write it like "5MiB" or "512KiB"'
             )
         size = int(Decimal(match.group(1)) * _SIZE_UNITS[match.group(2)])
     if size <= 0:
         raise ConfigError(
-            f"{key}: {_shown(value)} must be larger than zero; use a size {SIZE_RANGE}"
+            f"{key}: {shown(value)} must be larger than zero; use a size {SIZE_RANGE}"
         )
     if not MIN_BYTES <= size <= MAX_BYTES:
-        raise ConfigError(f"{key}: {_shown(value)} is out of range; use a size {SIZE_RANGE}")
+        raise ConfigError(f"{key}: {shown(value)} is out of range; use a size {SIZE_RANGE}")
     return size
 
 
-def _shown(value: object) -> str:
+def check_port(url: str, netloc: str, key: str) -> None:
+    """Refuse an http(s) URL whose port no connection can use (":99999", ":0", ":http"), which
+    would otherwise fail every check as "connection refused". `netloc` is the URL's host part."""
+    if ":" not in netloc.rpartition("@")[2].rpartition("]")[2]:
+        return  # no port: the scheme's own (checked cheaply, once per source of a large config)
+    import urllib.parse
+
+    try:
+        port = urllib.parse.urlsplit(url).port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise ConfigError(
+            f"{key}: {url!r} has no usable port; use a port from 1 to 65535, or none for the "
+            "scheme's own (80 for http, 443 for https)"
+        )
+
+
+def shown(value: object) -> str:
     """The value as written, cut short: a 400-digit number is not worth quoting whole."""
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
@@ -104,19 +122,33 @@ def _shown(value: object) -> str:
 _ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 
 
-def entry_table(data: object, kind: str, index: int, allowed: tuple[str, ...]) -> Table:
+def entry_table(
+    data: object,
+    kind: str,
+    index: int,
+    allowed: tuple[str, ...],
+    elsewhere: Mapping[str, str] | None = None,
+) -> Table:
     """One entry of an array of tables (`[[source]]`, `[[discover]]`, `[[notify]]`), named in
     errors by its place and, once it has one, its id."""
     where = f"{kind}[{index}]"
     if isinstance(data, Mapping) and isinstance(data.get("id"), str):
         where = f"{kind}[{index}] (id {data['id']!r})"
-    return Table(data, where, allowed)
+    return Table(data, where, allowed, elsewhere)
 
 
 class Table:
     """A TOML table being validated: typed getters, and unknown keys reported at the end."""
 
-    def __init__(self, data: object, where: str, allowed: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        data: object,
+        where: str,
+        allowed: tuple[str, ...],
+        elsewhere: Mapping[str, str] | None = None,
+    ) -> None:
+        """`elsewhere`: for a key not allowed here that another table takes, the fix ("it
+        belongs in [monitor]…"): a key under the wrong header is the likelier mistake."""
         if not isinstance(data, Mapping):
             raise ConfigError(f"{where}: expected a table, got {type(data).__name__}")
         self.data: Mapping[str, Any] = data
@@ -124,9 +156,12 @@ class Table:
         for key in data:
             if key not in allowed:
                 close = difflib.get_close_matches(key, allowed, n=1)
-                hint = (
-                    f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(allowed)}"
-                )
+                if elsewhere and key in elsewhere:
+                    hint = elsewhere[key]
+                elif close:
+                    hint = f"did you mean {close[0]!r}?"
+                else:
+                    hint = f"known keys: {', '.join(allowed)}"
                 raise ConfigError(f"{self.key(key)}: unknown key; {hint}")
 
     def identifier(self, thing: str, example: str) -> str:
@@ -159,17 +194,14 @@ class Table:
             )
         return value
 
-    def positive_int(self, name: str, default: int) -> int:
-        value: int = self.get(name, int, default)
-        if value < 1:
-            raise ConfigError(f"{self.key(name)}: must be 1 or more, got {_shown(value)}")
-        return value
-
     def int_between(self, name: str, default: int, low: int, high: int) -> int:
+        """An integer within `low`..`high`. Every integer setting has an upper bound: a TOML
+        integer may be far larger than SQLite, a thread pool or a semaphore accepts, and a
+        value that loads must never crash `monitor run` later."""
         value: int = self.get(name, int, default)
         if not low <= value <= high:
             raise ConfigError(
-                f"{self.key(name)}: {_shown(value)} is out of range; use {low} to {high}"
+                f"{self.key(name)}: {shown(value)} is out of range; use {low} to {high}"
             )
         return value
 

@@ -71,9 +71,19 @@ def seeds_folder() -> Path:
 def _folder(folder: Path | None) -> Path:
     if folder is None:
         return Path(tempfile.mkdtemp(prefix="monitor-demo-"))
-    if folder.exists() and any(folder.iterdir()):
-        raise ConfigError(f"--dir {folder}: the folder is not empty; choose a new or empty one")
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        if folder.exists() and any(folder.iterdir()):
+            raise ConfigError(f"--dir {folder}: the folder is not empty; choose a new or empty one")
+        folder.mkdir(parents=True, exist_ok=True)
+        # Tried now, before a server starts: a folder that can be made but not written (a
+        # read-only mount, another user's) would otherwise fail half-way through the demo.
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            f"--dir {folder}: cannot write there ({exc.strerror or exc}); choose a folder you "
+            "can write, or leave out --dir for a new temporary one"
+        ) from None
     return folder
 
 

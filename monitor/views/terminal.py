@@ -126,7 +126,7 @@ def print_results(
                 line.append(f" (back to version #{result.revert_to})", style="magenta")
         elif result.outcome == "changed":
             line.append(" " + ", ".join(result.kinds) + " (dry run, not stored)")
-        if result.error:
+        if result.error and result.error != result.outcome:  # not "cancelled    cancelled"
             line.append(f" {result.error}", style="red")
         console.print(line, soft_wrap=True)
 
