@@ -2816,3 +2816,10 @@ def test_words_of_a_script_or_style_between_are_not_article_text_before_the_wall
 def test_a_notices_controls_and_scripts_are_not_its_text(control: str) -> None:
     body = f"<article>{STORY}</article><div class='paywall'><p>{NOTICE}</p>{control}</div>"
     assert regions(page(body)).paywall == NOTICE
+
+
+@pytest.mark.parametrize(("words", "said_"), [(1, "only 1 word,"), (2, "only 2 words,")])
+def test_a_page_under_min_words_says_how_many_words_it_has(words: int, said_: str) -> None:
+    text = " ".join(["Word"] * words)
+    error = regions(page(f"<main><p>{text}</p></main>")).error
+    assert error == f"no article text found ({said_} fewer than min_words=20)"

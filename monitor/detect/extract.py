@@ -849,7 +849,8 @@ def _failure(
     if not teaser:
         return "no article text found"
     if words < floor:
-        return f"no article text found (only {words} words, fewer than min_words={floor})"
+        noun = "word" if words == 1 else "words"
+        return f"no article text found (only {words} {noun}, fewer than min_words={floor})"
     return None
 
 
