@@ -41,6 +41,47 @@ def damage(exc: BaseException, path: Path | str) -> DatabaseDamaged | None:
     return DatabaseDamaged(str(path), str(exc))
 
 
+def _writable(path: Path) -> bool:
+    """Whether this process may write the database: the file, and the folder where SQLite
+    makes its `-wal` and `-shm` files (unless they are there already, writable)."""
+    if not os.access(path, os.W_OK):
+        return False
+    if os.access(path.parent, os.W_OK):
+        return True
+    companions = [path.with_name(path.name + end) for end in ("-wal", "-shm")]
+    return all(os.access(c, os.W_OK) for c in companions)
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection to a WAL database, even where its `-shm` file cannot be made.
+
+    `mode=ro` needs the `-shm` file: one that exists (a writer is running, or left it), or one
+    it may create. Failing both, no writer is running, for a writer would have made it; then
+    the file alone is the whole database, unless a `-wal` file holds transactions not yet
+    copied into it, and `immutable=1` reads it without the `-shm` file (and without locks,
+    which nobody else is taking).
+    """
+    if not os.access(path, os.R_OK):
+        raise StoreError(f"{path}: this user may not read the database")
+    uri = path.resolve().as_uri()
+    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=False)
+    try:
+        conn.execute("select count(*) from sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        conn.close()
+        if path.with_name(path.name + "-shm").exists() or os.access(path.parent, os.W_OK):
+            raise
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise StoreError(
+            f"{path}: cannot read the database here: {wal.name} holds writes not yet copied "
+            "into it, readable only with a -shm file that this user may not create; run a "
+            "monitor command once as a user who may write the folder"
+        )
+    return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+
+
 class StoreLock:
     """The store's re-entrant lock, which every read and write holds. A statement that meets a
     damaged page leaves it as `DatabaseDamaged`, whichever query ran into it: the caller gets a
@@ -86,15 +127,14 @@ class Store:
     def open(cls, path: Path, *, read_only: bool = False) -> Store:
         """Open (and create or upgrade) the database at `path`.
 
-        A file this process may not write is opened read-only: the reading commands work,
+        A database this process may not write, in its file or its folder (SQLite makes its
+        `-wal` and `-shm` files there), is opened read-only: the reading commands work,
         anything that writes fails with a clear error instead of "attempt to write".
         """
-        read_only = read_only or (path.exists() and not os.access(path, os.W_OK))
         try:
+            read_only = read_only or (path.exists() and not _writable(path))
             if read_only:
-                conn = sqlite3.connect(
-                    f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
-                )
+                conn = _connect_read_only(path)
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 conn = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False)
@@ -124,7 +164,10 @@ class Store:
         against the same stale version. Nested, a failure rolls back only the inner part.
         """
         if self.read_only:
-            raise StoreError("the database is read-only here: nothing can be written")
+            raise StoreError(
+                f"{self.lock.path}: this user may not write the database (or its folder): "
+                "nothing can be written"
+            )
         with self.lock:
             if self.conn.in_transaction:
                 with self.db.atomic():

@@ -1,0 +1,170 @@
+"""The commands that only read: they work on a database this user may not write, never create
+one, and end with one line, not a traceback, when they cannot do their job. Driven through the
+real command line, in a subprocess where the user must not be able to write."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import SEED_FILES, run, source_block, write_config
+
+CLONE_NEWUSER = 0x10000000
+
+
+def _monitor() -> list[str]:
+    script = shutil.which("monitor", path=str(Path(sys.executable).parent))
+    return [script] if script else [sys.executable, "-m", "monitor"]
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
+
+
+def _unprivileged() -> Callable[[], None] | None:
+    """What a child runs before exec so that permission bits bind it: nothing for a user
+    other than root; for root, a new user namespace, where root has no power over the files
+    of this one (the mapping is left empty) and is refused writes as anyone else is. libc
+    is loaded here, not in the child, where loading it after a fork could deadlock."""
+    if os.geteuid() != 0:
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def enter() -> None:
+        if libc.unshare(CLONE_NEWUSER) != 0:
+            raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWUSER)")
+
+    return enter
+
+
+def _as_reader(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*_monitor(), *args],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        preexec_fn=_unprivileged(),
+    )
+
+
+def _cannot_write(path: Path) -> bool:
+    """Whether a child started as `_as_reader` starts them is refused writes to `path`."""
+    probe = "import os, sys; sys.exit(0 if not os.access(sys.argv[1], os.W_OK) else 1)"
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", probe, str(path)],
+            timeout=30,
+            preexec_fn=_unprivileged(),
+        )
+    except subprocess.SubprocessError:  # user namespaces not allowed here
+        return False
+    return result.returncode == 0
+
+
+@pytest.fixture
+def filled(tmp_path: Path, seed_texts: list[str]) -> Path:
+    """A folder whose database holds change #1 (a teaser edited in source `edited`), closed
+    by every writer: no -wal or -shm file beside it."""
+    folder = tmp_path / "watch"
+    folder.mkdir()
+    (folder / "new.txt").write_text(
+        seed_texts[0].replace("rare trip", "rare journey", 1), encoding="utf-8"
+    )
+    config = write_config(folder, source_block("edited", "new.txt", SEED_FILES[0].name))
+    assert run(config, "check").exit_code == 0
+    assert sorted(p.name for p in folder.glob("monitor.db*")) == ["monitor.db"]
+    return folder
+
+
+@pytest.fixture(params=["folder", "file"])
+def read_only(request: pytest.FixtureRequest, filled: Path) -> Iterator[Path]:
+    """`filled` with its folder and database file, or only the file, unwritable."""
+    db = filled / "monitor.db"
+    db.chmod(0o444)
+    if request.param == "folder":
+        filled.chmod(0o555)
+    try:
+        if not _cannot_write(db):
+            pytest.skip("cannot take write permission away here (no user namespaces as root)")
+        yield filled
+    finally:
+        filled.chmod(0o755)
+        db.chmod(0o644)
+
+
+READERS = [
+    (["changes"], 0, "Teaser edited"),
+    (["changes", "--json"], 0, '"source": "edited"'),
+    (["show", "1"], 0, "{+journey+}"),
+    (["history", "edited"], 0, "change #1"),
+    (["status"], 1, "edited"),  # 1: no service is running
+    (["report", "-o", "-"], 0, "journey"),
+    (["feed"], 0, "<feed"),
+    (["alerts"], 0, "change #1"),
+    (["check", "--dry-run"], 0, "0 changed, 1 unchanged"),
+]
+
+
+@pytest.mark.parametrize(("command", "status", "shown"), READERS, ids=lambda v: str(v))
+def test_reading_commands_work_on_a_database_this_user_may_not_write(
+    read_only: Path, command: list[str], status: int, shown: str
+) -> None:
+    before = (read_only / "monitor.db").read_bytes()
+    result = _as_reader(*command, cwd=read_only)
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == status, result.stdout + result.stderr
+    assert shown in result.stdout
+    assert (read_only / "monitor.db").read_bytes() == before
+
+
+def test_check_on_a_database_this_user_may_not_write_says_so_in_one_line(
+    read_only: Path,
+) -> None:
+    result = _as_reader("check", cwd=read_only)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"Error: {read_only / 'monitor.db'}: this user may not write the database (or its "
+        "folder): nothing can be written"
+    ]
+
+
+def test_writes_left_in_a_wal_file_of_an_unwritable_folder_are_named_not_a_traceback(
+    filled: Path, tmp_path: Path
+) -> None:
+    # A writer that stopped without copying its -wal file into the database (killed), in a
+    # folder that has since lost its -shm file: those writes are unreadable without one.
+    db = filled / "monitor.db"
+    writer = sqlite3.connect(db)
+    writer.execute("pragma wal_autocheckpoint = 0")
+    writer.execute("update sources set title = 'late' where id = 'edited'")
+    writer.commit()
+    left = tmp_path / "left"
+    left.mkdir()
+    shutil.copy(filled / "config.toml", left)
+    shutil.copytree(filled / "seeds", left / "seeds")
+    shutil.copy(filled / "new.txt", left)
+    shutil.copy(db, left / "monitor.db")
+    shutil.copy(filled / "monitor.db-wal", left / "monitor.db-wal")
+    writer.close()
+    left.chmod(0o555)
+    try:
+        if not _cannot_write(left):
+            pytest.skip("cannot take write permission away here (no user namespaces as root)")
+        result = _as_reader("changes", cwd=left)
+    finally:
+        left.chmod(0o755)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "monitor.db-wal holds writes not yet copied" in result.stderr
