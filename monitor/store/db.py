@@ -13,6 +13,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -28,6 +29,9 @@ from monitor.store.schema import check_version, iso, migrate
 
 # SQLite's primary result codes for a file it cannot read as a database.
 _SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
+_SQLITE_BUSY = 5
+# As long as a connection waits for another's lock (its busy timeout).
+_OPEN_TIMEOUT = 30.0
 
 
 def damage(exc: BaseException, path: Path | str) -> DatabaseDamaged | None:
@@ -80,6 +84,32 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
             "monitor command once as a user who may write the folder"
         )
     return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+
+
+def _prepare(db: Database) -> None:
+    """WAL, and the schema brought up to date.
+
+    Another process may be creating the same database (`monitor status` next to a `monitor
+    run` starting on a fresh one): while it holds the file in the rollback journal it starts
+    with, SQLite answers "database is locked" at once, without waiting the busy timeout, to a
+    connection that would otherwise deadlock with it. That is waited out here; each step is
+    done again from the start, and a step already done is skipped.
+    """
+    deadline = time.monotonic() + _OPEN_TIMEOUT
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            migrate(db)
+            return
+        except sqlite3.OperationalError as exc:
+            busy = getattr(exc, "sqlite_errorcode", 0) & 0xFF == _SQLITE_BUSY
+            if not busy or time.monotonic() > deadline:
+                raise
+            if db.conn.in_transaction:
+                db.conn.rollback()
+            time.sleep(0.05)
 
 
 class StoreLock:
@@ -137,15 +167,12 @@ class Store:
                 conn = _connect_read_only(path)
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False)
+                conn = sqlite3.connect(str(path), timeout=_OPEN_TIMEOUT, check_same_thread=False)
             db = Database(conn, execute_plugins=False)
             if read_only:
                 check_version(db)
             else:
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute("PRAGMA synchronous=NORMAL")
-                db.execute("PRAGMA foreign_keys=ON")
-                migrate(db)
+                _prepare(db)
         except sqlite3.DatabaseError as exc:
             if (damaged := damage(exc, path)) is not None:
                 raise damaged from None
