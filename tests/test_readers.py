@@ -168,3 +168,46 @@ def test_writes_left_in_a_wal_file_of_an_unwritable_folder_are_named_not_a_trace
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "monitor.db-wal holds writes not yet copied" in result.stderr
+
+
+# -- a missing database is read as empty, never created ---------------------------------------
+
+
+MISSING = [
+    (["changes"], 0, "no changes"),
+    (["changes", "--json"], 0, "[]"),
+    (["status"], 1, "edited"),  # 1: no service is running
+    (["show", "1"], 2, "no change with id 1"),
+    (["history", "edited"], 0, "no versions stored yet"),
+    (["report", "-o", "-"], 0, "No changes."),
+    (["feed"], 0, "<feed"),
+    (["gc"], 0, "deleted 0 checks"),
+    (["alerts"], 0, "no alerts"),
+    (["check", "--dry-run"], 0, "1 unchanged, 0 failed"),
+]
+
+
+@pytest.mark.parametrize(("command", "status", "shown"), MISSING, ids=lambda v: str(v))
+def test_reading_commands_and_dry_run_create_no_database(
+    tmp_path: Path, seed_texts: list[str], command: list[str], status: int, shown: str
+) -> None:
+    (tmp_path / "new.txt").write_text(seed_texts[0], encoding="utf-8")
+    config = write_config(tmp_path, source_block("edited", "new.txt", SEED_FILES[0].name))
+    result = run(config, *command)
+    assert result.exit_code == status, result.output
+    assert shown in result.output
+    assert list(tmp_path.glob("monitor.db*")) == []
+
+
+def test_reading_with_the_config_dev_null_creates_nothing_in_dev() -> None:
+    # The default database is beside the config: /dev/monitor.db for /dev/null.
+    target = Path(os.devnull).parent / "monitor.db"
+    if target.exists():
+        pytest.skip(f"{target} exists already")
+    try:
+        result = run(Path(os.devnull), "changes")
+        assert (result.exit_code, result.output) == (0, "no changes\n")
+        assert not target.exists()
+    finally:
+        if target.exists():
+            target.unlink()

@@ -43,7 +43,7 @@ def report_cmd(ctx: Context, output: str | None, source_id: str | None, since: s
     from monitor.views.html_report import build_report, write_report
 
     settings = ctx.settings()
-    with domain_errors(), open_store(settings) as store:
+    with domain_errors(), open_store(settings, create=False) as store:
         require_source(settings, store, source_id)
         html = build_report(
             store,
@@ -84,7 +84,7 @@ def feed_cmd(ctx: Context, output: str, limit: int) -> None:
     from monitor.views.feed import build_feed
 
     settings = ctx.settings()
-    with domain_errors(), open_store(settings) as store:
+    with domain_errors(), open_store(settings, create=False) as store:
         body = build_feed(
             store, now=datetime.now(UTC), limit=limit, report_url=settings.email.report_url
         )

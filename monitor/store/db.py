@@ -154,14 +154,20 @@ class Store:
         return self.db.conn
 
     @classmethod
-    def open(cls, path: Path, *, read_only: bool = False) -> Store:
+    def open(cls, path: Path, *, read_only: bool = False, create: bool = True) -> Store:
         """Open (and create or upgrade) the database at `path`.
 
         A database this process may not write, in its file or its folder (SQLite makes its
         `-wal` and `-shm` files there), is opened read-only: the reading commands work,
         anything that writes fails with a clear error instead of "attempt to write".
+
+        With `create` false a missing file is not created: the store is an empty database in
+        memory, so a reading command answers as on a fresh database and leaves no file behind
+        (what is written to it is lost, and there is nothing in it to write about).
         """
         try:
+            if not create and not path.exists():
+                return cls._empty(path)
             read_only = read_only or (path.exists() and not _writable(path))
             if read_only:
                 conn = _connect_read_only(path)
@@ -180,6 +186,12 @@ class Store:
         except OSError as exc:
             raise StoreError(f"{path}: cannot open the database: {exc.strerror or exc}") from None
         return cls(db, read_only=read_only, path=path)
+
+    @classmethod
+    def _empty(cls, path: Path) -> Store:
+        db = Database(sqlite3.connect(":memory:", check_same_thread=False), execute_plugins=False)
+        migrate(db)
+        return cls(db, path=path)
 
     @contextmanager
     def write(self) -> Iterator[Database]:
