@@ -211,3 +211,15 @@ def test_reading_with_the_config_dev_null_creates_nothing_in_dev() -> None:
     finally:
         if target.exists():
             target.unlink()
+
+
+# -- --output into a folder that does not exist ------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["report", "feed"])
+def test_output_into_a_missing_folder_is_bad_usage_naming_it(filled: Path, command: str) -> None:
+    out = filled / "nodir" / "out.file"
+    result = run(filled / "config.toml", command, "-o", str(out))
+    assert result.exit_code == 2
+    assert f"folder {str(out.parent)!r} does not exist" in result.output
+    assert not out.parent.exists()

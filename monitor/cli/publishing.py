@@ -25,12 +25,24 @@ from monitor.cli.common import (
 )
 
 
+def _output(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An --output whose folder does not exist is a usage error naming it, as a folder given
+    for the file is: a mistyped path is not taken as a wish for new folders."""
+    if value is None or value == "-":
+        return value
+    folder = Path(value).parent
+    if not folder.is_dir():
+        raise click.BadParameter(f"{value!r}: folder {str(folder)!r} does not exist")
+    return value
+
+
 @click.command("report", short_help="One self-contained HTML file of sources and changes.")
 @click.option(
     "--output",
     "-o",
     type=click.Path(dir_okay=False),
     default=None,
+    callback=_output,
     help="Where to write the HTML file ('-' for stdout; default: report.html beside the database).",
 )
 @click.option("--source", "source_id", help="Only this source (a configured id).")
@@ -57,7 +69,10 @@ def report_cmd(ctx: Context, output: str | None, source_id: str | None, since: s
         return
     # Beside the database, not in whatever folder the command runs from (often a checkout).
     path = Path(output) if output else settings.monitor.database.parent / "report.html"
-    write_report(path, html)
+    try:
+        write_report(path, html)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
     click.echo(f"wrote {path}; open it in a browser: {path.resolve().as_uri()}")
 
 
@@ -68,6 +83,7 @@ def report_cmd(ctx: Context, output: str | None, source_id: str | None, since: s
     type=click.Path(dir_okay=False),
     default="-",
     show_default=True,
+    callback=_output,
     help="Where to write the Atom feed ('-' for stdout).",
 )
 @click.option(
@@ -94,7 +110,10 @@ def feed_cmd(ctx: Context, output: str, limit: int) -> None:
         sys.stdout.buffer.write(body)
         sys.stdout.flush()
     else:
-        Path(output).write_bytes(body)
+        try:
+            Path(output).write_bytes(body)
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None
         click.echo(f"wrote {output}")
 
 
