@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import ctypes
 import os
+import re
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -223,3 +226,30 @@ def test_output_into_a_missing_folder_is_bad_usage_naming_it(filled: Path, comma
     assert result.exit_code == 2
     assert f"folder {str(out.parent)!r} does not exist" in result.output
     assert not out.parent.exists()
+
+
+# -- serve stopped by SIGTERM ------------------------------------------------------------------
+
+
+def test_serve_stopped_by_sigterm_exits_0(filled: Path) -> None:
+    proc = subprocess.Popen(
+        [*_monitor(), "--config", str(filled / "config.toml"), "serve", "--port", "0"],
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        stdout = proc.stdout
+        assert stdout is not None
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.append(stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout=20)  # a server that never listens fails here instead of hanging
+        assert lines and re.search(r"http://127\.0\.0\.1:\d+/", lines[0]), lines
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=15)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "stopped" in out

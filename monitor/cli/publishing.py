@@ -6,10 +6,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import signal
 import socket
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 
 import click
 
@@ -150,14 +152,29 @@ def serve_cmd(ctx: Context, host: str, port: int) -> None:
     app = create_app(settings.monitor.database, token=token, report_url=settings.email.report_url)
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
-    click.echo(f"serving the web UI at http://{shown}:{bound}/ (Ctrl-C to stop)")
-    sys.stdout.flush()
     config = uvicorn.Config(app, log_level="warning")
-    # uvicorn shuts down cleanly, then raises the SIGINT again; for a server, Ctrl-C is how
-    # it is stopped, not a failure (exit 0, as `monitor run`).
-    with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.Server(config).run(sockets=[sock])
+    # uvicorn shuts down cleanly, then raises the signal that stopped it again, under the
+    # handler it found: SIGINT's raises KeyboardInterrupt, SIGTERM's default would end the
+    # process with 143. For a server either is how it is stopped, not a failure (exit 0, as
+    # `monitor run`), so SIGTERM gets a handler that raises too, before the banner tells
+    # anyone that the server is there to be stopped.
+    previous = signal.signal(signal.SIGTERM, _stop)
+    try:
+        with contextlib.suppress(KeyboardInterrupt, _Stopped):
+            click.echo(f"serving the web UI at http://{shown}:{bound}/ (Ctrl-C to stop)")
+            sys.stdout.flush()
+            uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     click.echo("stopped")
+
+
+class _Stopped(Exception):
+    """SIGTERM, raised as an exception so that `serve` ends as after Ctrl-C."""
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise _Stopped
 
 
 def _bind(host: str, port: int) -> socket.socket:
