@@ -76,8 +76,10 @@ def open_browser(settings: Settings, fetcher: Fetcher | None = None) -> Iterator
 
 
 @contextmanager
-def open_store(settings: Settings) -> Iterator[Store]:
-    store = Store.open(settings.monitor.database)
+def open_store(settings: Settings, *, create: bool = True) -> Iterator[Store]:
+    """The database; with `create` false (a command that only reads), a missing one is not
+    created but read as empty (`Store.open`)."""
+    store = Store.open(settings.monitor.database, create=create)
     try:
         yield store
     finally:
@@ -114,15 +116,20 @@ def open_workers(settings: Settings, sources: int | None) -> Iterator[Workers | 
 
 @contextmanager
 def open_app(
-    settings: Settings, *, clock: Clock = utcnow, sources: int | None = None
+    settings: Settings,
+    *,
+    clock: Clock = utcnow,
+    sources: int | None = None,
+    create: bool = True,
 ) -> Iterator[App]:
     """Everything a command needs, built once. `sources`: how many sources the first pass will
-    check, when the caller knows it before the database opens (see `open_workers`)."""
+    check, when the caller knows it before the database opens (see `open_workers`); `create`
+    false: a command that writes nothing, which leaves a missing database uncreated."""
     with (
         open_workers(settings, sources) as workers,
         open_fetcher(settings) as fetcher,
         open_browser(settings, fetcher) as browser,
-        open_store(settings) as store,
+        open_store(settings, create=create) as store,
     ):
         checker = Checker(
             fetcher,

@@ -144,7 +144,7 @@ def check_cmd(
         return result.outcome not in QUIET_OUTCOMES
 
     keep = listed if changes_only else None
-    with domain_errors(), open_app(settings, sources=size) as app:
+    with domain_errors(), open_app(settings, sources=size, create=not dry_run) as app:
         if not sources and settings.discover:
             # every [[discover]] block is read first, so that a pass from cron watches new
             # articles as `monitor run` does
@@ -194,7 +194,7 @@ def _chosen(settings: Settings, names: tuple[str, ...]) -> list[Source]:
         return list(settings.sources)
     if not settings.discover or all(n in {s.id for s in settings.sources} for n in names):
         return [settings.source(n) for n in dict.fromkeys(names)]
-    with open_store(settings) as store:
+    with open_store(settings, create=False) as store:
         return [find_source(store, settings, n) for n in dict.fromkeys(names)]
 
 

@@ -92,7 +92,7 @@ def history_cmd(ctx: Context, source_id: str, as_json: bool) -> None:
     import monitor.views.terminal as report
 
     settings = ctx.settings()
-    with domain_errors(), open_store(settings) as store:
+    with domain_errors(), open_store(settings, create=False) as store:
         require_source(settings, store, source_id)
         versions = store.versions(source_id)
         changes = store.changes(source_id=source_id)
@@ -149,7 +149,7 @@ def changes_cmd(
         limit = CHANGES_PAGE
     after = parse_since(since)
     total = 0
-    with domain_errors(), open_store(settings) as store:
+    with domain_errors(), open_store(settings, create=False) as store:
         require_source(settings, store, source_id)
         rows = store.changes(
             source_id=source_id, kind=kind, since=after, limit=limit, offset=offset
@@ -183,7 +183,7 @@ def show_cmd(ctx: Context, change_id: int, full: bool, as_json: bool) -> None:
     import monitor.views.terminal as report
 
     settings = ctx.settings()
-    with domain_errors(), open_store(settings) as store:
+    with domain_errors(), open_store(settings, create=False) as store:
         change = store.change(change_id)
         before = store.version(change.from_version_id)
         after = store.version(change.to_version_id)

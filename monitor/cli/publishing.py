@@ -6,10 +6,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import signal
 import socket
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 
 import click
 
@@ -25,12 +27,24 @@ from monitor.cli.common import (
 )
 
 
+def _output(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An --output whose folder does not exist is a usage error naming it, as a folder given
+    for the file is: a mistyped path is not taken as a wish for new folders."""
+    if value is None or value == "-":
+        return value
+    folder = Path(value).parent
+    if not folder.is_dir():
+        raise click.BadParameter(f"{value!r}: folder {str(folder)!r} does not exist")
+    return value
+
+
 @click.command("report", short_help="One self-contained HTML file of sources and changes.")
 @click.option(
     "--output",
     "-o",
     type=click.Path(dir_okay=False),
     default=None,
+    callback=_output,
     help="Where to write the HTML file ('-' for stdout; default: report.html beside the database).",
 )
 @click.option("--source", "source_id", help="Only this source (a configured id).")
@@ -43,7 +57,7 @@ def report_cmd(ctx: Context, output: str | None, source_id: str | None, since: s
     from monitor.views.html_report import build_report, write_report
 
     settings = ctx.settings()
-    with domain_errors(), open_store(settings) as store:
+    with domain_errors(), open_store(settings, create=False) as store:
         require_source(settings, store, source_id)
         html = build_report(
             store,
@@ -57,7 +71,10 @@ def report_cmd(ctx: Context, output: str | None, source_id: str | None, since: s
         return
     # Beside the database, not in whatever folder the command runs from (often a checkout).
     path = Path(output) if output else settings.monitor.database.parent / "report.html"
-    write_report(path, html)
+    try:
+        write_report(path, html)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
     click.echo(f"wrote {path}; open it in a browser: {path.resolve().as_uri()}")
 
 
@@ -68,6 +85,7 @@ def report_cmd(ctx: Context, output: str | None, source_id: str | None, since: s
     type=click.Path(dir_okay=False),
     default="-",
     show_default=True,
+    callback=_output,
     help="Where to write the Atom feed ('-' for stdout).",
 )
 @click.option(
@@ -84,7 +102,7 @@ def feed_cmd(ctx: Context, output: str, limit: int) -> None:
     from monitor.views.feed import build_feed
 
     settings = ctx.settings()
-    with domain_errors(), open_store(settings) as store:
+    with domain_errors(), open_store(settings, create=False) as store:
         body = build_feed(
             store, now=datetime.now(UTC), limit=limit, report_url=settings.email.report_url
         )
@@ -94,7 +112,10 @@ def feed_cmd(ctx: Context, output: str, limit: int) -> None:
         sys.stdout.buffer.write(body)
         sys.stdout.flush()
     else:
-        Path(output).write_bytes(body)
+        try:
+            Path(output).write_bytes(body)
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None
         click.echo(f"wrote {output}")
 
 
@@ -131,14 +152,29 @@ def serve_cmd(ctx: Context, host: str, port: int) -> None:
     app = create_app(settings.monitor.database, token=token, report_url=settings.email.report_url)
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
-    click.echo(f"serving the web UI at http://{shown}:{bound}/ (Ctrl-C to stop)")
-    sys.stdout.flush()
     config = uvicorn.Config(app, log_level="warning")
-    # uvicorn shuts down cleanly, then raises the SIGINT again; for a server, Ctrl-C is how
-    # it is stopped, not a failure (exit 0, as `monitor run`).
-    with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.Server(config).run(sockets=[sock])
+    # uvicorn shuts down cleanly, then raises the signal that stopped it again, under the
+    # handler it found: SIGINT's raises KeyboardInterrupt, SIGTERM's default would end the
+    # process with 143. For a server either is how it is stopped, not a failure (exit 0, as
+    # `monitor run`), so SIGTERM gets a handler that raises too, before the banner tells
+    # anyone that the server is there to be stopped.
+    previous = signal.signal(signal.SIGTERM, _stop)
+    try:
+        with contextlib.suppress(KeyboardInterrupt, _Stopped):
+            click.echo(f"serving the web UI at http://{shown}:{bound}/ (Ctrl-C to stop)")
+            sys.stdout.flush()
+            uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     click.echo("stopped")
+
+
+class _Stopped(Exception):
+    """SIGTERM, raised as an exception so that `serve` ends as after Ctrl-C."""
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise _Stopped
 
 
 def _bind(host: str, port: int) -> socket.socket:

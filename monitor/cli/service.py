@@ -104,7 +104,7 @@ def status_cmd(
     settings = ctx.settings()
     if limit is None and not (as_json or show_all):
         limit = STATUS_PAGE
-    with domain_errors(), open_store(settings) as store:
+    with domain_errors(), open_store(settings, create=False) as store:
         state = status(
             store, settings, datetime.now(UTC), limit=0 if service_only else limit, offset=offset
         )
@@ -150,7 +150,7 @@ def gc_cmd(ctx: Context) -> None:
 
     settings = ctx.settings()
     cutoff = datetime.now(UTC) - timedelta(seconds=settings.monitor.keep_checks)
-    with domain_errors(), open_store(settings) as store:
+    with domain_errors(), open_store(settings, create=False) as store:
         deleted = prune_checks(store, cutoff)
     click.echo(f"deleted {deleted} checks older than {iso(cutoff)}")
 
@@ -186,7 +186,7 @@ def alerts_cmd(
         limit = ALERTS_PAGE
     total = 0
     settings = ctx.settings()
-    with domain_errors(), open_app(settings) as app:
+    with domain_errors(), open_app(settings, create=retry) as app:
         if retry:
             requeued = requeue_failed(app.store, datetime.now(UTC))
             click.echo(f"requeued {requeued} failed alerts", err=as_json)

@@ -13,6 +13,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -28,6 +29,9 @@ from monitor.store.schema import check_version, iso, migrate
 
 # SQLite's primary result codes for a file it cannot read as a database.
 _SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
+_SQLITE_BUSY = 5
+# As long as a connection waits for another's lock (its busy timeout).
+_OPEN_TIMEOUT = 30.0
 
 
 def damage(exc: BaseException, path: Path | str) -> DatabaseDamaged | None:
@@ -39,6 +43,73 @@ def damage(exc: BaseException, path: Path | str) -> DatabaseDamaged | None:
     if code not in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
         return None
     return DatabaseDamaged(str(path), str(exc))
+
+
+def _writable(path: Path) -> bool:
+    """Whether this process may write the database: the file, and the folder where SQLite
+    makes its `-wal` and `-shm` files (unless they are there already, writable)."""
+    if not os.access(path, os.W_OK):
+        return False
+    if os.access(path.parent, os.W_OK):
+        return True
+    companions = [path.with_name(path.name + end) for end in ("-wal", "-shm")]
+    return all(os.access(c, os.W_OK) for c in companions)
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection to a WAL database, even where its `-shm` file cannot be made.
+
+    `mode=ro` needs the `-shm` file: one that exists (a writer is running, or left it), or one
+    it may create. Failing both, no writer is running, for a writer would have made it; then
+    the file alone is the whole database, unless a `-wal` file holds transactions not yet
+    copied into it, and `immutable=1` reads it without the `-shm` file (and without locks,
+    which nobody else is taking).
+    """
+    if not os.access(path, os.R_OK):
+        raise StoreError(f"{path}: this user may not read the database")
+    uri = path.resolve().as_uri()
+    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=False)
+    try:
+        conn.execute("select count(*) from sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        conn.close()
+        if path.with_name(path.name + "-shm").exists() or os.access(path.parent, os.W_OK):
+            raise
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise StoreError(
+            f"{path}: cannot read the database here: {wal.name} holds writes not yet copied "
+            "into it, readable only with a -shm file that this user may not create; run a "
+            "monitor command once as a user who may write the folder"
+        )
+    return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+
+
+def _prepare(db: Database) -> None:
+    """WAL, and the schema brought up to date.
+
+    Another process may be creating the same database (`monitor status` next to a `monitor
+    run` starting on a fresh one): while it holds the file in the rollback journal it starts
+    with, SQLite answers "database is locked" at once, without waiting the busy timeout, to a
+    connection that would otherwise deadlock with it. That is waited out here; each step is
+    done again from the start, and a step already done is skipped.
+    """
+    deadline = time.monotonic() + _OPEN_TIMEOUT
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            migrate(db)
+            return
+        except sqlite3.OperationalError as exc:
+            busy = getattr(exc, "sqlite_errorcode", 0) & 0xFF == _SQLITE_BUSY
+            if not busy or time.monotonic() > deadline:
+                raise
+            if db.conn.in_transaction:
+                db.conn.rollback()
+            time.sleep(0.05)
 
 
 class StoreLock:
@@ -83,29 +154,31 @@ class Store:
         return self.db.conn
 
     @classmethod
-    def open(cls, path: Path, *, read_only: bool = False) -> Store:
+    def open(cls, path: Path, *, read_only: bool = False, create: bool = True) -> Store:
         """Open (and create or upgrade) the database at `path`.
 
-        A file this process may not write is opened read-only: the reading commands work,
+        A database this process may not write, in its file or its folder (SQLite makes its
+        `-wal` and `-shm` files there), is opened read-only: the reading commands work,
         anything that writes fails with a clear error instead of "attempt to write".
+
+        With `create` false a missing file is not created: the store is an empty database in
+        memory, so a reading command answers as on a fresh database and leaves no file behind
+        (what is written to it is lost, and there is nothing in it to write about).
         """
-        read_only = read_only or (path.exists() and not os.access(path, os.W_OK))
         try:
+            if not create and not path.exists():
+                return cls._empty(path)
+            read_only = read_only or (path.exists() and not _writable(path))
             if read_only:
-                conn = sqlite3.connect(
-                    f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
-                )
+                conn = _connect_read_only(path)
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False)
+                conn = sqlite3.connect(str(path), timeout=_OPEN_TIMEOUT, check_same_thread=False)
             db = Database(conn, execute_plugins=False)
             if read_only:
                 check_version(db)
             else:
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute("PRAGMA synchronous=NORMAL")
-                db.execute("PRAGMA foreign_keys=ON")
-                migrate(db)
+                _prepare(db)
         except sqlite3.DatabaseError as exc:
             if (damaged := damage(exc, path)) is not None:
                 raise damaged from None
@@ -113,6 +186,12 @@ class Store:
         except OSError as exc:
             raise StoreError(f"{path}: cannot open the database: {exc.strerror or exc}") from None
         return cls(db, read_only=read_only, path=path)
+
+    @classmethod
+    def _empty(cls, path: Path) -> Store:
+        db = Database(sqlite3.connect(":memory:", check_same_thread=False), execute_plugins=False)
+        migrate(db)
+        return cls(db, path=path)
 
     @contextmanager
     def write(self) -> Iterator[Database]:
@@ -124,7 +203,10 @@ class Store:
         against the same stale version. Nested, a failure rolls back only the inner part.
         """
         if self.read_only:
-            raise StoreError("the database is read-only here: nothing can be written")
+            raise StoreError(
+                f"{self.lock.path}: this user may not write the database (or its folder): "
+                "nothing can be written"
+            )
         with self.lock:
             if self.conn.in_transaction:
                 with self.db.atomic():

@@ -1,0 +1,255 @@
+"""The commands that only read: they work on a database this user may not write, never create
+one, and end with one line, not a traceback, when they cannot do their job. Driven through the
+real command line, in a subprocess where the user must not be able to write."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import SEED_FILES, run, source_block, write_config
+
+CLONE_NEWUSER = 0x10000000
+
+
+def _monitor() -> list[str]:
+    script = shutil.which("monitor", path=str(Path(sys.executable).parent))
+    return [script] if script else [sys.executable, "-m", "monitor"]
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
+
+
+def _unprivileged() -> Callable[[], None] | None:
+    """What a child runs before exec so that permission bits bind it: nothing for a user
+    other than root; for root, a new user namespace, where root has no power over the files
+    of this one (the mapping is left empty) and is refused writes as anyone else is. libc
+    is loaded here, not in the child, where loading it after a fork could deadlock."""
+    if os.geteuid() != 0:
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def enter() -> None:
+        if libc.unshare(CLONE_NEWUSER) != 0:
+            raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWUSER)")
+
+    return enter
+
+
+def _as_reader(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*_monitor(), *args],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        preexec_fn=_unprivileged(),
+    )
+
+
+def _cannot_write(path: Path) -> bool:
+    """Whether a child started as `_as_reader` starts them is refused writes to `path`."""
+    probe = "import os, sys; sys.exit(0 if not os.access(sys.argv[1], os.W_OK) else 1)"
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", probe, str(path)],
+            timeout=30,
+            preexec_fn=_unprivileged(),
+        )
+    except subprocess.SubprocessError:  # user namespaces not allowed here
+        return False
+    return result.returncode == 0
+
+
+@pytest.fixture
+def filled(tmp_path: Path, seed_texts: list[str]) -> Path:
+    """A folder whose database holds change #1 (a teaser edited in source `edited`), closed
+    by every writer: no -wal or -shm file beside it."""
+    folder = tmp_path / "watch"
+    folder.mkdir()
+    (folder / "new.txt").write_text(
+        seed_texts[0].replace("rare trip", "rare journey", 1), encoding="utf-8"
+    )
+    config = write_config(folder, source_block("edited", "new.txt", SEED_FILES[0].name))
+    assert run(config, "check").exit_code == 0
+    assert sorted(p.name for p in folder.glob("monitor.db*")) == ["monitor.db"]
+    return folder
+
+
+@pytest.fixture(params=["folder", "file"])
+def read_only(request: pytest.FixtureRequest, filled: Path) -> Iterator[Path]:
+    """`filled` with its folder and database file, or only the file, unwritable."""
+    db = filled / "monitor.db"
+    db.chmod(0o444)
+    if request.param == "folder":
+        filled.chmod(0o555)
+    try:
+        if not _cannot_write(db):
+            pytest.skip("cannot take write permission away here (no user namespaces as root)")
+        yield filled
+    finally:
+        filled.chmod(0o755)
+        db.chmod(0o644)
+
+
+READERS = [
+    (["changes"], 0, "Teaser edited"),
+    (["changes", "--json"], 0, '"source": "edited"'),
+    (["show", "1"], 0, "{+journey+}"),
+    (["history", "edited"], 0, "change #1"),
+    (["status"], 1, "edited"),  # 1: no service is running
+    (["report", "-o", "-"], 0, "journey"),
+    (["feed"], 0, "<feed"),
+    (["alerts"], 0, "change #1"),
+    (["check", "--dry-run"], 0, "0 changed, 1 unchanged"),
+]
+
+
+@pytest.mark.parametrize(("command", "status", "shown"), READERS, ids=lambda v: str(v))
+def test_reading_commands_work_on_a_database_this_user_may_not_write(
+    read_only: Path, command: list[str], status: int, shown: str
+) -> None:
+    before = (read_only / "monitor.db").read_bytes()
+    result = _as_reader(*command, cwd=read_only)
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == status, result.stdout + result.stderr
+    assert shown in result.stdout
+    assert (read_only / "monitor.db").read_bytes() == before
+
+
+def test_check_on_a_database_this_user_may_not_write_says_so_in_one_line(
+    read_only: Path,
+) -> None:
+    result = _as_reader("check", cwd=read_only)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"Error: {read_only / 'monitor.db'}: this user may not write the database (or its "
+        "folder): nothing can be written"
+    ]
+
+
+def test_writes_left_in_a_wal_file_of_an_unwritable_folder_are_named_not_a_traceback(
+    filled: Path, tmp_path: Path
+) -> None:
+    # A writer that stopped without copying its -wal file into the database (killed), in a
+    # folder that has since lost its -shm file: those writes are unreadable without one.
+    db = filled / "monitor.db"
+    writer = sqlite3.connect(db)
+    writer.execute("pragma wal_autocheckpoint = 0")
+    writer.execute("update sources set title = 'late' where id = 'edited'")
+    writer.commit()
+    left = tmp_path / "left"
+    left.mkdir()
+    shutil.copy(filled / "config.toml", left)
+    shutil.copytree(filled / "seeds", left / "seeds")
+    shutil.copy(filled / "new.txt", left)
+    shutil.copy(db, left / "monitor.db")
+    shutil.copy(filled / "monitor.db-wal", left / "monitor.db-wal")
+    writer.close()
+    left.chmod(0o555)
+    try:
+        if not _cannot_write(left):
+            pytest.skip("cannot take write permission away here (no user namespaces as root)")
+        result = _as_reader("changes", cwd=left)
+    finally:
+        left.chmod(0o755)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "monitor.db-wal holds writes not yet copied" in result.stderr
+
+
+# -- a missing database is read as empty, never created ---------------------------------------
+
+
+MISSING = [
+    (["changes"], 0, "no changes"),
+    (["changes", "--json"], 0, "[]"),
+    (["status"], 1, "edited"),  # 1: no service is running
+    (["show", "1"], 2, "no change with id 1"),
+    (["history", "edited"], 0, "no versions stored yet"),
+    (["report", "-o", "-"], 0, "No changes."),
+    (["feed"], 0, "<feed"),
+    (["gc"], 0, "deleted 0 checks"),
+    (["alerts"], 0, "no alerts"),
+    (["check", "--dry-run"], 0, "1 unchanged, 0 failed"),
+]
+
+
+@pytest.mark.parametrize(("command", "status", "shown"), MISSING, ids=lambda v: str(v))
+def test_reading_commands_and_dry_run_create_no_database(
+    tmp_path: Path, seed_texts: list[str], command: list[str], status: int, shown: str
+) -> None:
+    (tmp_path / "new.txt").write_text(seed_texts[0], encoding="utf-8")
+    config = write_config(tmp_path, source_block("edited", "new.txt", SEED_FILES[0].name))
+    result = run(config, *command)
+    assert result.exit_code == status, result.output
+    assert shown in result.output
+    assert list(tmp_path.glob("monitor.db*")) == []
+
+
+def test_reading_with_the_config_dev_null_creates_nothing_in_dev() -> None:
+    # The default database is beside the config: /dev/monitor.db for /dev/null.
+    target = Path(os.devnull).parent / "monitor.db"
+    if target.exists():
+        pytest.skip(f"{target} exists already")
+    try:
+        result = run(Path(os.devnull), "changes")
+        assert (result.exit_code, result.output) == (0, "no changes\n")
+        assert not target.exists()
+    finally:
+        if target.exists():
+            target.unlink()
+
+
+# -- --output into a folder that does not exist ------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["report", "feed"])
+def test_output_into_a_missing_folder_is_bad_usage_naming_it(filled: Path, command: str) -> None:
+    out = filled / "nodir" / "out.file"
+    result = run(filled / "config.toml", command, "-o", str(out))
+    assert result.exit_code == 2
+    assert f"folder {str(out.parent)!r} does not exist" in result.output
+    assert not out.parent.exists()
+
+
+# -- serve stopped by SIGTERM ------------------------------------------------------------------
+
+
+def test_serve_stopped_by_sigterm_exits_0(filled: Path) -> None:
+    proc = subprocess.Popen(
+        [*_monitor(), "--config", str(filled / "config.toml"), "serve", "--port", "0"],
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        stdout = proc.stdout
+        assert stdout is not None
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.append(stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout=20)  # a server that never listens fails here instead of hanging
+        assert lines and re.search(r"http://127\.0\.0\.1:\d+/", lines[0]), lines
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=15)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "stopped" in out
