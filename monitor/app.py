@@ -76,10 +76,13 @@ def open_browser(settings: Settings, fetcher: Fetcher | None = None) -> Iterator
 
 
 @contextmanager
-def open_store(settings: Settings, *, create: bool = True) -> Iterator[Store]:
+def open_store(
+    settings: Settings, *, create: bool = True, snapshot: bool = True
+) -> Iterator[Store]:
     """The database; with `create` false (a command that only reads), a missing one is not
-    created but read as empty (`Store.open`)."""
-    store = Store.open(settings.monitor.database, create=create)
+    created but read as empty; with `snapshot` false (a reader that stays open), a read-only
+    one is never read as an immutable file (`Store.open`)."""
+    store = Store.open(settings.monitor.database, create=create, snapshot=snapshot)
     try:
         yield store
     finally:

@@ -142,6 +142,25 @@ def test_check_on_a_database_this_user_may_not_write_says_so_in_one_line(
     ]
 
 
+def test_serve_on_an_unwritable_folder_with_no_writer_says_so_in_one_line(filled: Path) -> None:
+    """The web UI stays open, and a `monitor run` started meanwhile would write the file it
+    reads: it is never read as an immutable file, as the commands that read and end are."""
+    filled.chmod(0o555)
+    try:
+        if not _cannot_write(filled):
+            pytest.skip("cannot take write permission away here (no user namespaces as root)")
+        result = _as_reader("serve", "--port", "0", cwd=filled)
+    finally:
+        filled.chmod(0o755)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"Error: {filled / 'monitor.db'}: cannot read the database here while no monitor run "
+        "is writing it: its -shm file is missing and this user may not create it; start "
+        "monitor run, or run this as a user who may write the folder"
+    ]
+
+
 def test_writes_left_in_a_wal_file_of_an_unwritable_folder_are_named_not_a_traceback(
     filled: Path, tmp_path: Path
 ) -> None:

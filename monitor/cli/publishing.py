@@ -146,6 +146,10 @@ def serve_cmd(ctx: Context, host: str, port: int) -> None:
     token = os.environ.get(TOKEN_ENV) or None
     with domain_errors():
         check_binding(host, token)
+    # The server opens the database as it starts, where a failure would be a traceback in
+    # uvicorn's log: opened here first, as the server will, it is one line and exit 1.
+    with domain_errors(), open_store(settings, snapshot=False):
+        pass
     # Bound here rather than by uvicorn, so that a busy port is a clear error with exit 2
     # (uvicorn logs its errno and exits 3) and the banner can name the real port.
     sock = _bind(host, port)

@@ -56,14 +56,16 @@ def _writable(path: Path) -> bool:
     return all(os.access(c, os.W_OK) for c in companions)
 
 
-def _connect_read_only(path: Path) -> sqlite3.Connection:
+def _connect_read_only(path: Path, *, snapshot: bool) -> sqlite3.Connection:
     """A read-only connection to a WAL database, even where its `-shm` file cannot be made.
 
     `mode=ro` needs the `-shm` file: one that exists (a writer is running, or left it), or one
     it may create. Failing both, no writer is running, for a writer would have made it; then
     the file alone is the whole database, unless a `-wal` file holds transactions not yet
     copied into it, and `immutable=1` reads it without the `-shm` file (and without locks,
-    which nobody else is taking).
+    which nobody else is taking). Only for a `snapshot`, a command that reads and ends: SQLite
+    trusts an immutable file never to change, and a writer started later would change it
+    under a reader that stays (`serve`).
     """
     if not os.access(path, os.R_OK):
         raise StoreError(f"{path}: this user may not read the database")
@@ -76,6 +78,12 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
         conn.close()
         if path.with_name(path.name + "-shm").exists() or os.access(path.parent, os.W_OK):
             raise
+    if not snapshot:
+        raise StoreError(
+            f"{path}: cannot read the database here while no monitor run is writing it: its "
+            "-shm file is missing and this user may not create it; start monitor run, or "
+            "run this as a user who may write the folder"
+        )
     wal = path.with_name(path.name + "-wal")
     if wal.exists() and wal.stat().st_size > 0:
         raise StoreError(
@@ -154,7 +162,9 @@ class Store:
         return self.db.conn
 
     @classmethod
-    def open(cls, path: Path, *, read_only: bool = False, create: bool = True) -> Store:
+    def open(
+        cls, path: Path, *, read_only: bool = False, create: bool = True, snapshot: bool = True
+    ) -> Store:
         """Open (and create or upgrade) the database at `path`.
 
         A database this process may not write, in its file or its folder (SQLite makes its
@@ -163,14 +173,16 @@ class Store:
 
         With `create` false a missing file is not created: the store is an empty database in
         memory, so a reading command answers as on a fresh database and leaves no file behind
-        (what is written to it is lost, and there is nothing in it to write about).
+        (what is written to it is lost, and there is nothing in it to write about). With
+        `snapshot` false (a reader that stays open) a read-only database is never read as an
+        immutable file (`_connect_read_only`).
         """
         try:
             if not create and not path.exists():
                 return cls._empty(path)
             read_only = read_only or (path.exists() and not _writable(path))
             if read_only:
-                conn = _connect_read_only(path)
+                conn = _connect_read_only(path, snapshot=snapshot)
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 conn = sqlite3.connect(str(path), timeout=_OPEN_TIMEOUT, check_same_thread=False)

@@ -86,7 +86,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        state["store"] = Store.open(database)
+        # it stays open: a writer may start meanwhile (`Store.open`'s `snapshot`)
+        state["store"] = Store.open(database, snapshot=False)
         try:
             yield
         finally:
