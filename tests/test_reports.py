@@ -138,3 +138,19 @@ def test_pagination_with_many_changes(filled: Path) -> None:
         last = client.get("/?page=3")
         assert last.text.count('class="change-row"') == 20
         assert 'rel="prev"' in last.text and 'rel="next"' not in last.text
+
+
+def test_a_review_that_cannot_be_saved_is_refused_with_the_reason_not_an_error_500(
+    filled: Path, client: TestClient
+) -> None:
+    # every write to the changes fails, as on a full disk or a database locked too long
+    with sqlite3.connect(filled.parent / "monitor.db") as conn:
+        conn.execute(
+            "create trigger no_writes before update on changes"
+            " begin select raise(fail, 'disk I/O error (simulated)'); end"
+        )
+    same_site = {"Origin": str(client.base_url).rstrip("/")}
+    posted = client.post("/changes/2/review", headers=same_site, follow_redirects=False)
+    assert posted.status_code == 503
+    assert "cannot mark change #2: disk I/O error (simulated)" in posted.text
+    assert client.get("/?reviewed=yes").text.count('class="change-row"') == 0

@@ -483,12 +483,17 @@ class Store:
             return version_id
 
     def mark_reviewed(self, change_id: int, reviewed: bool, now: datetime) -> None:
+        """Raises `NotFound`, or `StoreError` when it cannot be written (read-only here, a full
+        disk, a lock held past the busy timeout)."""
         self.change(change_id)  # NotFound for an id that does not exist
-        with self.write() as db:
-            db.table("changes").update(
-                change_id,
-                {"reviewed": int(reviewed), "reviewed_at": iso(now) if reviewed else None},
-            )
+        try:
+            with self.write() as db:
+                db.table("changes").update(
+                    change_id,
+                    {"reviewed": int(reviewed), "reviewed_at": iso(now) if reviewed else None},
+                )
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.lock.path}: cannot mark change #{change_id}: {exc}") from exc
 
 
 # A set of ids as one parameter: `where id in {_IDS}` with `_json(ids)`, whatever their number

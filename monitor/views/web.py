@@ -30,7 +30,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from monitor.detect.compare import KINDS
-from monitor.errors import ConfigError, NotFound
+from monitor.errors import ConfigError, NotFound, StoreError
 from monitor.store.db import Store
 from monitor.views.feed import build_feed
 from monitor.views.render import change_view, environment, source_summaries, stylesheet
@@ -156,6 +156,11 @@ def create_app(
             store().mark_reviewed(change_id, reviewed, datetime.now(UTC))
         except NotFound as exc:
             return _not_found(str(exc))
+        except StoreError as exc:  # read-only here, a full disk, a lock held too long
+            return HTMLResponse(
+                f"<!DOCTYPE html><title>Not saved</title><p>{escape(str(exc))}</p>",
+                status_code=503,
+            )
         return RedirectResponse(f"/changes/{change_id}", status_code=303)
 
     def feed(request: Request) -> Response:
