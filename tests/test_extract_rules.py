@@ -1070,7 +1070,7 @@ def test_a_title_with_an_error_word_over_min_words_of_text_is_an_article() -> No
 
 
 def test_a_not_found_title_under_a_hundred_words_of_text_is_an_error_page() -> None:
-    title = "Page not found | The Daily"
+    title = "Page Not Found | The Daily"
     short = page(f"<main><p>{said(99, 'sorry')}</p></main>", title=title)
     assert regions(short).error == f"error page: {title!r}"
     long = page(f"<main><p>{said(100, 'sorry')}</p></main>", title=title)
@@ -1097,11 +1097,11 @@ def test_wordpress_not_found_template_is_an_error_page_however_long() -> None:
     assert regions(other).error is None
 
 
-def test_maintenance_wording_on_a_short_page_is_an_outage_and_in_an_article_is_text() -> None:
-    notice = "We are down for maintenance and will return shortly."
-    short = page(f"<main><p>{notice} {said(40, 'sorry')}</p></main>")
+def test_maintenance_wording_under_sixty_words_is_an_outage_and_in_an_article_text() -> None:
+    notice = "We are down for maintenance and will return shortly."  # 9 words
+    short = page(f"<main><p>{notice} {said(50, 'sorry')}</p></main>")  # 59
     assert regions(short).error == "maintenance, outage or country block page ('Story')"
-    long = page(f"<main><p>{notice} {said(60, 'story')}</p></main>")
+    long = page(f"<main><p>{notice} {said(51, 'story')}</p></main>")  # 60
     assert regions(long).error is None
 
 
