@@ -302,3 +302,10 @@ def test_a_redirect_to_a_cookie_consent_host_is_no_reading_of_the_article(
 
     reason = redirected_away("https://news.example.org/story", got)
     assert (reason is not None and "cookie consent page" in reason) == consent
+
+
+def test_a_redirect_within_a_site_whose_own_host_is_named_consent_is_followed() -> None:
+    from monitor.service.observe import redirected_away
+
+    asked = "https://consent.example.org/2024/what-cookies-know"
+    assert redirected_away(asked, "https://consent.example.org/2024/what-cookies-know/") is None
