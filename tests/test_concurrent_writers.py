@@ -149,3 +149,33 @@ def test_a_later_reading_after_another_writers_version_is_a_confirmed_change_fro
     changes = _rows(db, "select from_version_id, to_version_id from changes order by id")
     assert changes == [(1, 2), (2, 3)]
     assert len(_rows(db, "select id from alerts")) == 2
+
+
+def test_a_later_reading_of_the_page_a_check_began_with_is_a_confirmed_revert_from_the_new_one(
+    tmp_path: Path, seed_articles: list[Article]
+) -> None:
+    """Check 2 began after check 1 and reads the page as the version it began with (A), after
+    check 1 recorded B: the page went back to A. A change from B back to A, confirmed by a
+    second request, since check 2's own reading found nothing to confirm."""
+    article = seed_articles[0]
+    # 2: check 1's request, written when released (B); 3: check 2's, written when released
+    page = _Held(article, {2: False, 3: False})
+    with LoopServer().running() as server:
+        url = server.route("/a", page)
+        config = write_config(tmp_path, source_block("s", url), seeds=False)
+        assert run(config, "check").exit_code == 0
+        page.article = replace(article, teaser=f"{article.teaser} Edit B.")
+        first = _check(config, "--json")
+        assert page.arrived[2].wait(60)
+        time.sleep(1.1)  # check 2 begins in a later second than check 1
+        second = _check(config, "--json")
+        assert page.arrived[3].wait(60)
+        page.release[2].set()
+        assert _outcome(first) == "changed"  # A to B, confirmed by request 4
+        page.article = article
+        page.release[3].set()
+        assert _outcome(second) == "changed"  # B back to A, confirmed by request 5
+        assert len(server.requests) == 5
+    db = tmp_path / "monitor.db"
+    changes = _rows(db, "select from_version_id, to_version_id, revert_to from changes order by id")
+    assert changes == [(1, 2, None), (2, 1, 1)]

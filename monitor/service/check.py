@@ -307,13 +307,17 @@ class Checker:
 
     def settle(self, result: CheckResult) -> CheckResult:
         """Decide a check its worker found different from the stored fingerprint, against
-        the stored version's text."""
+        the text of the version that fingerprint is of. (If another writer has stored one
+        since, recording tells which of the two readings is the newer: `record._record`.)"""
         if result.outcome != "differs":
             return result
         state = self.store.state(result.source_id)
         if state.current is None:  # pragma: no cover - the version was there when the job began
             return replace(result, outcome="new", base_version_id=None)
-        return judge(replace(result, base_version_id=state.current.id), state.current.regions)
+        base = state.current
+        if result.base_version_id not in (None, base.id):
+            base = self.store.version(result.base_version_id)
+        return judge(replace(result, base_version_id=base.id), base.regions)
 
     def _run_many(self, jobs: list[Job]) -> list[CheckResult]:
         return [self._run(job) for job in jobs]
