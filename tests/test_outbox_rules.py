@@ -527,6 +527,25 @@ def test_a_sender_whose_claim_lapsed_does_not_overwrite_the_other_senders_sent(
     finish(store, [first], last_error="451 try later")
     assert _state(store) == ("sent", None)
     assert requeue_failed(store, datetime.now(UTC)) == 0
+    # the first sender's copy accepted too: the alert keeps the first acceptance
+    finish(store, [first], status="sent", sent_at="y", message_id="<m@x>", last_error=None)
+    assert store.conn.execute("select sent_at from alerts").fetchone()[0] == "x"
+
+
+def test_an_alert_judged_without_a_claim_is_not_finished_once_another_sender_claimed_it(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    """A notify target gone from this process's config fails its alerts without claiming
+    them; an alert another process (with the target still configured) claimed meanwhile is
+    left to that process."""
+    from monitor.store.outbox import finish
+
+    store, _, second = _claimed_twice(tmp_path, pages, seed_articles[0])
+    finish(store, [second], claimed=False, status="failed", last_error="no target")
+    assert _state(store) == ("pending", None)
+    store.conn.execute("update alerts set tries = tries - 1")  # as if nobody had claimed it
+    finish(store, [second], claimed=False, status="failed", last_error="no target")
+    assert _state(store) == ("failed", "no target")
 
 
 def test_a_message_accepted_under_a_lapsed_claim_is_marked_sent_over_a_later_failure(
