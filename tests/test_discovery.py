@@ -12,6 +12,7 @@ from email.utils import format_datetime
 from html import escape
 from pathlib import Path
 
+import pytest
 from starlette.testclient import TestClient
 
 from monitor.app import open_app
@@ -159,6 +160,29 @@ def test_the_cap_keeps_the_newest_articles_and_stops_watching_the_oldest(
     # no longer watched, still remembered
     history = run(config, "history", sid(pages, paths[1]))
     assert history.exit_code == 0 and "check" in history.output
+
+
+@pytest.mark.parametrize("dated", [False, True], ids=["undated", "all on one date"])
+def test_an_unchanged_feed_read_again_changes_nothing_whatever_its_dates(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article], dated: bool
+) -> None:
+    """An outside reviewer's feed: six entries with no date (or one date for all) and room for
+    two. The first two are watched, and reading the same feed again adds none and retires
+    none: no "new article" alert, no article dropped before it was ever checked."""
+    paths = [f"/2026/11/in-brief-{n}/" for n in "abcdef"]
+    put_articles(pages, seed_articles[0], *paths)
+    when = days_ago(1) if dated else None
+    put_feed(pages, [(p, p, when) for p in paths])
+    config = config_with(tmp_path, discover_block(pages.url(FEED), "max_sources = 2"))
+    assert run(config, "check").exit_code == 0
+    first = set(watched(config))
+    assert first == {sid(pages, paths[0]), sid(pages, paths[1])}
+    for _ in range(2):
+        again = run(config, "check")
+        assert again.exit_code == 0
+        assert "0 new, 0 no longer watched" in again.output
+        assert set(watched(config)) == first
+    assert all(pages.hits.get(p) is None for p in paths[2:])
 
 
 def test_articles_older_than_max_age_are_not_watched_and_age_out(

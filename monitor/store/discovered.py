@@ -109,14 +109,18 @@ def record_found(
             r for r in active if cutoff and (r["published_at"] or r["discovered_at"]) < cutoff
         ]
         active = [r for r in active if r not in too_old]
-        # The cap keeps the newest articles: a new one pushes out the oldest watched one.
+        # The cap keeps the newest articles: a new one pushes out a watched one only when its
+        # date says it is newer. An undated entry, or one as old as a watched article, takes
+        # a free place only (in the feed's order): ranked by the time it was read, it would
+        # push the watched out on every reading of an unchanged feed, each with a "new
+        # article" alert, until the feed ran out.
         ranked: list[tuple[str, int, Any]] = [
-            (r["published_at"] or r["discovered_at"], 0, r) for r in active
-        ] + [(iso(c.published) if c.published else stamp, 1, c) for c in new]
+            (r["published_at"] or r["discovered_at"], 1, r) for r in active
+        ] + [(iso(c.published) if c.published else "", 0, c) for c in new]
         ranked.sort(key=lambda item: (item[0], item[1]), reverse=True)
         kept = ranked[: discovery.max_sources]
-        over = [item[2] for item in ranked[discovery.max_sources :] if item[1] == 0]
-        new = [item[2] for item in kept if item[1] == 1]
+        over = [item[2] for item in ranked[discovery.max_sources :] if item[1] == 1]
+        new = [item[2] for item in kept if item[1] == 0]
         for reason, retired in (("too old", too_old), ("over the cap", over)):
             if retired:
                 ids = [r["source_id"] for r in retired]
