@@ -346,3 +346,24 @@ def test_a_wall_gone_where_the_paywall_class_stays_is_a_metered_page(
     assert out["kinds"] == ["access_changed", "teaser_length_changed"]
     shown = run(config, "show", str(out["change_id"])).output
     assert "Paywall now metered" in shown and "locked → metered" in shown
+
+
+def test_a_source_whose_url_changed_takes_its_new_page_as_reference_with_no_alert(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    """An outside reviewer's reload: the config points a source at another address. Its next
+    reading is `rebaselined` (no change, no email); an edit there after it is a change."""
+    first, other = seed_articles[0], seed_articles[1]
+    pages.put_article("/a", first)
+    pages.put_article("/b", other)
+    email = '[email]\nto = ["desk@example.org"]\n\n'
+    config = write_config(tmp_path, email + source_block("s", pages.url("/a")), seeds=False)
+    assert json.loads(run(config, "check", "--json").stdout)[0]["outcome"] == "new"
+    config.write_text(email + source_block("s", pages.url("/b")), encoding="utf-8")
+    moved = json.loads(run(config, "check", "--json").stdout)[0]
+    assert (moved["outcome"], moved["change_id"]) == ("rebaselined", None)
+    assert not (tmp_path / "outbox").exists()
+    pages.put_article("/b", replace(other, teaser=other.teaser.replace(" the ", " a ", 1)))
+    edited = json.loads(run(config, "check", "--json").stdout)[0]
+    assert edited["outcome"] == "changed"
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1

@@ -456,7 +456,12 @@ class Store:
     # -- writes ------------------------------------------------------------------------------
 
     def sync_sources(self, sources: Iterable[tuple[str, str]], now: datetime) -> None:
-        """Make sure a row exists for each configured (id, url); the url follows the config."""
+        """Make sure a row exists for each configured (id, url); the url follows the config.
+
+        A source whose url changed is read anew: its next reading becomes its reference, as
+        after new extraction rules (`rebaselined`, no change and no alert: the stored version
+        is another page's, or the same article's at its old address), and the old address's
+        validators are not sent to the new one."""
         pairs = list(sources)
         with self.write() as db:
             known = {r["id"]: r["url"] for r in db.table("sources").rows_where(select="id, url")}
@@ -469,7 +474,11 @@ class Store:
                 db.table("sources").insert_all(new)
             for source_id, url in pairs:
                 if source_id in known and known[source_id] != url:
-                    db.table("sources").update(source_id, {"url": url})
+                    db.execute(
+                        "update sources set url = ?, rules_changed = 1, etag = null,"
+                        " last_modified = null where id = ?",
+                        [url, source_id],
+                    )
 
     def import_baseline(self, source_id: str, regions: Regions, at: datetime) -> int | None:
         """Store `regions` as the first version of a source that has none. Idempotent."""

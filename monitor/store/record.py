@@ -139,9 +139,10 @@ def _record(db: Database, result: CheckResult, recipients: Recipients) -> CheckR
         if current is not None:
             result = replace(result, outcome="unchanged", comparison=None)
     if result.outcome == "changed" and source["rules_changed"]:
-        # The stored version was read by older extraction rules (`schema.m007_rules_changed`):
-        # the difference may be in the reading, not the page. The page as read now becomes
-        # the reference, with no change and no alert.
+        # The stored version was read by older extraction rules (`schema.m007_rules_changed`)
+        # or from the source's former url (`Store.sync_sources`): the difference may be in
+        # the reading or the address, not the page. The page as read now becomes the
+        # reference, with no change and no alert.
         result = replace(result, outcome="rebaselined", comparison=None)
     version_id, change_id, revert_to = current_id, None, None
     inserted = False  # a version made now was written with `last_seen` already
