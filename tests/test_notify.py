@@ -4,7 +4,12 @@ backoff, failed for good after max_tries, never marked sent before the service a
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import sqlite3
+import threading
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -18,6 +23,7 @@ from monitor.config.settings import load_settings
 from monitor.demo.site import Article, PageServer
 
 from .conftest import SEED_FILES, run, source_block, write_config
+from .service_helpers import RunningService
 from .test_outbox_rules import wait_for
 from .webhook_helpers import Webhook, webhook
 
@@ -223,3 +229,65 @@ def test_a_bad_notify_entry_is_refused_naming_the_key(
     result = run(config, "changes")
     assert result.exit_code == 2
     assert message in result.output
+
+
+@contextlib.contextmanager
+def _silent_mail_server() -> Iterator[int]:
+    """A mail server that accepts connections and never answers: each send waits out the
+    SMTP timeout (30 s)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                held.append(listener.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(5)
+        for connection in held:
+            connection.close()
+        listener.close()
+
+
+def test_a_mail_server_that_hangs_holds_back_no_webhook_in_the_service(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    """An outside reviewer's service: email and webhooks for the same change, and the mail
+    server never answers. The webhook gets its alert while the email's send still waits (they
+    had been sent one after the other in one job: the webhook after the SMTP timeout)."""
+    article = seed_articles[0]
+    pages.put_article("/a", article)
+    hook = Webhook()
+    with _silent_mail_server() as port, webhook(hook):
+        body = (
+            f'[monitor]\ninterval = "1s"\nretries = 0\n\n[email]\nhost = "127.0.0.1"\n'
+            f'port = {port}\nsecurity = "none"\nto = ["desk@example.org"]\n\n'
+            f'[[notify]]\nid = "chat"\nurl = "{hook.url()}"\n\n'
+        ) + source_block("a", pages.url("/a"))
+        config = write_config(tmp_path, body, seeds=False)
+        service = RunningService(config)
+        try:
+            service.wait_for(lambda: service.events("check", source="a", outcome="new"))
+            pages.put_article(
+                "/a", replace(article, teaser=article.teaser.replace("rare trip", "rare journey"))
+            )
+            service.wait_for(lambda: service.events("check", source="a", outcome="changed"))
+            service.wait_for(hook.accepted, timeout=90)
+            # the email's send is still waiting on the server: it has not failed yet
+            with sqlite3.connect(tmp_path / "monitor.db") as conn:
+                email = conn.execute(
+                    "select status, tries, last_error from alerts where channel = 'email'"
+                ).fetchall()
+            assert email == [("pending", 1, None)]
+        finally:
+            # not a stop, which waits for the email's send to time out
+            service.proc.kill()
+            service.proc.wait(10)

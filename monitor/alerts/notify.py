@@ -97,7 +97,7 @@ class Notifier:
             except DatabaseDamaged:
                 raise  # not this round's: the service stops for it
             except StoreError as exc:
-                # as for email (`Sender._deliver_email`): the rest waits for a later round
+                # as for email (`Sender.deliver_email`): the rest waits for a later round
                 report.errors.append(str(exc))
                 report.defer([a for a in due[index:] if a.id not in report.settled])
                 break

@@ -169,14 +169,16 @@ class Sender:
 
     def deliver(self) -> DeliveryReport:
         """Deliver the due email alerts, then the due notify alerts."""
-        report = self._deliver_email()
+        report = self.deliver_email()
         if self.notifier is not None:
             notified = self.notifier()
             # the notifier's `sent` are notifications, not emails
             report.add(replace(notified, sent=0, notified=notified.sent))
         return report
 
-    def _deliver_email(self) -> DeliveryReport:
+    def deliver_email(self) -> DeliveryReport:
+        """Deliver the due email alerts only (the service sends the notify alerts in a job of
+        their own, so that a hung mail server holds none of them back)."""
         report = DeliveryReport()
         now = self.clock()
         groups = self._due(now)

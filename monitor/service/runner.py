@@ -25,14 +25,20 @@ from types import FrameType
 from typing import IO, Protocol
 
 from monitor.alerts.notify import Notifier
-from monitor.alerts.outbox import Sender
+from monitor.alerts.outbox import DeliveryReport, Sender
 from monitor.clock import Clock, utcnow
 from monitor.config.settings import EmailSettings, Settings, Source, load_settings
 from monitor.discover.run import Discoverer
 from monitor.errors import ConfigError, DatabaseDamaged, MonitorError
 from monitor.service.check import Checker
 from monitor.service.observe import host_key
-from monitor.service.scheduler import ALERTS_JOB, DISCOVERY_JOB, HOUSEKEEPING_JOB, Scheduler
+from monitor.service.scheduler import (
+    ALERTS_JOB,
+    DISCOVERY_JOB,
+    HOUSEKEEPING_JOB,
+    NOTIFY_JOB,
+    Scheduler,
+)
 from monitor.store import heartbeat
 from monitor.store.db import Store
 from monitor.store.discovered import all_sources
@@ -234,10 +240,28 @@ class Service:
                 sender.transport_factory = functools.partial(build_transport, email)
                 self._email = None
             try:
-                report = sender.deliver()
+                report = sender.deliver_email()
             except Exception:
                 self.log.exception("alert delivery crashed")
                 return
+        self._log_delivery(report)
+
+    def _notify(self) -> None:
+        """The `[[notify]]` targets' alerts, in a job apart from email's: a mail server that
+        hangs until its timeout holds back no webhook, and a slow webhook no email."""
+        if self._app is None:
+            return
+        with self._upkeep_job() as starting:
+            if not starting:
+                return
+            try:
+                notified = self._app.notifier.deliver()
+            except Exception:
+                self.log.exception("alert delivery crashed")
+                return
+        self._log_delivery(replace(notified, sent=0, notified=notified.sent))
+
+    def _log_delivery(self, report: DeliveryReport) -> None:
         if report.sent or report.failed or report.deferred or report.notified:
             self.log.info(
                 "alerts",
@@ -412,6 +436,7 @@ class Service:
             housekeeping = min(HOUSEKEEPING_SECONDS, self.settings.monitor.keep_checks)
             scheduler.every(HOUSEKEEPING_JOB, self._housekeep, housekeeping)
             scheduler.every(ALERTS_JOB, self._send_alerts, ALERT_SECONDS)
+            scheduler.every(NOTIFY_JOB, self._notify, ALERT_SECONDS)
             with self._signals():
                 scheduler.start()
                 self.log.info(

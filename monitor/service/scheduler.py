@@ -36,6 +36,7 @@ from monitor.config.settings import Source
 DISPATCH_JOB = "_dispatch"
 HOUSEKEEPING_JOB = "_housekeeping"
 ALERTS_JOB = "_alerts"
+NOTIFY_JOB = "_notify"  # the [[notify]] targets' alerts, apart from email's
 DISCOVERY_JOB = "_discover:"  # followed by the [[discover]] id
 UPKEEP = "upkeep"  # the executor of the jobs that are not checks
 MAX_JITTER = 300.0
