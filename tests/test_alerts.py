@@ -6,6 +6,8 @@ import json
 import re
 import shutil
 import sqlite3
+import subprocess
+import sys
 import time
 from dataclasses import replace
 from datetime import datetime
@@ -412,3 +414,31 @@ def test_the_alerts_table_shows_the_newest_hundred_and_says_how_many_there_are(
 
     assert len(alerts(config)) == 105  # --json lists them all
     assert run(config, "alerts", "--limit", "3").output.count("@example.org") == 3
+
+
+def test_an_outbox_folder_that_fills_up_keeps_no_half_written_message(tmp_path: Path) -> None:
+    """An outside reviewer's full disk under the `.eml` outbox: the message is not delivered
+    (the alert waits), and no partly written file is left in the folder."""
+    script = (
+        "import resource, signal, sys\n"
+        "from pathlib import Path\n"
+        "from monitor.alerts.mailer import FolderTransport, build_message\n"
+        "from monitor.errors import DeliveryError\n"
+        "message = build_message(sender='m@example.org', recipient='d@example.org',"
+        " subject='s', text='x' * 20000, html='<p>' + 'x' * 20000,"
+        " message_id='<1.a@example.org>')\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))\n"
+        "try:\n"
+        "    FolderTransport(Path(sys.argv[1])).send(message, 'd@example.org')\n"
+        "except DeliveryError as exc:\n"
+        "    print(exc)\n"
+    )
+    folder = tmp_path / "outbox"
+    folder.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(folder)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"cannot write to {folder}:")
+    assert list(folder.iterdir()) == []

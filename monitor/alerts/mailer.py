@@ -6,6 +6,7 @@ A transport sends one `Message` to one recipient and returns the server's answer
 
 from __future__ import annotations
 
+import contextlib
 import email.charset
 import hashlib
 import os
@@ -239,6 +240,9 @@ class FolderTransport:
                 temporary.write_bytes(data)
             temporary.replace(path)
         except OSError as exc:
+            # a full disk leaves part of the message written: no half file stays behind
+            with contextlib.suppress(OSError):
+                temporary.unlink()
             raise DeliveryError(f"cannot write to {self.folder}: {exc}", connection=True) from None
         return f"written to {path}"
 
