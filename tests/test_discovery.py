@@ -185,6 +185,31 @@ def test_an_unchanged_feed_read_again_changes_nothing_whatever_its_dates(
     assert all(pages.hits.get(p) is None for p in paths[2:])
 
 
+def test_an_article_dated_in_the_future_does_not_hold_its_place_for_ever(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    """Its date counts as the time it was found: newer articles push it out in turn. (The
+    clock is moved on an hour at each reading of the feed.)"""
+    future, old, b, c = (f"/2026/11/in-brief-{n}/" for n in ("future", "old", "b", "c"))
+    put_articles(pages, seed_articles[0], future, old, b, c)
+    start = datetime.now(UTC).replace(microsecond=0)
+    items = [(future, "F", start + timedelta(days=30)), (old, "Old", start - timedelta(days=1))]
+    config = config_with(tmp_path, discover_block(pages.url(FEED), "max_sources = 2"))
+    settings = load_settings(config)
+
+    def read_at(hours: int) -> set[str]:
+        put_feed(pages, items)
+        with open_app(settings, clock=lambda: start + timedelta(hours=hours)) as app:
+            assert app.discoverer.run(settings.discover[0], settings.sources).error is None
+            return {s.id for s in all_sources(app.store, settings)}
+
+    assert read_at(0) == {sid(pages, future), sid(pages, old)}
+    items.insert(0, (b, "B", start + timedelta(hours=1)))
+    assert read_at(2) == {sid(pages, future), sid(pages, b)}
+    items.insert(0, (c, "C", start + timedelta(hours=3)))
+    assert read_at(4) == {sid(pages, b), sid(pages, c)}
+
+
 def test_articles_older_than_max_age_are_not_watched_and_age_out(
     tmp_path: Path, pages: PageServer, seed_articles: list[Article]
 ) -> None:

@@ -105,18 +105,16 @@ def record_found(
                 continue
             new.append(candidate)
         active = [r for r in rows if r["discovery_id"] == discovery.id and not r["retired_at"]]
-        too_old = [
-            r for r in active if cutoff and (r["published_at"] or r["discovered_at"]) < cutoff
-        ]
+        too_old = [r for r in active if cutoff and _dated(r) < cutoff]
         active = [r for r in active if r not in too_old]
         # The cap keeps the newest articles: a new one pushes out a watched one only when its
         # date says it is newer. An undated entry, or one as old as a watched article, takes
         # a free place only (in the feed's order): ranked by the time it was read, it would
         # push the watched out on every reading of an unchanged feed, each with a "new
         # article" alert, until the feed ran out.
-        ranked: list[tuple[str, int, Any]] = [
-            (r["published_at"] or r["discovered_at"], 1, r) for r in active
-        ] + [(iso(c.published) if c.published else "", 0, c) for c in new]
+        ranked: list[tuple[str, int, Any]] = [(_dated(r), 1, r) for r in active] + [
+            (min(iso(c.published), stamp) if c.published else "", 0, c) for c in new
+        ]
         ranked.sort(key=lambda item: (item[0], item[1]), reverse=True)
         kept = ranked[: discovery.max_sources]
         over = [item[2] for item in ranked[discovery.max_sources :] if item[1] == 1]
@@ -134,6 +132,14 @@ def record_found(
             _insert(db, discovery, new, stamp)
             out.added = [c.source_id for c in new]
     return out
+
+
+def _dated(row: dict[str, Any]) -> str:
+    """When a watched article was published, as far as the cap and the age limit go: its
+    feed's date, but never later than when it was found (a date in the future would hold its
+    place for ever)."""
+    found: str = row["discovered_at"]
+    return min(row["published_at"] or found, found)
 
 
 def _insert(db: Any, discovery: Discovery, new: list[Candidate], stamp: str) -> None:
