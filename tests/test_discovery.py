@@ -371,6 +371,7 @@ def test_a_reload_stops_the_sources_of_a_removed_block_and_sends_to_an_added_tar
             service.wait_for(lambda: service.events("check", source="mine", outcome="new"))
             config.write_text(
                 "[monitor]\nretries = 0\n\n"
+                + '[email]\nreport_url = "https://monitor.example.org"\n\n'
                 + mine
                 + f'[[notify]]\nid = "chat"\nurl = "{hook.url()}"\n',
                 encoding="utf-8",
@@ -385,5 +386,7 @@ def test_a_reload_stops_the_sources_of_a_removed_block_and_sends_to_an_added_tar
         finally:
             service.stop()
     assert [p.body["title"] for p in hook.accepted()] == ["Teaser edited: In Brief: /mine"]
+    # the reloaded [email] report_url is the message's link
+    assert "Report:   https://monitor.example.org/changes/" in hook.accepted()[0].body["message"]
     assert watched(config) == {"mine": None}
     assert run(config, "history", found).exit_code == 0

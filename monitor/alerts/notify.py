@@ -77,15 +77,17 @@ class Notifier:
     ) -> None:
         self.store = store
         self.targets: dict[str, NotifyTarget] = {}
-        self.use(targets)
-        self.report_url = report_url
+        self.report_url: str | None = None
+        self.use(targets, report_url=report_url)
         self.clock = clock
         self.send = send
         self.environ = environ
 
-    def use(self, targets: Sequence[NotifyTarget]) -> None:
-        """Send to these targets from the next alert on (a reloaded config's)."""
+    def use(self, targets: Sequence[NotifyTarget], *, report_url: str | None = None) -> None:
+        """Send to these targets, with this report link, from the next alert on (a reloaded
+        config's)."""
         self.targets = {t.id: t for t in targets}  # one assignment: a round sees old or new
+        self.report_url = report_url
 
     def deliver(self) -> DeliveryReport:
         report = DeliveryReport()

@@ -367,8 +367,9 @@ class Service:
             self._reload = True  # tried again after the next heartbeat
             return
         self._sync_discoveries(scheduler)
-        if new.notify != old.notify:
-            app.notifier.use(new.notify)
+        if new.notify != old.notify or new.email.report_url != old.email.report_url:
+            # the report link of a webhook's message is [email]'s `report_url`
+            app.notifier.use(new.notify, report_url=new.email.report_url)
         fields: dict[str, object] = {"sources": len(new.sources)}
         if new.email != old.email:
             self._email = new.email  # the alert job takes it before its next round
