@@ -143,6 +143,53 @@ def test_a_sitemap_index_is_followed_to_its_recent_sitemaps(
     assert pages.hits.get("/sitemap-old.xml") is None  # older than max_age: not read
 
 
+def test_an_index_within_an_index_is_followed_and_an_unreadable_sitemap_skipped_and_named(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    """What an outside reviewer suspected: an index listing an index gave nothing, reported
+    as success; one sitemap that could not be read failed the whole discovery."""
+    ns = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
+    xml = "application/xml"
+
+    def doc(kind: str, inner: str, *locs: str) -> str:
+        body = "".join(f"<{inner}><loc>{pages.url(loc)}</loc></{inner}>" for loc in locs)
+        return f'<?xml version="1.0" encoding="UTF-8"?><{kind} {ns}>{body}</{kind}>'
+
+    paths = ["/2026/11/in-brief-one/", "/2026/11/in-brief-two/"]
+    put_articles(pages, seed_articles[0], *paths)
+    pages.put("/articles.xml", doc("urlset", "url", *paths), content_type=xml)
+    pages.put("/inner-index.xml", doc("sitemapindex", "sitemap", "/articles.xml"), content_type=xml)
+    pages.put(
+        "/sitemap_index.xml",
+        doc("sitemapindex", "sitemap", "/inner-index.xml", "/missing.xml"),
+        content_type=xml,
+    )
+    config = config_with(tmp_path, discover_block(pages.url("/sitemap_index.xml"), kind="sitemap"))
+    result = run(config, "check")
+    assert result.exit_code == 0, result.output
+    assert watched(config) == {sid(pages, p): "in-brief" for p in paths}
+    assert "discover in-brief: 2 listed, 2 matching, 2 new" in result.output
+    assert f"a sitemap of the index could not be read: {pages.url('/missing.xml')}" in (
+        result.output
+    )
+
+
+def test_an_index_none_of_whose_sitemaps_can_be_read_is_a_failed_discovery(
+    tmp_path: Path, pages: PageServer
+) -> None:
+    ns = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
+    pages.put(
+        "/sitemap_index.xml",
+        f'<?xml version="1.0"?><sitemapindex {ns}><sitemap><loc>{pages.url("/gone.xml")}'
+        "</loc></sitemap></sitemapindex>",
+        content_type="application/xml",
+    )
+    config = config_with(tmp_path, discover_block(pages.url("/sitemap_index.xml"), kind="sitemap"))
+    result = run(config, "check")
+    assert result.exit_code == 1
+    assert "discover in-brief: failed: no sitemap of the index could be read:" in result.output
+
+
 def test_the_cap_keeps_the_newest_articles_and_stops_watching_the_oldest(
     tmp_path: Path, pages: PageServer, seed_articles: list[Article]
 ) -> None:

@@ -212,6 +212,8 @@ def _discover(discoverer: Discoverer, settings: Settings) -> bool:
             f"{len(found.added)} new, {len(found.retired)} no longer watched",
             err=True,
         )
+        for unread in found.unread:
+            click.echo(f"  a sitemap of the index could not be read: {unread}", err=True)
     return failed
 
 

@@ -33,6 +33,8 @@ class DiscoveryReport:
     retired: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     error: str | None = None
+    # Sitemaps of an index that could not be read (with why): the others were.
+    unread: list[str] = field(default_factory=list)
 
 
 class Discoverer:
@@ -49,7 +51,7 @@ class Discoverer:
         report = DiscoveryReport(discovery.id)
         now = self.clock()
         try:
-            entries = self._entries(discovery)
+            entries = self._entries(discovery, report.unread)
         except CaptureError as exc:
             report.error = str(exc)
             return report
@@ -72,7 +74,7 @@ class Discoverer:
         capture = self.fetcher.fetch(url, allow_private=discovery.allow_private or None)
         return capture.body, capture.url, capture.media_type
 
-    def _entries(self, discovery: Discovery) -> list[Entry]:
+    def _entries(self, discovery: Discovery, unread: list[str]) -> list[Entry]:
         if discovery.feed is not None:
             body, url, media_type = self._fetch(discovery, discovery.feed)
             return parse_feed(body, url, media_type)
@@ -81,17 +83,37 @@ class Discoverer:
         sitemap = parse_sitemap(body, url, self.fetcher.max_body)
         if not sitemap.children:
             return sitemap.urls
-        children = sitemap.children
+        cutoff = None
         if discovery.max_age is not None:
-            # a sitemap last changed before the age limit lists only articles older than it
             cutoff = self.clock() - timedelta(seconds=discovery.max_age)
-            children = [c for c in children if c.published is None or c.published >= cutoff]
-        children.sort(key=lambda c: c.published.timestamp() if c.published else 0, reverse=True)
         entries: list[Entry] = []
-        for child in children[:MAX_CHILD_SITEMAPS]:
-            child_url = urllib.parse.urljoin(url, child.url)
-            body, got, _ = self._fetch(discovery, child_url)
-            entries += parse_sitemap(body, got, self.fetcher.max_body).urls  # one level deep
+        read_any = False
+        budget = MAX_CHILD_SITEMAPS
+        # An index's sitemaps, newest first; an index listed in an index (sitemaps.org forbids
+        # it, sites do it) is followed too, within the same budget of reads.
+        queue = [(url, sitemap.children)]
+        while queue and budget:
+            parent, children = queue.pop(0)
+            if cutoff is not None:
+                # a sitemap last changed before the age limit lists only older articles
+                children = [c for c in children if c.published is None or c.published >= cutoff]
+            children.sort(key=lambda c: c.published.timestamp() if c.published else 0, reverse=True)
+            for child in children[:budget]:
+                budget -= 1
+                child_url = urllib.parse.urljoin(parent, child.url)
+                try:
+                    body, got, _ = self._fetch(discovery, child_url)
+                    read = parse_sitemap(body, got, self.fetcher.max_body)
+                except CaptureError as exc:
+                    # one sitemap of many: the others' articles are still watched
+                    unread.append(f"{child_url}: {exc}")
+                    continue
+                read_any = True
+                entries += read.urls
+                if read.children:
+                    queue.append((got, read.children))
+        if not read_any and unread:
+            raise CaptureError(f"no sitemap of the index could be read: {unread[0]}")
         return entries
 
     def _allowed(self, discovery: Discovery, entry: Entry, private: dict[str, bool]) -> bool:

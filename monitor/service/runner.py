@@ -301,7 +301,9 @@ class Service:
         if discovery is None:
             return  # removed by a reload while queued
         try:
-            with self._upkeep_job():  # a stop waits for its writes
+            with self._upkeep_job() as starting:  # a stop waits for its writes
+                if not starting:
+                    return  # the service is stopping: no new reading begins
                 report = self._app.discoverer.run(discovery, self.settings.sources)
         except Exception:
             self.log.exception("discovery crashed", extra={"discovery": discovery_id})
@@ -315,6 +317,8 @@ class Service:
         }
         if report.error:
             self.log.warning("discovery", extra=fields | {"error": report.error})
+        elif report.unread:
+            self.log.warning("discovery", extra=fields | {"unread": "; ".join(report.unread)})
         else:
             self.log.info("discovery", extra=fields)
         if report.added or report.retired:
