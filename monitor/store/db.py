@@ -14,6 +14,7 @@ import os
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -458,10 +459,11 @@ class Store:
     def sync_sources(self, sources: Iterable[tuple[str, str]], now: datetime) -> None:
         """Make sure a row exists for each configured (id, url); the url follows the config.
 
-        A source whose url changed is read anew: its next reading becomes its reference, as
-        after new extraction rules (`rebaselined`, no change and no alert: the stored version
-        is another page's, or the same article's at its old address), and the old address's
-        validators are not sent to the new one."""
+        A source whose web address changed is read anew: its next reading becomes its
+        reference, as after new extraction rules (`rebaselined`, no change and no alert: the
+        stored version is another page's, or the same article's at its old address), and the
+        old address's validators are not sent to the new one. A local capture's path that
+        changed (its folder moved) is only followed."""
         pairs = list(sources)
         with self.write() as db:
             known = {r["id"]: r["url"] for r in db.table("sources").rows_where(select="id, url")}
@@ -473,12 +475,20 @@ class Store:
             if new:
                 db.table("sources").insert_all(new)
             for source_id, url in pairs:
-                if source_id in known and known[source_id] != url:
-                    db.execute(
-                        "update sources set url = ?, rules_changed = 1, etag = null,"
-                        " last_modified = null where id = ?",
-                        [url, source_id],
-                    )
+                if source_id not in known or known[source_id] == url:
+                    continue
+                if not (_on_the_web(known[source_id]) or _on_the_web(url)):
+                    # a local capture whose folder moved: the same file, read as before
+                    db.execute("update sources set url = ? where id = ?", [url, source_id])
+                    continue
+                # and no digest: the next reading is a full one, which takes the flag off (one
+                # matched by its digest alone would leave it for an edit)
+                db.execute(
+                    "update sources set url = ?, rules_changed = 1, etag = null,"
+                    " last_modified = null, digest = null, digest_version_id = null"
+                    " where id = ?",
+                    [url, source_id],
+                )
 
     def import_baseline(self, source_id: str, regions: Regions, at: datetime) -> int | None:
         """Store `regions` as the first version of a source that has none. Idempotent."""
@@ -510,6 +520,10 @@ class Store:
 _IDS = "(select value from json_each(?))"
 # A source's digest (`schema.m010_digest`), only while it belongs to the current version.
 _DIGEST = "case when s.digest_version_id = s.current_version_id then s.digest end"
+
+
+def _on_the_web(url: str) -> bool:
+    return urllib.parse.urlsplit(url).scheme in ("http", "https")
 
 
 def _json(ids: Iterable[str]) -> str:
