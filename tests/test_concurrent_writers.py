@@ -119,46 +119,13 @@ def test_a_reading_written_before_another_writers_edit_is_superseded_not_alerted
     assert _rows(db, "select current_version_id, last_outcome from sources") == [(2, "unchanged")]
 
 
-def test_a_later_reading_after_another_writers_version_is_a_confirmed_change_from_it(
-    tmp_path: Path, seed_articles: list[Article]
-) -> None:
-    """Check 2 began after check 1 but reads the page after check 1 recorded edit B, and by
-    then the page shows C: a change from B to C, confirmed by a second request, not from the
-    version check 2 began with."""
-    article = seed_articles[0]
-    # request 1: the first check; 2: check 1's, written at once and held until check 2's
-    # request (3) has come; 3: written when released, after the second edit
-    page = _Held(article, {2: True, 3: False})
-    with LoopServer().running() as server:
-        url = server.route("/a", page)
-        config = write_config(tmp_path, source_block("s", url), seeds=False)
-        assert run(config, "check").exit_code == 0
-        page.article = replace(article, teaser=f"{article.teaser} Edit B.")
-        first = _check(config, "--json")
-        assert page.arrived[2].wait(60)
-        time.sleep(1.1)  # check 2 begins in a later second than check 1
-        second = _check(config, "--json")
-        assert page.arrived[3].wait(60)
-        page.release[2].set()
-        assert _outcome(first) == "changed"  # A to B, confirmed by request 4
-        page.article = replace(article, teaser=f"{article.teaser} Edit C.")
-        page.release[3].set()
-        assert _outcome(second) == "changed"  # B to C, confirmed by request 5
-        assert len(server.requests) == 5
-    db = tmp_path / "monitor.db"
-    changes = _rows(db, "select from_version_id, to_version_id from changes order by id")
-    assert changes == [(1, 2), (2, 3)]
-    assert len(_rows(db, "select id from alerts")) == 2
-
-
-def test_a_later_reading_of_the_page_a_check_began_with_is_a_confirmed_revert_from_the_new_one(
-    tmp_path: Path, seed_articles: list[Article]
-) -> None:
-    """Check 2 began after check 1 and reads the page as the version it began with (A), after
-    check 1 recorded B: the page went back to A. A change from B back to A, confirmed by a
-    second request, since check 2's own reading found nothing to confirm."""
-    article = seed_articles[0]
-    # 2: check 1's request, written when released (B); 3: check 2's, written when released
+def _check_2_reads_after_check_1_recorded_b(
+    tmp_path: Path, article: Article, then: Article
+) -> Path:
+    """Check 1 and check 2 (begun a second later) both begin with A stored; the page is B
+    when check 1's request is answered, and `then` when check 2's is, after check 1 recorded
+    A to B. Each change is confirmed by one request (1: the first check; 2 and 3: checks 1 and
+    2, written when released; 4 and 5: their confirmations). The database's path."""
     page = _Held(article, {2: False, 3: False})
     with LoopServer().running() as server:
         url = server.route("/a", page)
@@ -171,11 +138,35 @@ def test_a_later_reading_of_the_page_a_check_began_with_is_a_confirmed_revert_fr
         second = _check(config, "--json")
         assert page.arrived[3].wait(60)
         page.release[2].set()
-        assert _outcome(first) == "changed"  # A to B, confirmed by request 4
-        page.article = article
+        assert _outcome(first) == "changed"  # A to B
+        page.article = then
         page.release[3].set()
-        assert _outcome(second) == "changed"  # B back to A, confirmed by request 5
+        assert _outcome(second) == "changed"  # B to what check 2 read
         assert len(server.requests) == 5
-    db = tmp_path / "monitor.db"
+    return tmp_path / "monitor.db"
+
+
+def test_a_later_reading_after_another_writers_version_is_a_confirmed_change_from_it(
+    tmp_path: Path, seed_articles: list[Article]
+) -> None:
+    """Check 2 began after check 1 but reads the page after check 1 recorded edit B, and by
+    then the page shows C: a change from B to C, confirmed by a second request, not from the
+    version check 2 began with."""
+    article = seed_articles[0]
+    edit_c = replace(article, teaser=f"{article.teaser} Edit C.")
+    db = _check_2_reads_after_check_1_recorded_b(tmp_path, article, edit_c)
+    changes = _rows(db, "select from_version_id, to_version_id from changes order by id")
+    assert changes == [(1, 2), (2, 3)]
+    assert len(_rows(db, "select id from alerts")) == 2
+
+
+def test_a_later_reading_of_the_page_a_check_began_with_is_a_confirmed_revert_from_the_new_one(
+    tmp_path: Path, seed_articles: list[Article]
+) -> None:
+    """Check 2 began after check 1 and reads the page as the version it began with (A), after
+    check 1 recorded B: the page went back to A. A change from B back to A, confirmed by a
+    second request, since check 2's own reading found nothing to confirm."""
+    article = seed_articles[0]
+    db = _check_2_reads_after_check_1_recorded_b(tmp_path, article, article)
     changes = _rows(db, "select from_version_id, to_version_id, revert_to from changes order by id")
     assert changes == [(1, 2, None), (2, 1, 1)]
