@@ -75,3 +75,19 @@ class RunningService:
             self.proc.kill()
             self.proc.wait()
             raise
+
+
+def start_serve(command: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
+    """`monitor serve` as a real process, and its banner's line once it has printed it (a
+    server that prints nothing within 20 s gives an empty line instead of hanging the test).
+    The caller stops and reaps the process."""
+    proc = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    stdout = proc.stdout
+    assert stdout is not None
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.append(stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout=20)
+    return proc, lines[0] if lines else ""

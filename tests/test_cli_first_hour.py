@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from monitor.cli.main import cli
 from monitor.demo.site import PageServer
 
 from .conftest import SEED_FILES, run, source_block, write_config
+from .service_helpers import start_serve
 
 
 def _monitor() -> list[str]:
@@ -183,21 +183,10 @@ def test_every_command_but_demo_takes_config(name: str) -> None:
 
 
 def test_serve_prints_its_url_and_serves_there(edited: Path) -> None:
-    proc = subprocess.Popen(
-        [*_monitor(), "--config", str(edited), "serve", "--port", "0"],
-        env=_quiet_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    proc, banner = start_serve(
+        [*_monitor(), "--config", str(edited), "serve", "--port", "0"], _quiet_env()
     )
     try:
-        stdout = proc.stdout
-        assert stdout is not None
-        lines: list[str] = []
-        reader = threading.Thread(target=lambda: lines.append(stdout.readline()), daemon=True)
-        reader.start()
-        reader.join(timeout=20)  # a server that prints nothing fails here instead of hanging
-        banner = lines[0] if lines else ""
         url = re.search(r"http://127\.0\.0\.1:\d+/", banner)
         assert url is not None, banner
         with urllib.request.urlopen(url.group(0) + "healthz", timeout=10) as response:

@@ -12,13 +12,13 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from .conftest import SEED_FILES, run, source_block, write_config
+from .service_helpers import start_serve
 
 CLONE_NEWUSER = 0x10000000
 
@@ -251,21 +251,10 @@ def test_output_into_a_missing_folder_is_bad_usage_naming_it(filled: Path, comma
 
 
 def test_serve_stopped_by_sigterm_exits_0(filled: Path) -> None:
-    proc = subprocess.Popen(
-        [*_monitor(), "--config", str(filled / "config.toml"), "serve", "--port", "0"],
-        env=_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    command = [*_monitor(), "--config", str(filled / "config.toml"), "serve", "--port", "0"]
+    proc, banner = start_serve(command, _env())
     try:
-        stdout = proc.stdout
-        assert stdout is not None
-        lines: list[str] = []
-        reader = threading.Thread(target=lambda: lines.append(stdout.readline()), daemon=True)
-        reader.start()
-        reader.join(timeout=20)  # a server that never listens fails here instead of hanging
-        assert lines and re.search(r"http://127\.0\.0\.1:\d+/", lines[0]), lines
+        assert re.search(r"http://127\.0\.0\.1:\d+/", banner), banner
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=15)
     finally:
