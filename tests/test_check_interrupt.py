@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import certifi
@@ -363,6 +363,32 @@ def test_cancel_all_ends_a_retry_after_wait(http: LoopServer) -> None:
     assert len(http.hits("/busy")) == 1
 
 
+def _ctrl_c_while_stalled(
+    config: Path, stall: socket.socket, meanwhile: Callable[[], None] | None = None
+) -> tuple[int, str, str]:
+    """`monitor check` as a process, Ctrl-C once a request hangs on `stall` (and `meanwhile`
+    has run): its exit status, stdout and stderr. `stall` is closed after."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(config), "check"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        stall.settimeout(30)
+        held, _ = stall.accept()
+        if meanwhile is not None:
+            meanwhile()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        held.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        stall.close()
+    return proc.returncode, out, err
+
+
 def test_a_check_cut_by_ctrl_c_is_not_recorded_nor_counted_as_failing(
     http: LoopServer, seed_articles: list[Article], tmp_path: Path
 ) -> None:
@@ -374,25 +400,13 @@ def test_a_check_cut_by_ctrl_c_is_not_recorded_nor_counted_as_failing(
         + source_block("stalled", f"http://127.0.0.1:{stall.getsockname()[1]}/never")
     )
     config = write_config(tmp_path, body, seeds=False)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "--config", str(config), "check"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        stall.settimeout(30)
-        held, _ = stall.accept()
+
+    def meanwhile() -> None:
         assert wait_until(lambda: http.hits("/good"), 20)
         time.sleep(0.5)  # the good page is read and stored meanwhile
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
-        held.close()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        stall.close()
-    assert proc.returncode == 130, err
+
+    status, out, err = _ctrl_c_while_stalled(config, stall, meanwhile)
+    assert status == 130, err
     assert "1 cancelled" in out
     db = tmp_path / "monitor.db"
     assert rows(db, "select source_id, outcome from checks") == [("good", "new")]
@@ -407,22 +421,7 @@ def test_a_check_cut_by_ctrl_c_is_listed_as_cancelled_once_not_twice(tmp_path: P
         "stalled", f"http://127.0.0.1:{stall.getsockname()[1]}/never"
     )
     config = write_config(tmp_path, body, seeds=False)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "--config", str(config), "check"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        stall.settimeout(30)
-        held, _ = stall.accept()
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
-        held.close()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        stall.close()
-    assert proc.returncode == 130, err
+    status, out, err = _ctrl_c_while_stalled(config, stall)
+    assert status == 130, err
     row = next(line for line in out.splitlines() if line.startswith("stalled"))
     assert row.split() == ["stalled", "cancelled"], row
