@@ -83,7 +83,7 @@ class Notifier:
         self.send = send
         self.environ = environ
 
-    def use(self, targets: Sequence[NotifyTarget], *, report_url: str | None = None) -> None:
+    def use(self, targets: Sequence[NotifyTarget], *, report_url: str | None) -> None:
         """Send to these targets, with this report link, from the next alert on (a reloaded
         config's)."""
         self.targets = {t.id: t for t in targets}  # one assignment: a round sees old or new
