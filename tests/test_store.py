@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -472,3 +475,31 @@ def test_a_damaged_page_met_while_recording_is_the_databases_failure_not_the_che
         assert str(path) in str(caught.value)
     finally:
         store.close()
+
+
+def test_processes_opening_one_fresh_database_at_once_all_open_it(tmp_path: Path) -> None:
+    """`monitor status` beside a `monitor run` creating the database (or two cron jobs on a
+    fresh install): each process found the same steps pending and all but one failed with
+    "duplicate column name". Six processes, released at the same instant, three times."""
+    opener = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from monitor.store.db import Store\n"
+        "time.sleep(max(0.0, float(sys.argv[2]) - time.time()))\n"
+        "Store.open(Path(sys.argv[1])).close()\n"
+    )
+    for attempt in range(3):
+        db = tmp_path / f"fresh-{attempt}.db"
+        at = time.time() + 1.5  # after every process has started
+        openers = [
+            subprocess.Popen(
+                [sys.executable, "-c", opener, str(db), str(at)],
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(6)
+        ]
+        errors = [p.communicate(timeout=60)[1] for p in openers]
+        assert [p.returncode for p in openers] == [0] * 6, errors
+        with sqlite3.connect(db) as conn:
+            assert up_to_date(conn)

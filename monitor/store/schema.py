@@ -286,7 +286,12 @@ def check_version(db: Database) -> None:
 
 
 def migrate(db: Database) -> None:
-    """Apply the steps that are pending, each in its own transaction."""
+    """Apply the steps that are pending, in one transaction that holds the write lock.
+
+    Two processes may open a fresh database at once (`monitor status` beside a `monitor run`
+    that is creating it): each would find the same steps pending and the second would apply
+    one again ("duplicate column name"). The lock makes the second wait (the busy timeout),
+    then find them applied."""
     check_version(db)
     if up_to_date(db.conn):
         return
@@ -295,4 +300,12 @@ def migrate(db: Database) -> None:
     migrations = Migrations(MIGRATION_SET)
     for step in STEPS:
         migrations()(step)
-    migrations.apply(db)
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        check_version(db)
+        if not up_to_date(db.conn):
+            migrations.apply(db)  # each step a savepoint of this transaction
+        db.execute("COMMIT")
+    except BaseException:
+        db.conn.rollback()
+        raise
