@@ -1103,6 +1103,17 @@ def test_maintenance_wording_under_sixty_words_is_an_outage_and_in_an_article_te
     assert regions(short).error == "maintenance, outage or country block page ('Story')"
     long = page(f"<main><p>{notice} {said(51, 'story')}</p></main>")  # 60
     assert regions(long).error is None
+    # a short text on a page that declares itself an article, or shows a paywall notice
+    declared = page(
+        f"<main><p>{notice} {said(30, 'story')}</p></main>",
+        head='<meta property="og:type" content="article">',
+    )
+    assert regions(declared).error is None
+    walled = page(
+        f"<main><p>{notice} {said(30, 'story')}</p>"
+        "<div class='paywall'><p>Subscribe to keep reading.</p></div></main>"
+    )
+    assert regions(walled).access == "locked"
 
 
 def test_a_sign_in_form_worded_as_a_wall_with_no_text_is_a_login_wall_unless_an_article() -> None:

@@ -827,7 +827,13 @@ def _failure(
         any(p in probe for p in _CHALLENGES) and word_count(probe) < _CHALLENGE_WORDS
     ):
         return f"bot challenge or block page ({title or (teaser or page)[:60]!r})"
-    if any(p in probe for p in _OUTAGES) and word_count(probe) < _CHALLENGE_WORDS:
+    if (
+        not (paywall or article)
+        and any(p in probe for p in _OUTAGES)
+        and word_count(probe) < _CHALLENGE_WORDS
+    ):
+        # not on an article's page: a short locked teaser may tell of a road "under
+        # maintenance"
         return f"maintenance, outage or country block page ({title or (teaser or page)[:60]!r})"
     if paywall:
         if login_form and not teaser and not article:
