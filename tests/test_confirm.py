@@ -168,3 +168,48 @@ def test_the_service_logs_an_alternating_page_as_unstable_and_sends_no_alert(
     assert not service.events("check", source="ab", outcome="changed")
     assert not list((tmp_path / "outbox").glob("*.eml"))
     assert changes(cfg) == []
+
+
+def _confirm_twice(
+    http: LoopServer, path: str, replies: list[Reply]
+) -> tuple[tuple[str, str] | None, int]:
+    """`confirm` of the first reply's reading against the second reply, and how many pages
+    it read to decide."""
+    from monitor.config.settings import Source
+    from monitor.detect import extract as extraction
+    from monitor.fetch import Fetcher, build_client
+    from monitor.service.observe import confirm
+
+    url = http.route(path, lambda r: replies[min(r.hit, len(replies)) - 1])
+    source = Source("p", url, allow_private=True)
+    fetcher = Fetcher(
+        build_client(timeout=5, user_agent="test", max_connections=1), max_body=10**6, retries=0
+    )
+    reads = []
+    real = extraction.extract
+    try:
+        first = fetcher.fetch(url)
+        seen = real(first, source.extract)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(extraction, "extract", lambda *a: reads.append(a) or real(*a))
+            reason = confirm(source, fetcher, seen, None, 0.0, first=first)
+    finally:
+        fetcher.client.close()
+    return reason, len(reads)
+
+
+def test_a_confirmation_that_returns_the_first_responses_bytes_confirms_without_reading_them(
+    http: LoopServer,
+) -> None:
+    same = Reply(200, page("The second wording"), {"Content-Type": "text/html"})
+    assert _confirm_twice(http, "/same", [same, same]) == (None, 0)
+
+
+def test_a_confirmation_with_other_bytes_or_another_charset_is_read_before_it_confirms(
+    http: LoopServer,
+) -> None:
+    first = Reply(200, page("The second wording"), {"Content-Type": "text/html"})
+    reformatted = Reply(200, page("The second  wording"), {"Content-Type": "text/html"})
+    assert _confirm_twice(http, "/spaces", [first, reformatted]) == (None, 1)
+    latin = Reply(200, page("The second wording"), {"Content-Type": "text/html; charset=latin-1"})
+    assert _confirm_twice(http, "/charset", [first, latin]) == (None, 1)

@@ -152,7 +152,14 @@ def observe(
             return result("unchanged", regions=regions, **meta)
         if job.confirm_after is not None and (
             reason := confirm(
-                job.source, fetcher, regions, job.fingerprint, job.confirm_after, browser, slot
+                job.source,
+                fetcher,
+                regions,
+                job.fingerprint,
+                job.confirm_after,
+                browser,
+                slot,
+                first=capture,
             )
         ):
             return result(reason[0], error=reason[1], **meta)
@@ -170,6 +177,7 @@ def observe(
                 job.confirm_after,
                 browser,
                 slot,
+                first=capture,
             )
         )
     ):
@@ -185,10 +193,12 @@ def confirm(
     pause: float,
     browser: BrowserFetcher | None = None,
     slot: Slot | None = None,
+    *,
+    first: Capture | None = None,
 ) -> tuple[str, str] | None:
     """Fetch a page that differs from the stored version once more, after `pause` seconds;
     None when the second response shows the same regions, else the outcome and the reason not
-    to record it.
+    to record it. `first`: the response `seen` was read from, if at hand.
 
     A change is recorded only when two responses agree: content that differs on every request
     (an A/B test, a block that rotates inside the article) would otherwise alert every time.
@@ -200,6 +210,8 @@ def confirm(
         return "cancelled", "cancelled before the change could be confirmed"
     try:
         capture = fetch_source(source, fetcher, browser, slot=slot)
+        if first is not None and _same_response(first, capture):
+            return None  # the same bytes read the same: extraction is a function of them
         again = extract(capture, source.extract, seen.digest)
     except Cancelled as exc:
         return "cancelled", str(exc)
@@ -213,6 +225,11 @@ def confirm(
         return None
     back = "the stored version" if again.fingerprint == stored else "another version"
     return "unstable", f"the page differs between two requests (the second showed {back})"
+
+
+def _same_response(a: Capture, b: Capture) -> bool:
+    """Whether two responses are read alike: what `extract` reads from is the same."""
+    return (a.body, a.media_type, a.charset, a.url) == (b.body, b.media_type, b.charset, b.url)
 
 
 def judge(result: CheckResult, current: Regions) -> CheckResult:
