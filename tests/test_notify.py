@@ -8,6 +8,8 @@ import contextlib
 import json
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -291,3 +293,42 @@ def test_a_mail_server_that_hangs_holds_back_no_webhook_in_the_service(
             # not a stop, which waits for the email's send to time out
             service.proc.kill()
             service.proc.wait(10)
+
+
+def test_a_mail_server_that_hangs_holds_back_no_webhook_in_a_check(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    """`monitor check` with email and a webhook for the same change, and a mail server that
+    never answers: the webhook gets its alert while the email's send still waits (a check's
+    delivery rounds sent email, then the notify targets: the webhook after the SMTP
+    timeout)."""
+    article = seed_articles[0]
+    pages.put_article("/a", article)
+    hook = Webhook()
+    with _silent_mail_server() as port, webhook(hook):
+        body = (
+            f'[monitor]\nretries = 0\n\n[email]\nhost = "127.0.0.1"\nport = {port}\n'
+            f'security = "none"\nto = ["desk@example.org"]\n\n'
+            f'[[notify]]\nid = "chat"\nurl = "{hook.url()}"\n\n'
+        ) + source_block("a", pages.url("/a"))
+        config = write_config(tmp_path, body, seeds=False)
+        assert run(config, "check").exit_code == 0  # the article's first version: no alert
+        pages.put_article(
+            "/a", replace(article, teaser=article.teaser.replace("rare trip", "rare journey"))
+        )
+        check = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "--config", str(config), "check"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for(lambda: bool(hook.accepted()), "the webhook's alert", seconds=60)
+            assert check.poll() is None  # still waiting on the mail server
+            with sqlite3.connect(tmp_path / "monitor.db") as conn:
+                email = conn.execute(
+                    "select status, tries, last_error from alerts where channel = 'email'"
+                ).fetchall()
+            assert email == [("pending", 1, None)]
+        finally:
+            check.kill()
+            check.wait(10)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -143,13 +144,15 @@ class Sender:
         # The [[notify]] targets' sender: its rows are apart from the email ones, so one
         # never waits on the other.
         self.notifier = notifier
-        # Set when alerts are queued: a `delivering` block then sends them at once, not at
-        # its next round, so that a pass does not end with a round's worth still to send.
-        self._queued = threading.Event()
+        # Set when alerts are queued: each of a `delivering` block's channels then sends them
+        # at once, not at its next round, so that a pass does not end with a round's worth
+        # still to send.
+        self._wakes: list[threading.Event] = []
 
     def queued(self) -> None:
         """Alerts were just queued: a `delivering` block starts a round now."""
-        self._queued.set()
+        for wake in list(self._wakes):
+            wake.set()
 
     def _due(self, now: datetime) -> list[list[Alert]]:
         alerts = outbox.due_alerts(self.store, now)
@@ -168,13 +171,26 @@ class Sender:
         outbox.finish(self.store, alerts, **values)
 
     def deliver(self) -> DeliveryReport:
-        """Deliver the due email alerts, then the due notify alerts."""
-        report = self.deliver_email()
-        if self.notifier is not None:
-            notified = self.notifier()
-            # the notifier's `sent` are notifications, not emails
-            report.add(replace(notified, sent=0, notified=notified.sent))
+        """Deliver the due email alerts and the due notify alerts, each channel in a thread of
+        its own: a mail server that hangs holds back no webhook, nor the reverse."""
+        channels = self._channels()
+        if len(channels) == 1:
+            return channels[0]()
+        with ThreadPoolExecutor(len(channels), thread_name_prefix="deliver") as pool:
+            rounds = [pool.submit(channel) for channel in channels]
+            report = DeliveryReport()
+            for done in rounds:
+                report.add(done.result())
         return report
+
+    def _channels(self) -> list[Callable[[], DeliveryReport]]:
+        return [self.deliver_email] if self.notifier is None else [self.deliver_email, self._notify]
+
+    def _notify(self) -> DeliveryReport:
+        assert self.notifier is not None
+        notified = self.notifier()
+        # the notifier's `sent` are notifications, not emails
+        return replace(notified, sent=0, notified=notified.sent)
 
     def deliver_email(self) -> DeliveryReport:
         """Deliver the due email alerts only (the service sends the notify alerts in a job of
@@ -266,34 +282,47 @@ class Sender:
 
         A long pass sends its alerts while it is still checking, and the sending overlaps the
         checks instead of following them: a round starts every `every` seconds, and at once
-        when `queued` says alerts were queued. A round that loses the server ends the
-        background rounds, so a server that is down is not asked again every `every` seconds.
+        when `queued` says alerts were queued. Email and the notify targets have a thread
+        each, so that one that hangs holds back none of the other's alerts. A round that loses
+        its server ends that channel's background rounds, so a server that is down is not
+        asked again every `every` seconds.
         """
         total = DeliveryReport()
+        merging = threading.Lock()
         stop = threading.Event()
         problems: list[BaseException] = []
 
-        def rounds() -> None:
+        def rounds(channel: Callable[[], DeliveryReport], wake: threading.Event) -> None:
             try:
                 while True:
-                    self._queued.wait(every)
-                    self._queued.clear()
+                    wake.wait(every)
+                    wake.clear()
                     if stop.is_set():
                         return
-                    if not _merge(total, self.deliver()):
-                        return
+                    report = channel()
+                    with merging:
+                        if not _merge(total, report):
+                            return
             except BaseException as exc:  # raised in the caller's thread once the block ends
                 problems.append(exc)
 
-        thread = threading.Thread(target=rounds, name="deliver", daemon=True)
-        thread.start()
+        threads = []
+        for channel in self._channels():
+            wake = threading.Event()
+            self._wakes.append(wake)
+            threads.append(
+                threading.Thread(target=rounds, args=(channel, wake), name="deliver", daemon=True)
+            )
+        for thread in threads:
+            thread.start()
         try:
             yield total
         finally:
             stop.set()
-            self._queued.set()  # the thread waits on it
-            thread.join()
-            self._queued.clear()
+            self.queued()  # the threads wait on their wakes
+            for thread in threads:
+                thread.join()
+            self._wakes.clear()
         if problems:
             raise problems[0]
         _merge(total, self.deliver())
