@@ -115,6 +115,26 @@ def test_an_smtp_host_that_is_not_a_host_name_is_refused_with_the_fix(
             "discover[1] (id 'd').source.min_words: unknown key; it belongs in "
             "[discover.source.extract]",
         ),
+        (
+            '[[discover]]\nid = "d"\nfeed = "http://127.0.0.1:9/f"\nkinds = ["failing"]\n',
+            "discover[1] (id 'd').kinds: unknown key; it belongs in [[notify]]",
+        ),
+        (
+            '[[discover]]\nid = "d"\nfeed = "http://127.0.0.1:9/f"\nrecipients = ["a@b.org"]\n',
+            "discover[1] (id 'd').recipients: unknown key; it belongs in [discover.source]",
+        ),
+        (
+            '[[discover]]\nid = "d"\nfeed = "http://127.0.0.1:9/f"\nteaser = [".entry"]\n',
+            "discover[1] (id 'd').teaser: unknown key; it belongs in [discover.source.extract]",
+        ),
+        (
+            '[[discover]]\nid = "d"\nurl = "http://127.0.0.1:9/f"\n',
+            "discover[1] (id 'd').url: unknown key; a discovery reads `feed`",
+        ),
+        (
+            '[[notify]]\nid = "chat"\nurl = "json://127.0.0.1:9/h"\nto = ["a@b.org"]\n',
+            "notify[1] (id 'chat').to: unknown key; it belongs in [email]",
+        ),
     ],
 )
 def test_a_key_under_the_wrong_header_is_refused_naming_the_table_it_belongs_in(

@@ -8,7 +8,7 @@ that takes the alerts of some kinds and sources, beside email.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -121,9 +121,11 @@ def load_discovery(
     data: object,
     index: int,
     load_source: Callable[[object, str], Source],
+    elsewhere: Mapping[str, str] | None = None,
 ) -> Discovery:
-    """One `[[discover]]` table; `load_source(data, where)` builds its `[discover.source]`."""
-    table = entry_table(data, "discover", index, DISCOVER_KEYS)
+    """One `[[discover]]` table; `load_source(data, where)` builds its `[discover.source]`;
+    `elsewhere`: where a key this table does not take belongs (`validate.Table`)."""
+    table = entry_table(data, "discover", index, DISCOVER_KEYS, elsewhere)
     where = table.where
     discovery_id = table.identifier("discovery", "in-brief")
     feed = table.get("feed", str)
@@ -160,8 +162,13 @@ def load_discovery(
     )
 
 
-def load_notify(data: object, index: int, change_kinds: tuple[str, ...]) -> NotifyTarget:
-    table = entry_table(data, "notify", index, NOTIFY_KEYS)
+def load_notify(
+    data: object,
+    index: int,
+    change_kinds: tuple[str, ...],
+    elsewhere: Mapping[str, str] | None = None,
+) -> NotifyTarget:
+    table = entry_table(data, "notify", index, NOTIFY_KEYS, elsewhere)
     target_id = table.identifier("target", "chat")
     url = table.get("url", str)
     if not url:

@@ -769,6 +769,20 @@ def _parse(text: str, path: Path) -> tuple[Settings, Looked]:
 
 
 _TEMPLATE_EXTRACT = _belongs(["[discover.source.extract]"])
+# What a `[[discover]]` table's sources take, in its `[discover.source]` (`template` below).
+_TEMPLATE_KEYS = ("interval", "cron", "recipients", "extract", "allow_private")
+
+
+@functools.cache
+def _discover_homes() -> dict[str, str]:
+    """`_homes` for a `[[discover]]` table, where what its sources take (but the discovery's
+    own `interval` and `allow_private`) belongs in its `[discover.source]`, and a `url` is
+    the address of a feed or a sitemap."""
+    homes = dict(_homes("[[discover]]"))
+    homes.update(dict.fromkeys(_TEMPLATE_KEYS, _belongs(["[discover.source]"])))
+    homes.update(dict.fromkeys(EXTRACT_KEYS, _TEMPLATE_EXTRACT))
+    homes["url"] = "a discovery reads `feed` (an RSS or Atom feed's URL) or `sitemap`"
+    return homes
 
 
 def _load_discover_notify(
@@ -778,17 +792,21 @@ def _load_discover_notify(
     from monitor.detect.compare import KINDS
 
     def template(data: object, where: str) -> Source:
-        allowed = ("interval", "cron", "recipients", "extract", "allow_private")
         # id, url and baseline come from each found article
-        Table(data, where, allowed, dict.fromkeys(EXTRACT_KEYS, _TEMPLATE_EXTRACT))
+        Table(data, where, _TEMPLATE_KEYS, dict.fromkeys(EXTRACT_KEYS, _TEMPLATE_EXTRACT))
         assert isinstance(data, Mapping)
         filled = {**data, "id": "discovered", "url": "https://discovered.invalid/"}
         return _load_source(filled, 0, context, where=where)
 
+    found = _discover_homes()
     discover = tuple(
-        load_discovery(d, i, template) for i, d in enumerate(top.get("discover", list, []), 1)
+        load_discovery(d, i, template, found)
+        for i, d in enumerate(top.get("discover", list, []), 1)
     )
-    notify = tuple(load_notify(n, i, KINDS) for i, n in enumerate(top.get("notify", list, []), 1))
+    targets = _homes("[[notify]]")
+    notify = tuple(
+        load_notify(n, i, KINDS, targets) for i, n in enumerate(top.get("notify", list, []), 1)
+    )
     for name, items in (("discover", discover), ("notify", notify)):
         ids = [item.id for item in items]
         if twice := {i for i in ids if ids.count(i) > 1}:
