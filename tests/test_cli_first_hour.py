@@ -429,3 +429,24 @@ def test_no_color_on_a_terminal_marks_old_and_new_words(tmp_path: Path) -> None:
     out = b"".join(chunks).decode()
     assert proc.returncode == 0
     assert "[-trip-]{+journey+}" in out
+
+
+def test_piped_status_is_as_wide_as_columns_says_else_120(tmp_path: Path) -> None:
+    """Long source ids (a discovery's) cut every column of a piped `status` to a few letters
+    at its 120 columns; COLUMNS, which rich honours on a terminal, widens it."""
+    ids = [f"war-on-the-rocks-in-brief-a-rare-trip-to-the-border-and-what-{i}" for i in (1, 2)]
+    body = "".join(
+        source_block(i, f"seeds/{seed.name}") for i, seed in zip(ids, SEED_FILES, strict=True)
+    )
+    config = write_config(tmp_path, body)
+    checked = run(config, "check")
+    assert checked.exit_code == 0, checked.output
+    runner = CliRunner()
+    narrow = runner.invoke(cli, ["--config", str(config), "status"], env={"COLUMNS": None})
+    wide = runner.invoke(cli, ["--config", str(config), "status"], env={"COLUMNS": "200"})
+    assert narrow.exit_code == wide.exit_code == 1  # no service running: exit 1, as documented
+    assert max(len(line) for line in narrow.output.splitlines()) <= 120
+    assert ids[0] not in narrow.output
+    rows = [line.split() for line in wide.output.splitlines() if line.startswith(ids[0][:20])]
+    assert [row[0] for row in rows] == ids
+    assert all("healthy" in row and "new" in row for row in rows)

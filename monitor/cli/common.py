@@ -9,6 +9,7 @@ Domain errors become click exceptions here and nowhere else. Exit statuses, for 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -64,8 +65,10 @@ def domain_errors() -> Iterator[None]:
 def console() -> Console:
     from rich.console import Console
 
-    # Piped output is read by scripts and pagers: wide lines rather than wrapped tables.
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+    # Piped output is read by scripts and pagers: wide lines rather than wrapped tables, as
+    # wide as COLUMNS says (which rich reads itself) or else 120.
+    piped = not sys.stdout.isatty() and not os.environ.get("COLUMNS", "").isdigit()
+    return Console(highlight=False, width=120 if piped else None)
 
 
 def echo_json(data: Any) -> None:
