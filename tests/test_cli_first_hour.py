@@ -3,6 +3,8 @@ through the real command line (in-process with CliRunner, or as a subprocess).""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import os
 import re
@@ -450,3 +452,23 @@ def test_piped_status_is_as_wide_as_columns_says_else_120(tmp_path: Path) -> Non
     rows = [line.split() for line in wide.output.splitlines() if line.startswith(ids[0][:20])]
     assert [row[0] for row in rows] == ids
     assert all("healthy" in row and "new" in row for row in rows)
+
+
+def test_links_to_a_local_capture_are_file_uris_in_the_feed_report_and_email(
+    edited: Path,
+) -> None:
+    """A bare path as a link is read against the site that shows it (the web UI's host, the
+    feed's address): a local capture is linked by its file: URI."""
+    assert run(edited, "check").exit_code == 0
+    folder = edited.parent
+    link = f'href="{(folder / "new.txt").resolve().as_uri()}"'
+    assert run(edited, "feed", "-o", str(folder / "f.atom")).exit_code == 0
+    assert run(edited, "report", "-o", str(folder / "r.html")).exit_code == 0
+    (mail,) = (folder / "outbox").glob("*.eml")
+    message = email.message_from_bytes(mail.read_bytes(), policy=email.policy.default)
+    html = message.get_body(("html",))
+    assert html is not None
+    feed, report = (folder / "f.atom").read_text(), (folder / "r.html").read_text()
+    for text in (feed, report, html.get_content()):
+        assert link in text
+        assert f'href="{folder / "new.txt"}"' not in text

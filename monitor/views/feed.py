@@ -11,7 +11,7 @@ from xml.etree import ElementTree as ET
 
 from monitor.store.db import Store
 from monitor.store.schema import iso
-from monitor.views.render import ChangeView, change_view, environment
+from monitor.views.render import ChangeView, change_view, environment, href
 
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_ID = "tag:monitor.invalid,2026:changes"
@@ -45,7 +45,7 @@ def build_feed(
         ET.SubElement(entry, f"{{{ATOM}}}title").text = view.subject
         ET.SubElement(entry, f"{{{ATOM}}}updated").text = view.change.detected_at
         ET.SubElement(entry, f"{{{ATOM}}}published").text = view.change.detected_at
-        ET.SubElement(entry, f"{{{ATOM}}}link", rel="alternate", href=view.link or view.url)
+        ET.SubElement(entry, f"{{{ATOM}}}link", rel="alternate", href=view.link or href(view.url))
         for kind in view.change.kinds:
             ET.SubElement(entry, f"{{{ATOM}}}category", term=kind)
         content = ET.SubElement(entry, f"{{{ATOM}}}content", type="html")

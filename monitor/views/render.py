@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from markupsafe import Markup
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 
 from monitor.detect.compare import REGIONS, headline
 from monitor.detect.diff import Segment, render_html, render_plain, word_diff
+from monitor.fetch.files import is_local
 from monitor.store.db import Store
 from monitor.store.rows import ChangeRow, SourceRow, StoredVersion
 
@@ -138,4 +140,14 @@ def environment() -> Environment:
         auto_reload=False,
     )
     env.globals["badges"] = KIND_BADGES
+    env.filters["href"] = href
     return env
+
+
+def href(url: str) -> str:
+    """A source's address as a link: a local capture's absolute path as a file: URI, which a
+    bare path in a web page, an email or a feed is not (it would be read against the site
+    showing it)."""
+    if is_local(url) and not url.startswith("file:") and Path(url).is_absolute():
+        return Path(url).as_uri()
+    return url
