@@ -17,6 +17,14 @@ SEED_FILES = sorted(SEEDS.glob("*.txt"))
 TITLES = ("In Brief: The North Korean-Russian Threat", "In Brief: North Korea's Critical Allies")
 
 
+@pytest.fixture(autouse=True)
+def _no_terminal_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytest-xdist's workers export COLUMNS=80 and LINES=24, which piped output honours
+    (`cli.common.console`); a user's shell does not export them unless asked to."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)
+
+
 @pytest.fixture
 def seed_texts() -> list[str]:
     return [p.read_text(encoding="utf-8") for p in SEED_FILES]

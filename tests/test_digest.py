@@ -178,10 +178,10 @@ def test_a_page_that_carries_the_mark_itself_keeps_no_digest_and_keeps_its_attri
 def test_the_digest_depends_on_the_code_that_reads(monkeypatch: pytest.MonkeyPatch) -> None:
     first = read(page())
     try:
-        monkeypatch.setattr(extract_module, "_code", lambda: "other code")
+        monkeypatch.setattr(extract_module, "code_key", lambda: "other code")
         extract_module._prefix.cache_clear()
         assert read(page()).digest not in (None, first.digest)
-        monkeypatch.setattr(extract_module, "_code", lambda: None)  # its files unreadable
+        monkeypatch.setattr(extract_module, "code_key", lambda: None)  # its files unreadable
         extract_module._prefix.cache_clear()
         assert read(page()).digest is None
     finally:

@@ -142,6 +142,43 @@ def test_check_on_a_database_this_user_may_not_write_says_so_in_one_line(
     ]
 
 
+@pytest.mark.parametrize("command", [c for c, _, _ in READERS], ids=lambda v: str(v))
+def test_reading_commands_on_an_older_database_this_user_may_not_upgrade_say_so_in_one_line(
+    filled: Path, command: list[str]
+) -> None:
+    """An outside review of upgrades: `status`, `report`, `alerts` and `check --dry-run` ended
+    in tracebacks on the missing tables and columns of a database that older code wrote."""
+    from sqlite_utils import Database, Migrations
+
+    from monitor.store.schema import MIGRATION_SET, STEPS
+
+    db = filled / "monitor.db"
+    db.unlink()
+    old = Migrations(MIGRATION_SET)
+    for step in STEPS[:-2]:
+        old()(step)
+    conn = sqlite3.connect(db)
+    old.apply(Database(conn))
+    conn.close()
+    before = db.read_bytes()
+    filled.chmod(0o555)
+    try:
+        if not _cannot_write(filled):
+            pytest.skip("cannot take write permission away here (no user namespaces as root)")
+        result = _as_reader(*command, cwd=filled)
+    finally:
+        filled.chmod(0o755)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    steps = ", ".join(step.__name__ for step in STEPS[-2:])
+    assert result.stderr.strip().splitlines() == [
+        f"Error: {db}: this database was written by an older monitor and needs its schema "
+        f"upgraded ({steps}), which this user may not do: run a monitor command once as a "
+        "user who may write the database and its folder"
+    ]
+    assert db.read_bytes() == before
+
+
 def test_serve_on_an_unwritable_folder_with_no_writer_says_so_in_one_line(filled: Path) -> None:
     """The web UI stays open, and a `monitor run` started meanwhile would write the file it
     reads: it is never read as an immutable file, as the commands that read and end are."""

@@ -392,6 +392,40 @@ def test_after_new_reading_rules_a_change_is_a_new_reference_without_change_or_a
     assert changed.change_id == 1
 
 
+def test_a_change_from_a_version_another_reading_made_is_a_new_reference_when_recorded(
+    store: Store,
+) -> None:
+    """Recording tells it for a writer that did not (`detect.reading`): the stored version's
+    reading key differs from the check's. A check that does not say how it read is taken as
+    read alike; the key recorded is the one of the version now current."""
+    store.import_baseline("s", A, NOW, reading="old code")
+    assert store.state("s").reading == "old code"
+    result = CheckResult(
+        "s", "changed", NOW, 5, 200, regions=B, comparison=compare(A, B), base_version_id=1
+    )
+    [recorded] = record_checks(store, [replace(result, reading="new code")], NOBODY)
+    assert isinstance(recorded, CheckResult) and recorded.outcome == "rebaselined"
+    assert store.conn.execute("select count(*) from changes").fetchone()[0] == 0
+    assert store.state("s").reading == "new code"
+    later = CheckResult(
+        "s", "changed", NOW, 5, 200, regions=C, comparison=compare(B, C), base_version_id=2
+    )
+    [unsaid] = record_checks(store, [later], NOBODY)
+    assert isinstance(unsaid, CheckResult) and unsaid.outcome == "changed"
+    assert store.state("s").reading == "new code"
+    [same] = record_checks(
+        store,
+        [
+            replace(
+                later, regions=A, comparison=compare(C, A), base_version_id=3, reading="new code"
+            )
+        ],
+        NOBODY,
+    )
+    assert isinstance(same, CheckResult) and same.outcome == "changed"
+    assert store.conn.execute("select count(*) from changes").fetchone()[0] == 2
+
+
 def test_validators_title_and_last_seen_follow_the_last_page_read(store: Store) -> None:
     """A 304 or a failed check keeps the validators the next request sends and the version's
     last sighting; a page read brings its own."""

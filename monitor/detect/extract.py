@@ -12,12 +12,9 @@ import hashlib
 import html
 import json
 import re
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, overload
 
-import selectolax
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from monitor.detect.capture import Capture, Format, decode, html_source, sniff_format
@@ -27,6 +24,7 @@ from monitor.detect.normalise import (
     strip_trailing_ellipsis,
     word_count,
 )
+from monitor.detect.reading import code_key
 from monitor.detect.regions import Access, Regions
 from monitor.detect.rules import ExtractRules
 
@@ -657,27 +655,11 @@ def _ancestry(node: LexborNode, marked: set[int]) -> list[object]:
 def _prefix(rules: ExtractRules) -> bytes | None:
     """This code's and the rules' part of every digest made with `rules`; None when the rules'
     `exclude` selectors look at more than an element and its ancestors (siblings, positions),
-    or the code cannot be told from another (`_code`)."""
-    code = _code()
+    or the code cannot be told from another (`reading.code_key`)."""
+    code = code_key()
     if code is None or any(ch in selector for selector in rules.exclude for ch in "+~:"):
         return None
     return f"{code}\x00{rules!r}\x00".encode("utf-8", "surrogatepass")
-
-
-@functools.cache
-def _code() -> str | None:
-    """What the reading depends on besides the page: the detection package's source, the
-    parser's version and Python's (its Unicode tables). A digest made by other code is never
-    the same as one made by this, so an upgrade reads every page again."""
-    try:
-        files = sorted(Path(__file__).parent.glob("*.py"))
-        source = b"".join(path.read_bytes() for path in files)
-    except OSError:
-        return None
-    if not files:
-        return None
-    versions = f"{selectolax.__version__}\x00{sys.version}".encode()
-    return hashlib.sha256(source + versions).hexdigest()
 
 
 def _notice_trailer(teaser: str) -> tuple[str, str]:

@@ -22,10 +22,19 @@ from typing import TYPE_CHECKING
 
 from monitor.clock import Clock, utcnow
 from monitor.config.settings import Source
+from monitor.detect.reading import reading_key
 from monitor.errors import CaptureError
 from monitor.fetch import Fetcher
 from monitor.service.inflight import InFlight
-from monitor.service.observe import Job, confirm, host_key, judge, observe, read_baseline
+from monitor.service.observe import (
+    Job,
+    confirm,
+    host_key,
+    judge,
+    observe,
+    read_baseline,
+    rebaselined,
+)
 from monitor.store.db import Store
 from monitor.store.record import Recipients, Stale, record_checks
 from monitor.store.rows import CheckResult, Known, SourceState
@@ -124,11 +133,12 @@ class Checker:
 
     def prepare(self, source: Source, *, dry_run: bool) -> Job:
         """Read the stored state; on a first check, import the baseline (not in a dry run)."""
+        key = reading_key(source.extract)
         state = self.store.state(source.id)
         if state.current is not None:
-            return _stored(source, state)
+            return _stored(source, state, key)
         if source.baseline is None:
-            return Job(source, None)
+            return Job(source, None, reading=key)
         try:
             baseline = read_baseline(source, self.fetcher)
         except CaptureError as exc:
@@ -136,13 +146,13 @@ class Checker:
                 source, None, early=CheckResult(source.id, "error", self.clock(), error=str(exc))
             )
         if dry_run:
-            return Job(source, baseline)
-        self.store.import_baseline(source.id, baseline, self.clock())
+            return Job(source, baseline, reading=key)
+        self.store.import_baseline(source.id, baseline, self.clock(), reading=key)
         # read back: another writer may have stored the first version meanwhile
         state = self.store.state(source.id)
         if state.current is None:  # pragma: no cover - the import above stored one
-            return Job(source, baseline)
-        return _stored(source, state)
+            return Job(source, baseline, reading=key)
+        return _stored(source, state, key)
 
     def _run(self, job: Job) -> CheckResult:
         started = self.clock()
@@ -288,10 +298,26 @@ class Checker:
             if source.baseline is None and (state is None or state.version_id is None):
                 # A first check with nothing to import: `prepare` would read the same empty
                 # state again, a query per source on a first pass over many.
-                yield Job(source, None, confirm_after=self._confirm_in_worker)
+                yield Job(
+                    source,
+                    None,
+                    confirm_after=self._confirm_in_worker,
+                    reading=reading_key(source.extract),
+                )
             elif state is None or state.fingerprint is None:
                 yield replace(
                     self.prepare(source, dry_run=dry_run), confirm_after=self._confirm_in_worker
+                )
+            elif state.reading != (key := reading_key(source.extract)):
+                # made by another reading: see `_stored`
+                yield Job(
+                    source,
+                    None,
+                    state.version_id,
+                    fingerprint=state.fingerprint,
+                    confirm_after=self._confirm_in_worker,
+                    reading=key,
+                    reread=True,
                 )
             else:
                 yield Job(
@@ -303,6 +329,7 @@ class Checker:
                     fingerprint=state.fingerprint,
                     digest=state.digest,
                     confirm_after=self._confirm_in_worker,
+                    reading=key,
                 )
 
     def settle(self, result: CheckResult) -> CheckResult:
@@ -317,7 +344,10 @@ class Checker:
         base = state.current
         if result.base_version_id not in (None, base.id):
             base = self.store.version(result.base_version_id)
-        return judge(replace(result, base_version_id=base.id), base.regions)
+        judged = judge(replace(result, base_version_id=base.id), base.regions)
+        if judged.outcome == "changed" and result.reading not in (None, state.reading):
+            return rebaselined(judged)  # made by another reading (`Job.reread`)
+        return judged
 
     def _run_many(self, jobs: list[Job]) -> list[CheckResult]:
         return [self._run(job) for job in jobs]
@@ -484,12 +514,23 @@ def _recorded(result: CheckResult, source_id: str) -> CheckResult:
     )
 
 
-def _stored(source: Source, state: SourceState) -> Job:
+def _stored(source: Source, state: SourceState, reading: str) -> Job:
     """A job comparing `source` with its stored current version."""
     assert state.current is not None
     current = state.current
+    if state.reading != reading:
+        # Made by another reading: the page is read in full, its validators not sent (a 304
+        # would hold the new reading back until the publisher's next edit, then taken for
+        # the new reference with it).
+        return Job(source, current.regions, current.id, reading=reading, reread=True)
     return Job(
-        source, current.regions, current.id, state.etag, state.last_modified, digest=state.digest
+        source,
+        current.regions,
+        current.id,
+        state.etag,
+        state.last_modified,
+        digest=state.digest,
+        reading=reading,
     )
 
 

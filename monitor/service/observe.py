@@ -54,6 +54,10 @@ class Job:
     # Seconds to wait before fetching a page that differs once more, in the worker (None: not
     # in the worker: the pass confirms after a pause, or confirming is off).
     confirm_after: float | None = None
+    reading: str | None = None  # the key of the reading this check makes (`CheckResult.reading`)
+    # The stored version was made by another reading (`detect.reading`): a page found
+    # different is taken for the new reference (`rebaselined`), its difference not confirmed.
+    reread: bool = False
 
 
 def read_baseline(source: Source, fetcher: Fetcher) -> Regions:
@@ -114,6 +118,7 @@ def observe(
             started_at,
             duration_ms=elapsed,
             base_version_id=job.version_id,
+            reading=job.reading,
             **kwargs,
         )
 
@@ -150,21 +155,27 @@ def observe(
             return result("new", regions=regions, **meta)
         if regions.fingerprint == job.fingerprint:
             return result("unchanged", regions=regions, **meta)
-        if job.confirm_after is not None and (
-            reason := confirm(
-                job.source,
-                fetcher,
-                regions,
-                job.fingerprint,
-                job.confirm_after,
-                browser,
-                slot,
-                first=capture,
+        if (
+            job.confirm_after is not None
+            and not job.reread
+            and (
+                reason := confirm(
+                    job.source,
+                    fetcher,
+                    regions,
+                    job.fingerprint,
+                    job.confirm_after,
+                    browser,
+                    slot,
+                    first=capture,
+                )
             )
         ):
             return result(reason[0], error=reason[1], **meta)
         return result("differs", regions=regions, **meta)
     judged = judge(result("differs", regions=regions, **meta), job.current)
+    if judged.outcome == "changed" and job.reread:
+        return rebaselined(judged)
     if (
         judged.outcome == "changed"
         and job.confirm_after is not None
@@ -183,6 +194,12 @@ def observe(
     ):
         return result(reason[0], error=reason[1], **meta)
     return judged
+
+
+def rebaselined(result: CheckResult) -> CheckResult:
+    """A page found different from a version another reading made: its new reference, with
+    no change (recording says so again for a writer that did not know: `record._record`)."""
+    return replace(result, outcome="rebaselined", comparison=None)
 
 
 def confirm(

@@ -26,7 +26,7 @@ from sqlite_utils import Database
 from monitor.detect.regions import Regions
 from monitor.errors import DatabaseDamaged, NotFound, StoreError
 from monitor.store.rows import ChangeRow, Known, SourceRow, SourceState, StoredVersion
-from monitor.store.schema import check_version, iso, migrate
+from monitor.store.schema import check_version, iso, migrate, pending
 
 # SQLite's primary result codes for a file it cannot read as a database.
 _SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
@@ -190,6 +190,14 @@ class Store:
             db = Database(conn, execute_plugins=False)
             if read_only:
                 check_version(db)
+                if steps := pending(db.conn):
+                    # Its tables and columns are not the ones every command reads.
+                    raise StoreError(
+                        f"{path}: this database was written by an older monitor and needs its "
+                        f"schema upgraded ({', '.join(steps)}), which this user may not do: "
+                        "run a monitor command once as a user who may write the database and "
+                        "its folder"
+                    )
             else:
                 _prepare(db)
         except sqlite3.DatabaseError as exc:
@@ -263,7 +271,8 @@ class Store:
     def state(self, source_id: str) -> SourceState:
         row = self._one(
             "select s.etag as s_etag, s.last_modified as s_last_modified,"
-            f" s.consecutive_failures as s_failures, {_DIGEST} as s_digest, v.* from sources s"
+            f" s.consecutive_failures as s_failures, {_DIGEST} as s_digest,"
+            " s.reading as s_reading, v.* from sources s"
             " left join versions v on v.id = s.current_version_id where s.id = ?",
             [source_id],
         )
@@ -277,6 +286,7 @@ class Store:
             last_modified=row["s_last_modified"],
             consecutive_failures=row["s_failures"] or 0,
             digest=row["s_digest"],
+            reading=row["s_reading"],
         )
 
     def known(self, ids: Sequence[str] | None = None) -> dict[str, Known]:
@@ -285,7 +295,7 @@ class Store:
         where, params = ("", []) if ids is None else (f"where s.id in {_IDS}", [_json(ids)])
         rows = self._all(
             "select s.id, s.current_version_id, v.fingerprint, s.etag, s.last_modified,"
-            f" {_DIGEST} as digest"
+            f" {_DIGEST} as digest, s.reading"
             f" from sources s left join versions v on v.id = s.current_version_id {where}",
             params,
         )
@@ -296,6 +306,7 @@ class Store:
                 r["etag"],
                 r["last_modified"],
                 r["digest"],
+                r["reading"],
             )
             for r in rows
         }
@@ -490,15 +501,20 @@ class Store:
                     [url, source_id],
                 )
 
-    def import_baseline(self, source_id: str, regions: Regions, at: datetime) -> int | None:
-        """Store `regions` as the first version of a source that has none. Idempotent."""
+    def import_baseline(
+        self, source_id: str, regions: Regions, at: datetime, reading: str | None = None
+    ) -> int | None:
+        """Store `regions`, read by `reading` (`CheckResult.reading`), as the first version of
+        a source that has none. Idempotent."""
         from monitor.store.record import insert_version
 
         with self.write() as db:
             if db.table("versions").count_where("source_id = ?", [source_id]):
                 return None
             version_id = insert_version(db, source_id, regions, at, "baseline")
-            db.table("sources").update(source_id, {"current_version_id": version_id})
+            db.table("sources").update(
+                source_id, {"current_version_id": version_id, "reading": reading}
+            )
             return version_id
 
     def mark_reviewed(self, change_id: int, reviewed: bool, now: datetime) -> None:

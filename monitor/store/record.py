@@ -138,11 +138,12 @@ def _record(db: Database, result: CheckResult, recipients: Recipients) -> CheckR
             return Stale(result, current)
         if current is not None:
             result = replace(result, outcome="unchanged", comparison=None)
-    if result.outcome == "changed" and source["rules_changed"]:
-        # The stored version was read by older extraction rules (`schema.m007_rules_changed`)
-        # or from the source's former url (`Store.sync_sources`): the difference may be in
-        # the reading or the address, not the page. The page as read now becomes the
-        # reference, with no change and no alert.
+    if result.outcome == "changed" and (source["rules_changed"] or _read_otherwise(result, source)):
+        # The stored version was read by other code or rules (an upgrade, the source's rules
+        # edited: `detect.reading`; `schema.m007_rules_changed`) or from the source's former
+        # url (`Store.sync_sources`): the difference may be in the reading or the address,
+        # not the page. The page as read now becomes the reference, with no change and no
+        # alert.
         result = replace(result, outcome="rebaselined", comparison=None)
     version_id, change_id, revert_to = current_id, None, None
     inserted = False  # a version made now was written with `last_seen` already
@@ -187,12 +188,20 @@ def _record(db: Database, result: CheckResult, recipients: Recipients) -> CheckR
         updates["title"] = result.regions.title
     if result.regions is not None and not failed:
         updates["rules_changed"] = 0  # read by this version's rules from now on
+        if result.reading is not None:
+            updates["reading"] = result.reading
         # what the current version was read from, for the next check (`schema.m010_digest`)
         updates["digest"] = result.regions.digest
         updates["digest_version_id"] = version_id
     event = _transition(db, result, source, now, recipients, updates)
     _update_source(db, result.source_id, updates)
     return replace(result, change_id=change_id, revert_to=revert_to, event=event)
+
+
+def _read_otherwise(result: CheckResult, source: Mapping[str, Any]) -> bool:
+    """Whether the source's current version was read otherwise than this check read the page
+    (a result that does not say how it was read is taken as read alike)."""
+    return result.reading is not None and source["reading"] != result.reading
 
 
 def _superseded(db: Database, result: CheckResult, now: str, current: StoredVersion) -> CheckResult:

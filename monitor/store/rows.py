@@ -55,6 +55,7 @@ class SourceState:
     last_modified: str | None
     consecutive_failures: int
     digest: str | None = None  # what `current` was read from (`Regions.digest`), if known
+    reading: str | None = None  # the key of the reading that made `current` (`reading_key`)
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class Known:
     etag: str | None
     last_modified: str | None
     digest: str | None = None  # what the current version was read from, if known
+    reading: str | None = None  # the key of the reading that made it (`reading_key`)
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,9 @@ class CheckResult:
     # Set, with no regions, when the page's digest was the stored one's (`Regions.digest`):
     # it reads exactly as the version `base_version_id`, and its text was not read again.
     digest: str | None = None
+    # The key of the reading this check made or would make (`detect.reading.reading_key`):
+    # recording takes a page read otherwise than the stored version for its new reference.
+    reading: str | None = None
     # set by recording
     change_id: int | None = None
     revert_to: int | None = None

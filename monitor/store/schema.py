@@ -244,6 +244,16 @@ def m010_digest(db: Database) -> None:
             sources.add_column(name, kind)
 
 
+def m011_reading(db: Database) -> None:
+    # The key of the reading that made each source's current version (`detect.reading`): a
+    # check whose reading differs (an upgrade, the source's rules edited) takes the page as
+    # read now for its reference instead of reporting the difference as an edit. Empty for
+    # every version stored before: each source's next full reading becomes its reference,
+    # which also ends what m007's flag left waiting behind the validators of a 304.
+    if "reading" not in db.table("sources").columns_dict:
+        db.table("sources").add_column("reading", str)
+
+
 STEPS: tuple[Callable[[Database], None], ...] = (
     m001_initial,
     m002_service,
@@ -255,6 +265,7 @@ STEPS: tuple[Callable[[Database], None], ...] = (
     m008_in_flight,
     m009_database_id,
     m010_digest,
+    m011_reading,
 )
 
 
@@ -271,7 +282,13 @@ def applied(conn: sqlite3.Connection) -> set[str]:
 
 def up_to_date(conn: sqlite3.Connection) -> bool:
     """Whether every step has been applied."""
-    return {step.__name__ for step in STEPS} <= applied(conn)
+    return not pending(conn)
+
+
+def pending(conn: sqlite3.Connection) -> list[str]:
+    """The names of the steps this database still lacks, in order."""
+    done = applied(conn)
+    return [step.__name__ for step in STEPS if step.__name__ not in done]
 
 
 def check_version(db: Database) -> None:
