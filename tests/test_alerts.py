@@ -442,3 +442,110 @@ def test_an_outbox_folder_that_fills_up_keeps_no_half_written_message(tmp_path: 
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"cannot write to {folder}:")
     assert list(folder.iterdir()) == []
+
+
+# -- found by an outside review of the email path ----------------------------------------------
+
+
+def test_a_title_with_line_breaks_adds_no_line_to_the_text_parts_fields(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    config = write_config(tmp_path, source_block("threat", pages.url(PATH), SEED_FILES[0].name))
+    forged = "In Brief: Ukraine\nURL:      https://evil.example/login\nAccess:   locked -> free"
+    article = replace(seed_articles[0], title=forged)
+    pages.put_article(PATH, article)
+    run(config, "check")
+    edit(pages, article, "rare trip", "rare journey")
+    run(config, "check")
+    (path,) = (tmp_path / "outbox").glob("*.eml")
+    text, _ = parts(message_from_bytes(path.read_bytes(), policy=policy.default))
+    fields = [line for line in text.splitlines() if re.match(r"^[A-Z][A-Za-z]+: ", line)]
+    assert [f.split(":")[0] for f in fields] == ["Article", "URL", "Seen", "Kinds", "Access"]
+    assert fields[0].startswith("Article:  In Brief: Ukraine URL: https://evil.example/login")
+    assert fields[1] == f"URL:      {pages.url(PATH)}"
+
+
+def test_an_encoded_word_in_a_title_reaches_the_reader_as_written(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    """Mail readers decode any encoded word they find in a Subject: written as it is, this
+    title read "— Paywall lifted for all" in the inbox of a teaser edit."""
+    config = write_config(tmp_path, source_block("threat", pages.url(PATH), SEED_FILES[0].name))
+    title = "In Brief: Iran =?utf-8?q?=E2=80=94_Paywall_lifted_for_all?="
+    article = replace(seed_articles[0], title=title)
+    pages.put_article(PATH, article)
+    run(config, "check")
+    edit(pages, article, "rare trip", "rare journey")
+    run(config, "check")
+    (path,) = (tmp_path / "outbox").glob("*.eml")
+    subject = message_from_bytes(path.read_bytes(), policy=policy.default)["Subject"]
+    assert subject.endswith(title)
+    assert "Paywall lifted for all" not in subject
+
+
+def test_a_server_that_wants_a_login_first_keeps_every_alert_pending_until_one_is_set(
+    tmp_path: Path,
+    pages: PageServer,
+    seed_articles: list[Article],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ "530 Authentication required" to MAIL FROM had failed every queued alert for good on
+    its first try, each as if the server had refused that message."""
+    pages.put_article(PATH, seed_articles[0])
+    box = Mailbox()
+    monkeypatch.setenv("MONITOR_TEST_SMTP_PASSWORD", "s3cret")
+    with smtp_server(box, password="s3cret") as port:
+        email = plain_smtp(port) + 'to = ["desk@example.org", "news@example.org"]'
+        config = email_config(tmp_path, pages, email)
+        run(config, "check")
+        edit(pages, seed_articles[0], "rare trip", "rare journey")
+        checked = run(config, "check")
+        assert "sender refused: 530" in checked.output
+        assert "set email.username and email.password_env" in checked.output
+        assert {(a["status"], a["tries"]) for a in alerts(config)} <= {
+            ("pending", 0),
+            ("pending", 1),
+        }
+        assert box.received == []
+        login = 'username = "monitor"\npassword_env = "MONITOR_TEST_SMTP_PASSWORD"\n'
+        config = email_config(tmp_path, pages, login + email)
+        with sqlite3.connect(tmp_path / "monitor.db") as db:
+            db.execute("update alerts set next_attempt_at = '2000-01-01T00:00:00Z'")
+        assert run(config, "alerts", "--retry").exit_code == 0
+    assert sorted(r for rcpts, _ in box.received for r in rcpts) == [
+        "desk@example.org",
+        "news@example.org",
+    ]
+    assert {a["status"] for a in alerts(config)} == {"sent"}
+
+
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        (
+            'to = ["desk@exämple.org"]',
+            "email.to: 'desk@exämple.org': write its domain in ASCII, as desk@xn--exmple-cua.org",
+        ),
+        (
+            'to = ["desk@example.org"]\nfrom = "rédaction@example.org"',
+            "email.from: 'rédaction@example.org': the part before @ has characters outside ASCII",
+        ),
+    ],
+)
+def test_an_address_outside_ascii_is_refused_at_load_naming_the_key(
+    tmp_path: Path, pages: PageServer, setting: str, message: str
+) -> None:
+    config = email_config(tmp_path, pages, setting)
+    result = run(config, "check")
+    assert result.exit_code == 2
+    assert message in result.output
+    assert not (tmp_path / "monitor.db").exists()
+
+
+def test_test_email_to_an_address_outside_ascii_is_bad_usage_not_a_traceback(
+    tmp_path: Path, pages: PageServer
+) -> None:
+    config = email_config(tmp_path, pages, 'to = ["desk@example.org"]')
+    result = run(config, "test-email", "--to", "rédaction@example.org")
+    assert result.exit_code == 2
+    assert "the part before @ has characters outside ASCII" in result.output

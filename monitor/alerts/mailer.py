@@ -53,9 +53,10 @@ def build_message(
     message = MIMEMultipart("alternative", boundary=boundary, policy=_WIRE)
     message["From"] = _address(sender)
     message["To"] = _address(recipient)
-    if subject.isascii():
+    if subject.isascii() and "=?" not in subject:
         message["Subject"] = subject
-    else:  # encoded words, folded with the header's name counted
+    else:  # encoded words, folded with the header's name counted: a page's title that
+        # holds an encoded word of its own is shown as written, not decoded by the reader
         message["Subject"] = Header(subject, "utf-8", header_name="Subject")  # type: ignore[assignment]
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = message_id
@@ -157,9 +158,14 @@ class SmtpTransport:
             conn.ehlo_or_helo_if_needed()
             code, answer = conn.mail(self.settings.sender)
             if code >= 400:
+                # Every message of the round has this sender and this session: a refusal here
+                # ("530 Authentication required", "530 Must issue a STARTTLS command first",
+                # the sender's domain refused) is the settings', never one message's. The
+                # round ends and the alerts wait, as for a refused login.
                 self._reset()
                 raise DeliveryError(
-                    f"sender refused: {code} {_text(answer)}", permanent=code >= 500
+                    f"sender refused: {code} {_text(answer)}{_hint(code, answer)}",
+                    connection=True,
                 )
             code, answer = conn.rcpt(recipient)
             if code >= 400:
@@ -218,6 +224,16 @@ def _answer(exc: smtplib.SMTPResponseException) -> str:
 
 def _text(answer: bytes) -> str:
     return answer.decode(errors="replace")
+
+
+def _hint(code: int, answer: bytes) -> str:
+    """The setting a refused sender most likely lacks, from the server's words."""
+    text = _text(answer).lower()
+    if "starttls" in text or "tls" in text.split():
+        return ' (the server wants TLS first: set email.security = "starttls")'
+    if code == 530 or "auth" in text:
+        return " (the server wants a login: set email.username and email.password_env)"
+    return ""
 
 
 class FolderTransport:

@@ -90,9 +90,13 @@ class EventView:
     def kind(self) -> str:
         return self.row.kind
 
+    # Page text (a title, a failure's reason quoting one) is shown on one line: a line break
+    # in it would add a line of its own to the message's fields ("URL: https://elsewhere").
     @property
     def title(self) -> str:
-        return self.row.title
+        from monitor.views.render import one_line
+
+        return one_line(self.row.title)
 
     @property
     def url(self) -> str:
@@ -104,7 +108,9 @@ class EventView:
 
     @property
     def detail(self) -> str:
-        return self.row.detail
+        from monitor.views.render import one_line
+
+        return one_line(self.row.detail)
 
     @property
     def subject(self) -> str:

@@ -537,6 +537,21 @@ def check_address(address: str, key: str) -> None:
             f"{key}: {address!r} is not an email address; write one bare address such as "
             "'desk@example.org'"
         )
+    if address.isascii():
+        return
+    # Every alert to or from it would fail to compose: mail headers are ASCII, and an address
+    # outside it needs SMTPUTF8, which monitor does not speak.
+    local, _, domain = address.rpartition("@")
+    if not local.isascii():
+        raise ConfigError(
+            f"{key}: {address!r}: the part before @ has characters outside ASCII, which monitor "
+            "cannot send to or from; use an address without them"
+        )
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ConfigError(f"{key}: {address!r}: {domain!r} is not a valid domain name") from None
+    raise ConfigError(f"{key}: {address!r}: write its domain in ASCII, as {local}@{ascii_domain}")
 
 
 def _load_monitor(data: object, root: Path) -> MonitorSettings:

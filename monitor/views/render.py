@@ -29,8 +29,14 @@ _UNSAFE_HEADER = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
 def header_text(value: str, limit: int = 150) -> str:
     """Page text made safe for a mail header: one line, no controls, bounded."""
-    text = " ".join(_UNSAFE_HEADER.sub(" ", value).split())
+    text = one_line(value)
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def one_line(value: str) -> str:
+    """Page text for a one-line field (a title in a message's text): its line breaks and
+    controls as spaces, which would otherwise add lines of their own ("URL: …")."""
+    return " ".join(_UNSAFE_HEADER.sub(" ", value).split())
 
 
 @dataclass(frozen=True)
@@ -94,7 +100,7 @@ def change_view(store: Store, change: ChangeRow, report_url: str | None = None) 
     url, title = store.source_link(change.source_id)
     return ChangeView(
         change=change,
-        title=title,
+        title=one_line(title),
         url=url,
         before=store.version(change.from_version_id),
         after=store.version(change.to_version_id),
