@@ -121,6 +121,10 @@ _ANCHOR_STEP = 4
 _LINED_UP_RUN = 8
 _RESYNC = 16
 _LINED_UP_BUDGET = 200_000
+# Pairs of equal tokens (one on each side) past which SequenceMatcher leaves the tokens that
+# fill the block to be matched beside rarer ones: a page of prose, its commas and "the"s
+# included, holds a few thousand.
+_PAIRS = 20_000
 
 
 def opcodes(a: list[str], b: list[str]) -> list[Opcode]:
@@ -177,12 +181,17 @@ def _strategy(
     size = (ahi - alo) * (bhi - blo)
     if size == 0:
         return "unrelated", []
-    if size <= _DIRECT:
+    # SequenceMatcher looks at every pair of equal tokens each time it cuts a block in two, and
+    # a token that fills both blocks between differing ones ("w" in "w140891 w140892 …",
+    # tokenised "w", "140891") makes it cut off one short match at a time: minutes for a few
+    # thousand words. Such blocks are cut at anchors, or walked in step, instead.
+    few = size <= _UNRELATED and _pairs(a, b, alo, ahi, blo, bhi) <= _PAIRS
+    if size <= _DIRECT and few:
         return "direct", []
     anchors = _anchors(a, b, alo, ahi, blo, bhi)
     if anchors:
         return "anchored", anchors
-    if size <= _UNRELATED:
+    if few:
         return "direct", []
     # Repetitive text (a few words over and over) has no n-gram found once on each side: walk
     # the two blocks in step instead, as an edit in place leaves them.
@@ -215,6 +224,12 @@ def _middle(
         out.append(("equal", i, end_a, j, end_b))
         pa, pb = end_a, end_b
     _align(a, b, pa, ahi, pb, bhi, out)
+
+
+def _pairs(a: list[str], b: list[str], alo: int, ahi: int, blo: int, bhi: int) -> int:
+    """How many pairs of equal tokens the two blocks hold, one from each."""
+    count_b = Counter(b[blo:bhi])
+    return sum(count_b[token] for token in a[alo:ahi] if token in count_b)
 
 
 def _anchors(
