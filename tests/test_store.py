@@ -13,6 +13,7 @@ import pytest
 import monitor.store.record as record
 from monitor.detect.compare import compare
 from monitor.detect.extract import Regions
+from monitor.errors import DatabaseDamaged
 from monitor.store.db import Store
 from monitor.store.record import Recipients, record_checks
 from monitor.store.rows import CheckResult
@@ -87,6 +88,9 @@ def test_change_version_and_alerts_in_one_record(store: Store) -> None:
     )
     alerts = store.conn.execute("select recipient, status from alerts order by id").fetchall()
     assert alerts == [("a@example.org", "pending"), ("b@example.org", "pending")]
+    # the check's row names the version it read and the change it found (the data model)
+    check = store.conn.execute("select version_id, change_id, outcome from checks").fetchall()
+    assert check == [(2, 1, "changed")]
 
 
 def test_a_failure_mid_check_writes_nothing(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -537,3 +541,22 @@ def test_processes_opening_one_fresh_database_at_once_all_open_it(tmp_path: Path
         assert [p.returncode for p in openers] == [0] * 6, errors
         with sqlite3.connect(db) as conn:
             assert up_to_date(conn)
+
+
+def test_a_damaged_database_found_while_recording_ends_the_batch_not_one_check(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "database disk image is malformed" is no one check's failure: nothing more can be
+    stored, and the caller stops for it (as `monitor run` does), instead of listing it as
+    each check's error."""
+    store.import_baseline("s", A, NOW)
+    malformed = sqlite3.DatabaseError("database disk image is malformed")
+    malformed.sqlite_errorcode = 11  # type: ignore[attr-defined]  # SQLITE_CORRUPT
+
+    def damaged(*args: object, **kwargs: object) -> None:
+        raise malformed
+
+    monkeypatch.setattr(record, "_insert_check", damaged)
+    unchanged = CheckResult("s", "not_modified", NOW, 5, 304, base_version_id=1)
+    with pytest.raises(DatabaseDamaged, match="malformed"):
+        record_checks(store, [unchanged], NOBODY)
