@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -549,3 +550,40 @@ def test_test_email_to_an_address_outside_ascii_is_bad_usage_not_a_traceback(
     result = run(config, "test-email", "--to", "rédaction@example.org")
     assert result.exit_code == 2
     assert "the part before @ has characters outside ASCII" in result.output
+
+
+@pytest.mark.parametrize(
+    "security, fix",
+    [
+        # a plain server asked for STARTTLS
+        ("starttls", 'set email.security = "tls" if this port expects TLS from the start'),
+        # a plain server answered with TLS: OpenSSL's "WRONG_VERSION_NUMBER" alone had said it
+        ("tls", "the server did not answer with TLS: if this is a plain or STARTTLS port"),
+    ],
+)
+def test_a_security_setting_the_server_does_not_speak_is_named_with_its_fix(
+    tmp_path: Path, pages: PageServer, security: str, fix: str
+) -> None:
+    with smtp_server(Mailbox()) as port:
+        email = f'host = "127.0.0.1"\nport = {port}\nsecurity = "{security}"\nto = ["a@b.org"]'
+        result = run(email_config(tmp_path, pages, email), "test-email")
+    assert result.exit_code == 1
+    assert fix in result.output
+
+
+def test_a_server_that_sends_no_greeting_is_named_as_perhaps_a_tls_port() -> None:
+    """STARTTLS against port 465, which waits for TLS and says nothing: "timed out" alone
+    gave no clue."""
+    from monitor.alerts.mailer import SmtpTransport
+    from monitor.config.settings import EmailSettings
+    from monitor.errors import DeliveryError
+
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # never accepts, never greets
+        settings = EmailSettings(host="127.0.0.1", port=silent.getsockname()[1], to=("a@b.org",))
+        transport = SmtpTransport(settings, timeout=0.5)
+        message = build_message(
+            sender="m@b.org", recipient="a@b.org", subject="s", text="t", html="h", message_id="<i>"
+        )
+        with pytest.raises(DeliveryError, match="expects TLS from the start, as 465 does") as err:
+            transport.send(message, "a@b.org")
+    assert err.value.connection and not err.value.permanent

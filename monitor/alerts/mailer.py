@@ -127,8 +127,9 @@ class SmtpTransport:
                 else smtplib.SMTP(s.host, s.port, timeout=self.timeout)
             )
         except (OSError, smtplib.SMTPException) as exc:
+            hint = _connect_hint(s.security, exc)
             raise DeliveryError(
-                f"cannot reach SMTP server {s.host}:{s.port}: {exc}", connection=True
+                f"cannot reach SMTP server {s.host}:{s.port}: {exc}{hint}", connection=True
             ) from None
         # ... but not when STARTTLS or the login fails: then it is ours to close, not the
         # garbage collector's.
@@ -140,6 +141,18 @@ class SmtpTransport:
         except smtplib.SMTPAuthenticationError as exc:
             conn.close()
             raise DeliveryError(f"SMTP login refused: {_answer(exc)}", connection=True) from None
+        except smtplib.SMTPNotSupportedError as exc:
+            conn.close()
+            if "STARTTLS" in str(exc):
+                fix = (
+                    'set email.security = "tls" if this port expects TLS from the start (465), '
+                    'or "none" on a network you trust'
+                )
+            else:  # no AUTH offered, often until STARTTLS
+                fix = 'set email.security = "starttls" or "tls", or remove email.username'
+            raise DeliveryError(
+                f"SMTP server {s.host}:{s.port}: {exc} {fix}", connection=True
+            ) from None
         except (OSError, smtplib.SMTPException) as exc:
             conn.close()
             raise DeliveryError(
@@ -224,6 +237,26 @@ def _answer(exc: smtplib.SMTPResponseException) -> str:
 
 def _text(answer: bytes) -> str:
     return answer.decode(errors="replace")
+
+
+# OpenSSL's reasons for a handshake answered by something that is not TLS.
+_NOT_TLS = frozenset({"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG"})
+
+
+def _connect_hint(security: str, exc: BaseException) -> str:
+    """The setting a failed connection most likely lacks, from how it failed."""
+    if isinstance(exc, ssl.SSLError) and getattr(exc, "reason", None) in _NOT_TLS:
+        return (
+            " (the server did not answer with TLS: if this is a plain or STARTTLS port, as "
+            '587 and 25 are, set email.security = "starttls")'
+        )
+    if security != "tls" and "timed out" in str(exc):
+        # A server that expects TLS from the start waits for it and says nothing.
+        return (
+            " (no greeting: if this port expects TLS from the start, as 465 does, set "
+            'email.security = "tls")'
+        )
+    return ""
 
 
 def _hint(code: int, answer: bytes) -> str:

@@ -296,19 +296,27 @@ class Sender:
         total = DeliveryReport()
         merging = threading.Lock()
         stop = threading.Event()
+        ended = threading.Event()  # the block ran to its end (not out by an exception)
         problems: list[BaseException] = []
 
         def rounds(channel: Callable[[], DeliveryReport], wake: threading.Event) -> None:
             try:
+                lost = False
                 while True:
                     wake.wait(every)
                     wake.clear()
                     if stop.is_set():
-                        return
+                        break
+                    if not lost:
+                        report = channel()
+                        with merging:
+                            lost = not _merge(total, report)
+                if ended.is_set():
+                    # The last round, in this channel's own thread: a mail server that hangs
+                    # in its last round holds back no webhook's (as one joined first would).
                     report = channel()
                     with merging:
-                        if not _merge(total, report):
-                            return
+                        _merge(total, report)
             except BaseException as exc:  # raised in the caller's thread once the block ends
                 problems.append(exc)
 
@@ -323,6 +331,7 @@ class Sender:
             thread.start()
         try:
             yield total
+            ended.set()
         finally:
             stop.set()
             self.queued()  # the threads wait on their wakes
@@ -331,7 +340,6 @@ class Sender:
             self._wakes.clear()
         if problems:
             raise problems[0]
-        _merge(total, self.deliver())
 
     def _failed(self, alerts: Sequence[Alert], exc: DeliveryError, report: DeliveryReport) -> None:
         report.errors.append(str(exc))
