@@ -226,7 +226,7 @@ def test_digest_gathers_changes_into_one_message(
         time.sleep(3.1)  # times are kept to the second: wait the interval out
         run(config, "check")
     (message,) = box.to("desk@example.org")
-    assert message["Subject"] == "monitor: 2 updates"
+    assert message["Subject"] == "monitor: 2 updates: Teaser edited (2)"
     text, html = parts(message)
     assert "[-trip-]{+journey+}" in text and "[-three-]{+four+}" in text
     assert ">trip</del>" in html and ">three</del>" in html

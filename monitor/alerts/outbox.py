@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -72,6 +73,14 @@ class DeliveryReport:
         self.settled |= other.settled
 
 
+def _digest_subject(items: Sequence[Item]) -> str:
+    """ "monitor: 5 updates: Paywall lifted (1), Teaser edited (4)", in the order they came: a
+    paywall lifted among them shows in the inbox."""
+    counts = Counter(item.label for item in items)
+    kinds = ", ".join(f"{label} ({count})" for label, count in counts.items())
+    return f"monitor: {len(items)} updates: {kinds}"
+
+
 def _merge(total: DeliveryReport, round_: DeliveryReport) -> bool:
     """Add one round to `total`, whose `deferred` then counts what still waits after all of
     them; False when the round lost the server."""
@@ -130,6 +139,14 @@ class Item:
     @property
     def subject(self) -> str:
         return self.view.subject if self.view else self.event.subject if self.event else ""
+
+    @property
+    def label(self) -> str:
+        """What it is in a few words ("Paywall lifted", "Source failing"), as its subject
+        begins: a digest's subject counts them."""
+        if self.view is not None:
+            return self.view.headline.split(", ")[0].removesuffix(" (back to an earlier version)")
+        return self.subject.partition(":")[0]
 
 
 class Sender:
@@ -368,7 +385,7 @@ class Sender:
         from monitor.views.render import environment, header_text
 
         items = [self._item(a) for a in alerts]
-        subject = items[0].subject if len(items) == 1 else f"monitor: {len(items)} updates"
+        subject = items[0].subject if len(items) == 1 else _digest_subject(items)
         env = environment()
         context = {"subject": subject, "items": items}
         return build_message(
