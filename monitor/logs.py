@@ -62,4 +62,17 @@ def configure(level: str = "INFO", fmt: str = "text") -> logging.Logger:
     aps.handlers[:] = [handler]
     aps.setLevel(logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING)
     aps.propagate = False
+    if level.upper() != "DEBUG":
+        handler.addFilter(_still_running)  # a logger's filter would not see its children's
     return logger
+
+
+def _still_running(record: logging.LogRecord) -> bool:
+    """Not APScheduler's warning that a periodic job's run was skipped because the last one
+    still runs: here every job runs once at a time by design, and an alert round that waits
+    out a mail server's timeout (30 s) repeated it every 5 s. The round's own outcome is
+    logged when it ends."""
+    return not (
+        record.name.startswith("apscheduler")
+        and "maximum number of running instances reached" in record.getMessage()
+    )
