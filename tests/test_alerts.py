@@ -587,3 +587,24 @@ def test_a_server_that_sends_no_greeting_is_named_as_perhaps_a_tls_port() -> Non
         with pytest.raises(DeliveryError, match="expects TLS from the start, as 465 does") as err:
             transport.send(message, "a@b.org")
     assert err.value.connection and not err.value.permanent
+
+
+def test_a_rewrite_of_a_very_long_teaser_is_cut_in_the_message_not_in_the_report(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    """A 30,000-word rewrite had made a 2.6 MB message, which a mail server may refuse for
+    good ("552 message too large")."""
+    config = write_config(tmp_path, source_block("threat", pages.url(PATH)))
+    words = [f"word{n}x" for n in range(6000)]  # no number tokens: a word each
+    article = replace(seed_articles[0], teaser=" ".join(words))
+    pages.put_article(PATH, article)
+    run(config, "check")
+    pages.put_article(PATH, replace(article, teaser=" ".join(w.upper() for w in words)))
+    assert run(config, "check").exit_code == 0
+    (path,) = (tmp_path / "outbox").glob("*.eml")
+    assert path.stat().st_size < 200_000
+    text, html = parts(message_from_bytes(path.read_bytes(), policy=policy.default))
+    for part in (text, html):
+        assert re.search(r"\[…\] \([\d,]+ more characters of this diff: see the report\)", part)
+    shown = run(config, "show", "1")
+    assert "WORD5999X" in shown.output  # the report keeps the whole diff

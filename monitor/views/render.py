@@ -54,12 +54,50 @@ class RegionView:
     def html(self) -> Markup:
         return Markup(render_html(self.segments))
 
+    @property
+    def mail_plain(self) -> str:
+        """`plain`, cut for a message (`MAIL_DIFF`)."""
+        shown, rest = _cut(self.segments)
+        return render_plain(shown) + _more(rest)
+
+    @property
+    def mail_html(self) -> Markup:
+        """`html`, cut for a message (`MAIL_DIFF`)."""
+        shown, rest = _cut(self.segments)
+        return Markup(render_html(shown)) + _more(rest)
+
     def side_by_side(self) -> tuple[Markup, Markup]:
         """The full before and after texts with removals and additions marked."""
         full = word_diff(self.before, self.after)
         left = [s for s in full if s.op != "+"]
         right = [s for s in full if s.op != "-"]
         return Markup(render_html(left)), Markup(render_html(right))
+
+
+# Characters of a region's diff a message shows: a rewrite of a book-length teaser would make
+# a message of megabytes, which a mail server may refuse for good ("552 message too large").
+MAIL_DIFF = 20_000
+
+
+def _cut(segments: tuple[Segment, ...]) -> tuple[tuple[Segment, ...], int]:
+    """The segments within `MAIL_DIFF` characters (the last one cut at a space), and how many
+    characters are left out."""
+    shown: list[Segment] = []
+    size = 0
+    for index, segment in enumerate(segments):
+        if size + len(segment.text) > MAIL_DIFF:
+            room = segment.text[: MAIL_DIFF - size].rpartition(" ")[0]
+            if room:
+                shown.append(Segment(segment.op, room))
+            left = len(segment.text) - len(room) + sum(len(s.text) for s in segments[index + 1 :])
+            return tuple(shown), left
+        shown.append(segment)
+        size += len(segment.text)
+    return tuple(shown), 0
+
+
+def _more(left: int) -> str:
+    return f" […] ({left:,} more characters of this diff: see the report)" if left else ""
 
 
 @dataclass(frozen=True)
