@@ -527,6 +527,10 @@ def test_a_server_that_wants_a_login_first_keeps_every_alert_pending_until_one_i
             'to = ["desk@exämple.org"]',
             "email.to: 'desk@exämple.org': write its domain in ASCII, as desk@xn--exmple-cua.org",
         ),
+        (  # IDNA 2008: Python's own "idna" codec gives strasse.de, another domain
+            'to = ["desk@straße.de"]',
+            "email.to: 'desk@straße.de': write its domain in ASCII, as desk@xn--strae-oqa.de",
+        ),
         (
             'to = ["desk@example.org"]\nfrom = "rédaction@example.org"',
             "email.from: 'rédaction@example.org': the part before @ has characters outside ASCII",
@@ -608,3 +612,14 @@ def test_a_rewrite_of_a_very_long_teaser_is_cut_in_the_message_not_in_the_report
         assert re.search(r"\[…\] \([\d,]+ more characters of this diff: see the report\)", part)
     shown = run(config, "show", "1")
     assert "WORD5999X" in shown.output  # the report keeps the whole diff
+
+
+def test_a_message_cuts_a_long_diff_without_spaces_at_its_limit() -> None:
+    """Chinese text has no space to cut at: the message had shown none of its diff."""
+    from monitor.detect.diff import Segment as Seg
+    from monitor.views.render import MAIL_DIFF, RegionView
+
+    added = "新闻" * 20_000
+    region = RegionView("teaser", "", added, (Seg("+", added),))
+    assert region.mail_plain.startswith("{+" + added[:MAIL_DIFF])
+    assert f"({len(added) - MAIL_DIFF:,} more characters of this diff" in region.mail_plain

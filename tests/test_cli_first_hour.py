@@ -445,6 +445,8 @@ def test_piped_status_is_as_wide_as_columns_says_else_120(tmp_path: Path) -> Non
     assert checked.exit_code == 0, checked.output
     runner = CliRunner()
     narrow = runner.invoke(cli, ["--config", str(config), "status"], env={"COLUMNS": None})
+    zero = runner.invoke(cli, ["--config", str(config), "status"], env={"COLUMNS": "0"})
+    assert zero.output == narrow.output  # no width at all is no width given
     wide = runner.invoke(cli, ["--config", str(config), "status"], env={"COLUMNS": "200"})
     assert narrow.exit_code == wide.exit_code == 1  # no service running: exit 1, as documented
     assert max(len(line) for line in narrow.output.splitlines()) <= 120

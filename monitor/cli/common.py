@@ -67,7 +67,8 @@ def console() -> Console:
 
     # Piped output is read by scripts and pagers: wide lines rather than wrapped tables, as
     # wide as COLUMNS says (which rich reads itself) or else 120.
-    piped = not sys.stdout.isatty() and not os.environ.get("COLUMNS", "").isdigit()
+    columns = os.environ.get("COLUMNS", "")
+    piped = not sys.stdout.isatty() and not (columns.isdigit() and int(columns) > 0)
     return Console(highlight=False, width=120 if piped else None)
 
 

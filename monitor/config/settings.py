@@ -547,9 +547,11 @@ def check_address(address: str, key: str) -> None:
             f"{key}: {address!r}: the part before @ has characters outside ASCII, which monitor "
             "cannot send to or from; use an address without them"
         )
+    import idna  # IDNA 2008 (httpx's own dependency): Python's "idna" codec maps ß to ss
+
     try:
-        ascii_domain = domain.encode("idna").decode("ascii")
-    except UnicodeError:
+        ascii_domain = idna.encode(domain, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError):
         raise ConfigError(f"{key}: {address!r}: {domain!r} is not a valid domain name") from None
     raise ConfigError(f"{key}: {address!r}: write its domain in ASCII, as {local}@{ascii_domain}")
 

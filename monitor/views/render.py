@@ -86,7 +86,8 @@ def _cut(segments: tuple[Segment, ...]) -> tuple[tuple[Segment, ...], int]:
     size = 0
     for index, segment in enumerate(segments):
         if size + len(segment.text) > MAIL_DIFF:
-            room = segment.text[: MAIL_DIFF - size].rpartition(" ")[0]
+            window = segment.text[: MAIL_DIFF - size]
+            room = window.rpartition(" ")[0] or window  # text without spaces (Chinese): cut
             if room:
                 shown.append(Segment(segment.op, room))
             left = len(segment.text) - len(room) + sum(len(s.text) for s in segments[index + 1 :])
