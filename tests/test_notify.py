@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -332,3 +333,61 @@ def test_a_mail_server_that_hangs_holds_back_no_webhook_in_a_check(
         finally:
             check.kill()
             check.wait(10)
+
+
+def test_ctrl_c_during_alerts_retry_leaves_a_hung_mail_server_at_once(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    """With a notify target, `monitor alerts --retry` sent its channels in a thread pool, whose
+    shutdown on Ctrl-C waited out the hung send (the SMTP timeout, 30 s)."""
+    article = seed_articles[0]
+    pages.put_article("/a", article)
+    hook = Webhook()
+    with _silent_mail_server() as port, webhook(hook):
+        body = (
+            f'[monitor]\nretries = 0\n\n[email]\nhost = "127.0.0.1"\nport = {port}\n'
+            f'security = "none"\nto = ["desk@example.org"]\n\n'
+            f'[[notify]]\nid = "chat"\nurl = "{hook.url()}"\n\n'
+        ) + source_block("a", pages.url("/a"))
+        config = write_config(tmp_path, body, seeds=False)
+        assert run(config, "check").exit_code == 0  # the first version: no alert
+        edited = replace(article, teaser=article.teaser.replace("rare trip", "rare journey"))
+        pages.put_article("/a", edited)
+        check = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "--config", str(config), "check"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for(lambda: bool(hook.accepted()), "the webhook's alert", seconds=60)
+        finally:
+            check.kill()
+            check.wait(10)
+        with sqlite3.connect(tmp_path / "monitor.db") as conn:
+            conn.execute("update alerts set status = 'failed' where channel = 'email'")
+        retry = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "--config", str(config), "alerts", "--retry"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+
+            def sending() -> bool:  # claimed again: its send waits on the server
+                with sqlite3.connect(tmp_path / "monitor.db") as conn:
+                    row = conn.execute(
+                        "select status, tries from alerts where channel = 'email'"
+                    ).fetchone()
+                return bool(row == ("pending", 1))
+
+            wait_for(sending, "the email claimed again", seconds=60)
+            retry.send_signal(signal.SIGINT)
+            assert retry.wait(60) == 130
+        finally:
+            retry.kill()
+            retry.wait(10)
+        with sqlite3.connect(tmp_path / "monitor.db") as conn:
+            email = conn.execute(
+                "select status, last_error from alerts where channel = 'email'"
+            ).fetchone()
+    # not waited out: a send that had reached its timeout would say "timed out"
+    assert email[0] == "pending" and "timed out" not in str(email[1])

@@ -14,7 +14,6 @@ import hashlib
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -197,13 +196,32 @@ class Sender:
         """Deliver the due email alerts and the due notify alerts, each channel in a thread of
         its own: a mail server that hangs holds back no webhook, nor the reverse."""
         channels = self._channels()
-        if len(channels) == 1:
-            return channels[0]()
-        with ThreadPoolExecutor(len(channels), thread_name_prefix="deliver") as pool:
-            rounds = [pool.submit(channel) for channel in channels]
-            report = DeliveryReport()
-            for done in rounds:
-                report.add(done.result())
+        reports: list[DeliveryReport | None] = [None] * len(channels)
+        problems: list[BaseException] = []
+
+        def run(index: int) -> None:
+            try:
+                reports[index] = channels[index]()
+            except BaseException as exc:  # raised in the caller's thread
+                problems.append(exc)
+
+        # The others in daemon threads, email in this one: Ctrl-C reaches a send that waits
+        # here, and leaves a thread that waits (a hung server) behind, as a pool would not.
+        others = [
+            threading.Thread(target=run, args=(i,), name="deliver", daemon=True)
+            for i in range(1, len(channels))
+        ]
+        for thread in others:
+            thread.start()
+        run(0)
+        for thread in others:
+            thread.join()
+        if problems:
+            raise problems[0]
+        report = DeliveryReport()
+        for part in reports:
+            assert part is not None
+            report.add(part)
         return report
 
     def _channels(self) -> list[Callable[[], DeliveryReport]]:
