@@ -172,3 +172,27 @@ def test_the_service_reads_a_page_stored_by_an_older_reading_again_in_full(
     finally:
         assert service.stop() == 0
     assert counts(tmp_path) == (0, 0)
+
+
+def test_a_rules_edit_that_stops_reading_a_box_as_the_notice_is_a_new_reference(
+    tmp_path: Path, http: LoopServer
+) -> None:
+    """A code review: a version read with a notice, compared with a page the new rules read
+    without one, was judged a selector that stopped matching, a failed check every time after
+    (the stored version kept its reading), until the source was reported failing."""
+    page = (
+        f"<html><head><title>An article</title></head><body><article><p>{OPENING}</p>"
+        f"<p>{LATER}</p></article>"
+        '<div class="paywall">Support our newsroom: become a member of the society today, '
+        "and get our weekly letter.</div></body></html>"
+    ).encode()
+    url = http.route("/boxed", lambda r: Reply(200, page, {"Content-Type": "text/html"}))
+    body = '[monitor]\nretries = 0\nfailing_after = 2\n\n[email]\nto = ["desk@example.org"]\n\n'
+    cfg = write_config(tmp_path, body + source_block("a", url), seeds=False)
+    assert check(cfg)["outcome"] == "new"
+    with database(tmp_path) as db:
+        assert db.execute("select access from versions").fetchone() == ("locked",)
+    extract = '[source.extract]\npaywall = [".mepr-unauthorized-message"]\n'
+    cfg = write_config(tmp_path, body + source_block("a", url, extra=extract), seeds=False)
+    assert [check(cfg)["outcome"] for _ in range(2)] == ["rebaselined", "unchanged"]
+    assert counts(tmp_path) == (0, 0)

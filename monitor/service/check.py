@@ -344,10 +344,9 @@ class Checker:
         base = state.current
         if result.base_version_id not in (None, base.id):
             base = self.store.version(result.base_version_id)
-        judged = judge(replace(result, base_version_id=base.id), base.regions)
-        if judged.outcome == "changed" and result.reading not in (None, state.reading):
-            return rebaselined(judged)  # made by another reading (`Job.reread`)
-        return judged
+        reread = result.reading not in (None, state.reading)  # made by another reading
+        judged = judge(replace(result, base_version_id=base.id), base.regions, reread=reread)
+        return rebaselined(judged) if judged.outcome == "changed" and reread else judged
 
     def _run_many(self, jobs: list[Job]) -> list[CheckResult]:
         return [self._run(job) for job in jobs]

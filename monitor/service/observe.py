@@ -173,7 +173,7 @@ def observe(
         ):
             return result(reason[0], error=reason[1], **meta)
         return result("differs", regions=regions, **meta)
-    judged = judge(result("differs", regions=regions, **meta), job.current)
+    judged = judge(result("differs", regions=regions, **meta), job.current, reread=job.reread)
     if judged.outcome == "changed" and job.reread:
         return rebaselined(judged)
     if (
@@ -249,11 +249,15 @@ def _same_response(a: Capture, b: Capture) -> bool:
     return (a.body, a.media_type, a.charset, a.url) == (b.body, b.media_type, b.charset, b.url)
 
 
-def judge(result: CheckResult, current: Regions) -> CheckResult:
-    """A check whose fresh regions may differ from `current`, with its outcome decided."""
+def judge(result: CheckResult, current: Regions, *, reread: bool = False) -> CheckResult:
+    """A check whose fresh regions may differ from `current`, with its outcome decided.
+
+    `reread`: `current` was made by another reading (`Job.reread`), so a region that it
+    holds and this reading does not is the rules' doing, not a selector that stopped matching
+    (`suspect`): a user who fixes a box misread as the notice would otherwise fail every check."""
     assert result.regions is not None
     comparison = compare(current, result.regions)
-    if comparison.changed and (reason := suspect(current, result.regions)):
+    if comparison.changed and not reread and (reason := suspect(current, result.regions)):
         return replace(result, outcome="error", error=reason, regions=None)
     outcome = "changed" if comparison.changed else "unchanged"
     return replace(result, outcome=outcome, comparison=comparison)
