@@ -196,3 +196,40 @@ def test_a_rules_edit_that_stops_reading_a_box_as_the_notice_is_a_new_reference(
     cfg = write_config(tmp_path, body + source_block("a", url, extra=extract), seeds=False)
     assert [check(cfg)["outcome"] for _ in range(2)] == ["rebaselined", "unchanged"]
     assert counts(tmp_path) == (0, 0)
+
+
+def test_a_baseline_made_by_another_reading_is_read_again_and_stays_the_reference(
+    tmp_path: Path, http: LoopServer
+) -> None:
+    """A code review: a source's baseline was imported, its first fetch failed, then its rules
+    were edited: the next check took the live page for the new reference, and the paywall
+    lifted since the baseline was never reported. The baseline file is read again instead."""
+    locked = (
+        f"<html><head><title>An article</title></head><body><article><p>{OPENING}</p>"
+        '</article><div class="paywall">Subscribe to read the rest of this article. Members '
+        "only.</div></body></html>"
+    )
+    free = (
+        f"<html><head><title>An article</title></head><body><article><p>{OPENING}</p>"
+        f"<p>{LATER}</p></article></body></html>"
+    )
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "seeds" / "a.html").write_text(locked, encoding="utf-8")
+    served = {"status": 503, "body": "down"}
+    url = http.route(
+        "/lifted",
+        lambda r: Reply(served["status"], served["body"].encode(), {"Content-Type": "text/html"}),
+    )
+    body = '[monitor]\nretries = 0\n\n[email]\nto = ["desk@example.org"]\n\n'
+    block = source_block("a", url, baseline="a.html")
+    cfg = write_config(tmp_path, body + block, seeds=False)
+    result = run(cfg, "check", "--json")
+    assert json.loads(result.stdout)[0]["outcome"] == "error"  # imported; the fetch failed
+    edited = '[source.extract]\nexclude = [".share-buttons"]\n'
+    cfg = write_config(tmp_path, body + block + edited, seeds=False)
+    served.update(status=200, body=free)
+    assert check(cfg, "--dry-run")["outcome"] == "changed"
+    lifted = check(cfg)
+    assert lifted["outcome"] == "changed"
+    assert "access_changed" in lifted["kinds"]  # type: ignore[operator]
+    assert counts(tmp_path) == (1, 1)

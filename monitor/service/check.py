@@ -135,6 +135,20 @@ class Checker:
         """Read the stored state; on a first check, import the baseline (not in a dry run)."""
         key = reading_key(source.extract)
         state = self.store.state(source.id)
+        current = state.current
+        if current is not None and _baseline_read_otherwise(source, state, key):
+            # The baseline file is at hand: read again by these rules, it stays the reference
+            # (taken for a new one, as any other version would be, the page's difference from
+            # it would never be reported).
+            try:
+                again = read_baseline(source, self.fetcher)
+            except CaptureError as exc:
+                failed = CheckResult(source.id, "error", self.clock(), error=str(exc))
+                return Job(source, None, early=failed)
+            if dry_run:
+                return Job(source, again, current.id, reading=key)
+            self.store.reread_baseline(source.id, current.id, again, self.clock(), key)
+            state = self.store.state(source.id)
         if state.current is not None:
             return _stored(source, state, key)
         if source.baseline is None:
@@ -308,7 +322,12 @@ class Checker:
                 yield replace(
                     self.prepare(source, dry_run=dry_run), confirm_after=self._confirm_in_worker
                 )
-            elif state.reading != (key := reading_key(source.extract)):
+            elif state.reading != (key := reading_key(source.extract)) and source.baseline:
+                # perhaps a baseline made by another reading: see `prepare`
+                yield replace(
+                    self.prepare(source, dry_run=dry_run), confirm_after=self._confirm_in_worker
+                )
+            elif state.reading != key:
                 # made by another reading: see `_stored`
                 yield Job(
                     source,
@@ -510,6 +529,17 @@ def _recorded(result: CheckResult, source_id: str) -> CheckResult:
         url=None,
         etag=None,
         last_modified=None,
+    )
+
+
+def _baseline_read_otherwise(source: Source, state: SourceState, reading: str) -> bool:
+    """Whether the source's current version is its baseline, read by other code or rules."""
+    current = state.current
+    return (
+        source.baseline is not None
+        and current is not None
+        and current.origin == "baseline"
+        and state.reading != reading
     )
 
 

@@ -517,6 +517,35 @@ class Store:
             )
             return version_id
 
+    def reread_baseline(
+        self, source_id: str, was: int, regions: Regions, at: datetime, reading: str
+    ) -> None:
+        """A baseline that is still the source's current version (`was`) and was read by other
+        code or rules than `reading`: `regions`, its file read again, become the current
+        version in its place (a version of its own, as every reading is), so that the page is
+        compared with the baseline as this code reads it. Nothing, if another writer has
+        stored a version since."""
+        from monitor.store.record import insert_version
+
+        with self.write() as db:
+            row = db.execute(
+                "select current_version_id from sources where id = ?", [source_id]
+            ).fetchone()
+            if row is None or row[0] != was:
+                return
+            found = db.execute(
+                "select id from versions where source_id = ? and fingerprint = ?",
+                [source_id, regions.fingerprint],
+            ).fetchone()
+            version_id = (
+                found[0] if found else insert_version(db, source_id, regions, at, "baseline")
+            )
+            db.execute(
+                "update sources set current_version_id = ?, reading = ?, etag = null,"
+                " last_modified = null, digest = null, digest_version_id = null where id = ?",
+                [version_id, reading, source_id],
+            )
+
     def mark_reviewed(self, change_id: int, reviewed: bool, now: datetime) -> None:
         """Raises `NotFound`, or `StoreError` when it cannot be written (read-only here, a full
         disk, a lock held past the busy timeout)."""
