@@ -116,6 +116,33 @@ def test_a_rewrite_whose_every_other_token_is_the_same_is_one_replacement() -> N
     assert segments[3].text == " w100150 w"
 
 
+def test_two_edits_in_templated_sentences_are_marked_alone() -> None:
+    """A code review of the case above: a teaser of templated sentences, whose words match
+    everywhere, with a sentence inserted and a word changed far apart, came out as one
+    replacement of 1,392 words once such blocks were no longer handed to SequenceMatcher.
+    Compared sentence by sentence first, only the two edits are marked."""
+    days, who, what, done = (
+        ("Monday", "Friday"),
+        ("council", "board"),
+        ("plan", "vote"),
+        ("delayed", "approved"),
+    )
+    sentences = [
+        f"On {days[i % 2]}, the {who[i // 2 % 2]} said that the {what[i // 4 % 2]} would be "
+        f"{done[i // 8 % 2]} for item {i}."
+        for i in range(70)
+    ]
+    edited = list(sentences)
+    edited.insert(5, "On Sunday, the regional court said that the whole plan would be reviewed.")
+    edited[-3] = edited[-3].replace("said", "announced")
+    old, new = " ".join(sentences), " ".join(edited)
+    marked = [s for s in word_diff(old, new) if s.op != "="]
+    assert "".join(s.text for s in marked if s.op == "-").split() == ["said"]
+    added = "".join(s.text for s in marked if s.op == "+").split()
+    assert added[-1] == "announced"
+    assert " ".join(added[:-1]).startswith("On Sunday, the regional court said")
+
+
 def test_anchors_keep_the_longest_run_both_sides_agree_on() -> None:
     pairs = [(0, 5), (1, 1), (2, 2), (3, 9), (4, 3), (5, 0)]
     assert _increasing(pairs) == [(1, 1), (2, 2), (4, 3)]

@@ -62,10 +62,14 @@ def _join(tokens: Sequence[Token]) -> str:
 def word_diff(old: str, new: str) -> list[Segment]:
     """The full diff of two texts as segments (no context trimming)."""
     if len(old) + len(new) < _BY_SENTENCE:
-        return _token_diff(old, new, [])
+        scanned_a, scanned_b = _scan(old), _scan(new)
+        a, b = scanned_a[0], scanned_b[0]
+        if _pairs(a, b, 0, len(a), 0, len(b)) <= _PAIRS:
+            return _token_diff(scanned_a, scanned_b, [])
     # A long text is first compared sentence by sentence, and only the runs of sentences that
     # differ word by word: tokenising and matching every word of a book-length text costs far
-    # more than the few edits in it.
+    # more than the few edits in it. So is a repetitive one (templated sentences, a list of
+    # like items), whose words match everywhere while its sentences match once.
     units_a, units_b = _sentences(old), _sentences(new)
     keys_a = ["".join(body.split()) for _, body in units_a]
     keys_b = ["".join(body.split()) for _, body in units_b]
@@ -76,7 +80,7 @@ def word_diff(old: str, new: str) -> list[Segment]:
             _append(segments, "=", after)
         else:
             before = "".join(space + body for space, body in units_a[i1:i2])
-            _token_diff(before, after, segments)
+            _token_diff(_scan(before), _scan(after), segments)
     return segments
 
 
@@ -94,10 +98,12 @@ def _sentences(text: str) -> list[tuple[str, str]]:
     return units
 
 
-def _token_diff(old: str, new: str, segments: list[Segment]) -> list[Segment]:
-    """Word by word, added to `segments`."""
-    keys_a, spaces_a = _scan(old)
-    keys_b, spaces_b = _scan(new)
+def _token_diff(
+    old: tuple[list[str], list[str]], new: tuple[list[str], list[str]], segments: list[Segment]
+) -> list[Segment]:
+    """Word by word (the texts as `_scan` gives them), added to `segments`."""
+    keys_a, spaces_a = old
+    keys_b, spaces_b = new
     for tag, i1, i2, j1, j2 in opcodes(keys_a, keys_b):
         if tag == "equal":
             _add(segments, "=", keys_b, spaces_b, j1, j2)
