@@ -13,7 +13,7 @@ import time
 from dataclasses import replace
 from datetime import datetime
 from email import message_from_bytes, policy
-from email.message import Message
+from email.message import EmailMessage, Message
 from pathlib import Path
 
 import pytest
@@ -448,18 +448,24 @@ def test_an_outbox_folder_that_fills_up_keeps_no_half_written_message(tmp_path: 
 # -- found by an outside review of the email path ----------------------------------------------
 
 
-def test_a_title_with_line_breaks_adds_no_line_to_the_text_parts_fields(
-    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
-) -> None:
+def _message_of_an_edit(tmp_path: Path, pages: PageServer, article: Article) -> EmailMessage:
+    """The message (written to the outbox folder) of a teaser edit of `article`."""
     config = write_config(tmp_path, source_block("threat", pages.url(PATH), SEED_FILES[0].name))
-    forged = "In Brief: Ukraine\nURL:      https://evil.example/login\nAccess:   locked -> free"
-    article = replace(seed_articles[0], title=forged)
     pages.put_article(PATH, article)
     run(config, "check")
     edit(pages, article, "rare trip", "rare journey")
     run(config, "check")
     (path,) = (tmp_path / "outbox").glob("*.eml")
-    text, _ = parts(message_from_bytes(path.read_bytes(), policy=policy.default))
+    message = message_from_bytes(path.read_bytes(), policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def test_a_title_with_line_breaks_adds_no_line_to_the_text_parts_fields(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    forged = "In Brief: Ukraine\nURL:      https://evil.example/login\nAccess:   locked -> free"
+    text, _ = parts(_message_of_an_edit(tmp_path, pages, replace(seed_articles[0], title=forged)))
     fields = [line for line in text.splitlines() if re.match(r"^[A-Z][A-Za-z]+: ", line)]
     assert [f.split(":")[0] for f in fields] == ["Article", "URL", "Seen", "Kinds", "Access"]
     assert fields[0].startswith("Article:  In Brief: Ukraine URL: https://evil.example/login")
@@ -471,15 +477,9 @@ def test_an_encoded_word_in_a_title_reaches_the_reader_as_written(
 ) -> None:
     """Mail readers decode any encoded word they find in a Subject: written as it is, this
     title read "— Paywall lifted for all" in the inbox of a teaser edit."""
-    config = write_config(tmp_path, source_block("threat", pages.url(PATH), SEED_FILES[0].name))
     title = "In Brief: Iran =?utf-8?q?=E2=80=94_Paywall_lifted_for_all?="
-    article = replace(seed_articles[0], title=title)
-    pages.put_article(PATH, article)
-    run(config, "check")
-    edit(pages, article, "rare trip", "rare journey")
-    run(config, "check")
-    (path,) = (tmp_path / "outbox").glob("*.eml")
-    subject = message_from_bytes(path.read_bytes(), policy=policy.default)["Subject"]
+    message = _message_of_an_edit(tmp_path, pages, replace(seed_articles[0], title=title))
+    subject = message["Subject"]
     assert subject.endswith(title)
     assert "Paywall lifted for all" not in subject
 

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -260,6 +261,18 @@ def _silent_mail_server() -> Iterator[int]:
         listener.close()
 
 
+def _mail_and_hook_config(
+    tmp_path: Path, pages: PageServer, port: int, hook: Webhook, monitor: str = ""
+) -> Path:
+    """Source "a" at /a, its alerts by email to the server at `port` and to `hook`."""
+    body = (
+        f'[monitor]\n{monitor}retries = 0\n\n[email]\nhost = "127.0.0.1"\nport = {port}\n'
+        'security = "none"\nto = ["desk@example.org"]\n\n'
+        f'[[notify]]\nid = "chat"\nurl = "{hook.url()}"\n\n'
+    ) + source_block("a", pages.url("/a"))
+    return write_config(tmp_path, body, seeds=False)
+
+
 def test_a_mail_server_that_hangs_holds_back_no_webhook_in_the_service(
     tmp_path: Path, pages: PageServer, seed_articles: list[Article]
 ) -> None:
@@ -270,12 +283,7 @@ def test_a_mail_server_that_hangs_holds_back_no_webhook_in_the_service(
     pages.put_article("/a", article)
     hook = Webhook()
     with _silent_mail_server() as port, webhook(hook):
-        body = (
-            f'[monitor]\ninterval = "1s"\nretries = 0\n\n[email]\nhost = "127.0.0.1"\n'
-            f'port = {port}\nsecurity = "none"\nto = ["desk@example.org"]\n\n'
-            f'[[notify]]\nid = "chat"\nurl = "{hook.url()}"\n\n'
-        ) + source_block("a", pages.url("/a"))
-        config = write_config(tmp_path, body, seeds=False)
+        config = _mail_and_hook_config(tmp_path, pages, port, hook, 'interval = "1s"\n')
         service = RunningService(config)
         try:
             service.wait_for(lambda: service.events("check", source="a", outcome="new"))
@@ -296,61 +304,17 @@ def test_a_mail_server_that_hangs_holds_back_no_webhook_in_the_service(
             service.proc.wait(10)
 
 
-def test_a_mail_server_that_hangs_holds_back_no_webhook_in_a_check(
-    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
-) -> None:
-    """`monitor check` with email and a webhook for the same change, and a mail server that
-    never answers: the webhook gets its alert while the email's send still waits (a check's
-    delivery rounds sent email, then the notify targets: the webhook after the SMTP
-    timeout)."""
-    article = seed_articles[0]
+@contextlib.contextmanager
+def _check_beside_a_hung_mail_server(
+    tmp_path: Path, pages: PageServer, article: Article
+) -> Iterator[tuple[Path, subprocess.Popen[bytes]]]:
+    """A `monitor check` that found a change with an email (to a mail server that never
+    answers) and a webhook alert, yielded once the webhook has its alert; killed after."""
     pages.put_article("/a", article)
     hook = Webhook()
     with _silent_mail_server() as port, webhook(hook):
-        body = (
-            f'[monitor]\nretries = 0\n\n[email]\nhost = "127.0.0.1"\nport = {port}\n'
-            f'security = "none"\nto = ["desk@example.org"]\n\n'
-            f'[[notify]]\nid = "chat"\nurl = "{hook.url()}"\n\n'
-        ) + source_block("a", pages.url("/a"))
-        config = write_config(tmp_path, body, seeds=False)
+        config = _mail_and_hook_config(tmp_path, pages, port, hook)
         assert run(config, "check").exit_code == 0  # the article's first version: no alert
-        pages.put_article(
-            "/a", replace(article, teaser=article.teaser.replace("rare trip", "rare journey"))
-        )
-        check = subprocess.Popen(
-            [sys.executable, "-m", "monitor", "--config", str(config), "check"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_for(lambda: bool(hook.accepted()), "the webhook's alert", seconds=60)
-            assert check.poll() is None  # still waiting on the mail server
-            with sqlite3.connect(tmp_path / "monitor.db") as conn:
-                email = conn.execute(
-                    "select status, tries, last_error from alerts where channel = 'email'"
-                ).fetchall()
-            assert email == [("pending", 1, None)]
-        finally:
-            check.kill()
-            check.wait(10)
-
-
-def test_ctrl_c_during_alerts_retry_leaves_a_hung_mail_server_at_once(
-    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
-) -> None:
-    """With a notify target, `monitor alerts --retry` sent its channels in a thread pool, whose
-    shutdown on Ctrl-C waited out the hung send (the SMTP timeout, 30 s)."""
-    article = seed_articles[0]
-    pages.put_article("/a", article)
-    hook = Webhook()
-    with _silent_mail_server() as port, webhook(hook):
-        body = (
-            f'[monitor]\nretries = 0\n\n[email]\nhost = "127.0.0.1"\nport = {port}\n'
-            f'security = "none"\nto = ["desk@example.org"]\n\n'
-            f'[[notify]]\nid = "chat"\nurl = "{hook.url()}"\n\n'
-        ) + source_block("a", pages.url("/a"))
-        config = write_config(tmp_path, body, seeds=False)
-        assert run(config, "check").exit_code == 0  # the first version: no alert
         edited = replace(article, teaser=article.teaser.replace("rare trip", "rare journey"))
         pages.put_article("/a", edited)
         check = subprocess.Popen(
@@ -360,9 +324,37 @@ def test_ctrl_c_during_alerts_retry_leaves_a_hung_mail_server_at_once(
         )
         try:
             wait_for(lambda: bool(hook.accepted()), "the webhook's alert", seconds=60)
+            yield config, check
         finally:
             check.kill()
             check.wait(10)
+
+
+def _email_alert(tmp_path: Path, columns: str = "status, tries, last_error") -> list[Any]:
+    with sqlite3.connect(tmp_path / "monitor.db") as conn:
+        return conn.execute(f"select {columns} from alerts where channel = 'email'").fetchall()
+
+
+def test_a_mail_server_that_hangs_holds_back_no_webhook_in_a_check(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    """`monitor check` with email and a webhook for the same change, and a mail server that
+    never answers: the webhook gets its alert while the email's send still waits (a check's
+    delivery rounds sent email, then the notify targets: the webhook after the SMTP
+    timeout)."""
+    with _check_beside_a_hung_mail_server(tmp_path, pages, seed_articles[0]) as (_, check):
+        assert check.poll() is None  # still waiting on the mail server
+        assert _email_alert(tmp_path) == [("pending", 1, None)]
+
+
+def test_ctrl_c_during_alerts_retry_leaves_a_hung_mail_server_at_once(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    """With a notify target, `monitor alerts --retry` sent its channels in a thread pool, whose
+    shutdown on Ctrl-C waited out the hung send (the SMTP timeout, 30 s)."""
+    with _check_beside_a_hung_mail_server(tmp_path, pages, seed_articles[0]) as (config, check):
+        check.kill()
+        check.wait(10)
         with sqlite3.connect(tmp_path / "monitor.db") as conn:
             conn.execute("update alerts set status = 'failed' where channel = 'email'")
         retry = subprocess.Popen(
@@ -371,23 +363,14 @@ def test_ctrl_c_during_alerts_retry_leaves_a_hung_mail_server_at_once(
             stderr=subprocess.DEVNULL,
         )
         try:
-
-            def sending() -> bool:  # claimed again: its send waits on the server
-                with sqlite3.connect(tmp_path / "monitor.db") as conn:
-                    row = conn.execute(
-                        "select status, tries from alerts where channel = 'email'"
-                    ).fetchone()
-                return bool(row == ("pending", 1))
-
-            wait_for(sending, "the email claimed again", seconds=60)
+            # claimed again: its send waits on the server
+            claimed = [("pending", 1)]
+            wait_for(lambda: _email_alert(tmp_path, "status, tries") == claimed, "a claim", 60)
             retry.send_signal(signal.SIGINT)
             assert retry.wait(60) == 130
         finally:
             retry.kill()
             retry.wait(10)
-        with sqlite3.connect(tmp_path / "monitor.db") as conn:
-            email = conn.execute(
-                "select status, last_error from alerts where channel = 'email'"
-            ).fetchone()
+        ((status, error),) = _email_alert(tmp_path, "status, last_error")
     # not waited out: a send that had reached its timeout would say "timed out"
-    assert email[0] == "pending" and "timed out" not in str(email[1])
+    assert status == "pending" and "timed out" not in str(error)

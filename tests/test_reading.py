@@ -16,6 +16,8 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from monitor.detect.regions import Regions
 
 from .conftest import run, source_block, write_config
@@ -93,6 +95,16 @@ def stored_by_an_older_reading(tmp_path: Path) -> None:
         db.execute("update sources set reading = null")
 
 
+@pytest.fixture
+def upgraded(tmp_path: Path, http: LoopServer) -> tuple[Page, Path]:
+    """A page checked once, whose stored version an older reading made."""
+    page = Page(http)
+    cfg = config(tmp_path, page)
+    check(cfg)
+    stored_by_an_older_reading(tmp_path)
+    return page, cfg
+
+
 def counts(tmp_path: Path) -> tuple[int, int]:
     with database(tmp_path) as db:
         changes = db.execute("select count(*) from changes").fetchone()[0]
@@ -115,14 +127,11 @@ def test_after_an_upgrade_the_page_is_read_again_in_full_and_taken_for_the_refer
 
 
 def test_the_publishers_first_edit_after_an_upgrade_is_reported(
-    tmp_path: Path, http: LoopServer
+    tmp_path: Path, upgraded: tuple[Page, Path]
 ) -> None:
     """The review's case: the page answered 304 until the publisher's edit, which was then
     taken in as the new reference with no change."""
-    page = Page(http)
-    cfg = config(tmp_path, page)
-    check(cfg)
-    stored_by_an_older_reading(tmp_path)
+    page, cfg = upgraded
     assert check(cfg)["outcome"] == "rebaselined"
     page.opening = OPENING.replace("deepened", "weakened")
     edited = check(cfg)
@@ -132,12 +141,9 @@ def test_the_publishers_first_edit_after_an_upgrade_is_reported(
 
 
 def test_a_dry_run_after_an_upgrade_says_rebaselined_and_writes_nothing(
-    tmp_path: Path, http: LoopServer
+    tmp_path: Path, upgraded: tuple[Page, Path]
 ) -> None:
-    page = Page(http)
-    cfg = config(tmp_path, page)
-    check(cfg)
-    stored_by_an_older_reading(tmp_path)
+    _, cfg = upgraded
     assert check(cfg, "--dry-run")["outcome"] == "rebaselined"
     with database(tmp_path) as db:
         assert db.execute("select reading from sources").fetchone() == (None,)
@@ -158,12 +164,9 @@ def test_editing_a_sources_extract_rules_rebaselines_it_instead_of_alerting(
 
 
 def test_the_service_reads_a_page_stored_by_an_older_reading_again_in_full(
-    tmp_path: Path, http: LoopServer
+    tmp_path: Path, upgraded: tuple[Page, Path]
 ) -> None:
-    page = Page(http)
-    cfg = config(tmp_path, page)
-    check(cfg)
-    stored_by_an_older_reading(tmp_path)
+    page, cfg = upgraded
     cfg.write_text(cfg.read_text().replace("retries = 0", 'retries = 0\ninterval = "1s"'))
     service = RunningService(cfg)
     try:
