@@ -623,3 +623,15 @@ def test_a_message_cuts_a_long_diff_without_spaces_at_its_limit() -> None:
     region = RegionView("teaser", "", added, (Seg("+", added),))
     assert region.mail_plain.startswith("{+" + added[:MAIL_DIFF])
     assert f"({len(added) - MAIL_DIFF:,} more characters of this diff" in region.mail_plain
+
+
+def test_a_digests_subject_counts_each_kind_in_the_order_they_came() -> None:
+    from types import SimpleNamespace
+
+    from monitor.alerts.outbox import _digest_subject
+
+    labels = ["Teaser edited", "Paywall lifted", "Teaser edited", "Source failing"]
+    items = [SimpleNamespace(label=label) for label in labels]
+    assert _digest_subject(items) == (  # type: ignore[arg-type]
+        "monitor: 4 updates: Teaser edited (2), Paywall lifted (1), Source failing (1)"
+    )
