@@ -525,7 +525,7 @@ class Store:
         version in its place (a version of its own, as every reading is), so that the page is
         compared with the baseline as this code reads it. Nothing, if another writer has
         stored a version since."""
-        from monitor.store.record import insert_version
+        from monitor.store.record import insert_version, version_of
 
         with self.write() as db:
             row = db.execute(
@@ -533,13 +533,9 @@ class Store:
             ).fetchone()
             if row is None or row[0] != was:
                 return
-            found = db.execute(
-                "select id from versions where source_id = ? and fingerprint = ?",
-                [source_id, regions.fingerprint],
-            ).fetchone()
-            version_id = (
-                found[0] if found else insert_version(db, source_id, regions, at, "baseline")
-            )
+            version_id = version_of(db, source_id, regions.fingerprint)
+            if version_id is None:
+                version_id = insert_version(db, source_id, regions, at, "baseline")
             db.execute(
                 "update sources set current_version_id = ?, reading = ?, etag = null,"
                 " last_modified = null, digest = null, digest_version_id = null where id = ?",

@@ -73,6 +73,14 @@ def insert_version(
     )
 
 
+def version_of(db: Database, source_id: str, fingerprint: str) -> int | None:
+    """The id of the source's stored version with this fingerprint, if there is one."""
+    row = db.execute(
+        "select id from versions where source_id = ? and fingerprint = ?", [source_id, fingerprint]
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
 def record_checks(
     store: Store, results: Sequence[CheckResult], recipients: Recipients
 ) -> list[CheckResult | Stale | sqlite3.Error]:
@@ -148,12 +156,9 @@ def _record(db: Database, result: CheckResult, recipients: Recipients) -> CheckR
     version_id, change_id, revert_to = current_id, None, None
     inserted = False  # a version made now was written with `last_seen` already
     if result.outcome in ("new", "changed", "rebaselined") and result.regions is not None:
-        found = db.execute(
-            "select id from versions where source_id = ? and fingerprint = ?",
-            [result.source_id, result.regions.fingerprint],
-        ).fetchone()
-        if found:
-            version_id = found[0]
+        found = version_of(db, result.source_id, result.regions.fingerprint)
+        if found is not None:
+            version_id = found
             revert_to = version_id if result.outcome == "changed" else None
         else:
             version_id = insert_version(
