@@ -4,6 +4,7 @@ validating again, so unknown keys and captures outside the folder are still refu
 
 from __future__ import annotations
 
+import os
 import stat
 import time
 from collections.abc import Callable
@@ -168,6 +169,27 @@ def test_small_configs_are_not_cached(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     load_settings(_web_config(tmp_path))
     assert not (tmp_path / "cache").exists()
+
+
+def test_a_config_of_a_few_hundred_sources_is_read_from_the_cache_by_the_next_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """300 sources (16 KiB and more): the second `monitor status` reads the entry the first
+    one wrote, and answers as it did."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    config = _web_config(tmp_path, count=300)
+    assert config.stat().st_size >= cache.MIN_BYTES
+    # the folder's times are taken as settled a while after its last change (`RACY_NS`)
+    settled = time.time() - 10
+    os.utime(tmp_path, (settled, settled))
+    first = run(config, "status", "--json")
+    [entry] = _entries(tmp_path)
+    written = entry.stat().st_mtime_ns
+    second = run(config, "status", "--json")
+    assert first.exit_code == second.exit_code  # 1: no service runs
+    assert second.output == first.output
+    assert '"s-299"' in second.output
+    assert _entries(tmp_path) == [entry] and entry.stat().st_mtime_ns == written
 
 
 def test_sources_of_every_shape_read_back_from_the_cache_as_validated(

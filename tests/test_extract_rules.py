@@ -563,6 +563,18 @@ def test_paragraphs_in_an_articles_footer_do_not_count_toward_its_words() -> Non
     assert regions(html).teaser.startswith("Then box")
 
 
+def test_a_named_containers_footer_words_do_not_lift_it_over_the_floor() -> None:
+    # the one `.entry-content` of the page, read only as far as it must be: its 18 words of
+    # story and 5 of footer are not the 20 it must hold, whatever order they come in
+    story = "".join(f"<p>{said(6, 'story')}</p>" for _ in range(3))
+    box = "".join(f"<p>{said(10, 'box')}</p>" for _ in range(2))
+    html = page(
+        f"<div class='entry-content'>{story}<footer><p>{said(5, 'foot')}</p></footer></div>"
+        f"<div class='box'>{box}</div>"
+    )
+    assert regions(html).teaser.startswith("Then box")
+
+
 # --- a notice found by its marker heading (rules.markers) ----------------------------------------
 
 MARKED = ExtractRules(markers=("For Supporters",))

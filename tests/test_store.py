@@ -13,7 +13,7 @@ import pytest
 import monitor.store.record as record
 from monitor.detect.compare import compare
 from monitor.detect.extract import Regions
-from monitor.errors import DatabaseDamaged
+from monitor.errors import DatabaseDamaged, StoreError
 from monitor.store.db import Store
 from monitor.store.record import Recipients, record_checks
 from monitor.store.rows import CheckResult
@@ -560,3 +560,67 @@ def test_a_damaged_database_found_while_recording_ends_the_batch_not_one_check(
     unchanged = CheckResult("s", "not_modified", NOW, 5, 304, base_version_id=1)
     with pytest.raises(DatabaseDamaged, match="malformed"):
         record_checks(store, [unchanged], NOBODY)
+
+
+def test_syncing_sources_the_database_holds_already_waits_for_no_other_writer(
+    tmp_path: Path, store: Store
+) -> None:
+    """A pass whose sources are all stored, with their urls, starts checking while another
+    process (a running service) holds the write lock: syncing them writes nothing."""
+    other = sqlite3.connect(tmp_path / "m.db")
+    other.execute("BEGIN IMMEDIATE")
+    store.conn.execute("pragma busy_timeout = 50")
+    try:
+        store.sync_sources([("s", "https://example.org/a")], NOW)  # returns: nothing to write
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            store.sync_sources([("s", "https://example.org/moved")], NOW)
+    finally:
+        other.rollback()
+        other.close()
+    store.sync_sources([("s", "https://example.org/moved")], NOW)
+    assert store.conn.execute("select url from sources").fetchall() == [
+        ("https://example.org/moved",)
+    ]
+
+
+def test_a_store_opened_read_only_refuses_a_pass_at_its_start(tmp_path: Path, store: Store) -> None:
+    """Even with every source stored already: the pass fails before it fetches anything,
+    not when it first records a check."""
+    store.close()
+    reader = Store.open(tmp_path / "m.db", read_only=True)
+    try:
+        with pytest.raises(StoreError, match="may not write"):
+            reader.sync_sources([("s", "https://example.org/a")], NOW)
+    finally:
+        reader.close()
+
+
+@pytest.mark.parametrize("failing", ["s", "t"])
+def test_a_check_that_fails_in_a_batch_stores_every_other(
+    store: Store, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    store.sync_sources([("s", "https://example.org/a"), ("t", "https://example.org/b")], NOW)
+    store.import_baseline("s", A, NOW)
+    store.import_baseline("t", A, NOW)
+    insert_change = record._insert_change
+
+    def broken(db: object, result: CheckResult, *args: object, **kwargs: object) -> int:
+        if result.source_id == failing:
+            raise sqlite3.OperationalError("constraint failed")
+        return insert_change(db, result, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(record, "_insert_change", broken)
+    batch = [
+        CheckResult(
+            sid, "changed", NOW, 5, regions=B, comparison=compare(A, B), base_version_id=version
+        )
+        for sid, version in (("s", 1), ("t", 2))
+    ]
+    answers = dict(zip("st", record_checks(store, batch, NOBODY), strict=True))
+    assert isinstance(answers[failing], sqlite3.OperationalError)
+    stored = "t" if failing == "s" else "s"
+    assert answers[stored].outcome == "changed"  # type: ignore[union-attr]
+    assert store.conn.execute("select source_id from changes").fetchall() == [(stored,)]
+    assert store.conn.execute("select source_id from checks").fetchall() == [(stored,)]
+    assert store.state(stored).current.regions == B  # type: ignore[union-attr]
+    assert store.state(failing).current.regions == A  # type: ignore[union-attr]

@@ -890,10 +890,20 @@ def _container(
     dense: LexborNode | None = None
     densest_done = False
     for selector in rules.teaser:
+        matches = tree.css(selector)
+        if (
+            len(matches) == 1
+            and selector not in _LOOSE_SELECTORS
+            and _candidate(matches[0])
+            and _holds_paragraph_words(matches[0], rules.min_words)
+        ):
+            # The one match (so no pieces, and no match inside it) holds an article's worth:
+            # it wins whatever its exact count, which a long story need not be read through for.
+            return _with_lede(matches[0])
         best, best_words = None, 0
         pieces: dict[int, int] = {}  # matches holding text, by their parent
-        for node in tree.css(selector):
-            if node.tag in ("meta", "link") or _within_any(node, ("aside", "nav", "footer")):
+        for node in matches:
+            if not _candidate(node):
                 continue
             words = _own_paragraph_words(node, selector)
             if words > best_words:
@@ -943,6 +953,24 @@ def _container(
     ):
         return post
     return dense or first
+
+
+def _candidate(node: LexborNode) -> bool:
+    """Whether a teaser selector's match may hold the article: not a `<meta>` or `<link>`
+    (`<meta itemprop="articleBody">`), nor inside a sidebar, a menu or a footer."""
+    return node.tag not in ("meta", "link") and not _within_any(node, ("aside", "nav", "footer"))
+
+
+def _holds_paragraph_words(node: LexborNode, floor: int) -> bool:
+    """`_paragraph_words(node) >= floor`, its paragraphs read only until they say enough."""
+    # Past `_FEW_PARAGRAPH_WORDS` no paragraph is taken back as chrome: the count only grows.
+    enough = max(floor, _FEW_PARAGRAPH_WORDS)
+    words = 0
+    for paragraph in node.css("p"):
+        words += _words(paragraph.text(separator=" "))
+        if words >= enough:
+            return True
+    return _paragraph_words(node) >= floor
 
 
 def _in_notice(node: LexborNode, article: LexborNode, rules: ExtractRules) -> bool:

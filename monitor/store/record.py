@@ -89,24 +89,40 @@ def record_checks(
     Each item of the answer is the recorded result (with its change, revert and event), a
     `Stale` to compare again, or the error that kept that check from being stored.
     """
-    out: list[CheckResult | Stale | sqlite3.Error] = []
     try:
         with store.write() as db:
+            try:
+                # All the batch's checks first under one savepoint, which costs less than one
+                # each; should any fail, each again under its own, to store all the others.
+                with db.atomic():
+                    recorded: list[CheckResult | Stale | sqlite3.Error] = [
+                        _record(db, result, recipients) for result in results
+                    ]
+                    return recorded
+            except sqlite3.Error as exc:
+                _fail_batch(exc, db, store)
+            out: list[CheckResult | Stale | sqlite3.Error] = []
             for result in results:
                 try:
                     with db.atomic():
                         out.append(_record(db, result, recipients))
                 except sqlite3.Error as exc:
-                    if damage(exc, store.lock.path) is not None:
-                        raise  # not this check's failure: nothing more can be stored
-                    if not db.conn.in_transaction:
-                        raise _BatchLost(exc) from exc
+                    _fail_batch(exc, db, store)
                     out.append(exc)
     except _BatchLost as lost:
         cause = lost.__cause__
         error = cause if isinstance(cause, sqlite3.Error) else sqlite3.Error(str(lost))
         return [error] * len(results)
     return out
+
+
+def _fail_batch(exc: sqlite3.Error, db: Database, store: Store) -> None:
+    """Raise if `exc`, met recording a check, is the database's failure, not the check's:
+    a damaged database, or a transaction SQLite rolled back whole (`_BatchLost`)."""
+    if damage(exc, store.lock.path) is not None:
+        raise exc  # not this check's failure: nothing more can be stored
+    if not db.conn.in_transaction:
+        raise _BatchLost(exc) from exc
 
 
 def _record(db: Database, result: CheckResult, recipients: Recipients) -> CheckResult | Stale:
