@@ -2,10 +2,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
+from unittest import mock
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+import monitor.detect.normalise as normalise_module
 from monitor.detect.normalise import (
     _TRANSLATION,
     fingerprint,
@@ -111,3 +114,24 @@ def test_trailing_ellipsis_goes_only_at_the_end(raw: str) -> None:
         assert len(stripped) <= len(text) - 3 and stripped == stripped.rstrip()
     else:
         assert stripped == text
+
+
+# Lines NFKC changes (ligatures, full-width letters, no-break spaces, combining marks that
+# compose) among lines it leaves, with marks right after a line break.
+_LINES = st.text(
+    alphabet=st.sampled_from(
+        [*"ab e\n", "\u0301", "\u0308", "\ufb01", "\uff21", "\u00a0", "\u2460"]
+    ),
+    max_size=60,
+)
+
+
+@given(_LINES)
+def test_normalise_reads_a_text_line_by_line_as_nfkc_reads_it_whole(text: str) -> None:
+    with mock.patch.object(normalise_module, "_nfkc", _whole_text_nfkc):
+        whole = normalise(text)
+    assert normalise(text) == whole
+
+
+def _whole_text_nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)

@@ -624,3 +624,35 @@ def test_a_check_that_fails_in_a_batch_stores_every_other(
     assert store.conn.execute("select source_id from checks").fetchall() == [(stored,)]
     assert store.state(stored).current.regions == B  # type: ignore[union-attr]
     assert store.state(failing).current.regions == A  # type: ignore[union-attr]
+
+
+def test_a_full_disk_after_a_check_failed_on_its_own_still_fails_the_whole_batch(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch is recorded again check by check once one check fails on its own; the full
+    disk met then is the database's failure, and every check of the batch says so."""
+    store.sync_sources([("s", "https://example.org/a"), ("t", "https://example.org/b")], NOW)
+    store.import_baseline("s", A, NOW)
+    store.import_baseline("t", A, NOW)
+    insert_change = record._insert_change
+
+    def broken(db: object, result: CheckResult, *args: object, **kwargs: object) -> int:
+        if result.source_id == "s":
+            raise sqlite3.OperationalError("constraint failed")
+        return insert_change(db, result, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(record, "_insert_change", broken)
+    huge = Regions(" ".join(f"word{i}" for i in range(20_000)), A.paywall, A.description, "locked")
+    batch = [
+        CheckResult("s", "changed", NOW, 5, regions=B, comparison=compare(A, B), base_version_id=1),
+        CheckResult(
+            "t", "changed", NOW, 5, regions=huge, comparison=compare(A, huge), base_version_id=2
+        ),
+    ]
+    before = _counts(store)
+    pages = store.conn.execute("pragma page_count").fetchone()[0]
+    store.conn.execute(f"pragma max_page_count = {pages + 4}")
+    answers = record_checks(store, batch, NOBODY)
+    assert [type(a).__name__ for a in answers] == ["OperationalError", "OperationalError"]
+    assert all("full" in str(a) for a in answers)
+    assert _counts(store) == before
