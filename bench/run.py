@@ -204,6 +204,9 @@ def main() -> None:
     parser.add_argument("--no-urlwatch", action="store_true")
     parser.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
     args = parser.parse_args()
+    if args.output.exists() and NOTES not in args.output.read_text(encoding="utf-8"):
+        # Everything below the marker is kept; a file without it would lose all its notes.
+        sys.exit(f"{args.output} has no line {NOTES!r}: add it above the notes to keep them")
     tools = ["monitor", "lower bound"] + ([] if args.no_urlwatch else ["urlwatch"])
     # Installed packages carry their bytecode (pip compiled urlwatch's); so does this checkout.
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(HERE.parent / "monitor")])
