@@ -552,24 +552,19 @@ def test_a_footer_paragraph_leaves_a_story_between_brs_counted_whole() -> None:
     assert r.teaser.startswith("Then story") and "comment" not in r.teaser
 
 
-def test_paragraphs_in_an_articles_footer_do_not_count_toward_its_words() -> None:
-    # 18 words of story and a 5-word footer line: under the 20 an <article> must hold
+@pytest.mark.parametrize(
+    ("opening", "closing"),
+    # an <article>; and a page's one `.entry-content`, read only as far as it must be
+    [("<article>", "</article>"), ("<div class='entry-content'>", "</div>")],
+)
+def test_paragraphs_in_an_articles_footer_do_not_count_toward_its_words(
+    opening: str, closing: str
+) -> None:
+    # 18 words of story and a 5-word footer line: under the 20 the container must hold
     story = "".join(f"<p>{said(6, 'story')}</p>" for _ in range(3))
     box = "".join(f"<p>{said(10, 'box')}</p>" for _ in range(2))
     html = page(
-        f"<article>{story}<footer><p>{said(5, 'foot')}</p></footer></article>"
-        f"<div class='box'>{box}</div>"
-    )
-    assert regions(html).teaser.startswith("Then box")
-
-
-def test_a_named_containers_footer_words_do_not_lift_it_over_the_floor() -> None:
-    # the one `.entry-content` of the page, read only as far as it must be: its 18 words of
-    # story and 5 of footer are not the 20 it must hold, whatever order they come in
-    story = "".join(f"<p>{said(6, 'story')}</p>" for _ in range(3))
-    box = "".join(f"<p>{said(10, 'box')}</p>" for _ in range(2))
-    html = page(
-        f"<div class='entry-content'>{story}<footer><p>{said(5, 'foot')}</p></footer></div>"
+        f"{opening}{story}<footer><p>{said(5, 'foot')}</p></footer>{closing}"
         f"<div class='box'>{box}</div>"
     )
     assert regions(html).teaser.startswith("Then box")

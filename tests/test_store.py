@@ -333,22 +333,46 @@ def test_a_check_of_a_source_not_in_the_database_names_it(store: Store) -> None:
         record_checks(store, [CheckResult("nope", "new", NOW, 5, regions=A)], NOBODY)
 
 
-def test_a_full_disk_mid_batch_stores_nothing_of_it_and_fails_every_check(store: Store) -> None:
-    """SQLite rolls the whole transaction back when the database is full: the first check of
-    the batch, which fitted, is not stored either, and is reported so."""
+def _two_sources(store: Store) -> None:
+    """Sources "s" and "t", each with version A as its baseline (versions 1 and 2)."""
     store.sync_sources([("s", "https://example.org/a"), ("t", "https://example.org/b")], NOW)
     store.import_baseline("s", A, NOW)
     store.import_baseline("t", A, NOW)
+
+
+def _too_large_for_the_disk(store: Store) -> list[CheckResult]:
+    """A batch whose first check fits the database and whose second, a 20,000-word teaser,
+    does not: the database is given four pages to grow by."""
     huge = Regions(" ".join(f"word{i}" for i in range(20_000)), A.paywall, A.description, "locked")
-    batch = [
+    pages = store.conn.execute("pragma page_count").fetchone()[0]
+    store.conn.execute(f"pragma max_page_count = {pages + 4}")
+    return [
         CheckResult("s", "changed", NOW, 5, regions=B, comparison=compare(A, B), base_version_id=1),
         CheckResult(
             "t", "changed", NOW, 5, regions=huge, comparison=compare(A, huge), base_version_id=2
         ),
     ]
+
+
+def _change_fails_for(monkeypatch: pytest.MonkeyPatch, failing: str) -> None:
+    """Writing a change of source `failing` fails, as a constraint would: that check's own
+    failure."""
+    insert_change = record._insert_change
+
+    def broken(db: object, result: CheckResult, *args: object, **kwargs: object) -> int:
+        if result.source_id == failing:
+            raise sqlite3.OperationalError("constraint failed")
+        return insert_change(db, result, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(record, "_insert_change", broken)
+
+
+def test_a_full_disk_mid_batch_stores_nothing_of_it_and_fails_every_check(store: Store) -> None:
+    """SQLite rolls the whole transaction back when the database is full: the first check of
+    the batch, which fitted, is not stored either, and is reported so."""
+    _two_sources(store)
     before = _counts(store)
-    pages = store.conn.execute("pragma page_count").fetchone()[0]
-    store.conn.execute(f"pragma max_page_count = {pages + 4}")
+    batch = _too_large_for_the_disk(store)
     answers = record_checks(store, batch, NOBODY)
     assert [type(a).__name__ for a in answers] == ["OperationalError", "OperationalError"]
     assert all("full" in str(a) for a in answers)
@@ -599,17 +623,8 @@ def test_a_store_opened_read_only_refuses_a_pass_at_its_start(tmp_path: Path, st
 def test_a_check_that_fails_in_a_batch_stores_every_other(
     store: Store, monkeypatch: pytest.MonkeyPatch, failing: str
 ) -> None:
-    store.sync_sources([("s", "https://example.org/a"), ("t", "https://example.org/b")], NOW)
-    store.import_baseline("s", A, NOW)
-    store.import_baseline("t", A, NOW)
-    insert_change = record._insert_change
-
-    def broken(db: object, result: CheckResult, *args: object, **kwargs: object) -> int:
-        if result.source_id == failing:
-            raise sqlite3.OperationalError("constraint failed")
-        return insert_change(db, result, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(record, "_insert_change", broken)
+    _two_sources(store)
+    _change_fails_for(monkeypatch, failing)
     batch = [
         CheckResult(
             sid, "changed", NOW, 5, regions=B, comparison=compare(A, B), base_version_id=version
@@ -631,28 +646,10 @@ def test_a_full_disk_after_a_check_failed_on_its_own_still_fails_the_whole_batch
 ) -> None:
     """The batch is recorded again check by check once one check fails on its own; the full
     disk met then is the database's failure, and every check of the batch says so."""
-    store.sync_sources([("s", "https://example.org/a"), ("t", "https://example.org/b")], NOW)
-    store.import_baseline("s", A, NOW)
-    store.import_baseline("t", A, NOW)
-    insert_change = record._insert_change
-
-    def broken(db: object, result: CheckResult, *args: object, **kwargs: object) -> int:
-        if result.source_id == "s":
-            raise sqlite3.OperationalError("constraint failed")
-        return insert_change(db, result, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(record, "_insert_change", broken)
-    huge = Regions(" ".join(f"word{i}" for i in range(20_000)), A.paywall, A.description, "locked")
-    batch = [
-        CheckResult("s", "changed", NOW, 5, regions=B, comparison=compare(A, B), base_version_id=1),
-        CheckResult(
-            "t", "changed", NOW, 5, regions=huge, comparison=compare(A, huge), base_version_id=2
-        ),
-    ]
+    _two_sources(store)
+    _change_fails_for(monkeypatch, "s")
     before = _counts(store)
-    pages = store.conn.execute("pragma page_count").fetchone()[0]
-    store.conn.execute(f"pragma max_page_count = {pages + 4}")
-    answers = record_checks(store, batch, NOBODY)
+    answers = record_checks(store, _too_large_for_the_disk(store), NOBODY)
     assert [type(a).__name__ for a in answers] == ["OperationalError", "OperationalError"]
     assert all("full" in str(a) for a in answers)
     assert _counts(store) == before
