@@ -142,6 +142,34 @@ def test_check_on_a_database_this_user_may_not_write_says_so_in_one_line(
     ]
 
 
+def test_check_beside_a_writer_whose_log_this_user_may_not_write_says_so_before_checking(
+    filled: Path,
+) -> None:
+    """The database file and its folder are open to this user, but a running service of
+    another user holds the `-wal` and `-shm` files it made, which SQLite then lets this user
+    only read (an outside review): the pass is refused at its start, in one line, as on a
+    database this user may not write, not after every page was fetched and none stored."""
+    db = filled / "monitor.db"
+    companions = [filled / "monitor.db-wal", filled / "monitor.db-shm"]
+    service = sqlite3.connect(db)  # makes the -wal and -shm files, and keeps them
+    try:
+        service.execute("select count(*) from sources").fetchall()
+        for companion in companions:
+            companion.chmod(0o444)  # the other user's: this one may read them only
+        if not _cannot_write(companions[1]) or _cannot_write(db):
+            pytest.skip("cannot take write permission away here (no user namespaces as root)")
+        result = _as_reader("check", cwd=filled)
+    finally:
+        service.close()
+        for companion in companions:
+            if companion.exists():
+                companion.chmod(0o644)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"Error: {db}: this user may not write the database (or its folder): nothing can be written"
+    ]
+
+
 @pytest.mark.parametrize("command", [c for c, _, _ in READERS], ids=lambda v: str(v))
 def test_reading_commands_on_an_older_database_this_user_may_not_upgrade_say_so_in_one_line(
     filled: Path, command: list[str]

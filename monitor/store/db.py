@@ -47,14 +47,15 @@ def damage(exc: BaseException, path: Path | str) -> DatabaseDamaged | None:
 
 
 def _writable(path: Path) -> bool:
-    """Whether this process may write the database: the file, and the folder where SQLite
-    makes its `-wal` and `-shm` files (unless they are there already, writable)."""
+    """Whether this process may write the database: the file, its `-wal` and `-shm` files
+    where they exist (a running writer of another user made them: SQLite then lets this one
+    only read), and else the folder where SQLite makes them."""
     if not os.access(path, os.W_OK):
         return False
-    if os.access(path.parent, os.W_OK):
-        return True
     companions = [path.with_name(path.name + end) for end in ("-wal", "-shm")]
-    return all(os.access(c, os.W_OK) for c in companions)
+    if any(c.exists() and not os.access(c, os.W_OK) for c in companions):
+        return False
+    return os.access(path.parent, os.W_OK) or all(c.exists() for c in companions)
 
 
 def _connect_read_only(path: Path, *, snapshot: bool) -> sqlite3.Connection:
