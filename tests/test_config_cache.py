@@ -154,6 +154,19 @@ def test_a_config_whose_captures_changed_just_before_is_not_cached(
     assert _entries(tmp_path) == [] and len(validations) == 2
 
 
+def test_a_config_whose_captures_lie_beside_its_database_is_not_cached(
+    tmp_path: Path, validations: list[Path]
+) -> None:
+    """The database's -wal and -shm files come and go in its folder with every command, so
+    an entry stamped with that folder would be written by each command and read by none (an
+    outside review); captures in a folder of their own are cached (the tests above)."""
+    (tmp_path / "0.txt").write_bytes(SEED_FILES[0].read_bytes())
+    config = write_config(tmp_path, source_block("page-0", "0.txt"), seeds=False)
+    load_settings(config)
+    load_settings(config)
+    assert _entries(tmp_path) == [] and len(validations) == 2
+
+
 def test_a_config_read_through_a_linked_folder_is_not_cached(
     tmp_path: Path, validations: list[Path]
 ) -> None:

@@ -179,6 +179,11 @@ def _write(config: Path, data: bytes, settings: Settings, looked: Looked, starte
     stamps = _stamps(looked)
     if stamps is None:
         return False
+    database = os.path.realpath(settings.monitor.database.parent)
+    if any(os.path.realpath(folder) == database for folder in looked.folders):
+        # SQLite makes and removes the database's -wal and -shm files there with every
+        # command: an entry stamped with that folder would never be read, only written again.
+        return False
     if any(max(s[3], s[4]) > started - RACY_NS for s in stamps):
         return False  # changed while (or just before) it was validated: the answer may be old
     place = folder()
