@@ -16,7 +16,10 @@ from typing import Any
 
 
 class RunningService:
-    def __init__(self, config: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, config: Path, env: dict[str, str] | None = None, *, session: bool = False
+    ) -> None:
+        """`session`: in a process group of its own, as a terminal or systemd starts it."""
         self.config = config
         self.lines: list[dict[str, Any]] = []
         self.raw: list[str] = []
@@ -35,6 +38,7 @@ class RunningService:
             stderr=subprocess.PIPE,
             text=True,
             env=None if env is None else {**os.environ, **env},
+            start_new_session=session,
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()

@@ -7,8 +7,11 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
+import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -404,3 +407,94 @@ def test_unknown_fetch_value_is_refused_naming_the_key(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "fetch: 'chrome'" in result.output
     assert '"browser"' in result.output
+
+
+@needs_chromium
+def test_ctrl_c_on_a_browser_check_records_neither_the_page_loading_nor_the_one_waiting(
+    tmp_path: Path, http: LoopServer
+) -> None:
+    """A terminal's Ctrl-C reaches Chromium too: the page it was loading and the one waiting
+    for `browser_pages` are cancelled, not failed, so they count toward no `failing_after`
+    (an outside review found both stored as failures, with "Source failing" alerts)."""
+    released = threading.Event()
+    body = f"<html><body><article><p>{WORDS}</p></article></body></html>".encode()
+
+    def held(request: object) -> Reply:
+        released.wait(20)
+        return Reply(200, body, {"Content-Type": "text/html"})
+
+    blocks = "".join(
+        source_block(f"page-{i}", http.route(f"/held{i}", held), extra='fetch = "browser"')
+        for i in range(2)
+    )
+    config = write_config(
+        tmp_path,
+        '[monitor]\ntimeout = "20s"\nbrowser_pages = 1\nfailing_after = 1\n'
+        f'[email]\nto = ["desk@example.org"]\n\n{blocks}',
+        seeds=False,
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(config), "check"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal gives it
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (http.hits("/held0") or http.hits("/held1")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert http.hits("/held0") or http.hits("/held1"), "no page was asked for"
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        released.set()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert sorted(line.split()[:2] for line in out.splitlines() if line.startswith("page-")) == [
+        ["page-0", "cancelled"],
+        ["page-1", "cancelled"],
+    ], out
+    db = tmp_path / "monitor.db"
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select count(*) from checks").fetchone() == (0,)
+        assert conn.execute("select count(*) from events").fetchone() == (0,)
+    assert not (tmp_path / "outbox").exists()
+
+
+@needs_chromium
+def test_a_service_stopped_by_a_signal_to_its_process_group_records_no_browser_failure(
+    tmp_path: Path, http: LoopServer
+) -> None:
+    """A terminal's Ctrl-C, or systemd's default stop, reaches Chromium too and ends the page
+    a check is loading: that check is cancelled, not stored as "the browser crashed" and
+    counted toward `failing_after` (an outside review)."""
+    released = threading.Event()
+    body = f"<html><body><article><p>{WORDS}</p></article></body></html>".encode()
+
+    def held(request: object) -> Reply:
+        released.wait(20)
+        return Reply(200, body, {"Content-Type": "text/html"})
+
+    block = source_block("held", http.route("/held", held), extra='fetch = "browser"')
+    config = write_config(
+        tmp_path,
+        f'[monitor]\ninterval = "2s"\ntimeout = "20s"\nfailing_after = 1\n\n{block}',
+        seeds=False,
+    )
+    service = RunningService(config, session=True)
+    try:
+        service.wait_for(lambda: http.hits("/held"))
+        os.killpg(service.proc.pid, signal.SIGINT)
+        assert service.proc.wait(30) == 0
+    finally:
+        released.set()
+        if service.proc.poll() is None:
+            service.proc.kill()
+            service.proc.wait()
+    assert service.events("service stopped")
+    assert not service.events("check", source="held", outcome="error"), service.raw
+    with sqlite3.connect(tmp_path / "monitor.db") as conn:
+        assert conn.execute("select count(*) from checks").fetchone() == (0,)
+        assert conn.execute("select consecutive_failures from sources").fetchall() == [(0,)]

@@ -16,6 +16,8 @@ def test_systemd_unit() -> None:
     assert service["User"] not in ("", "root")
     assert service["ExecStart"].split()[1:3] == ["run", "--log-format"]
     assert service["ExecReload"].endswith("-HUP $MAINPID")
+    # the stop's SIGTERM to monitor alone: to its whole group, it would end Chromium's pages
+    assert service["KillMode"] == "mixed"
 
 
 def test_dockerfile_runs_the_service_unprivileged() -> None:

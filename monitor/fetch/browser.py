@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from monitor.detect.capture import Capture, parse_content_type
 from monitor.detect.rules import ExtractRules
-from monitor.errors import CaptureError
+from monitor.errors import Cancelled, CaptureError
 from monitor.fetch.files import format_size, is_local, read_file
 from monitor.fetch.http import is_private_host
 
@@ -214,7 +214,9 @@ class BrowserFetcher:
     browser starts with the first page asked for and stops with `close`.
 
     `cancel`, shared with the HTTP fetcher, ends the waits of `fetch` at once (Ctrl-C, the
-    service's stop).
+    service's stop). `stopping`, set by the service when its stop begins: a signal sent to
+    the whole process group (a terminal's Ctrl-C, systemd's default) ends Chromium too, and a
+    page it ends then is cancelled, not failed.
     """
 
     def __init__(
@@ -232,6 +234,7 @@ class BrowserFetcher:
         self.max_body = max_body
         self.pages = pages
         self.cancel = cancel if cancel is not None else threading.Event()
+        self.stopping = threading.Event()
         self.args = args  # more Chromium switches (tests map host names to loopback)
         self.launches = 0  # browsers started so far, the first included
         self._slots = threading.BoundedSemaphore(pages)
@@ -264,12 +267,21 @@ class BrowserFetcher:
         if (reason := missing()) is not None:
             raise BrowserUnavailable(reason)
         if self.cancel.is_set():
-            raise CaptureError("cancelled")
+            raise Cancelled("cancelled")
         while not self._slots.acquire(timeout=0.1):
             if self.cancel.is_set():
-                raise CaptureError("cancelled")
+                raise Cancelled("cancelled")
         try:
             return self._wait(self._render(url, allow_private, rules or ExtractRules()))
+        except Cancelled:
+            raise
+        except CaptureError:
+            if self.cancel.is_set() or self.stopping.is_set():
+                # A Ctrl-C or a stop sent to the whole process group ends Chromium's pages
+                # too (aborted, or the browser gone): the stop's doing, not the site's, so
+                # not recorded (`Cancelled`), and counted toward no `failing_after`.
+                raise Cancelled("cancelled: the browser was stopped") from None
+            raise
         finally:
             self._slots.release()
 
@@ -316,7 +328,7 @@ class BrowserFetcher:
                 pass
             if self.cancel.is_set():
                 future.cancel()
-                raise CaptureError("cancelled")
+                raise Cancelled("cancelled")
             if time.monotonic() > ends:
                 future.cancel()
                 self.close()

@@ -149,6 +149,11 @@ class Service:
 
     def _on_stop(self, signum: int, frame: FrameType | None) -> None:
         self._stopping = True
+        app = self._app
+        if app is not None and app.checker.browser is not None:
+            # at once, not when the main loop wakes: a signal to the whole process group ends
+            # Chromium's pages now (`BrowserFetcher.stopping`)
+            app.checker.browser.stopping.set()
         self._wake.set()
 
     def _on_hup(self, signum: int, frame: FrameType | None) -> None:
