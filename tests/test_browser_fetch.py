@@ -498,3 +498,27 @@ def test_a_service_stopped_by_a_signal_to_its_process_group_records_no_browser_f
     with sqlite3.connect(tmp_path / "monitor.db") as conn:
         assert conn.execute("select count(*) from checks").fetchone() == (0,)
         assert conn.execute("select consecutive_failures from sources").fetchall() == [(0,)]
+
+
+@needs_chromium
+def test_a_page_that_never_shows_an_article_says_so_and_where_its_script_went(
+    http: LoopServer,
+) -> None:
+    """Not "a script that never ends?" (the page's own deadline and the load's raced, and the
+    load's always won: an outside review); the sign-in page a script sent the reader to is
+    named."""
+    login = http.static("/login", "<html><body><form><input type=password></form></body></html>")
+    page = http.static(
+        "/article",
+        f"<html><body><script>location.href = {json.dumps(login)}</script></body></html>",
+    )
+    fetcher = BrowserFetcher(timeout=2.0)
+    try:
+        with pytest.raises(CaptureError) as caught:
+            fetcher.fetch(page, allow_private=True)
+    finally:
+        fetcher.close()
+    assert str(caught.value) == (
+        f"the page never showed an article or a paywall notice within 2 s in the browser "
+        f"(it went on to {login})"
+    )

@@ -56,6 +56,8 @@ BLOCKED_TYPES = frozenset({"image", "font", "media"})
 SETTLE = 5.0
 # Closing a page, or the browser, that does not answer within this is a hung browser.
 CLOSE_TIMEOUT = 5.0
+# How long past `timeout` a page's load may run before it is cut whatever it waits for.
+LOAD_MARGIN = 2.0
 LAUNCH_TIMEOUT = 30.0
 # With no page for this long the browser is stopped; the next page starts it again.
 IDLE = 60.0
@@ -467,7 +469,11 @@ class BrowserFetcher:
             await context.route("**/*", lambda route, request: self._route(route, request, policy))
             if not policy.allow_private:
                 await policy.watch(page)
-            return await asyncio.wait_for(self._load(page, url, policy, rules), self.timeout)
+            # A margin over the page's own deadline (`_load`), which says what it waited for:
+            # this one only catches a step that ignored it.
+            return await asyncio.wait_for(
+                self._load(page, url, policy, rules), self.timeout + LOAD_MARGIN
+            )
         except TimeoutError:
             raise CaptureError(
                 f"timed out: the page did not load within {self.timeout:g} s in the browser "
@@ -512,9 +518,11 @@ class BrowserFetcher:
         try:
             await page.wait_for_function(_READY, arg=ready, polling=100, timeout=left())
         except PlaywrightTimeout:
+            # a script that took the reader elsewhere (a sign-in page, say) is named
+            moved = f" (it went on to {page.url})" if page.url != response.url else ""
             raise CaptureError(
                 f"the page never showed an article or a paywall notice within {self.timeout:g} s"
-                " in the browser"
+                f" in the browser{moved}"
             ) from None
         html = await page.content()
         if policy.leaked:
