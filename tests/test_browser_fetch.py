@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -37,6 +37,8 @@ PATH = "/2023/09/scripted-article"
 # What the server sends for the browser to hide: the article beyond the teaser.
 REST = "This paragraph is for members only and the script must never show it to a reader."
 WORDS = " ".join(f"word{i}" for i in range(40))
+# A page whose article alone says enough, and nothing a script changes.
+ARTICLE = f"<html><body><article><p>{WORDS}</p></article></body></html>".encode()
 
 
 def _config(folder: Path, url: str, *, fetch: str = "browser", timeout: str = "5s") -> Path:
@@ -46,6 +48,24 @@ def _config(folder: Path, url: str, *, fetch: str = "browser", timeout: str = "5
         f'[monitor]\ntimeout = "{timeout}"\nconfirm = false\n'
         f'[email]\nto = ["desk@example.org"]\n\n{block}',
     )
+
+
+def _browser_sources(http: LoopServer, route: Callable[[object], Reply], count: int) -> str:
+    """`count` browser sources page-0, page-1, ... each answered by `route`."""
+    return "".join(
+        source_block(f"page-{i}", http.route(f"/p{i}", route), extra='fetch = "browser"')
+        for i in range(count)
+    )
+
+
+def _held_until(released: threading.Event) -> Callable[[object], Reply]:
+    """An answer held until `released` (20 s at most): a page still loading meanwhile."""
+
+    def held(request: object) -> Reply:
+        released.wait(20)
+        return Reply(200, ARTICLE, {"Content-Type": "text/html"})
+
+    return held
 
 
 @pytest.fixture
@@ -336,7 +356,6 @@ def test_no_cookie_is_kept_between_pages(http: LoopServer, browser: BrowserFetch
 def test_browser_pages_are_limited_by_browser_pages(tmp_path: Path, http: LoopServer) -> None:
     lock = threading.Lock()
     state = {"now": 0, "most": 0}
-    body = f"<html><body><article><p>{WORDS}</p></article></body></html>".encode()
 
     def slow(request: object) -> Reply:
         with lock:
@@ -345,12 +364,9 @@ def test_browser_pages_are_limited_by_browser_pages(tmp_path: Path, http: LoopSe
         threading.Event().wait(0.3)
         with lock:
             state["now"] -= 1
-        return Reply(200, body, {"Content-Type": "text/html"})
+        return Reply(200, ARTICLE, {"Content-Type": "text/html"})
 
-    blocks = "".join(
-        source_block(f"page-{i}", http.route(f"/p{i}", slow), extra='fetch = "browser"')
-        for i in range(4)
-    )
+    blocks = _browser_sources(http, slow, 4)
     config = write_config(
         tmp_path,
         "[monitor]\nconcurrency = 4\nper_host = 4\nbrowser_pages = 1\n\n" + blocks,
@@ -417,16 +433,7 @@ def test_ctrl_c_on_a_browser_check_records_neither_the_page_loading_nor_the_one_
     for `browser_pages` are cancelled, not failed, so they count toward no `failing_after`
     (an outside review found both stored as failures, with "Source failing" alerts)."""
     released = threading.Event()
-    body = f"<html><body><article><p>{WORDS}</p></article></body></html>".encode()
-
-    def held(request: object) -> Reply:
-        released.wait(20)
-        return Reply(200, body, {"Content-Type": "text/html"})
-
-    blocks = "".join(
-        source_block(f"page-{i}", http.route(f"/held{i}", held), extra='fetch = "browser"')
-        for i in range(2)
-    )
+    blocks = _browser_sources(http, _held_until(released), 2)
     config = write_config(
         tmp_path,
         '[monitor]\ntimeout = "20s"\nbrowser_pages = 1\nfailing_after = 1\n'
@@ -442,9 +449,9 @@ def test_ctrl_c_on_a_browser_check_records_neither_the_page_loading_nor_the_one_
     )
     try:
         deadline = time.monotonic() + 30
-        while not (http.hits("/held0") or http.hits("/held1")) and time.monotonic() < deadline:
+        while not (http.hits("/p0") or http.hits("/p1")) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert http.hits("/held0") or http.hits("/held1"), "no page was asked for"
+        assert http.hits("/p0") or http.hits("/p1"), "no page was asked for"
         os.killpg(proc.pid, signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     finally:
@@ -471,13 +478,7 @@ def test_a_service_stopped_by_a_signal_to_its_process_group_records_no_browser_f
     a check is loading: that check is cancelled, not stored as "the browser crashed" and
     counted toward `failing_after` (an outside review)."""
     released = threading.Event()
-    body = f"<html><body><article><p>{WORDS}</p></article></body></html>".encode()
-
-    def held(request: object) -> Reply:
-        released.wait(20)
-        return Reply(200, body, {"Content-Type": "text/html"})
-
-    block = source_block("held", http.route("/held", held), extra='fetch = "browser"')
+    block = _browser_sources(http, _held_until(released), 1)
     config = write_config(
         tmp_path,
         f'[monitor]\ninterval = "2s"\ntimeout = "20s"\nfailing_after = 1\n\n{block}',
@@ -485,7 +486,7 @@ def test_a_service_stopped_by_a_signal_to_its_process_group_records_no_browser_f
     )
     service = RunningService(config, session=True)
     try:
-        service.wait_for(lambda: http.hits("/held"))
+        service.wait_for(lambda: http.hits("/p0"))
         os.killpg(service.proc.pid, signal.SIGINT)
         assert service.proc.wait(30) == 0
     finally:
@@ -494,7 +495,7 @@ def test_a_service_stopped_by_a_signal_to_its_process_group_records_no_browser_f
             service.proc.kill()
             service.proc.wait()
     assert service.events("service stopped")
-    assert not service.events("check", source="held", outcome="error"), service.raw
+    assert not service.events("check", source="page-0", outcome="error"), service.raw
     with sqlite3.connect(tmp_path / "monitor.db") as conn:
         assert conn.execute("select count(*) from checks").fetchone() == (0,)
         assert conn.execute("select consecutive_failures from sources").fetchall() == [(0,)]
