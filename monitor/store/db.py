@@ -46,6 +46,11 @@ def damage(exc: BaseException, path: Path | str) -> DatabaseDamaged | None:
     return DatabaseDamaged(str(path), str(exc))
 
 
+def _urls(db: Database) -> dict[str, str]:
+    """Each stored source's url, by its id."""
+    return dict(db.execute("select id, url from sources").fetchall())
+
+
 def _writable(path: Path) -> bool:
     """Whether this process may write the database: the file, its `-wal` and `-shm` files
     where they exist (a running writer of another user made them: SQLite then lets this one
@@ -482,7 +487,7 @@ class Store:
             # start the database's log with before the first check is sent.
             return
         with self.write() as db:
-            known = {r["id"]: r["url"] for r in db.table("sources").rows_where(select="id, url")}
+            known = _urls(db)  # again, under the write lock: another writer may have added
             created = iso(now)
             # `Table.insert_all` converts and chunks each row: 1,000 new sources took 8 ms
             db.conn.executemany(
@@ -509,7 +514,7 @@ class Store:
     def _synced(self, pairs: list[tuple[str, str]]) -> bool:
         """Whether every (id, url) has its row already, with that url."""
         with self.lock:
-            known = dict(self.db.execute("select id, url from sources").fetchall())
+            known = _urls(self.db)
         return all(known.get(source_id) == url for source_id, url in pairs)
 
     def import_baseline(
