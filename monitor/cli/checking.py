@@ -69,6 +69,7 @@ def compare_cmd(
     with domain_errors():
         source = settings.source(source_id) if source_id else None
     rules = source.extract if source else ExtractRules()
+    settle = source.settle if source else None
     browser = browser or (source is not None and source.fetch == "browser")
     if browser and (reason := browser_missing()):
         raise UsageProblem(reason)
@@ -79,7 +80,9 @@ def compare_cmd(
     ):
 
         def read(where: str) -> Capture:
-            return chromium.fetch(where, rules=rules) if browser else fetcher.fetch(where)
+            if browser:
+                return chromium.fetch(where, rules=rules, settle=settle)
+            return fetcher.fetch(where)
 
         which, where = "old", old
         try:

@@ -98,6 +98,7 @@ SOURCE_KEYS = (
     "allow_private",
     "allow_any_path",
     "fetch",
+    "settle",
 )
 EXTRACT_KEYS = ("teaser", "paywall", "description", "markers", "exclude", "min_words")
 TOP_KEYS = ("monitor", "email", "source", "discover", "notify")
@@ -183,6 +184,9 @@ class Source:
     # Redirects to loopback, link-local and private addresses are refused unless this is set.
     allow_private: bool = False
     fetch: str = "http"  # or "browser": the page as headless Chromium renders it
+    # A browser source's page is read once its text has been still this long; None: the
+    # browser's default (`fetch.browser.QUIET`).
+    settle: float | None = None
     # The `[[discover]]` id that found this source; None for a configured one.
     discovered_by: str | None = None
     # The `[[notify]]` targets that take this source's alerts: (target id, kinds; empty: all).
@@ -374,10 +378,11 @@ def _validate_extract(data: object, where: str) -> ExtractRules:
 class _Context:
     """What every source of one config shares, worked out once for all of them."""
 
-    def __init__(self, root: Path, emails: tuple[str, ...], fetch: str) -> None:
+    def __init__(self, root: Path, emails: tuple[str, ...], fetch: str, timeout: float) -> None:
         self.folder = _Folder(root)
         self.emails = emails
         self.fetch = fetch
+        self.timeout = timeout
         self.extracts: dict[object, ExtractRules] = {}
         self.addresses: set[tuple[str, ...]] = set()
 
@@ -434,6 +439,8 @@ def _load_source(
             raise ConfigError(
                 f"{table.key('cron')}: {cron!r} is not a five-field cron expression ({exc})"
             ) from None
+    fetch = _fetch(table, context.fetch)
+    settle = _settle(table, fetch, context.timeout)
     recipients = table.strings("recipients", context.emails)
     if recipients not in context.addresses:
         _check_addresses(recipients, table.key("recipients"))
@@ -447,8 +454,28 @@ def _load_source(
         recipients=recipients,
         extract=_load_extract(table.get("extract", dict, {}), f"{where}.extract", context.extracts),
         allow_private=table.get("allow_private", bool, False),
-        fetch=_fetch(table, context.fetch),
+        fetch=fetch,
+        settle=settle,
     )
+
+
+def _settle(table: Table, fetch: str, timeout: float) -> float | None:
+    raw = table.get("settle", (str, int, float))
+    if raw is None:
+        return None
+    key = table.key("settle")
+    if fetch != "browser":
+        raise ConfigError(
+            f'{key}: only a page read in the browser waits to settle; set fetch = "browser" on '
+            "this source, or remove the key"
+        )
+    settle = parse_duration(raw, key)
+    if settle >= timeout:
+        raise ConfigError(
+            f"{key}: {shown(raw)} is not shorter than monitor.timeout ({timeout:g} s), within "
+            "which the page must be read; lower settle or raise the timeout"
+        )
+    return settle
 
 
 # A host name at the start of a path: "warontherocks.com/2023/…", "www.example.org".
@@ -745,7 +772,7 @@ def _parse(text: str, path: Path) -> tuple[Settings, Looked]:
     # outbox, addressed to the sender when nobody else is named.
     default_to = email.to or ((email.sender,) if email.host is None else ())
     raw_sources = top.get("source", list, [])
-    context = _Context(root, default_to, monitor.fetch)
+    context = _Context(root, default_to, monitor.fetch, monitor.timeout)
     if email.ca_file is not None:
         # Only for what it depends on: `_load_email` found it a file.
         with contextlib.suppress(OSError, ValueError):
@@ -765,7 +792,8 @@ def _parse(text: str, path: Path) -> tuple[Settings, Looked]:
         if source.id in seen:
             raise ConfigError(f"source id {source.id!r} is used twice; ids must be unique")
         seen.add(source.id)
-    discover, notify = _load_discover_notify(top, _Context(root, default_to, "http"))
+    discover_context = _Context(root, default_to, "http", monitor.timeout)
+    discover, notify = _load_discover_notify(top, discover_context)
     if email.host is not None and any(
         d.template is not None and not d.template.recipients for d in discover
     ):

@@ -1802,6 +1802,15 @@ def _says_notice(text: str) -> bool:
     return bool(_notice_wording(text))
 
 
+# The browser asks this of the text of a frame or a shadow root, which a page's HTML lacks.
+says_notice = _says_notice
+# The notices of the common paywall systems, as one selector list.
+KNOWN_NOTICES = _KNOWN_NOTICES
+# The class the browser gives the copy of a notice it found in a frame or a shadow root by its
+# wording: one of `_KNOWN_NOTICES`, so that no page pays for one more selector.
+FOUND_NOTICE = "paywall-notice"
+
+
 def _notice_wording(
     text: str, patterns: tuple[re.Pattern[str], ...] | None = None
 ) -> tuple[re.Pattern[str], ...]:

@@ -1,5 +1,5 @@
 """What a reading of a page depends on besides the page: this package's code and the source's
-extraction rules.
+extraction rules, and for a page read in the browser, how the browser read it.
 
 A version stored by another reading (an upgrade whose extraction differs, a source whose
 `[source.extract]` rules were edited) cannot be compared with a page read now: the difference
@@ -37,8 +37,12 @@ def code_key() -> str | None:
 
 
 @functools.cache
-def reading_key(rules: ExtractRules) -> str:
-    """The key of a reading by this code with `rules`. Without its own sources (`code_key`),
-    this code is told apart by the rules alone: an upgrade is then not noticed."""
+def reading_key(rules: ExtractRules, capture: str = "") -> str:
+    """The key of a reading by this code with `rules`, of a page captured as `capture` says
+    (the browser's way, for a browser source: `fetch.browser.capture_key`). Without its own
+    sources (`code_key`), this code is told apart by the rules alone: an upgrade is then not
+    noticed."""
     text = f"{code_key() or 'code unknown'}\x00{rules!r}"
+    if capture:
+        text += f"\x00{capture}"
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()

@@ -20,14 +20,17 @@ change. A browser that crashes or stops answering is started again for the next 
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import os
 import shutil
 import threading
 import time
 import urllib.parse
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from monitor.detect.capture import Capture, parse_content_type
@@ -39,9 +42,11 @@ from monitor.fetch.http import is_private_host
 if TYPE_CHECKING:
     import asyncio
 
-    from playwright.async_api import Browser, Page, Playwright, Request, Route
+    from playwright.async_api import Browser, Frame, Page, Playwright, Request, Route
 
 T = TypeVar("T")
+U = TypeVar("U")
+V = TypeVar("V")
 
 INSTALL_HINT = (
     "pip install 'monitor[browser]' (Playwright) and the system Chromium "
@@ -50,14 +55,35 @@ INSTALL_HINT = (
 # Requests a reader's page makes that never carry the teaser or the notice: blocked, so a
 # browser check costs less and leaks less.
 BLOCKED_TYPES = frozenset({"image", "font", "media"})
+# How long the `load` event is waited for. One hung third-party script or frame (an ad server
+# that never answers) holds it for ever while the article is on screen: past this, the page is
+# read once its text is still (`QUIET`).
+LOAD_WAIT = 5.0
 # How long to wait for the network to go quiet after the load event: paywall scripts ask a
 # server whether the reader may read before they cut the text. Pages that poll never go
 # quiet, so this is bounded, and waiting it out is no failure.
 SETTLE = 5.0
+# How long the page's text must stay still before it is read (a source's `settle` overrides
+# it). A script may draw the article bit by bit, fill a notice placeholder, or add or remove a
+# notice on a timer, with no request the network wait would see: a page read part-way gives
+# false changes ("Teaser cut moved") and misses edits to what came later.
+QUIET = 2.0
+# A page whose text never stays still (a ticking clock, a carousel) is read this many times
+# `settle` after it showed its article or notice, and no sooner than `QUIET_FLOOR`.
+QUIET_CAP = 3
+QUIET_FLOOR = 6.0
+# A page that shows neither an article nor a notice is read once its text has been still this
+# long (or `settle`, if longer): a soft 404, a sign-in page, a consent page. Extraction then
+# says what it is, as it does over HTTP, rather than the page waiting out the whole timeout.
+UNREADY_QUIET = 5.0
+# How long a frame or a shadow root is given to show its text before the page is read without
+# it (a frame still loading does not answer).
+FRAME_WAIT = 1.0
 # Closing a page, or the browser, that does not answer within this is a hung browser.
 CLOSE_TIMEOUT = 5.0
-# How long past `timeout` a page's load may run before it is cut whatever it waits for.
-LOAD_MARGIN = 2.0
+# How long past `timeout` a page's load may run before it is cut whatever it waits for: time
+# to copy frames (`FRAME_WAIT`) and take the page's HTML once the wait has ended.
+LOAD_MARGIN = 5.0
 LAUNCH_TIMEOUT = 30.0
 # With no page for this long the browser is stopped; the next page starts it again.
 IDLE = 60.0
@@ -74,18 +100,121 @@ _ARGS = (
     # redirects of cross-site frames too (see `_Policy`).
     "--disable-site-isolation-trials",
 )
-# Whether the article or the notice is on the page yet: a paywall selector or marker matches,
-# or a teaser container holds at least `min_words` words. Selectors are valid for selectolax;
-# one the browser refuses is skipped.
-_READY = """([teaser, paywall, markers, minWords]) => {
+# When the page's text last changed: run in every document before its own scripts, so that
+# the time the page was already still counts. Changes to the document's head, and nodes that
+# show no text (scripts that ad loaders add all the time, styles), are not changes; attributes
+# (animations, classes) are not watched.
+_WATCH = """(() => {
+  if (window.__monitorQuiet) return;
+  const state = { last: performance.now(), readySince: null };
+  const unseen = new Set(["SCRIPT", "STYLE", "LINK", "META", "NOSCRIPT", "TEMPLATE"]);
+  const shows = (n) => !(unseen.has(n.nodeName) || (n.nodeType === 3 && !n.data.trim()));
+  const inHead = (n) => document.head !== null && document.head.contains(n);
+  new MutationObserver((records) => {
+    for (const r of records) {
+      if (inHead(r.target)) continue;
+      const moved = r.type === "characterData"
+        ? !(r.target.parentNode && unseen.has(r.target.parentNode.nodeName))
+        : [...r.addedNodes].some(shows) || [...r.removedNodes].some(shows);
+      if (moved) { state.last = performance.now(); return; }
+    }
+  }).observe(document, { childList: true, subtree: true, characterData: true });
+  Object.defineProperty(window, "__monitorQuiet", { value: state });
+})();"""
+# Whether to read the page now. Shown: a paywall selector matches an element with text (or a
+# frame: Piano draws its offer in one), a marker is in the text, or a teaser container holds at
+# least `min_words` words. Then it is read once its text has been still for `quiet` ms, or
+# `cap` ms after it was first shown; a page that never shows either, once its text has been
+# still for `unready` ms. Selectors are valid for selectolax; one the browser refuses is skipped.
+_READY = (
+    """([teaser, paywall, markers, minWords, quiet, cap, unready]) => {
+  if (!window.__monitorQuiet) """
+    + _WATCH
+    + """
+  const state = window.__monitorQuiet;
+  const now = performance.now();
+  const still = now - state.last;
   const find = (s) => { try { return document.querySelector(s); } catch (e) { return null; } };
-  if (paywall.some((s) => find(s) !== null)) return true;
   const text = document.body ? document.body.innerText : "";
-  if (markers.some((m) => text.includes(m))) return true;
-  return teaser.some((s) => {
-    const el = find(s);
-    return el !== null && el.innerText.split(/\\s+/).filter(Boolean).length >= minWords;
-  });
+  const shown = paywall.some((s) => {
+      const el = find(s);
+      return el !== null && (el.innerText.trim() !== "" || el.querySelector("iframe") !== null);
+    })
+    || markers.some((m) => text.includes(m))
+    || teaser.some((s) => {
+      const el = find(s);
+      return el !== null && el.innerText.split(/\\s+/).filter(Boolean).length >= minWords;
+    });
+  if (!shown) return still >= unready;
+  if (state.readySince === null) state.readySince = now;
+  return still >= quiet || now - state.readySince >= cap;
+}"""
+)
+# The open shadow roots of a document, outermost first, each with its text and that of the
+# roots inside it (kept on the document for `_FLATTEN`).
+_SHADOWS = """() => {
+  const hosts = [];
+  const walk = (root) => {
+    for (const el of root.querySelectorAll("*")) {
+      if (el.shadowRoot) { hosts.push(el); walk(el.shadowRoot); }
+    }
+  };
+  walk(document);
+  const text = (root) => {
+    let out = "";
+    for (const n of root.childNodes) {
+      if (n.nodeName === "STYLE" || n.nodeName === "SCRIPT") continue;
+      out += " " + (n.nodeType === 1 ? n.innerText || n.textContent : n.textContent);
+    }
+    for (const el of root.querySelectorAll("*")) {
+      if (el.shadowRoot) out += " " + text(el.shadowRoot);
+    }
+    return out;
+  };
+  document.__monitorHosts = hosts;
+  return hosts.map((h) => text(h.shadowRoot));
+}"""
+# A copy of the shadow roots picked (by index in `_SHADOWS`' list), and of every root inside
+# them, put into their hosts as plain elements: the page's HTML does not hold a shadow root.
+# Innermost first, so that an outer copy holds the inner ones. A picked one is given the class
+# `mark`, if any (see `_inline`).
+_FLATTEN = """([picked, mark]) => {
+  const hosts = document.__monitorHosts || [];
+  const chosen = new Set(picked.map((i) => hosts[i]));
+  const within = (el) => {
+    for (let h = el; h; h = h.getRootNode().host) if (chosen.has(h)) return true;
+    return false;
+  };
+  for (const host of [...hosts].reverse()) {
+    if (!within(host)) continue;
+    const copy = document.createElement("div");
+    copy.setAttribute("data-monitor-shadow", "");
+    if (mark && picked.includes(hosts.indexOf(host))) copy.className = mark;
+    for (const n of host.shadowRoot.childNodes) copy.append(n.cloneNode(true));
+    host.append(copy);
+  }
+}"""
+# A document's text (its shadow roots' come from `_SHADOWS`).
+_TEXT = '() => document.body ? document.body.innerText : ""'
+# A frame's body as HTML, without what shows no text.
+_FRAME_HTML = """() => {
+  if (!document.body) return "";
+  const copy = document.body.cloneNode(true);
+  copy.querySelectorAll("script, style, noscript, template").forEach((n) => n.remove());
+  return copy.innerHTML;
+}"""
+# Whether a frame's element stands in a notice the rules name (Piano's `.tp-modal`).
+_IN_NOTICE = """(el, selectors) => selectors.some((s) => {
+  try { return el.closest(s) !== null; } catch (e) { return false; }
+})"""
+# A frame's content, put beside its element in the page that holds it (an iframe's own
+# children are text to an HTML parser), with the class `mark`, if any.
+_PUT_AFTER = """(el, [html, mark]) => {
+  const copy = document.createElement("div");
+  copy.setAttribute("data-monitor-frame", "");
+  if (mark) copy.className = mark;
+  copy.innerHTML = html;
+  el.after(copy);
 }"""
 
 _NET_ERRORS = {
@@ -108,6 +237,19 @@ _NET_ERRORS = {
 
 class BrowserUnavailable(CaptureError):
     """Playwright or Chromium is missing: every browser source fails until it is installed."""
+
+
+@functools.cache
+def capture_key(settle: float | None) -> str:
+    """What a browser source's reading depends on besides the page, the detection code and its
+    rules: this module's code (when it reads a page, what it copies into it) and the source's
+    `settle`. A version read otherwise is not compared with a page read now (see
+    `detect.reading`)."""
+    try:
+        code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    except OSError:
+        code = "code unknown"
+    return f"{code}/{settle!r}"
 
 
 def find_chromium() -> str | None:
@@ -261,9 +403,12 @@ class BrowserFetcher:
         last_modified: str | None = None,
         allow_private: bool | None = None,
         rules: ExtractRules | None = None,
+        settle: float | None = None,
     ) -> Capture:
-        """The page at `url` as the browser renders it. `etag` and `last_modified` are
-        ignored: the rendered page depends on more than the document they describe."""
+        """The page at `url` as the browser renders it, read once its text has been still
+        for `settle` seconds (by default `QUIET`, or a quarter of the timeout if less).
+        `etag` and `last_modified` are ignored: the rendered page depends on more than the
+        document they describe."""
         if is_local(url):
             return read_file(url, self.max_body)  # a saved capture runs no script
         if (reason := missing()) is not None:
@@ -274,7 +419,11 @@ class BrowserFetcher:
             if self.cancel.is_set():
                 raise Cancelled("cancelled")
         try:
-            return self._wait(self._render(url, allow_private, rules or ExtractRules()))
+            if settle is None:
+                # a short timeout leaves time to read the page once still
+                settle = min(QUIET, self.timeout / 4)
+            work = self._render(url, allow_private, rules or ExtractRules(), settle)
+            return self._wait(work)
         except Cancelled:
             raise
         except CaptureError:
@@ -418,10 +567,12 @@ class BrowserFetcher:
                 await asyncio.wait_for(context.close(), CLOSE_TIMEOUT)
         return f"Chromium {browser.version}"
 
-    async def _render(self, url: str, allow_private: bool | None, rules: ExtractRules) -> Capture:
+    async def _render(
+        self, url: str, allow_private: bool | None, rules: ExtractRules, settle: float
+    ) -> Capture:
         self._active += 1
         try:
-            return await self._render_page(url, allow_private, rules)
+            return await self._render_page(url, allow_private, rules, settle)
         finally:
             self._active -= 1
             self._idle_since = time.monotonic()
@@ -443,7 +594,7 @@ class BrowserFetcher:
                 await self._shutdown()
 
     async def _render_page(
-        self, url: str, allow_private: bool | None, rules: ExtractRules
+        self, url: str, allow_private: bool | None, rules: ExtractRules, settle: float
     ) -> Capture:
         from playwright.async_api import Error as PlaywrightError
 
@@ -465,6 +616,7 @@ class BrowserFetcher:
             raise CaptureError(f"the browser crashed: {_first_line(exc)}") from None
         try:
             context.set_default_timeout(self.timeout * 1000)
+            await context.add_init_script(_WATCH)
             page = await context.new_page()
             await context.route("**/*", lambda route, request: self._route(route, request, policy))
             if not policy.allow_private:
@@ -472,7 +624,7 @@ class BrowserFetcher:
             # A margin over the page's own deadline (`_load`), which says what it waited for:
             # this one only catches a step that ignored it.
             return await asyncio.wait_for(
-                self._load(page, url, policy, rules), self.timeout + LOAD_MARGIN
+                self._load(page, url, policy, rules, settle), self.timeout + LOAD_MARGIN
             )
         except TimeoutError:
             raise CaptureError(
@@ -488,7 +640,9 @@ class BrowserFetcher:
                 # A context that will not close is a browser in trouble: start a new one.
                 await self._drop_browser()
 
-    async def _load(self, page: Page, url: str, policy: _Policy, rules: ExtractRules) -> Capture:
+    async def _load(
+        self, page: Page, url: str, policy: _Policy, rules: ExtractRules, settle: float
+    ) -> Capture:
         from playwright.async_api import TimeoutError as PlaywrightTimeout
 
         ends = time.monotonic() + self.timeout
@@ -498,7 +652,7 @@ class BrowserFetcher:
             return 1000 * (remaining if cap is None else min(cap, remaining))
 
         try:
-            response = await page.goto(url, wait_until="load", timeout=left())
+            response = await page.goto(url, wait_until="domcontentloaded", timeout=left())
         except PlaywrightTimeout:
             raise TimeoutError from None
         if response is None:  # pragma: no cover - only for same-document navigations
@@ -512,18 +666,39 @@ class BrowserFetcher:
             body = await response.body()
             self._bound(len(body))
             return Capture(page.url, body, status, media_type, charset)
-        with contextlib.suppress(PlaywrightTimeout):
-            await page.wait_for_load_state("networkidle", timeout=left(SETTLE))
-        ready = [list(rules.teaser), list(rules.paywall), list(rules.markers), rules.min_words]
+        # Neither wait is a failure when cut short: what they wait for may never come. With
+        # no `load`, a request is still open: the network will not go quiet either.
+        try:
+            await page.wait_for_load_state("load", timeout=left(LOAD_WAIT))
+        except PlaywrightTimeout:
+            pass
+        else:
+            with contextlib.suppress(PlaywrightTimeout):
+                await page.wait_for_load_state("networkidle", timeout=left(SETTLE))
+        ready = [
+            list(rules.teaser),
+            list(rules.paywall),
+            list(rules.markers),
+            rules.min_words,
+            1000 * settle,
+            1000 * max(QUIET_CAP * settle, QUIET_FLOOR),
+            1000 * max(UNREADY_QUIET, settle),
+        ]
         try:
             await page.wait_for_function(_READY, arg=ready, polling=100, timeout=left())
         except PlaywrightTimeout:
-            # a script that took the reader elsewhere (a sign-in page, say) is named
-            moved = f" (it went on to {page.url})" if page.url != response.url else ""
-            raise CaptureError(
-                f"the page never showed an article or a paywall notice within {self.timeout:g} s"
-                f" in the browser{moved}"
-            ) from None
+            # A page that shows its article but never stays still within the timeout (a
+            # ticking clock, a settle near the timeout) is read as it stands.
+            shown = [*ready[:4], 0, 0, float("inf")]
+            # a page whose script holds its thread does not answer: "a script that never ends?"
+            if not await asyncio.wait_for(page.evaluate(_READY, shown), FRAME_WAIT):
+                # a script that took the reader elsewhere (a sign-in page, say) is named
+                moved = f" (it went on to {page.url})" if page.url != response.url else ""
+                raise CaptureError(
+                    f"the page never showed an article or a paywall notice within "
+                    f"{self.timeout:g} s in the browser{moved}"
+                ) from None
+        await _inline(page, rules)
         html = await page.content()
         if policy.leaked:
             raise CaptureError(policy.leaked)
@@ -566,6 +741,67 @@ class BrowserFetcher:
             code = text.split("net::", 1)[1].split()[0]
             return CaptureError(f"cannot load {url} in the browser: TLS failed ({code})")
         return CaptureError(f"cannot load {url} in the browser: {text}")
+
+
+async def _inline(page: Page, rules: ExtractRules) -> None:
+    """Put into the page's HTML what a reader sees of a notice in a frame or an open shadow
+    root, which the page's HTML does not hold: Piano draws its offer in an iframe, web
+    components keep their text in a shadow root. Only those that hold a notice: an ad's frame
+    or a widget's shadow root would bring text that changes on every request."""
+    # what extraction looks for
+    from monitor.detect.extract import FOUND_NOTICE, KNOWN_NOTICES, says_notice
+
+    def notice(text: str) -> bool:
+        return says_notice(text) or any(marker in text for marker in rules.markers)
+
+    holders = [*rules.paywall, KNOWN_NOTICES]
+
+    async def pick(frame: Frame) -> tuple[Frame, bool] | None:
+        shadows: list[str] = await frame.evaluate(_SHADOWS)
+        said = notice(" ".join([await frame.evaluate(_TEXT), *shadows]))
+        if said or await (await frame.frame_element()).evaluate(_IN_NOTICE, holders):
+            return frame, said
+        return None
+
+    # A frame still loading (an ad server that never answers) does not answer either: it is
+    # left out after FRAME_WAIT, as is one that went away meanwhile.
+    frames = [frame for frame in page.frames if frame.parent_frame is not None]
+    picked = [found for found in await _each(pick, frames) if found is not None]
+    # Innermost first: a frame's own frames are in its HTML before it is copied.
+    for frame, said in sorted(picked, key=lambda found: _depth(found[0]), reverse=True):
+        await _each(_copy_frame, [(frame, FOUND_NOTICE if said else "")])
+    shadows = await page.evaluate(_SHADOWS)
+    if shadows:
+        chosen = [i for i, text in enumerate(shadows) if notice(text)]
+        await page.evaluate(_FLATTEN, [chosen, FOUND_NOTICE])
+
+
+async def _copy_frame(job: tuple[Frame, str]) -> None:
+    frame, mark = job
+    element = await frame.frame_element()
+    shadows: list[str] = await frame.evaluate(_SHADOWS)
+    await frame.evaluate(_FLATTEN, [list(range(len(shadows))), ""])
+    await element.evaluate(_PUT_AFTER, [await frame.evaluate(_FRAME_HTML), mark])
+
+
+async def _each(work: Callable[[U], Coroutine[Any, Any, V]], items: list[U]) -> list[V | None]:
+    """`work` on every item at once, each given `FRAME_WAIT` s: None for one that failed."""
+    from playwright.async_api import Error as PlaywrightError
+
+    async def bounded(item: U) -> V | None:
+        try:
+            return await asyncio.wait_for(work(item), FRAME_WAIT)
+        except (TimeoutError, PlaywrightError):
+            return None
+
+    return list(await asyncio.gather(*(bounded(item) for item in items)))
+
+
+def _depth(frame: Frame) -> int:
+    depth = 0
+    while (parent := frame.parent_frame) is not None:
+        depth, frame = depth + 1, parent
+    return depth
 
 
 def _first_line(exc: Exception) -> str:

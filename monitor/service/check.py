@@ -25,6 +25,7 @@ from monitor.config.settings import Source
 from monitor.detect.reading import reading_key
 from monitor.errors import CaptureError
 from monitor.fetch import Fetcher
+from monitor.fetch.browser import capture_key
 from monitor.service.inflight import InFlight
 from monitor.service.observe import (
     Job,
@@ -133,7 +134,7 @@ class Checker:
 
     def prepare(self, source: Source, *, dry_run: bool) -> Job:
         """Read the stored state; on a first check, import the baseline (not in a dry run)."""
-        key = reading_key(source.extract)
+        key = _reading_key(source)
         state = self.store.state(source.id)
         current = state.current
         if current is not None and _baseline_read_otherwise(source, state, key):
@@ -316,13 +317,13 @@ class Checker:
                     source,
                     None,
                     confirm_after=self._confirm_in_worker,
-                    reading=reading_key(source.extract),
+                    reading=_reading_key(source),
                 )
             elif state is None or state.fingerprint is None:
                 yield replace(
                     self.prepare(source, dry_run=dry_run), confirm_after=self._confirm_in_worker
                 )
-            elif state.reading != (key := reading_key(source.extract)) and source.baseline:
+            elif state.reading != (key := _reading_key(source)) and source.baseline:
                 # perhaps a baseline made by another reading: see `prepare`
                 yield replace(
                     self.prepare(source, dry_run=dry_run), confirm_after=self._confirm_in_worker
@@ -575,3 +576,10 @@ def _in_process(jobs: list[Job], started_at: datetime) -> list[CheckResult]:
     from monitor.service.workers import observe_many
 
     return observe_many(jobs, started_at)
+
+
+def _reading_key(source: Source) -> str:
+    if source.fetch == "browser":
+        # what the browser waits for and copies into the page makes the reading too
+        return reading_key(source.extract, capture_key(source.settle))
+    return reading_key(source.extract)

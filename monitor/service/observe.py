@@ -88,7 +88,9 @@ def fetch_source(
         if source.fetch == "browser":
             if browser is None:  # pragma: no cover - browser sources are checked in the parent
                 raise CaptureError('fetch = "browser": no browser in this process')
-            return browser.fetch(source.url, allow_private=allow_private, rules=source.extract)
+            return browser.fetch(
+                source.url, allow_private=allow_private, rules=source.extract, settle=source.settle
+            )
         return fetcher.fetch(
             source.url, etag=etag, last_modified=last_modified, allow_private=allow_private
         )
