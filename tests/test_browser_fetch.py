@@ -25,6 +25,7 @@ from monitor.errors import CaptureError
 from monitor.fetch.browser import BrowserFetcher
 
 from .conftest import SEED_FILES, run, source_block, write_config
+from .process_helpers import descendants, running
 from .server import LoopServer, Reply
 from .service_helpers import RunningService
 
@@ -468,6 +469,50 @@ def test_ctrl_c_on_a_browser_check_records_neither_the_page_loading_nor_the_one_
         assert conn.execute("select count(*) from checks").fetchone() == (0,)
         assert conn.execute("select count(*) from events").fetchone() == (0,)
     assert not (tmp_path / "outbox").exists()
+
+
+@needs_chromium
+def test_sigterm_to_check_cancels_the_browser_page_and_leaves_no_browser_behind(
+    tmp_path: Path, http: LoopServer
+) -> None:
+    """Left to SIGTERM's default, `check` ended at once and its Chromium lived on for 3 to 15 s
+    (an outside review): it now stops as after Ctrl-C and closes the browser itself."""
+    released = threading.Event()
+    config = write_config(
+        tmp_path,
+        f'[monitor]\ntimeout = "20s"\n\n{_browser_sources(http, _held_until(released), 1)}',
+        seeds=False,
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(config), "check"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    below: set[int] = set()
+    try:
+        deadline = time.monotonic() + 30
+        while not http.hits("/p0") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert http.hits("/p0"), "the page was not asked for"
+        below = descendants(proc.pid)
+        assert below, "no browser process under the check"
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+        left = [pid for pid in below if running(pid)]
+    finally:
+        released.set()
+        for pid in {proc.pid} | below:
+            if running(pid):
+                os.kill(pid, signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == 143, err
+    assert [line.split()[:2] for line in out.splitlines() if line.startswith("page-")] == [
+        ["page-0", "cancelled"]
+    ], out
+    assert left == [], "browser processes outlived the check"
+    with sqlite3.connect(tmp_path / "monitor.db") as conn:
+        assert conn.execute("select count(*) from checks").fetchone() == (0,)
 
 
 @needs_chromium

@@ -121,16 +121,17 @@ def started_workers(check: Check, site: SlowSite) -> set[int]:
 
 
 @pytest.mark.skipif(not HAVE_PROC, reason="reads /proc")
-def test_ctrl_c_in_worker_processes_records_what_finished_and_leaves_no_process(
-    slow_check: tuple[Check, SlowSite, Path],
+@pytest.mark.parametrize(("sent", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_or_sigterm_in_worker_processes_records_what_finished_and_leaves_no_process(
+    slow_check: tuple[Check, SlowSite, Path], sent: signal.Signals, status: int
 ) -> None:
     check, site, db = slow_check
     below = started_workers(check, site)
     answered = site.answered
     time.sleep(0.5)  # the pages answered so far are read and compared meanwhile
-    check.proc.send_signal(signal.SIGINT)
+    check.proc.send_signal(sent)
     out, err = check.wait(60)
-    assert check.proc.returncode == 130, err
+    assert check.proc.returncode == status, err
     stored = rows(db, "select outcome from checks")
     # every page answered before Ctrl-C is stored, though its worker's unit was not finished
     assert len(stored) >= answered
@@ -143,6 +144,47 @@ def test_ctrl_c_in_worker_processes_records_what_finished_and_leaves_no_process(
     assert int(summary[1]) == len(stored) and int(summary[2]) == SOURCES
     assert int(summary[3]) == SOURCES - len(stored)
     assert f"{SOURCES - len(stored)} cancelled" in out  # the summary line counts them
+    assert wait_until(lambda: not any(running(p) for p in below), 15), below
+
+
+@pytest.mark.skipif(not HAVE_PROC, reason="reads /proc")
+def test_sigterm_to_the_process_group_keeps_what_was_checked_and_says_the_workers_ended(
+    http: LoopServer, seed_articles: list[Article], tmp_path: Path
+) -> None:
+    """`timeout` and systemd signal the whole group: the workers end at once (they must, for
+    the pool can end them only by SIGTERM), and the pass says so, keeping what it stored."""
+    site = SlowSite(http, render(seed_articles[0]).encode())
+    blocks = "".join(source_block(f"p{i}", url) for i, url in enumerate(site.urls))
+    config = write_config(
+        tmp_path, '[monitor]\ntimeout = "20s"\nretries = 0\nper_host = 2\n\n' + blocks
+    )
+    folder = config.parent
+    with (folder / "out.txt").open("w") as out, (folder / "err.txt").open("w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "--config", str(config), "check"],
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+        )
+    below: set[int] = set()
+    try:
+        assert wait_until(lambda: site.answered >= 4, 60), "the pass did not get going"
+        below = descendants(proc.pid)
+        assert len(below) >= 2, "the pass did not use worker processes"
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(60)
+    finally:
+        for pid in {proc.pid} | below:
+            if running(pid):
+                os.kill(pid, signal.SIGKILL)
+        proc.wait()
+    message = (folder / "err.txt").read_text()
+    assert proc.returncode == 143, message
+    assert "the worker processes were stopped by the signal too; what was checked is kept" in (
+        message
+    )
+    stored = rows(tmp_path / "monitor.db", "select outcome from checks")
+    assert {outcome for (outcome,) in stored} <= {"new"}
     assert wait_until(lambda: not any(running(p) for p in below), 15), below
 
 

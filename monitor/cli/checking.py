@@ -15,7 +15,6 @@ import click
 from monitor.app import open_app, open_browser, open_fetcher, open_store
 from monitor.cli.common import (
     EXIT_FAILED,
-    EXIT_INTERRUPTED,
     Context,
     UsageProblem,
     config_option,
@@ -178,7 +177,7 @@ def check_cmd(
         click.echo(summary_line(outcomes, took))
     if delivery is not None:
         report_delivery(delivery, settings, stderr=as_json)
-    if interrupted:
+    if interrupted is not None:
         total, cut = outcomes.total(), outcomes["cancelled"]
         kept = "" if dry_run else " (stored)"
         click.echo(
@@ -186,7 +185,7 @@ def check_cmd(
             "cancelled (not recorded); run `monitor check` again to check them",
             err=True,
         )
-        sys.exit(EXIT_INTERRUPTED)
+        sys.exit(interrupted)
     if discovery_failed or outcomes["error"]:
         sys.exit(EXIT_FAILED)
 
