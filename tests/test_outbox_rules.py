@@ -159,6 +159,7 @@ def test_a_rounds_summary_counts_every_outcome_of_email_and_notify_targets(
         config.write_text(config.read_text() + "\n" + targets)
         result = check_a_change(config, pages, seed_articles[0])
     # email: 1 sent, 2 refused for good, 1 busy; notify: 1 accepted, 1 given up, 1 to retry
+    assert result.exit_code == 1  # alerts given up on for good fail the check
     assert (
         "alerts: 1 email sent, 1 to notify targets, 2 waiting to be retried, "
         "3 failed (see `monitor alerts --failed`)" in result.output
@@ -183,6 +184,7 @@ def test_a_server_that_is_down_leaves_every_alert_of_the_round_waiting(
 ) -> None:
     config = email_config(tmp_path, pages, plain_smtp(free_port()) + to(DESK, "a@x.org", "b@x.org"))
     result = check_a_change(config, pages, seed_articles[0])
+    assert result.exit_code == 0  # waiting alerts are not lost: no failure yet
     assert "alerts: 0 emails sent, 3 waiting to be retried" in result.output
     # each round (the last one, and one in the background if the pass queued its alerts in
     # time) stopped at its first lost connection: no alert tried twice, and not all of them

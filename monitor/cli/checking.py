@@ -186,7 +186,10 @@ def check_cmd(
             err=True,
         )
         sys.exit(interrupted)
-    if discovery_failed or outcomes["error"]:
+    # An alert given up on for good is lost to its reader unless someone looks: a cron job or
+    # a systemd timer shows a failed exit, not a line of output.
+    alerts_failed = delivery is not None and delivery.failed > 0
+    if discovery_failed or outcomes["error"] or alerts_failed:
         sys.exit(EXIT_FAILED)
 
 
