@@ -202,3 +202,15 @@ def test_a_bad_address_names_its_own_key(
 def test_a_baseline_that_is_a_folder_is_refused_as_a_folder(tmp_path: Path) -> None:
     output = refused(tmp_path, source("http://127.0.0.1:9/a") + 'baseline = "."\n')
     assert "source[1] (id 'a').baseline: '.' is a folder, not a capture file" in output
+
+
+@pytest.mark.parametrize("url", ["pages", "file://{folder}/pages"])
+def test_a_url_that_is_a_folder_is_refused_before_anything_is_written(
+    tmp_path: Path, url: str
+) -> None:
+    """It was refused only at check time, as a failed check on every pass."""
+    (tmp_path / "pages").mkdir()
+    output = refused(tmp_path, source(url.format(folder=tmp_path)))
+    assert f"source[1] (id 'a').url: {url.format(folder=tmp_path)!r} is a folder" in output
+    assert "not a capture file; name the file inside it" in output
+    assert not (tmp_path / "monitor.db").exists()

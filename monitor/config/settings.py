@@ -525,6 +525,10 @@ def _capture_file(url: str, folder: _Folder, table: Table) -> str:
             f"{key}: {url!r} is read as a file beside the config, and there is none; "
             f"did you mean '{_scheme_for(url)}://{url}'?"
         )
+    if exists and os.path.isdir(resolved):  # noqa: PTH112 (as above)
+        raise ConfigError(
+            f"{key}: {url!r} is a folder, not a capture file; name the file inside it"
+        )
     if not anywhere and not folder.contains(resolved):
         raise ConfigError(
             f"{key}: {url!r} is a file outside the config's folder {root}; move the capture "
