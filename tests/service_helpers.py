@@ -17,9 +17,15 @@ from typing import Any
 
 class RunningService:
     def __init__(
-        self, config: Path, env: dict[str, str] | None = None, *, session: bool = False
+        self,
+        config: Path,
+        env: dict[str, str] | None = None,
+        *,
+        session: bool = False,
+        cwd: Path | None = None,
     ) -> None:
-        """`session`: in a process group of its own, as a terminal or systemd starts it."""
+        """`session`: in a process group of its own, as a terminal or systemd starts it.
+        `cwd`: where it runs (`python -m` looks for the package there first)."""
         self.config = config
         self.lines: list[dict[str, Any]] = []
         self.raw: list[str] = []
@@ -39,6 +45,7 @@ class RunningService:
             text=True,
             env=None if env is None else {**os.environ, **env},
             start_new_session=session,
+            cwd=cwd,
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()

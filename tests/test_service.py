@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import monitor
 from monitor.demo.site import Article, render
 
 from .conftest import SEED_FILES, source_block, write_config
@@ -210,3 +212,33 @@ def test_sighup_that_removes_a_source_stops_its_checks_and_keeps_the_others(
     service.wait_for(lambda: len(http.hits("/kept")) >= after + 5)
     assert len(http.hits("/gone")) == gone_hits
     assert service.stop() == 0
+
+
+@pytest.mark.parametrize("edited", ["detect/extract.py", "fetch/browser.py"])
+def test_a_service_whose_code_is_upgraded_under_it_stops_to_be_started_again(
+    tmp_path: Path, edited: str
+) -> None:
+    """Left running beside a newer `monitor check`, the two would take each other's readings
+    for another reading's and re-read every page as a new reference, reporting no edit."""
+    installed = tmp_path / "site"
+    shutil.copytree(
+        Path(monitor.__file__).parent,
+        installed / "monitor",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    config = write_config(tmp_path, '[monitor]\ninterval = "1h"\n')
+    # run elsewhere than in the checkout, whose package `python -m` would find first
+    service = RunningService(config, env={"PYTHONPATH": str(installed)}, cwd=tmp_path)
+    try:
+        service.wait_for(lambda: service.events("service started"))
+        with (installed / "monitor" / edited).open("a") as code:
+            code.write("\n# a new version\n")
+        assert service.proc.wait(30) == 75
+    finally:
+        if service.proc.poll() is None:
+            service.proc.kill()
+            service.proc.wait()
+    upgraded = "monitor was upgraded while this service ran: stopping, to be started again"
+    [line] = [e for e in service.lines if str(e.get("event", "")).startswith(upgraded)]
+    assert line["exit"] == 75
+    assert service.events("service stopped")

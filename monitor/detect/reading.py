@@ -25,6 +25,12 @@ def code_key() -> str | None:
     """What the reading depends on besides the page and the rules: the detection package's
     source, the parser's version and Python's (its Unicode tables). None when this package's
     own files cannot be read (an install without its sources)."""
+    return installed_code_key()
+
+
+def installed_code_key() -> str | None:
+    """`code_key` of the files on disk now, which an upgrade may have replaced since this
+    process read them."""
     try:
         files = sorted(Path(__file__).parent.glob("*.py"))
         source = b"".join(path.read_bytes() for path in files)

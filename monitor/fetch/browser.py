@@ -245,11 +245,21 @@ def capture_key(settle: float | None) -> str:
     rules: this module's code (when it reads a page, what it copies into it) and the source's
     `settle`. A version read otherwise is not compared with a page read now (see
     `detect.reading`)."""
+    return f"{loaded_code()}/{settle!r}"
+
+
+@functools.cache
+def loaded_code() -> str:
+    """The hash of this module's file as this process first read it."""
+    return installed_code()
+
+
+def installed_code() -> str:
+    """The hash of this module's file on disk now (an upgrade may have replaced it)."""
     try:
-        code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+        return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
     except OSError:
-        code = "code unknown"
-    return f"{code}/{settle!r}"
+        return "code unknown"
 
 
 def find_chromium() -> str | None:

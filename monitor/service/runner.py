@@ -28,8 +28,10 @@ from monitor.alerts.notify import Notifier
 from monitor.alerts.outbox import DeliveryReport, Sender
 from monitor.clock import Clock, utcnow
 from monitor.config.settings import EmailSettings, Settings, Source, load_settings
+from monitor.detect.reading import code_key, installed_code_key
 from monitor.discover.run import Discoverer
 from monitor.errors import ConfigError, DatabaseDamaged, MonitorError
+from monitor.fetch.browser import installed_code, loaded_code
 from monitor.service.check import Checker
 from monitor.service.observe import host_key
 from monitor.service.scheduler import (
@@ -52,6 +54,9 @@ CANCEL_GRACE = 3.0
 # What a database that stays locked past the busy timeout, or a full disk, raises: the service
 # logs it and goes on, and the next heartbeat or check tries again.
 STORE_ERRORS = (sqlite3.Error, MonitorError)
+# The exit status of a service that stopped because a new version was installed under it
+# (`Service._replaced`): EX_TEMPFAIL, "try again", which a supervisor restarts.
+EXIT_UPGRADED = 75
 
 
 class AlreadyRunning(MonitorError):
@@ -144,6 +149,9 @@ class Service:
         self._sources: dict[str, Source] = {}
         self._resync = False  # a discovery added or retired sources
         self._discoveries: dict[str, float] = {}  # scheduled discovery ids and their intervals
+        # The reading code as this process loaded it (`_replaced`).
+        self._code = (code_key(), loaded_code())
+        self.upgraded = False  # stopped because a new version was installed
 
     # -- signals ---------------------------------------------------------------------------
 
@@ -455,6 +463,8 @@ class Service:
                 )
                 while not self._stopping:
                     self._beat(app, scheduler, started)
+                    if self._replaced():
+                        break
                     self._wake.wait(heartbeat.HEARTBEAT_SECONDS)
                     self._wake.clear()
                     if self._reload and not self._stopping:
@@ -474,7 +484,26 @@ class Service:
                 self.log.error("stop not recorded in the database", extra={"error": str(exc)})
             self._app = None
         self.log.info("service stopped", extra={"abandoned": self.abandoned})
+        if self.upgraded:
+            return EXIT_UPGRADED
         return 1 if self.damaged is not None else 0
+
+    def _replaced(self) -> bool:
+        """Whether the code that reads pages was replaced on disk (an upgrade) since this
+        process loaded it. Left running, this process and the new `monitor` would read pages
+        differently and each take the other's versions for another reading: every check would
+        re-read its page as a new reference, and report no edit."""
+        now = (installed_code_key(), installed_code())
+        if now[0] is None or now == self._code:
+            return False
+        self.upgraded = True
+        self._stopping = True
+        self.log.error(
+            "monitor was upgraded while this service ran: stopping, to be started again "
+            "with the new version (systemd's Restart=on-failure does)",
+            extra={"exit": EXIT_UPGRADED},
+        )
+        return True
 
     def _idle(self, within: float) -> bool:
         """Whether every check and upkeep job ended within `within` seconds."""
