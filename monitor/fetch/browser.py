@@ -134,19 +134,22 @@ _READY = (
   const state = window.__monitorQuiet;
   const now = performance.now();
   const still = now - state.last;
-  const find = (s) => { try { return document.querySelector(s); } catch (e) { return null; } };
-  const text = document.body ? document.body.innerText : "";
-  const shown = paywall.some((s) => {
-      const el = find(s);
-      return el !== null && (el.innerText.trim() !== "" || el.querySelector("iframe") !== null);
-    })
-    || markers.some((m) => text.includes(m))
-    || teaser.some((s) => {
-      const el = find(s);
-      return el !== null && el.innerText.split(/\\s+/).filter(Boolean).length >= minWords;
-    });
-  if (!shown) return still >= unready;
-  if (state.readySince === null) state.readySince = now;
+  if (state.readySince === null) {
+    // looked for until found, not at every poll: `innerText` lays out a large page
+    const find = (s) => { try { return document.querySelector(s); } catch (e) { return null; } };
+    const text = document.body ? document.body.innerText : "";
+    const shown = paywall.some((s) => {
+        const el = find(s);
+        return el !== null && (el.innerText.trim() !== "" || el.querySelector("iframe") !== null);
+      })
+      || markers.some((m) => text.includes(m))
+      || teaser.some((s) => {
+        const el = find(s);
+        return el !== null && el.innerText.split(/\\s+/).filter(Boolean).length >= minWords;
+      });
+    if (!shown) return still >= unready;
+    state.readySince = now;
+  }
   return still >= quiet || now - state.readySince >= cap;
 }"""
 )
