@@ -393,3 +393,34 @@ def test_an_edited_settle_takes_the_page_as_read_now_without_a_change(
     teaser[0] = "three"
     row = check("2s")
     assert (row["outcome"], row["kinds"]) == ("changed", ["teaser_rewritten"])
+
+
+@needs_chromium
+def test_notice_wording_in_a_hidden_frame_or_in_the_sites_header_is_no_notice(
+    http: LoopServer, browser: BrowserFetcher
+) -> None:
+    """A modal's frame kept hidden for later, and a header widget's "Already a subscriber?"
+    sign-in link: a reader of this free article sees no wall."""
+    http.static(
+        "/offer",
+        "<html><body><h3>Subscribe to continue reading</h3><p>Only $1 a week.</p></body></html>",
+    )
+    url = http.static(
+        "/free",
+        _page(
+            '<div id="login"></div>'
+            f'<article class="entry-content">{_paragraphs("one", "two")}</article>'
+            '<div style="display: none"><iframe src="/offer"></iframe></div>'
+        ).replace(
+            "<header>Example News</header>",
+            '<header>Example News <span id="account"></span></header>',
+        )[: -len("</body></html>")]
+        + "<script>document.getElementById('account').attachShadow({mode: 'open'}).innerHTML"
+        " = '<a href=\"/login\">Already a subscriber? Sign in to your account</a>'</script>"
+        "</body></html>",
+    )
+    capture = browser.fetch(url)
+    regions = extract(capture, ExtractRules())
+    assert (regions.access, regions.paywall) == ("free", "")
+    assert b"Only $1 a week" not in capture.body
+    assert b"data-monitor-shadow" not in capture.body  # the header's widget is not copied

@@ -153,9 +153,22 @@ _READY = (
   return still >= quiet || now - state.readySince >= cap;
 }"""
 )
+# Where an element stands, for `_inline`: inside an element `selectors` name (a notice's
+# container), shown to a reader, and in the page's header, navigation or footer.
+_PLACE = """(el, selectors) => ({
+  holder: selectors.some((s) => {
+    try { return el.closest(s) !== null; } catch (e) { return false; }
+  }),
+  shown: el.checkVisibility({ visibilityProperty: true }),
+  chrome: el.closest("header, nav, footer") !== null,
+})"""
 # The open shadow roots of a document, outermost first, each with its text and that of the
-# roots inside it (kept on the document for `_FLATTEN`).
-_SHADOWS = """() => {
+# roots inside it, and its host's place (`_PLACE`); kept on the document for `_FLATTEN`.
+_SHADOWS = (
+    """(selectors) => {
+  const place = """
+    + _PLACE
+    + """;
   const hosts = [];
   const walk = (root) => {
     for (const el of root.querySelectorAll("*")) {
@@ -175,13 +188,14 @@ _SHADOWS = """() => {
     return out;
   };
   document.__monitorHosts = hosts;
-  return hosts.map((h) => text(h.shadowRoot));
+  return hosts.map((h) => ({ text: text(h.shadowRoot), ...place(h, selectors) }));
 }"""
+)
 # A copy of the shadow roots picked (by index in `_SHADOWS`' list), and of every root inside
 # them, put into their hosts as plain elements: the page's HTML does not hold a shadow root.
-# Innermost first, so that an outer copy holds the inner ones. A picked one is given the class
-# `mark`, if any (see `_inline`).
-_FLATTEN = """([picked, mark]) => {
+# Innermost first, so that an outer copy holds the inner ones. Those `marked` are given the
+# class `mark` (see `_inline`).
+_FLATTEN = """([picked, marked, mark]) => {
   const hosts = document.__monitorHosts || [];
   const chosen = new Set(picked.map((i) => hosts[i]));
   const within = (el) => {
@@ -192,7 +206,7 @@ _FLATTEN = """([picked, mark]) => {
     if (!within(host)) continue;
     const copy = document.createElement("div");
     copy.setAttribute("data-monitor-shadow", "");
-    if (mark && picked.includes(hosts.indexOf(host))) copy.className = mark;
+    if (marked.includes(hosts.indexOf(host))) copy.className = mark;
     for (const n of host.shadowRoot.childNodes) copy.append(n.cloneNode(true));
     host.append(copy);
   }
@@ -206,10 +220,6 @@ _FRAME_HTML = """() => {
   copy.querySelectorAll("script, style, noscript, template").forEach((n) => n.remove());
   return copy.innerHTML;
 }"""
-# Whether a frame's element stands in a notice the rules name (Piano's `.tp-modal`).
-_IN_NOTICE = """(el, selectors) => selectors.some((s) => {
-  try { return el.closest(s) !== null; } catch (e) { return false; }
-})"""
 # A frame's content, put beside its element in the page that holds it (an iframe's own
 # children are text to an HTML parser), with the class `mark`, if any.
 _PUT_AFTER = """(el, [html, mark]) => {
@@ -759,8 +769,14 @@ class BrowserFetcher:
 async def _inline(page: Page, rules: ExtractRules) -> None:
     """Put into the page's HTML what a reader sees of a notice in a frame or an open shadow
     root, which the page's HTML does not hold: Piano draws its offer in an iframe, web
-    components keep their text in a shadow root. Only those that hold a notice: an ad's frame
-    or a widget's shadow root would bring text that changes on every request."""
+    components keep their text in a shadow root. Only those shown that hold a notice's
+    wording or stand in a notice's container: an ad's frame or a widget's shadow root would
+    bring text that changes on every request.
+
+    A copy that holds the wording is marked as a notice (`FOUND_NOTICE`), which extraction
+    then takes for one even where the same words in the page's own HTML would be a layer kept
+    hidden for later: the browser saw it shown. The wording is not looked for in the page's
+    header, navigation or footer, where "Already a subscriber?" is a sign-in link."""
     # what extraction looks for
     from monitor.detect.extract import FOUND_NOTICE, KNOWN_NOTICES, says_notice
 
@@ -769,31 +785,37 @@ async def _inline(page: Page, rules: ExtractRules) -> None:
 
     holders = [*rules.paywall, KNOWN_NOTICES]
 
-    async def pick(frame: Frame) -> tuple[Frame, bool] | None:
-        shadows: list[str] = await frame.evaluate(_SHADOWS)
-        said = notice(" ".join([await frame.evaluate(_TEXT), *shadows]))
-        if said or await (await frame.frame_element()).evaluate(_IN_NOTICE, holders):
-            return frame, said
-        return None
+    async def pick(frame: Frame) -> tuple[Frame, str] | None:
+        place = await (await frame.frame_element()).evaluate(_PLACE, holders)
+        if not place["shown"]:
+            return None
+        shadows = await frame.evaluate(_SHADOWS, holders)
+        text = " ".join([await frame.evaluate(_TEXT), *(s["text"] for s in shadows)])
+        said = not place["chrome"] and notice(text)
+        if not (said or place["holder"]):
+            return None
+        return frame, FOUND_NOTICE if said else ""
 
     # A frame still loading (an ad server that never answers) does not answer either: it is
     # left out after FRAME_WAIT, as is one that went away meanwhile.
     frames = [frame for frame in page.frames if frame.parent_frame is not None]
     picked = [found for found in await _each(pick, frames) if found is not None]
     # Innermost first: a frame's own frames are in its HTML before it is copied.
-    for frame, said in sorted(picked, key=lambda found: _depth(found[0]), reverse=True):
-        await _each(_copy_frame, [(frame, FOUND_NOTICE if said else "")])
-    shadows = await page.evaluate(_SHADOWS)
-    if shadows:
-        chosen = [i for i, text in enumerate(shadows) if notice(text)]
-        await page.evaluate(_FLATTEN, [chosen, FOUND_NOTICE])
+    for found in sorted(picked, key=lambda found: _depth(found[0]), reverse=True):
+        await _each(_copy_frame, [found])
+    shadows = await page.evaluate(_SHADOWS, holders)
+    said = [s["shown"] and not s["chrome"] and notice(s["text"]) for s in shadows]
+    chosen = [i for i, s in enumerate(shadows) if said[i] or (s["shown"] and s["holder"])]
+    if chosen:
+        marked = [i for i in chosen if said[i]]
+        await page.evaluate(_FLATTEN, [chosen, marked, FOUND_NOTICE])
 
 
 async def _copy_frame(job: tuple[Frame, str]) -> None:
     frame, mark = job
     element = await frame.frame_element()
-    shadows: list[str] = await frame.evaluate(_SHADOWS)
-    await frame.evaluate(_FLATTEN, [list(range(len(shadows))), ""])
+    shadows = await frame.evaluate(_SHADOWS, [])
+    await frame.evaluate(_FLATTEN, [list(range(len(shadows))), [], ""])
     await element.evaluate(_PUT_AFTER, [await frame.evaluate(_FRAME_HTML), mark])
 
 
