@@ -2353,6 +2353,74 @@ def test_the_usual_wording_outranks_the_broader_wording_on_a_page_declared_locke
     assert found.paywall == NOTICE_SENTENCE
 
 
+# A wall drawn at the article's end with what goes with it (Dainik Bhaskar's app wall: its
+# headline, a QR code's line, a button), no class or id that names it.
+APP_WALL = (
+    "<div class='x1'><h2>Sign in to continue reading</h2>"
+    "<p>Scan the code to get our app</p><p><a href='/app'>Read it in the app</a></p></div>"
+)
+
+
+def test_a_wall_at_the_end_of_the_article_of_a_page_declared_locked_is_the_notice() -> None:
+    found = regions(page(f"<article>{STORY}{APP_WALL}</article>", head=LOCKED))
+    assert found.access == "locked"
+    assert found.paywall == (
+        "Sign in to continue reading\nScan the code to get our app\nRead it in the app"
+    )
+    assert "app" not in found.teaser and "Sign in" not in found.teaser
+
+
+def test_the_same_lines_at_the_end_of_an_article_not_declared_locked_stay_article_text() -> None:
+    # the broader wording of a locked page: on another, a sign-in page's own prompt
+    for head in ("", _ld('{"isAccessibleForFree": true}')):
+        found = regions(page(f"<article>{STORY}{APP_WALL}</article>", head=head))
+        assert (found.access, found.paywall) == ("free", "")
+        assert found.teaser.endswith("Sign in to continue reading\nScan the code to get our app")
+
+
+def test_a_long_last_paragraph_that_says_a_notice_s_words_is_not_taken_for_the_wall() -> None:
+    # past 60 words a line is the article's own text, whatever it says
+    last = "<p>" + said(70, "story") + " Subscribe to continue reading.</p>"
+    found = regions(page(f"<article>{STORY}{last}</article>", head=LOCKED))
+    assert found.paywall == "" and found.teaser.endswith("Subscribe to continue reading.")
+
+
+def test_notice_words_above_the_article_s_last_four_lines_are_not_taken_for_the_wall() -> None:
+    # a subhead quoting a sign-in prompt, with the story going on below it
+    rest = "".join(f"<p>Short line {i} of the story goes on here.</p>" for i in range(4))
+    html = page(
+        f"<article>{STORY}<h2>Sign in to continue reading</h2>{rest}</article>", head=LOCKED
+    )
+    found = regions(html)
+    assert found.paywall == "" and found.teaser.endswith("Short line 3 of the story goes on here.")
+
+
+# Dainik Bhaskar's app wall: "Not incomplete! Read it all! Read the full story in the Dainik
+# Bhaskar app", a QR code's "scan to download the app", "read the full story in the app" and
+# "if you have a premium membership, log in".
+HI_WALL = (
+    "<div class='ddb849c5'><h2><span>अधूरा नहीं! पढ़िए पूरा!</span>"
+    "<span> पढ़ें पूरी खबर दैनिक भास्कर ऐप पर</span></h2>"
+    "<span>ऐप डाउनलोड करने के लिए QR स्कैन करें</span>"
+    "<a href='/app'>पूरी खबर पढ़ें ऐप पर</a><a href='/login'>प्रीमियम मेंबरशिप है तो लॉगिन करें</a></div>"
+)
+HI_STORY = "<p>" + " ".join(["मैनपुरी में एक ट्रक ने बाइक सवार को रौंद दिया।"] * 4) + "</p>"
+
+
+@pytest.mark.parametrize(("head", "walled"), [(LOCKED, True), ("", False)])
+def test_bhaskar_s_app_wall_is_the_notice_on_a_hindi_page_declared_locked(
+    head: str, walled: bool
+) -> None:
+    """The broader wording of a locked page: an app's banner on a free page may say it."""
+    html = page(f"<article>{HI_STORY}{HI_WALL}</article>", head=head).replace(
+        "<html>", "<html lang='hi'>"
+    )
+    found = regions(html)
+    assert found.paywall.startswith("अधूरा नहीं! पढ़िए पूरा!") is walled
+    assert ("QR" in found.teaser) is not walled
+    assert found.teaser.startswith("मैनपुरी में एक ट्रक")
+
+
 def test_a_box_with_text_before_the_notice_sentence_stays_out_of_the_notice() -> None:
     # what comes before a wall's first words may be the article: past 60 words, not taken
     before = "<p>" + said(70, "story") + "</p>"

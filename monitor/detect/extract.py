@@ -389,6 +389,12 @@ _DECLARED_WORDING_ANYWHERE = (
     re.compile(r"会員限定"),
     re.compile(r"ログインして続き"),
 )
+# And by the language a page declares. Hindi: Dainik Bhaskar's app wall ("read the full story in
+# the Dainik Bhaskar app", "if you have a premium membership, log in"), which an app's banner
+# on a free page may say too.
+_DECLARED_WORDING_BY_LANGUAGE = {
+    "hi": (re.compile(r"पूरी खबर .{0,40}?ऐप पर"), re.compile(r"प्रीमियम मेंबरशिप")),
+}
 _ANYWHERE = frozenset((*_NOTICE_WORDING_ANYWHERE, *_DECLARED_WORDING_ANYWHERE))
 # Chinese and Japanese are written without spaces: about two characters make a word.
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
@@ -567,6 +573,8 @@ def extract_html(
             teaser, trailer = _notice_trailer(teaser)
             if trailer:
                 paywall = f"{paywall}\n{trailer}"
+        elif declared == "locked" and not marked_only:
+            teaser, paywall = _declared_trailer(teaser, _declared_wording(tree))
     # With no article text, what the page does say tells a challenge from an error page.
     page_text = "" if teaser else normalise(tree.body.text(separator=" "))[:2000]
     if reason := _failure(
@@ -672,6 +680,25 @@ def _notice_trailer(teaser: str) -> tuple[str, str]:
         if not (_words(lines[cut - 1]) <= 60 and _says_notice(lines[cut - 1])):
             break
         cut -= 1
+    return "\n".join(lines[:cut]), "\n".join(lines[cut:])
+
+
+# How many of the article's last lines may hold a wall that its page's markup does not mark.
+_TRAILER_LINES = 4
+
+
+def _declared_trailer(teaser: str, phrases: tuple[re.Pattern[str], ...]) -> tuple[str, str]:
+    """The teaser of a page that declares itself locked and shows no notice, and the wall at
+    its end: from the first of its last few short lines that says a notice's words (with the
+    broader wording of a locked page) to the end. Dainik Bhaskar draws its app wall inside
+    the article, after the text it holds back, with its QR code and buttons."""
+    lines = teaser.split("\n")
+    cut = len(lines)
+    for at in range(len(lines) - 1, max(0, len(lines) - _TRAILER_LINES) - 1, -1):
+        if at == 0 or _more_words(lines[at], 60):
+            break
+        if _says_notice(lines[at]) or _notice_wording(lines[at], phrases):
+            cut = at
     return "\n".join(lines[:cut]), "\n".join(lines[cut:])
 
 
@@ -1854,10 +1881,12 @@ def _page_wording(tree: LexborHTMLParser) -> tuple[re.Pattern[str], ...]:
 
 def _declared_wording(tree: LexborHTMLParser) -> tuple[re.Pattern[str], ...]:
     """The phrases looked for besides on a page that declares itself locked: the English ones
-    when it declares English or no language, the Japanese ones always (they need no word
-    boundary, and no other language writes them)."""
-    english = _language(tree) in ("", "en")
-    return (*(_DECLARED_WORDING if english else ()), *_DECLARED_WORDING_ANYWHERE)
+    when it declares English or no language, those of the language it declares, the Japanese
+    ones always (they need no word boundary, and no other language writes them)."""
+    language = _language(tree)
+    english = language in ("", "en")
+    own = _DECLARED_WORDING_BY_LANGUAGE.get(language, ())
+    return (*(_DECLARED_WORDING if english else ()), *own, *_DECLARED_WORDING_ANYWHERE)
 
 
 def _language(tree: LexborHTMLParser) -> str:
