@@ -221,12 +221,16 @@ def test_a_notice_in_a_frame_inside_a_configured_notice_is_read(
 
 
 @needs_chromium
-def test_a_notice_in_a_shadow_root_is_read(http: LoopServer, browser: BrowserFetcher) -> None:
+def test_a_notice_in_a_shadow_root_laid_over_the_page_is_read(
+    http: LoopServer, browser: BrowserFetcher
+) -> None:
     url = http.static(
         "/shadow",
         _page(
             f'<article class="entry-content">{_paragraphs("one")}</article>'
-            '<div id="host"></div><script>const root = document.getElementById("host")'
+            # a modal laid over the page, as a paywall's is
+            '<div id="host" style="position: fixed; inset: 0"></div>'
+            '<script>const root = document.getElementById("host")'
             ".attachShadow({mode: 'open'}); root.innerHTML = '<style>p {color: red}</style>"
             "<h3>Subscribe to continue reading</h3><p>Get unlimited access for $1 a week.</p>'"
             "</script>"
@@ -424,3 +428,121 @@ def test_notice_wording_in_a_hidden_frame_or_in_the_sites_header_is_no_notice(
     assert (regions.access, regions.paywall) == ("free", "")
     assert b"Only $1 a week" not in capture.body
     assert b"data-monitor-shadow" not in capture.body  # the header's widget is not copied
+
+
+@needs_chromium
+def test_notice_words_in_an_ad_an_embed_or_a_widget_in_the_article_are_no_notice(
+    http: LoopServer, browser: BrowserFetcher
+) -> None:
+    """A house ad, an embedded post and a ticking widget that say "subscribe to read" or
+    "members-only" stand in the article, not where a notice does: copied, they made a free
+    page read as locked, differently at every request (an outside review)."""
+    http.static(
+        "/house-ad",
+        "<html><body><p>Already a subscriber? Sign in. Subscribe to read without limits: "
+        "$1 a week.</p></body></html>",
+    )
+    http.static(
+        "/embed",
+        "<html><body><p>Our members-only briefing on the naval budget is out now.</p>"
+        "</body></html>",
+    )
+    url = http.static(
+        "/free-with-embeds",
+        _page(
+            f'<article class="entry-content">{_paragraphs("one")}'
+            '<iframe src="/house-ad"></iframe>'
+            f"{_paragraphs('two')}<iframe src='/embed'></iframe>"
+            '<span id="live"></span></article>'
+            "<script>const r = document.getElementById('live').attachShadow({mode: 'open'});"
+            "let n = 100; setInterval(() => { r.innerHTML = "
+            "'<p>Members-only chat: ' + (++n) + ' readers online</p>'; }, 300)</script>"
+        ),
+    )
+    first, second = _read(browser, url), _read(browser, url)
+    assert (first.access, first.paywall) == ("free", "")
+    assert first.teaser == second.teaser
+    assert "Members-only" not in first.teaser and "Subscribe" not in first.teaser
+
+
+@needs_chromium
+@pytest.mark.parametrize(
+    "holder", ['<div class="tp-modal">', '<div style="position: fixed; inset: 0">']
+)
+def test_a_notice_in_a_frame_inside_a_frame_in_a_modal_is_read(
+    http: LoopServer, browser: BrowserFetcher, holder: str
+) -> None:
+    """Piano's modal, or any layer laid over the page: the outer frame, which says nothing of
+    a notice itself, carries the inner one's copy to the page."""
+    http.static(
+        "/offer",
+        "<html><body><h3>Subscribe to continue reading</h3><p>$1 a week.</p></body></html>",
+    )
+    http.static("/outer", "<html><body><p>Offer:</p><iframe src='/offer'></iframe></body></html>")
+    url = http.static(
+        "/nested",
+        _page(
+            f'<article class="entry-content">{_paragraphs("one")}</article>'
+            f'{holder}<iframe src="/outer"></iframe></div>'
+        ),
+    )
+    regions = _read(browser, url)
+    assert regions.access == "locked"
+    assert "Subscribe to continue reading" in regions.paywall and "$1 a week." in regions.paywall
+
+
+@needs_chromium
+def test_a_notice_frame_that_draws_its_offer_late_is_waited_for(
+    http: LoopServer, browser: BrowserFetcher
+) -> None:
+    """Its box is on the page, empty but for the frame, well before the frame's script draws
+    the offer: read once the frame's own text is still, not the page's alone (an outside
+    review: locked or free by a tenth of a second)."""
+    http.static(
+        "/late-offer",
+        "<html><body><script>setTimeout(() => { document.body.innerHTML = "
+        "'<h3>Subscribe to continue reading</h3>'; }, 4000)</script></body></html>",
+    )
+    url = http.static(
+        "/late",
+        _page(
+            f'<article class="entry-content">{_paragraphs("one", "two")}</article>'
+            # after the network has gone quiet, as a paywall script that asked first does
+            "<script>addEventListener('load', () => setTimeout(() => "
+            "document.body.insertAdjacentHTML('beforeend', "
+            """'<div class="paywall"><iframe src="/late-offer"></iframe></div>'), 1000))"""
+            "</script>"
+        ),
+    )
+    regions = _read(browser, url)
+    assert (regions.access, regions.paywall) == ("locked", "Subscribe to continue reading")
+
+
+@needs_chromium
+def test_an_article_a_slow_api_sends_after_the_network_wait_is_read(
+    http: LoopServer, released: threading.Event
+) -> None:
+    """While a request is open the page may still be fetching its article: a page that shows
+    none is read early only once its network is quiet (an outside review: an article arriving
+    after 5.5 s was "no article text found")."""
+
+    def api(request: object) -> Reply:
+        released.wait(7)  # past the network wait (5 s) and a quiet page's (5 s)
+        return Reply(200, json.dumps(_paragraphs("one", "two")).encode(), {})
+
+    http.route("/api", api)
+    url = http.static(
+        "/spa",
+        _page(
+            '<article class="entry-content" id="a"></article><script>fetch("/api")'
+            ".then((r) => r.json()).then((html) => "
+            "{ document.getElementById('a').innerHTML = html; })</script>"
+        ),
+    )
+    fetcher = BrowserFetcher(timeout=25.0)
+    try:
+        regions = _read(fetcher, url)
+    finally:
+        fetcher.close()
+    assert regions.error is None
+    assert "two29" in regions.teaser

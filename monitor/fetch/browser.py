@@ -137,7 +137,7 @@ _READY = (
   if (state.readySince === null) {
     // looked for until found, not at every poll: `innerText` lays out a large page
     const find = (s) => { try { return document.querySelector(s); } catch (e) { return null; } };
-    const text = document.body ? document.body.innerText : "";
+    const text = markers.length && document.body ? document.body.innerText : "";
     const shown = paywall.some((s) => {
         const el = find(s);
         return el !== null && (el.innerText.trim() !== "" || el.querySelector("iframe") !== null);
@@ -154,13 +154,23 @@ _READY = (
 }"""
 )
 # Where an element stands, for `_inline`: inside an element `selectors` name (a notice's
-# container), shown to a reader, and in the page's header, navigation or footer.
+# container), shown to a reader, in the page's header, navigation or footer, and in a layer
+# laid over the page (fixed, over a fifth of the window or more: a paywall's modal).
 _PLACE = """(el, selectors) => ({
   holder: selectors.some((s) => {
     try { return el.closest(s) !== null; } catch (e) { return false; }
   }),
   shown: el.checkVisibility({ visibilityProperty: true }),
   chrome: el.closest("header, nav, footer") !== null,
+  overlay: (() => {
+    const screen = window.innerWidth * window.innerHeight;
+    for (let a = el; a && a !== document.body; a = a.parentElement) {
+      if (getComputedStyle(a).position !== "fixed") continue;
+      const r = a.getBoundingClientRect();
+      if (r.width * r.height >= screen / 5) return true;
+    }
+    return false;
+  })(),
 })"""
 # The open shadow roots of a document, outermost first, each with its text and that of the
 # roots inside it, and its host's place (`_PLACE`); kept on the document for `_FLATTEN`.
@@ -211,6 +221,16 @@ _FLATTEN = """([picked, marked, mark]) => {
     host.append(copy);
   }
 }"""
+# Whether a frame has text that has been still for `quiet` ms (`_WATCH` runs in frames too).
+_STILL = (
+    """(quiet) => {
+  if (!window.__monitorQuiet) """
+    + _WATCH
+    + """
+  const text = document.body ? document.body.innerText.trim() : "";
+  return text !== "" && performance.now() - window.__monitorQuiet.last >= quiet;
+}"""
+)
 # A document's text (its shadow roots' come from `_SHADOWS`).
 _TEXT = '() => document.body ? document.body.innerText : ""'
 # A frame's body as HTML, without what shows no text.
@@ -253,11 +273,11 @@ class BrowserUnavailable(CaptureError):
 
 
 @functools.cache
-def capture_key(settle: float | None) -> str:
+def capture_key(settle: float) -> str:
     """What a browser source's reading depends on besides the page, the detection code and its
-    rules: this module's code (when it reads a page, what it copies into it) and the source's
-    `settle`. A version read otherwise is not compared with a page read now (see
-    `detect.reading`)."""
+    rules: this module's code (when it reads a page, what it copies into it) and how long the
+    page's text must be still (`BrowserFetcher.settle_for`). A version read otherwise is not
+    compared with a page read now (see `detect.reading`)."""
     return f"{loaded_code()}/{settle!r}"
 
 
@@ -442,10 +462,9 @@ class BrowserFetcher:
             if self.cancel.is_set():
                 raise Cancelled("cancelled")
         try:
-            if settle is None:
-                # a short timeout leaves time to read the page once still
-                settle = min(QUIET, self.timeout / 4)
-            work = self._render(url, allow_private, rules or ExtractRules(), settle)
+            work = self._render(
+                url, allow_private, rules or ExtractRules(), self.settle_for(settle)
+            )
             return self._wait(work)
         except Cancelled:
             raise
@@ -458,6 +477,11 @@ class BrowserFetcher:
             raise
         finally:
             self._slots.release()
+
+    def settle_for(self, settle: float | None) -> float:
+        """How long a page's text must be still: a source's `settle`, else `QUIET`, or a
+        quarter of the timeout if less (a short timeout leaves time to read the page)."""
+        return settle if settle is not None else min(QUIET, self.timeout / 4)
 
     def check(self) -> str:
         """Start the browser and render a small page: its version when usable; raises
@@ -666,6 +690,7 @@ class BrowserFetcher:
     async def _load(
         self, page: Page, url: str, policy: _Policy, rules: ExtractRules, settle: float
     ) -> Capture:
+        from playwright.async_api import Error as PlaywrightError
         from playwright.async_api import TimeoutError as PlaywrightTimeout
 
         ends = time.monotonic() + self.timeout
@@ -691,21 +716,24 @@ class BrowserFetcher:
             return Capture(page.url, body, status, media_type, charset)
         # Neither wait is a failure when cut short: what they wait for may never come. With
         # no `load`, a request is still open: the network will not go quiet either.
+        idle = False
         try:
             await page.wait_for_load_state("load", timeout=left(LOAD_WAIT))
+            await page.wait_for_load_state("networkidle", timeout=left(SETTLE))
+            idle = True
         except PlaywrightTimeout:
             pass
-        else:
-            with contextlib.suppress(PlaywrightTimeout):
-                await page.wait_for_load_state("networkidle", timeout=left(SETTLE))
+        cap = max(QUIET_CAP * settle, QUIET_FLOOR)
         ready = [
             list(rules.teaser),
             list(rules.paywall),
             list(rules.markers),
             rules.min_words,
             1000 * settle,
-            1000 * max(QUIET_CAP * settle, QUIET_FLOOR),
-            1000 * max(UNREADY_QUIET, settle),
+            1000 * cap,
+            # A page with a request still open may be fetching its article (a slow API
+            # behind a script): it is read before it shows one only at the timeout.
+            1000 * max(UNREADY_QUIET, settle) if idle else float("inf"),
         ]
         try:
             await page.wait_for_function(_READY, arg=ready, polling=100, timeout=left())
@@ -721,8 +749,16 @@ class BrowserFetcher:
                     f"the page never showed an article or a paywall notice within "
                     f"{self.timeout:g} s in the browser{moved}"
                 ) from None
-        await _inline(page, rules)
-        html = await page.content()
+        try:
+            await _inline(page, rules, settle, left(cap) / 1000)
+            html = await page.content()
+        except PlaywrightError as exc:
+            # the page's script took the reader elsewhere while the page was read
+            if page.url == response.url and "navigat" not in str(exc):
+                raise
+            raise CaptureError(
+                f"the page went on to {page.url} while it was read in the browser"
+            ) from None
         if policy.leaked:
             raise CaptureError(policy.leaked)
         body = html.encode("utf-8")
@@ -766,48 +802,114 @@ class BrowserFetcher:
         return CaptureError(f"cannot load {url} in the browser: {text}")
 
 
-async def _inline(page: Page, rules: ExtractRules) -> None:
-    """Put into the page's HTML what a reader sees of a notice in a frame or an open shadow
-    root, which the page's HTML does not hold: Piano draws its offer in an iframe, web
-    components keep their text in a shadow root. Only those shown that hold a notice's
-    wording or stand in a notice's container: an ad's frame or a widget's shadow root would
-    bring text that changes on every request.
+# Where paywall systems draw their offers in a frame: Piano's modal, and the systems' own hosts.
+_FRAME_HOLDERS = (".tp-modal",)
+_PAYWALL_HOSTS = (
+    "piano.io",
+    "tinypass.com",
+    "poool.fr",
+    "zephr.com",
+    "pelcro.com",
+    "laterpay.net",
+    "steadyhq.com",
+    "memberful.com",
+)
 
-    A copy that holds the wording is marked as a notice (`FOUND_NOTICE`), which extraction
-    then takes for one even where the same words in the page's own HTML would be a layer kept
-    hidden for later: the browser saw it shown. The wording is not looked for in the page's
-    header, navigation or footer, where "Already a subscriber?" is a sign-in link."""
+
+async def _inline(page: Page, rules: ExtractRules, settle: float, left: float) -> None:
+    """Put into the page's HTML what a reader sees of a notice in a frame or an open shadow
+    root, which the page's HTML does not hold: Piano draws its offer in an iframe inside its
+    modal, web components keep their text in a shadow root.
+
+    Only a frame or shadow root a reader is shown that stands where a notice does: in a
+    notice's container (the rules', the known systems', Piano's modal), in a layer laid over
+    the page, or (a frame) served by a paywall system's host; a frame inside such a frame too.
+    Of those, the ones that say a notice's words or stand in a notice's container are copied.
+    An ad's frame, an embedded post or a widget that says "members-only" stands in the article
+    or beside it: copied, it would make a free page read as locked, with text that may change on
+    every request. A copy that says the words outside a container extraction knows is marked as
+    a notice (`FOUND_NOTICE`): the browser saw it shown.
+
+    A frame picked is first given the time it needs to load and draw its offer, within
+    `left` seconds: until its text has been still for `settle` (its offer may come after the
+    page's own text has settled)."""
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
     # what extraction looks for
     from monitor.detect.extract import FOUND_NOTICE, KNOWN_NOTICES, says_notice
 
     def notice(text: str) -> bool:
         return says_notice(text) or any(marker in text for marker in rules.markers)
 
-    holders = [*rules.paywall, KNOWN_NOTICES]
+    known = [*rules.paywall, KNOWN_NOTICES]
+    holders = [*known, *_FRAME_HOLDERS]
 
-    async def pick(frame: Frame) -> tuple[Frame, str] | None:
-        place = await (await frame.frame_element()).evaluate(_PLACE, holders)
-        if not place["shown"]:
-            return None
-        shadows = await frame.evaluate(_SHADOWS, holders)
-        text = " ".join([await frame.evaluate(_TEXT), *(s["text"] for s in shadows)])
-        said = not place["chrome"] and notice(text)
-        if not (said or place["holder"]):
-            return None
-        return frame, FOUND_NOTICE if said else ""
+    async def place(frame: Frame) -> tuple[Frame, dict[str, bool]]:
+        element = await frame.frame_element()
+        found: dict[str, bool] = await element.evaluate(_PLACE, holders)
+        found["known"] = (await element.evaluate(_PLACE, known))["holder"]
+        return frame, found
 
+    frames = [frame for frame in page.frames if frame.parent_frame is not None]
     # A frame still loading (an ad server that never answers) does not answer either: it is
     # left out after FRAME_WAIT, as is one that went away meanwhile.
-    frames = [frame for frame in page.frames if frame.parent_frame is not None]
-    picked = [found for found in await _each(pick, frames) if found is not None]
+    places = dict(found for found in await _each(place, frames) if found is not None)
+
+    def stands(frame: Frame) -> bool:
+        """Shown where a notice stands, or inside a frame that is."""
+        where = places.get(frame)
+        if where is None or not where["shown"]:
+            return False
+        host = urllib.parse.urlsplit(frame.url).hostname or ""
+        if where["holder"] or where["overlay"] or host.endswith(_PAYWALL_HOSTS):
+            return True
+        parent = frame.parent_frame
+        return parent is not None and parent.parent_frame is not None and stands(parent)
+
+    candidates = [frame for frame in frames if stands(frame)]
+    budget = time.monotonic() + left
+
+    async def read(frame: Frame) -> tuple[Frame, str] | None:
+        # its offer drawn: loaded, and its text still for `settle`
+        wait = max(0.001, budget - time.monotonic())
+        with contextlib.suppress(PlaywrightTimeout):
+            await frame.wait_for_function(
+                _STILL, arg=1000 * settle, polling=100, timeout=1000 * wait
+            )
+        shadows = await frame.evaluate(_SHADOWS, [])
+        text = " ".join([await frame.evaluate(_TEXT), *(s["text"] for s in shadows)])
+        where = places[frame]
+        said = not where["chrome"] and notice(text)
+        if not (said or where["holder"]):
+            return None
+        return frame, FOUND_NOTICE if said and not where["known"] else ""
+
+    picked = {
+        found[0]: found[1]
+        for found in await _each(read, candidates, left + FRAME_WAIT)
+        if found is not None
+    }
+    # The frames around a frame picked carry its copy to the page.
+    for frame in list(picked):
+        parent = frame.parent_frame
+        while parent is not None and parent.parent_frame is not None:
+            picked.setdefault(parent, "")
+            parent = parent.parent_frame
     # Innermost first: a frame's own frames are in its HTML before it is copied.
-    for found in sorted(picked, key=lambda found: _depth(found[0]), reverse=True):
-        await _each(_copy_frame, [found])
+    for frame in sorted(picked, key=_depth, reverse=True):
+        await _each(_copy_frame, [(frame, picked[frame])])
     shadows = await page.evaluate(_SHADOWS, holders)
-    said = [s["shown"] and not s["chrome"] and notice(s["text"]) for s in shadows]
-    chosen = [i for i, s in enumerate(shadows) if said[i] or (s["shown"] and s["holder"])]
+    known_hosts = await page.evaluate(_SHADOWS, known)
+    chosen, marked = [], []
+    for i, host in enumerate(shadows):
+        if not host["shown"] or not (host["holder"] or host["overlay"]):
+            continue
+        said = not host["chrome"] and notice(host["text"])
+        if said or host["holder"]:
+            chosen.append(i)
+            if said and not known_hosts[i]["holder"]:
+                marked.append(i)
     if chosen:
-        marked = [i for i in chosen if said[i]]
         await page.evaluate(_FLATTEN, [chosen, marked, FOUND_NOTICE])
 
 
@@ -819,13 +921,15 @@ async def _copy_frame(job: tuple[Frame, str]) -> None:
     await element.evaluate(_PUT_AFTER, [await frame.evaluate(_FRAME_HTML), mark])
 
 
-async def _each(work: Callable[[U], Coroutine[Any, Any, V]], items: list[U]) -> list[V | None]:
-    """`work` on every item at once, each given `FRAME_WAIT` s: None for one that failed."""
+async def _each(
+    work: Callable[[U], Coroutine[Any, Any, V]], items: list[U], within: float = FRAME_WAIT
+) -> list[V | None]:
+    """`work` on every item at once, each given `within` s: None for one that failed."""
     from playwright.async_api import Error as PlaywrightError
 
     async def bounded(item: U) -> V | None:
         try:
-            return await asyncio.wait_for(work(item), FRAME_WAIT)
+            return await asyncio.wait_for(work(item), within)
         except (TimeoutError, PlaywrightError):
             return None
 

@@ -132,9 +132,16 @@ class Checker:
         self.workers = workers
         self.in_flight = InFlight(clock)  # the checks `check_one` runs now, for the heartbeat
 
+    def _reading_key(self, source: Source) -> str:
+        if source.fetch == "browser" and self.browser is not None:
+            # what the browser waits for and copies into the page makes the reading too
+            settle = self.browser.settle_for(source.settle)
+            return reading_key(source.extract, capture_key(settle))
+        return reading_key(source.extract)
+
     def prepare(self, source: Source, *, dry_run: bool) -> Job:
         """Read the stored state; on a first check, import the baseline (not in a dry run)."""
-        key = _reading_key(source)
+        key = self._reading_key(source)
         state = self.store.state(source.id)
         current = state.current
         if current is not None and _baseline_read_otherwise(source, state, key):
@@ -317,13 +324,13 @@ class Checker:
                     source,
                     None,
                     confirm_after=self._confirm_in_worker,
-                    reading=_reading_key(source),
+                    reading=self._reading_key(source),
                 )
             elif state is None or state.fingerprint is None:
                 yield replace(
                     self.prepare(source, dry_run=dry_run), confirm_after=self._confirm_in_worker
                 )
-            elif state.reading != (key := _reading_key(source)) and source.baseline:
+            elif state.reading != (key := self._reading_key(source)) and source.baseline:
                 # perhaps a baseline made by another reading: see `prepare`
                 yield replace(
                     self.prepare(source, dry_run=dry_run), confirm_after=self._confirm_in_worker
@@ -576,10 +583,3 @@ def _in_process(jobs: list[Job], started_at: datetime) -> list[CheckResult]:
     from monitor.service.workers import observe_many
 
     return observe_many(jobs, started_at)
-
-
-def _reading_key(source: Source) -> str:
-    if source.fetch == "browser":
-        # what the browser waits for and copies into the page makes the reading too
-        return reading_key(source.extract, capture_key(source.settle))
-    return reading_key(source.extract)
