@@ -72,9 +72,10 @@ QUIET = 2.0
 # `settle` after it showed its article or notice, and no sooner than `QUIET_FLOOR`.
 QUIET_CAP = 3
 QUIET_FLOOR = 6.0
-# A page that shows neither an article nor a notice is read once its text has been still this
-# long (or `settle`, if longer): a soft 404, a sign-in page, a consent page. Extraction then
-# says what it is, as it does over HTTP, rather than the page waiting out the whole timeout.
+# A page that shows neither an article nor a notice is read once its network has gone quiet
+# and its text has been still this long (or `settle`, if longer): a soft 404, a sign-in page, a
+# consent page. Extraction then says what it is, as it does over HTTP, rather than the page
+# waiting out the whole timeout. With a request still open it may be fetching its article.
 UNREADY_QUIET = 5.0
 # How long a frame or a shadow root is given to show its text before the page is read without
 # it (a frame still loading does not answer).
