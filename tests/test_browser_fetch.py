@@ -69,6 +69,17 @@ def _held_until(released: threading.Event) -> Callable[[object], Reply]:
     return held
 
 
+def _check_process(config: Path, *, session: bool = False) -> subprocess.Popen[str]:
+    """`monitor check` as a process of its own, its output in pipes."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(config), "check"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=session,
+    )
+
+
 @pytest.fixture
 def scripted(pages: PageServer, seed_articles: list[Article]) -> str:
     pages.put_scripted(PATH, seed_articles[0], rest=REST)
@@ -441,13 +452,8 @@ def test_ctrl_c_on_a_browser_check_records_neither_the_page_loading_nor_the_one_
         f'[email]\nto = ["desk@example.org"]\n\n{blocks}',
         seeds=False,
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "--config", str(config), "check"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own process group, as a terminal gives it
-    )
+    # its own process group, as a terminal gives it
+    proc = _check_process(config, session=True)
     try:
         deadline = time.monotonic() + 30
         while not (http.hits("/p0") or http.hits("/p1")) and time.monotonic() < deadline:
@@ -483,12 +489,7 @@ def test_sigterm_to_check_cancels_the_browser_page_and_leaves_no_browser_behind(
         f'[monitor]\ntimeout = "20s"\n\n{_browser_sources(http, _held_until(released), 1)}',
         seeds=False,
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "--config", str(config), "check"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = _check_process(config)
     below: set[int] = set()
     try:
         deadline = time.monotonic() + 30

@@ -68,6 +68,15 @@ def _read(browser: BrowserFetcher, url: str) -> Regions:
     return extract(browser.fetch(url), ExtractRules())
 
 
+def _read_in(timeout: float, url: str) -> Regions:
+    """`url` read by a browser of its own, with `timeout`."""
+    fetcher = BrowserFetcher(timeout=timeout)
+    try:
+        return _read(fetcher, url)
+    finally:
+        fetcher.close()
+
+
 def test_the_class_the_browser_gives_a_found_notice_is_a_known_notice() -> None:
     assert f".{FOUND_NOTICE}" in [part.strip() for part in KNOWN_NOTICES.split(",")]
 
@@ -255,12 +264,7 @@ def test_a_page_whose_text_never_stays_still_is_read(http: LoopServer, timeout: 
             "{ document.getElementById('clock').textContent = ++n; }, 100)</script>"
         ),
     )
-    fetcher = BrowserFetcher(timeout=timeout)
-    try:
-        regions = _read(fetcher, url)
-    finally:
-        fetcher.close()
-    assert "one29" in regions.teaser
+    assert "one29" in _read_in(timeout, url).teaser
 
 
 @needs_chromium
@@ -539,10 +543,6 @@ def test_an_article_a_slow_api_sends_after_the_network_wait_is_read(
             "{ document.getElementById('a').innerHTML = html; })</script>"
         ),
     )
-    fetcher = BrowserFetcher(timeout=25.0)
-    try:
-        regions = _read(fetcher, url)
-    finally:
-        fetcher.close()
+    regions = _read_in(25.0, url)
     assert regions.error is None
     assert "two29" in regions.teaser
