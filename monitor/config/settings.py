@@ -185,7 +185,7 @@ class Source:
     allow_private: bool = False
     fetch: str = "http"  # or "browser": the page as headless Chromium renders it
     # A browser source's page is read once its text has been still this long; None: the
-    # browser's default (`fetch.browser.QUIET`).
+    # browser's default (`BrowserFetcher.settle_for`: 2 s, or a quarter of the timeout).
     settle: float | None = None
     # The `[[discover]]` id that found this source; None for a configured one.
     discovered_by: str | None = None
