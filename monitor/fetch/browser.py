@@ -154,11 +154,15 @@ _READY = (
   return still >= quiet || now - state.readySince >= cap;
 }"""
 )
-# Where an element stands, for `_inline`: inside an element `selectors` name (a notice's
-# container), shown to a reader, in the page's header, navigation or footer, and in a layer
-# laid over the page (fixed, over a fifth of the window or more: a paywall's modal).
-_PLACE = """(el, selectors) => ({
-  holder: selectors.some((s) => {
+# Where an element stands, for `_inline`: inside an element the selectors name (a notice's
+# container: `known`, those extraction finds by itself, or `more`), shown to a reader, in the
+# page's header, navigation or footer, and in a layer laid over the page (fixed, over a fifth
+# of the window or more: a paywall's modal).
+_PLACE = """(el, [known, more]) => ({
+  known: known.some((s) => {
+    try { return el.closest(s) !== null; } catch (e) { return false; }
+  }),
+  holder: [...known, ...more].some((s) => {
     try { return el.closest(s) !== null; } catch (e) { return false; }
   }),
   shown: el.checkVisibility({ visibilityProperty: true }),
@@ -842,13 +846,12 @@ async def _inline(page: Page, rules: ExtractRules, settle: float, left: float) -
     def notice(text: str) -> bool:
         return says_notice(text) or any(marker in text for marker in rules.markers)
 
-    known = [*rules.paywall, KNOWN_NOTICES]
-    holders = [*known, *_FRAME_HOLDERS]
+    # where extraction finds a notice by itself, and where a frame's may stand besides
+    selectors = [[*rules.paywall, KNOWN_NOTICES], list(_FRAME_HOLDERS)]
 
     async def place(frame: Frame) -> tuple[Frame, dict[str, bool]]:
         element = await frame.frame_element()
-        found: dict[str, bool] = await element.evaluate(_PLACE, holders)
-        found["known"] = (await element.evaluate(_PLACE, known))["holder"]
+        found: dict[str, bool] = await element.evaluate(_PLACE, selectors)
         return frame, found
 
     frames = [frame for frame in page.frames if frame.parent_frame is not None]
@@ -877,7 +880,7 @@ async def _inline(page: Page, rules: ExtractRules, settle: float, left: float) -
             await frame.wait_for_function(
                 _STILL, arg=1000 * settle, polling=100, timeout=1000 * wait
             )
-        shadows = await frame.evaluate(_SHADOWS, [])
+        shadows = await frame.evaluate(_SHADOWS, [[], []])
         text = " ".join([await frame.evaluate(_TEXT), *(s["text"] for s in shadows)])
         where = places[frame]
         said = not where["chrome"] and notice(text)
@@ -899,8 +902,7 @@ async def _inline(page: Page, rules: ExtractRules, settle: float, left: float) -
     # Innermost first: a frame's own frames are in its HTML before it is copied.
     for frame in sorted(picked, key=_depth, reverse=True):
         await _each(_copy_frame, [(frame, picked[frame])])
-    shadows = await page.evaluate(_SHADOWS, holders)
-    known_hosts = await page.evaluate(_SHADOWS, known)
+    shadows = await page.evaluate(_SHADOWS, selectors)
     chosen, marked = [], []
     for i, host in enumerate(shadows):
         if not host["shown"] or not (host["holder"] or host["overlay"]):
@@ -908,7 +910,7 @@ async def _inline(page: Page, rules: ExtractRules, settle: float, left: float) -
         said = not host["chrome"] and notice(host["text"])
         if said or host["holder"]:
             chosen.append(i)
-            if said and not known_hosts[i]["holder"]:
+            if said and not host["known"]:
                 marked.append(i)
     if chosen:
         await page.evaluate(_FLATTEN, [chosen, marked, FOUND_NOTICE])
@@ -917,7 +919,7 @@ async def _inline(page: Page, rules: ExtractRules, settle: float, left: float) -
 async def _copy_frame(job: tuple[Frame, str]) -> None:
     frame, mark = job
     element = await frame.frame_element()
-    shadows = await frame.evaluate(_SHADOWS, [])
+    shadows = await frame.evaluate(_SHADOWS, [[], []])
     await frame.evaluate(_FLATTEN, [list(range(len(shadows))), [], ""])
     await element.evaluate(_PUT_AFTER, [await frame.evaluate(_FRAME_HTML), mark])
 
