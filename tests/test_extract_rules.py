@@ -2909,3 +2909,55 @@ def test_a_page_under_min_words_says_how_many_words_it_has(words: int, said_: st
     text = " ".join(["Word"] * words)
     error = regions(page(f"<main><p>{text}</p></main>")).error
     assert error == f"no article text found ({said_} fewer than min_words=20)"
+
+
+# --- a picture's caption ---------------------------------------------------------------------
+
+PHOTO = '<figure><img src="a.jpg"><figcaption>{}</figcaption></figure>'
+CAPTION = "The library on Main Street, closed since May. Photograph: Jo Smith/Agency"
+
+
+def test_a_photo_caption_above_the_story_is_not_where_the_teaser_starts() -> None:
+    teaser = teaser_with("", before=PHOTO.format(CAPTION))
+    assert teaser.startswith(FIRST)
+    assert "Photograph" not in teaser
+
+
+def test_a_caption_of_one_paragraph_and_a_credit_is_a_caption_too() -> None:
+    caption = "<p>The library on Main Street, closed since May.</p><p>Jo Smith/Agency</p>"
+    teaser = teaser_with(PHOTO.format(caption))
+    assert "Main Street" not in teaser
+    assert teaser.endswith(LAST)
+
+
+def test_a_new_photo_caption_is_not_a_teaser_edit() -> None:
+    before = regions(page(f"<article>{STORY}{PHOTO.format(CAPTION)}</article>"))
+    after = regions(page(f"<article>{STORY}{PHOTO.format('The council chamber.')}</article>"))
+    assert before.teaser == after.teaser
+    assert not compare(before, after).changed
+
+
+def test_a_caption_of_three_paragraphs_is_an_items_text_and_stays() -> None:
+    item = "<p>She said:</p><p>We will look at every branch again.</p><p>Then we decide.</p>"
+    teaser = teaser_with(PHOTO.format(item))
+    assert "We will look at every branch again." in teaser
+
+
+def test_captions_that_hold_most_of_a_slideshows_words_stay_in_its_teaser() -> None:
+    slides = "".join(
+        PHOTO.format(f"Slide {n}: the reading room of the old branch library, seen from above.")
+        for n in range(1, 4)
+    )
+    found = regions(page(f"<article><p>Pictures of the library.</p>{slides}</article>"))
+    assert found.access != "unknown", found.error
+    assert "Slide 1: the reading room" in found.teaser
+
+
+def test_captions_go_when_the_rest_of_the_article_holds_min_words_exactly() -> None:
+    # the rest holds 20 words: as many as min_words asks, so the caption can go
+    twenty = " ".join(f"word{n}" for n in range(20))
+    found = regions(page(f"<article><p>{twenty}</p>{PHOTO.format(CAPTION)}</article>"))
+    assert found.teaser == twenty
+    nineteen = " ".join(f"word{n}" for n in range(19))
+    kept = regions(page(f"<article><p>{nineteen}</p>{PHOTO.format(CAPTION)}</article>"))
+    assert "Main Street" in kept.teaser

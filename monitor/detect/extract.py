@@ -567,6 +567,7 @@ def extract_html(
         _drop(container, _JUNK, "h1", *rules.exclude)
         _drop_inner_chrome(container)
         _drop_chrome_blocks(container)
+        _drop_captions(container, floor)
         teaser = strip_trailing_ellipsis(normalise(_block_text(container)))
         teaser = _strip_lead(teaser, (title, og_title))
         if paywall:
@@ -1338,6 +1339,34 @@ def _drop_chrome_blocks(container: LexborNode, *, link_lists: bool = True) -> No
         words = word_count(block.text(separator=" "))
         if words and linked / words >= 0.8 and (block.tag != "p" or words <= 25):
             block.decompose()
+
+
+def _drop_captions(container: LexborNode, floor: int) -> None:
+    """A picture's caption and credit (`<figcaption>`) are not the article's text: a photo
+    swapped or credited anew is not an edit of the teaser, and a caption above the first
+    paragraph is not where the article starts.
+
+    Kept are a caption of several paragraphs (a listicle's item told under its picture,
+    Onedio's) and every caption of an article that would be left with fewer than `floor`
+    words without them (a slideshow told in its captions): a teaser is never lost for them.
+    """
+    captions = [
+        caption
+        for caption in _inside(container, "figcaption")
+        if len(caption.css("p")) < _CAPTION_PARAGRAPHS
+    ]
+    if not captions:
+        return
+    # a reader's words, as `_failure` counts them against the same floor
+    words = sum(_words(caption.text(separator=" ")) for caption in captions)
+    if _words(container.text(separator=" ")) - words < floor:
+        return
+    for caption in captions:
+        caption.decompose()
+
+
+# A `<figcaption>` with this many paragraphs is an item's text, not a caption.
+_CAPTION_PARAGRAPHS = 3
 
 
 def _drop_inner_chrome(container: LexborNode) -> None:
