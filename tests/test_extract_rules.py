@@ -2961,3 +2961,20 @@ def test_captions_go_when_the_rest_of_the_article_holds_min_words_exactly() -> N
     nineteen = " ".join(f"word{n}" for n in range(19))
     kept = regions(page(f"<article><p>{nineteen}</p>{PHOTO.format(CAPTION)}</article>"))
     assert "Main Street" in kept.teaser
+
+
+@pytest.mark.parametrize(
+    "byline",
+    [
+        '<address class="css-4to682-StyledByline">Simone Grogan<span>The Daily</span></address>',
+        '<div class="ArticleAuthor">Written by Lance Whitney, Contributor</div>',
+    ],
+)
+def test_a_byline_named_in_camel_case_is_not_where_the_teaser_starts(byline: str) -> None:
+    teaser = teaser_with("", before=byline)
+    assert teaser.startswith(FIRST)
+
+
+def test_paragraphs_a_reader_may_share_a_selection_of_are_article_text() -> None:
+    shareable = STORY.replace("<p>", '<p class="selectionShareable">')
+    assert regions(page(f"<article>{shareable}</article>")).teaser.startswith(FIRST)

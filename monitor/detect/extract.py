@@ -39,8 +39,11 @@ _JUNK = (
 # requests: dates, bylines, share and comment counts, related and most-read links, ads.
 _INNER_CHROME = (
     "time, .date, .dateline, .published, .updated, .timestamp, .post-date, .entry-date, "
-    # an author's block, not the authors' abstract (ScienceDirect's `div.abstract.author`)
-    "[class*=byline], [class*=author]:not([class*=abstract]), [class*=share], [class*=social], "
+    # an author's block, not the authors' abstract (ScienceDirect's `div.abstract.author`), in
+    # any case (a styled component's `StyledByline`); not so for the other words below, which
+    # article text carries in camel case too (`p.selectionShareable`)
+    "[class*=byline i], [class*=author i]:not([class*=abstract i]), [class*=share], "
+    "[class*=social], "
     "[class*=related], "
     "[class*=recommend], [class*=most-read], [class*=mostread], [class*=read-more], "
     "[class*=readmore], [class*=newsletter], [class*=advert], "
