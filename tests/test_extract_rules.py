@@ -2978,3 +2978,18 @@ def test_a_byline_named_in_camel_case_is_not_where_the_teaser_starts(byline: str
 def test_paragraphs_a_reader_may_share_a_selection_of_are_article_text() -> None:
     shareable = STORY.replace("<p>", '<p class="selectionShareable">')
     assert regions(page(f"<article>{shareable}</article>")).teaser.startswith(FIRST)
+
+
+def test_an_offer_to_subscribe_to_view_the_rest_is_the_notice_and_its_price_the_notices() -> None:
+    def offer(price: str) -> str:
+        box = (
+            '<div class="promo"><h2>Two ways to get all 145 companies in this list.</h2>'
+            f"<a href='/cart'>Subscribe to View All Lists</a><h3>{price} One Year</h3></div>"
+        )
+        return page(f"<article>{STORY}{box}</article>")
+
+    walled = regions(offer("$103"))
+    assert walled.access == "locked"
+    assert walled.paywall.startswith("Two ways to get all 145 companies")
+    assert walled.teaser.endswith(LAST)
+    assert compare(walled, regions(offer("$99"))).kinds == ("paywall_changed",)
