@@ -437,3 +437,148 @@ def test_a_reload_stops_the_sources_of_a_removed_block_and_sends_to_an_added_tar
     assert "Report:   https://monitor.example.org/changes/" in hook.accepted()[0].body["message"]
     assert watched(config) == {"mine": None}
     assert run(config, "history", found).exit_code == 0
+
+
+# --- what an outside reviewer of discovery found (round 0.20) ------------------------------
+
+SITEMAPS = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
+
+
+def sitemap_doc(kind: str, *locs: str) -> str:
+    inner = "sitemap" if kind == "sitemapindex" else "url"
+    body = "".join(f"<{inner}><loc>{escape(loc)}</loc></{inner}>" for loc in locs)
+    return f'<?xml version="1.0" encoding="UTF-8"?><{kind} {SITEMAPS}>{body}</{kind}>'
+
+
+def test_a_feed_whose_body_is_a_local_path_is_not_read_from_this_machine(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    """feedparser opens bytes or a string as a file name when it can: a response saying
+    "/some/local/feed.xml" had that file's articles watched (and "/dev/zero" ran out of
+    memory)."""
+    put_articles(pages, seed_articles[0], "/2026/11/in-brief-local/")
+    local = tmp_path / "local-feed.xml"
+    local.write_text(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item>'
+        f"<link>{pages.url('/2026/11/in-brief-local/')}</link></item></channel></rss>",
+        encoding="utf-8",
+    )
+    pages.put(FEED, str(local), content_type=RSS)
+    config = config_with(tmp_path, discover_block(pages.url(FEED)))
+    result = run(config, "check")
+    assert result.exit_code == 1
+    assert "not an RSS or Atom feed" in result.output
+    assert watched(config) == {}
+    assert pages.hits.get("/2026/11/in-brief-local/") is None
+
+
+def test_a_public_index_cannot_send_the_fetcher_to_a_private_address_or_a_local_file(
+    tmp_path: Path,
+    pages: PageServer,
+    seed_articles: list[Article],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The index is on `localhost`, taken for a public name here; its sitemaps on 127.0.0.1
+    and on this machine's disk are refused and named, as its articles there would be."""
+    import monitor.discover.run as discover_run
+
+    real = discover_run.is_private_host
+    monkeypatch.setattr(discover_run, "is_private_host", lambda h: h != "localhost" and real(h))
+    public = pages.url("/").replace("127.0.0.1", "localhost")
+    put_articles(pages, seed_articles[0], "/2026/11/in-brief-inside/", "/2026/11/in-brief-ok/")
+    xml = "application/xml"
+    pages.put(
+        "/internal.xml",
+        sitemap_doc("urlset", pages.url("/2026/11/in-brief-inside/")),
+        content_type=xml,
+    )
+    local = tmp_path / "local.xml"
+    local.write_text(sitemap_doc("urlset", public + "2026/11/in-brief-inside/"), "utf-8")
+    pages.put(
+        "/public.xml", sitemap_doc("urlset", public + "2026/11/in-brief-ok/"), content_type=xml
+    )
+    pages.put(
+        "/sitemap_index.xml",
+        sitemap_doc(
+            "sitemapindex", pages.url("/internal.xml"), f"file://{local}", public + "public.xml"
+        ),
+        content_type=xml,
+    )
+    config = config_with(tmp_path, discover_block(public + "sitemap_index.xml", kind="sitemap"))
+    result = run(config, "check")
+    assert result.exit_code == 0, result.output
+    assert pages.hits.get("/internal.xml") is None
+    assert f"{pages.url('/internal.xml')}: refused" in result.output
+    assert f"file://{local}: refused" in result.output
+    assert list(watched(config)) == [source_id_for(public + "2026/11/in-brief-ok/")]
+
+
+def test_an_index_listing_itself_back_is_read_once(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    put_articles(pages, seed_articles[0], "/2026/11/in-brief-loop/")
+    xml = "application/xml"
+    pages.put("/a.xml", sitemap_doc("sitemapindex", pages.url("/b.xml")), content_type=xml)
+    pages.put(
+        "/b.xml",
+        sitemap_doc("sitemapindex", pages.url("/a.xml"), pages.url("/urls.xml")),
+        content_type=xml,
+    )
+    pages.put(
+        "/urls.xml", sitemap_doc("urlset", pages.url("/2026/11/in-brief-loop/")), content_type=xml
+    )
+    config = config_with(tmp_path, discover_block(pages.url("/a.xml"), kind="sitemap"))
+    result = run(config, "check")
+    assert result.exit_code == 0, result.output
+    assert "1 listed, 1 matching, 1 new" in result.output
+    assert pages.hits["/a.xml"] == 1 and pages.hits["/b.xml"] == 1
+
+
+def test_an_article_url_with_its_scheme_in_capitals_is_fetched_over_http(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    """`HTTP://…` is a valid URL; the fetcher read it as a local file name, for ever."""
+    path = "/2026/11/in-brief-caps/"
+    put_articles(pages, seed_articles[0], path)
+    pages.put(
+        "/sitemap.xml",
+        sitemap_doc("urlset", pages.url(path).replace("http:", "HTTP:")),
+        content_type="application/xml",
+    )
+    config = config_with(tmp_path, discover_block(pages.url("/sitemap.xml"), kind="sitemap"))
+    result = run(config, "check", "--json")
+    assert result.exit_code == 0, result.output
+    assert [r["outcome"] for r in json.loads(result.stdout)] == ["new"]
+    assert pages.hits[path] == 1
+
+
+def test_an_article_url_longer_than_a_sitemap_allows_is_not_watched(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    short, long_ = "/2026/11/in-brief-short/", "/2026/11/in-brief-" + "x" * 2100 + "/"
+    put_articles(pages, seed_articles[0], short)
+    put_feed(pages, [(short, "short", days_ago(1)), (long_, "long", days_ago(1))])
+    config = config_with(tmp_path, discover_block(pages.url(FEED)))
+    result = run(config, "check")
+    assert result.exit_code == 0, result.output
+    assert list(watched(config)) == [sid(pages, short)]
+
+
+def test_a_new_article_alert_does_not_carry_the_key_of_a_members_feed(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    put_articles(pages, seed_articles[0], "/2026/11/in-brief-members/")
+    put_feed(pages, [("/2026/11/in-brief-members/", "In Brief: Members", days_ago(1))])
+    pages.put(FEED + "?key=s3cretmemberkey", pages.get(FEED).body.decode(), content_type=RSS)
+    with webhook(Webhook()) as hook:
+        config = config_with(
+            tmp_path,
+            discover_block(pages.url(FEED) + "?key=s3cretmemberkey", "alert = true")
+            + f'\n[[notify]]\nid = "chat"\nurl = "{hook.url()}"\n',
+        )
+        result = run(config, "check")
+        assert result.exit_code == 0, result.output
+    (post,) = hook.accepted()
+    assert str(post.body["title"]).startswith("New article: ")
+    assert f"({pages.url(FEED)})" in str(post.body["message"])
+    assert "s3cret" not in json.dumps(post.body)

@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
@@ -374,3 +375,89 @@ def test_ctrl_c_during_alerts_retry_leaves_a_hung_mail_server_at_once(
         ((status, error),) = _email_alert(tmp_path, "status, last_error")
     # not waited out: a send that had reached its timeout would say "timed out"
     assert status == "pending" and "timed out" not in str(error)
+
+
+def test_a_refused_notify_url_is_named_without_the_token_in_its_host_part(
+    tmp_path: Path, pages: PageServer
+) -> None:
+    """Telegram's bot token stands where a host would: an error that kept the host printed it
+    (and a SIGHUP with the typo wrote it to the journal)."""
+    secret = "123456789:AAH.secret/x"  # a token with a typo: not Apprise's shape
+    config = notify_config(tmp_path, pages, f'[[notify]]\nid = "t"\nurl = "tgram://{secret}"\n')
+    result = run(config, "changes")
+    assert result.exit_code == 2
+    assert "notify[1] (id 't').url: Apprise cannot use 'tgram://…'" in result.output
+    assert "AAH" not in result.output and "123456789" not in result.output
+
+
+def test_a_message_longer_than_the_service_takes_is_cut_to_fit_keeping_the_alert_id(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    """Mattermost takes 4,000 characters (Telegram 4,096, Discord 2,000): a teaser edit of a
+    long article was sent whole, and refused on every try, the most important alerts first."""
+    long_teaser = seed_articles[0].teaser + " " + " ".join(f"word{n}" for n in range(1500))
+    with webhook(Webhook()) as hook:
+        config = notify_config(
+            tmp_path, pages, f'[[notify]]\nid = "mm"\nurl = "mmost://127.0.0.1:{hook.port}/tok"\n'
+        )
+        pages.put_article(PATH, replace(seed_articles[0], teaser=long_teaser))
+        assert run(config, "check").exit_code == 0
+        pages.put_article(
+            PATH, replace(seed_articles[0], teaser=long_teaser.replace("word", "ward"))
+        )
+        assert run(config, "check").exit_code == 0
+        alerts = notify_alerts(config)  # the seed's baseline, then the edit: two changes
+    assert [a["status"] for a in alerts] == ["sent", "sent"]
+    assert len(hook.accepted()) == 2
+    text = str(hook.accepted()[-1].body["text"])
+    alert = next(a for a in alerts if str(a["id"]) in text)
+    assert len(text) <= 4000
+    assert "cut to the service's length limit" in text
+    assert text.endswith(f"(monitor alert {alert['id']}, queued {alert['created_at']})")
+
+
+def test_a_service_that_trickles_its_answer_does_not_hold_the_process_at_exit(
+    tmp_path: Path,
+) -> None:
+    """A receiver that sends a header line every half second, for a minute: the send gives up
+    after its deadline (1 s here), and the process exits then, not when the receiver stops."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def trickle() -> None:
+        listener.settimeout(0.2)
+        held = []
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                connection = listener.accept()[0]
+                held.append(connection)
+                connection.sendall(b"HTTP/1.1 200 OK\r\n")
+            for connection in held:
+                with contextlib.suppress(OSError):
+                    connection.sendall(b"X-Wait: 1\r\n")
+            stop.wait(0.5)
+        for connection in held:
+            connection.close()
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    script = (
+        "import sys, monitor.alerts.notify as n\n"
+        "n.SEND_TIMEOUT = 1.0\n"
+        "try:\n"
+        f"    n.apprise_send('json://127.0.0.1:{listener.getsockname()[1]}/hook', 't', 'b')\n"
+        "except n.DeliveryError as exc:\n"
+        "    print(exc)\n"
+    )
+    try:
+        began = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=50
+        )
+        took = time.monotonic() - began
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
+    assert "did not answer within 1 s" in done.stdout, done.stderr
+    assert took < 30  # the receiver trickles for 50 s

@@ -12,7 +12,9 @@ is down neither holds back email nor the other targets.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from monitor.alerts.outbox import DeliveryReport, EventView, Item
 from monitor.clock import Clock, utcnow
@@ -23,7 +25,7 @@ from monitor.store.db import Store
 from monitor.store.rows import Alert
 from monitor.store.schema import iso
 
-# Apprise's own per-request timeouts apply too; this bounds one whole send.
+# Apprise's own per-request timeouts apply too; this bounds one whole send (`apprise_send`).
 SEND_TIMEOUT = 30.0
 
 Send = Callable[[str, str, str], None]
@@ -31,15 +33,45 @@ Send = Callable[[str, str, str], None]
 
 def apprise_send(url: str, title: str, body: str) -> None:
     """Send one notification with Apprise; `DeliveryError` with the service's reason unless it
-    was accepted."""
-    from apprise import Apprise, NotifyFormat
+    was accepted, or if it took over `SEND_TIMEOUT`.
 
-    apprise = Apprise()
+    The send runs in a daemon thread of its own, waited for `SEND_TIMEOUT`: Apprise's own
+    deadline abandons a send in its pool's threads, which the interpreter waits for at exit,
+    so a service that trickles its answer held `monitor check` for minutes after its summary.
+    A message longer than the service takes (Telegram 4,096 characters, Discord 2,000) is cut
+    to fit, keeping its last line, the alert's id: sent whole, it would be refused on every try.
+    """
+    from apprise import Apprise, AppriseAsset, NotifyFormat
+
+    # No deadline of Apprise's own (60 s by default): with one, it runs the send in its pool
+    # instead of the thread that calls it.
+    apprise = Apprise(asset=AppriseAsset(service_timeout=0))
     if not apprise.add(url):
         raise DeliveryError("Apprise cannot use this URL", permanent=True)
-    result = apprise.notify(
-        body=body, title=title, body_format=NotifyFormat.TEXT, timeout=SEND_TIMEOUT
+    # a service with no title of its own (Mattermost) gets it at the head of the body
+    body = fitted(
+        body,
+        min(
+            int(service.body_maxlen) - (len(title) + 2 if int(service.title_maxlen) <= 0 else 0)
+            for service in apprise
+        ),
     )
+    outcome: list[Any] = []
+    done = threading.Event()
+
+    def send() -> None:
+        try:
+            outcome.append(apprise.notify(body=body, title=title, body_format=NotifyFormat.TEXT))
+        except Exception as exc:  # handed to the waiting thread
+            outcome.append(exc)
+        done.set()
+
+    threading.Thread(target=send, name="notify-send", daemon=True).start()
+    if not done.wait(SEND_TIMEOUT):
+        raise DeliveryError(f"the service did not answer within {SEND_TIMEOUT:g} s")
+    result = outcome[0]
+    if isinstance(result, Exception):
+        raise DeliveryError(f"{type(result).__name__}: {result}")
     if not result:
         reasons = [
             str(entry.message)
@@ -47,6 +79,18 @@ def apprise_send(url: str, title: str, body: str) -> None:
             if str(entry.level) in ("WARNING", "ERROR", "CRITICAL")
         ]
         raise DeliveryError(reasons[-1] if reasons else "the service did not accept it")
+
+
+def fitted(body: str, limit: int) -> str:
+    """`body` cut to `limit` characters with its last line kept."""
+    if len(body) <= limit:
+        return body
+    last = body.rpartition("\n")[2]
+    cut = "\n… (cut to the service's length limit)\n"
+    room = limit - len(cut) - len(last)
+    if room <= 0:
+        return body[: max(limit, 0)]
+    return body[:room].rstrip() + cut + last
 
 
 def expand(url: str, environ: Mapping[str, str]) -> str:

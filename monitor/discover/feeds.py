@@ -1,11 +1,13 @@
 """RSS and Atom feeds, parsed with feedparser: the articles they list, with their dates.
 
-Pure: bytes in, entries out (feedparser is given the bytes, never a URL, so it fetches nothing).
+Pure: bytes in, entries out (feedparser is given the bytes as a file, never a URL or a string,
+so it fetches nothing and opens nothing).
 """
 
 from __future__ import annotations
 
 import calendar
+import io
 import urllib.parse
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,7 +36,9 @@ def parse_feed(body: bytes, base_url: str, content_type: str | None = None) -> l
     headers = {"content-location": base_url}
     if content_type:
         headers["content-type"] = content_type
-    parsed: Any = feedparser.parse(body, response_headers=headers, sanitize_html=False)
+    # A file, not the bytes: feedparser tries to open bytes or a string as a path first, so a
+    # response whose body is "/etc/passwd" or "/dev/zero" would be read from this machine.
+    parsed: Any = feedparser.parse(io.BytesIO(body), response_headers=headers, sanitize_html=False)
     if not parsed.get("version") and not parsed.entries:
         reason = parsed.get("bozo_exception") or "no RSS or Atom elements"
         raise CaptureError(f"{base_url}: not an RSS or Atom feed ({reason})")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import urllib.parse
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from monitor.clock import Clock, utcnow
@@ -17,11 +17,14 @@ from monitor.discover.sitemaps import parse_sitemap
 from monitor.errors import CaptureError
 from monitor.fetch import Fetcher, is_private_host
 from monitor.store.db import Store
-from monitor.store.discovered import Candidate, record_found
+from monitor.store.discovered import Candidate, canonical, record_found
 
 # A sitemap index may list thousands of sitemaps (one per day, per section): only the newest
 # this many are read on each run.
 MAX_CHILD_SITEMAPS = 20
+# The longest URL an article may have (sitemaps.org's limit): a longer one is refused, not
+# watched to fail for ever with a 100 KB address in every status line.
+MAX_URL = 2048
 
 
 @dataclass
@@ -50,15 +53,18 @@ class Discoverer:
         is reported, never raised: the sources found before keep being watched."""
         report = DiscoveryReport(discovery.id)
         now = self.clock()
+        private: dict[str, bool] = {}  # one DNS lookup per host, not per article
         try:
-            entries = self._entries(discovery, report.unread)
+            entries = self._entries(discovery, report.unread, private)
         except CaptureError as exc:
             report.error = str(exc)
             return report
         report.listed = len(entries)
-        private: dict[str, bool] = {}  # one DNS lookup per host, not per article
+        entries = [replace(e, url=_fetchable(e.url)) for e in entries]
         wanted = [
-            e for e in entries if discovery.matches(e.url) and self._allowed(discovery, e, private)
+            e
+            for e in entries
+            if discovery.matches(e.url) and self._allowed(discovery, e.url, private)
         ]
         report.matched = len(wanted)
         candidates = [Candidate(source_id_for(e.url), e.url, e.title, e.published) for e in wanted]
@@ -70,11 +76,15 @@ class Discoverer:
         )
         return report
 
-    def _fetch(self, discovery: Discovery, url: str) -> tuple[bytes, str, str | None]:
-        capture = self.fetcher.fetch(url, allow_private=discovery.allow_private or None)
+    def _fetch(
+        self, discovery: Discovery, url: str, allow_private: bool | None = None
+    ) -> tuple[bytes, str, str | None]:
+        capture = self.fetcher.fetch(url, allow_private=discovery.allow_private or allow_private)
         return capture.body, capture.url, capture.media_type
 
-    def _entries(self, discovery: Discovery, unread: list[str]) -> list[Entry]:
+    def _entries(
+        self, discovery: Discovery, unread: list[str], private: dict[str, bool]
+    ) -> list[Entry]:
         if discovery.feed is not None:
             body, url, media_type = self._fetch(discovery, discovery.feed)
             return parse_feed(body, url, media_type)
@@ -89,6 +99,7 @@ class Discoverer:
         entries: list[Entry] = []
         read_any = False
         budget = MAX_CHILD_SITEMAPS
+        seen = {canonical(url)}  # an index that lists itself, or one listing it back
         # An index's sitemaps, newest first; an index listed in an index (sitemaps.org forbids
         # it, sites do it) is followed too, within the same budget of reads.
         queue = [(url, sitemap.children)]
@@ -98,11 +109,23 @@ class Discoverer:
                 # a sitemap last changed before the age limit lists only older articles
                 children = [c for c in children if c.published is None or c.published >= cutoff]
             children.sort(key=lambda c: c.published.timestamp() if c.published else 0, reverse=True)
-            for child in children[:budget]:
+            for child in children:
+                if not budget:
+                    break
+                child_url = _fetchable(urllib.parse.urljoin(parent, child.url))
+                if canonical(child_url) in seen:
+                    continue
+                seen.add(canonical(child_url))
                 budget -= 1
-                child_url = urllib.parse.urljoin(parent, child.url)
+                if not self._allowed(discovery, child_url, private):
+                    # steered by the site: a public index may not send the fetcher to this
+                    # machine's files or into a private network, any more than its articles
+                    unread.append(f"{child_url}: refused (not an http(s) URL on the index's side)")
+                    continue
                 try:
-                    body, got, _ = self._fetch(discovery, child_url)
+                    # redirects stay on the index's side of the network too
+                    home_private = private.get(_host(discovery.url), False)
+                    body, got, _ = self._fetch(discovery, child_url, home_private)
                     read = parse_sitemap(body, got, self.fetcher.max_body)
                 except CaptureError as exc:
                     # one sitemap of many: the others' articles are still watched
@@ -116,18 +139,32 @@ class Discoverer:
             raise CaptureError(f"no sitemap of the index could be read: {unread[0]}")
         return entries
 
-    def _allowed(self, discovery: Discovery, entry: Entry, private: dict[str, bool]) -> bool:
-        """http(s) only; and a feed on the public internet may not point the fetcher at an
-        internal address (the page there would be stored and shown: SSRF with read-back)."""
-        parts = urllib.parse.urlsplit(entry.url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+    def _allowed(self, discovery: Discovery, url: str, private: dict[str, bool]) -> bool:
+        """http(s) only (written in any case: the fetcher reads any other URL as a local
+        file); and a feed on the public internet may not point the fetcher at an internal
+        address (the page there would be stored and shown: SSRF with read-back). `private`:
+        what each host was found to be, one DNS lookup per host."""
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > MAX_URL:
             return False
+        home = _host(discovery.url)
+        if home not in private:
+            private[home] = is_private_host(home)
         if discovery.allow_private or (discovery.template and discovery.template.allow_private):
             return True
-        home = urllib.parse.urlsplit(discovery.url).hostname or ""
         if parts.hostname == home:
             return True
-        for host in (parts.hostname, home):
-            if host not in private:
-                private[host] = is_private_host(host)
+        if parts.hostname not in private:
+            private[parts.hostname] = is_private_host(parts.hostname)
         return not private[parts.hostname] or private[home]
+
+
+def _fetchable(url: str) -> str:
+    """`url` with its scheme in lower case, as the fetcher tells web addresses from files by
+    it (`HTTP://…` is a valid URL, and sitemaps have it)."""
+    scheme, colon, rest = url.partition(":")
+    return f"{scheme.lower()}{colon}{rest}" if colon and scheme.isalpha() else url
+
+
+def _host(url: str) -> str:
+    return urllib.parse.urlsplit(url).hostname or ""

@@ -134,6 +134,13 @@ def record_found(
     return out
 
 
+def _shown(url: str) -> str:
+    """A feed's or sitemap's URL as messages show it: without its query and credentials."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
 def _dated(row: dict[str, Any]) -> str:
     """When a watched article was published, as far as the cap and the age limit go: its
     feed's date, but never later than when it was found (a date in the future would hold its
@@ -174,7 +181,9 @@ def _insert(db: Any, discovery: Discovery, new: list[Candidate], stamp: str) -> 
                     "source_id": c.source_id,
                     "at": stamp,
                     "kind": "discovered",
-                    "detail": discovery.url,
+                    # shown in "New article" messages, chat ones too: a member feed's key
+                    # (`?key=…`, `user:token@`) stays out of them
+                    "detail": _shown(discovery.url),
                 }
             )
             .last_pk
