@@ -582,3 +582,66 @@ def test_a_new_article_alert_does_not_carry_the_key_of_a_members_feed(
     assert str(post.body["title"]).startswith("New article: ")
     assert f"({pages.url(FEED)})" in str(post.body["message"])
     assert "s3cret" not in json.dumps(post.body)
+
+
+def test_an_undated_article_listed_later_pushes_the_oldest_out_of_a_full_cap(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    """The reviewer's feed with no dates, room for two: u1 and u2 are watched; then the feed
+    lists u4, u3 and u2. The new ones were never watched ("0 new" on every read for ever)."""
+    u1, u2, u3, u4 = (f"/2026/11/in-brief-u{n}/" for n in range(1, 5))
+    put_articles(pages, seed_articles[0], u1, u2, u3, u4)
+    put_feed(pages, [(u2, "u2", None), (u1, "u1", None)])
+    config = config_with(tmp_path, discover_block(pages.url(FEED), "max_sources = 2"))
+    assert run(config, "check").exit_code == 0
+    assert set(watched(config)) == {sid(pages, u1), sid(pages, u2)}
+    put_feed(pages, [(u4, "u4", None), (u3, "u3", None), (u2, "u2", None)])
+    result = run(config, "check")
+    assert result.exit_code == 0, result.output
+    assert "2 new, 2 no longer watched" in result.output
+    assert set(watched(config)) == {sid(pages, u3), sid(pages, u4)}
+    again = run(config, "check")  # the same feed again: nothing moves
+    assert "0 new, 0 no longer watched" in again.output
+    assert set(watched(config)) == {sid(pages, u3), sid(pages, u4)}
+
+
+def test_a_renamed_discover_block_keeps_watching_what_it_found_with_its_history(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    path = "/2026/11/in-brief-kept/"
+    put_articles(pages, seed_articles[0], path)
+    put_feed(pages, [(path, "kept", days_ago(1))])
+    config = config_with(tmp_path, discover_block(pages.url(FEED)))
+    assert run(config, "check").exit_code == 0
+    renamed = config.read_text(encoding="utf-8").replace('id = "in-brief"', 'id = "wotr"')
+    config.write_text(renamed, encoding="utf-8")
+    result = run(config, "check", "--json")
+    assert result.exit_code == 0, result.output
+    assert watched(config) == {sid(pages, path): "wotr"}
+    (checked,) = json.loads(result.stdout)
+    assert checked["outcome"] in ("unchanged", "not_modified")  # its baseline kept
+
+
+def test_monitor_run_schedules_an_article_that_a_manual_check_discovered_first(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    """The service rescheduled only what its own reading added: an article a `monitor check`
+    found first was known when the service read the feed, and never checked by it."""
+    first, second = "/2026/11/in-brief-first/", "/2026/11/in-brief-second/"
+    put_articles(pages, seed_articles[0], first, second)
+    put_feed(pages, [(first, "first", days_ago(2))])
+    config = config_with(
+        tmp_path,
+        discover_block(pages.url(FEED), 'interval = "3s"') + '[discover.source]\ninterval = "1s"\n',
+    )
+    service = RunningService(config)
+    try:
+        service.wait_for(lambda: service.events("check", source=sid(pages, first), outcome="new"))
+        service.wait_for(lambda: len(service.events("discovery")) >= 2)
+        put_feed(pages, [(second, "second", days_ago(0)), (first, "first", days_ago(2))])
+        manual = run(config, "check")
+        assert manual.exit_code == 0, manual.output
+        service.wait_for(lambda: service.events("check", source=sid(pages, second)))
+        assert service.stop() == 0
+    finally:
+        service.stop()

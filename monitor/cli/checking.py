@@ -207,7 +207,7 @@ def _discover(discoverer: Discoverer, settings: Settings) -> bool:
     """Run every [[discover]] block once, a line each on stderr; True if one failed."""
     failed = False
     for discovery in settings.discover:
-        found = discoverer.run(discovery, settings.sources)
+        found = discoverer.run(discovery, settings.sources, [d.id for d in settings.discover])
         if found.error:
             failed = True
             click.echo(f"discover {discovery.id}: failed: {found.error}", err=True)

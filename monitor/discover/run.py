@@ -48,9 +48,12 @@ class Discoverer:
         self.store = store
         self.clock = clock
 
-    def run(self, discovery: Discovery, configured: Iterable[Source]) -> DiscoveryReport:
+    def run(
+        self, discovery: Discovery, configured: Iterable[Source], discoveries: Iterable[str] = ()
+    ) -> DiscoveryReport:
         """Read the feed or sitemap once and record what it finds. A fetch or parse failure
-        is reported, never raised: the sources found before keep being watched."""
+        is reported, never raised: the sources found before keep being watched.
+        `discoveries`: the ids of every configured discovery (see `record_found`)."""
         report = DiscoveryReport(discovery.id)
         now = self.clock()
         private: dict[str, bool] = {}  # one DNS lookup per host, not per article
@@ -68,7 +71,14 @@ class Discoverer:
         ]
         report.matched = len(wanted)
         candidates = [Candidate(source_id_for(e.url), e.url, e.title, e.published) for e in wanted]
-        recorded = record_found(self.store, discovery, candidates, now=now, configured=configured)
+        recorded = record_found(
+            self.store,
+            discovery,
+            candidates,
+            now=now,
+            configured=configured,
+            discoveries=discoveries,
+        )
         report.added, report.retired, report.skipped = (
             recorded.added,
             recorded.retired,

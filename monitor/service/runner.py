@@ -43,7 +43,7 @@ from monitor.service.scheduler import (
 )
 from monitor.store import heartbeat
 from monitor.store.db import Store
-from monitor.store.discovered import all_sources
+from monitor.store.discovered import all_sources, watched
 from monitor.store.rows import CheckResult
 from monitor.store.schema import parse_iso
 
@@ -317,7 +317,9 @@ class Service:
             with self._upkeep_job() as starting:  # a stop waits for its writes
                 if not starting:
                     return  # the service is stopping: no new reading begins
-                report = self._app.discoverer.run(discovery, self.settings.sources)
+                report = self._app.discoverer.run(
+                    discovery, self.settings.sources, [d.id for d in self.settings.discover]
+                )
         except Exception:
             self.log.exception("discovery crashed", extra={"discovery": discovery_id})
             return
@@ -334,9 +336,18 @@ class Service:
             self.log.warning("discovery", extra=fields | {"unread": "; ".join(report.unread)})
         else:
             self.log.info("discovery", extra=fields)
-        if report.added or report.retired:
+        if report.added or report.retired or self._scheduled_otherwise():
             self._resync = True  # the main thread schedules them
             self._wake.set()
+
+    def _scheduled_otherwise(self) -> bool:
+        """Whether the discovered sources watched now differ from those this service
+        schedules: another process (a `monitor check`) found or retired some first, and
+        this service's own reading then reports nothing new."""
+        assert self._app is not None
+        configured = {s.id for s in self.settings.sources}
+        scheduled = {sid for sid in self._sources if sid not in configured}
+        return {s.id for s in watched(self._app.store, self.settings)} != scheduled
 
     def _sync_discoveries(self, scheduler: Scheduler) -> None:
         """One job per `[[discover]]` block, first run at once, then every `interval`."""

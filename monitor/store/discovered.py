@@ -64,10 +64,13 @@ def record_found(
     *,
     now: datetime,
     configured: Iterable[Source],
+    discoveries: Iterable[str] = (),
 ) -> Recorded:
     """Add the new candidates as sources, and retire those past the age limit or the cap, in
     one transaction. A new source's `discovered` event and its alerts (when the discovery asks
-    for them) are written in the same transaction."""
+    for them) are written in the same transaction. `discoveries`: the ids of every configured
+    discovery; a listed article found by one no longer configured (a block renamed, a feed
+    replaced by a sitemap) is taken over by this one, history and all, not left unwatched."""
     out = Recorded()
     configured = list(configured)
     configured_urls = {canonical(s.url) for s in configured}
@@ -93,6 +96,30 @@ def record_found(
                 [json.dumps([c.source_id for c in fresh.values()])],
             )
         }
+        live = {discovery.id, *discoveries}
+        orphans = [
+            r
+            for r in rows
+            if r["discovery_id"] not in live
+            and not r["retired_at"]
+            and canonical(r["url"]) in fresh
+        ]
+        if orphans:
+            db.execute(
+                "update discovered set discovery_id = ?"
+                " where source_id in (select value from json_each(?))",
+                [discovery.id, json.dumps([r["source_id"] for r in orphans])],
+            )
+            for row in orphans:
+                row["discovery_id"] = discovery.id
+        passed = {
+            r[0]
+            for r in db.execute(
+                "select canonical_url from passed_over where discovery_id = ?"
+                " and canonical_url in (select value from json_each(?))",
+                [discovery.id, json.dumps(list(fresh))],
+            )
+        }
         known = {canonical(r["url"]) for r in rows}
         new: list[Candidate] = []
         for key, candidate in fresh.items():
@@ -107,18 +134,33 @@ def record_found(
         active = [r for r in rows if r["discovery_id"] == discovery.id and not r["retired_at"]]
         too_old = [r for r in active if cutoff and _dated(r) < cutoff]
         active = [r for r in active if r not in too_old]
-        # The cap keeps the newest articles: a new one pushes out a watched one only when its
-        # date says it is newer. An undated entry, or one as old as a watched article, takes
-        # a free place only (in the feed's order): ranked by the time it was read, it would
-        # push the watched out on every reading of an unchanged feed, each with a "new
-        # article" alert, until the feed ran out.
-        ranked: list[tuple[str, int, Any]] = [(_dated(r), 1, r) for r in active] + [
-            (min(iso(c.published), stamp) if c.published else "", 0, c) for c in new
-        ]
+        # The cap keeps the newest articles: by their date, else by when they were found. An
+        # entry listed before and passed over then (`passed_over`) is not new when found
+        # again: undated, or as old as a watched article, it takes a free place only (in the
+        # feed's order). Ranked by the time it was read, it would push the watched out on
+        # every reading of an unchanged feed, each with a "new article" alert, until the feed
+        # ran out.
+        # Each: (its date, its rank among that date's, whether watched now, the row or entry).
+        # An entry never listed before is newer than every watched article of its second too.
+        ranked: list[tuple[str, int, bool, Any]] = [(_dated(r), 1, True, r) for r in active]
+        for c in new:
+            if c.published:
+                ranked.append((min(iso(c.published), stamp), 0, False, c))
+            elif canonical(c.url) in passed:
+                ranked.append(("", 0, False, c))
+            else:
+                ranked.append((stamp, 2, False, c))
         ranked.sort(key=lambda item: (item[0], item[1]), reverse=True)
         kept = ranked[: discovery.max_sources]
-        over = [item[2] for item in ranked[discovery.max_sources :] if item[1] == 1]
-        new = [item[2] for item in kept if item[1] == 0]
+        over = [item[3] for item in ranked[discovery.max_sources :] if item[2]]
+        left = [item[3] for item in ranked[discovery.max_sources :] if not item[2]]
+        new = [item[3] for item in kept if not item[2]]
+        if left:
+            db.conn.executemany(
+                "insert or ignore into passed_over (discovery_id, canonical_url, seen_at)"
+                " values (?, ?, ?)",
+                [(discovery.id, canonical(c.url), stamp) for c in left],
+            )
         for reason, retired in (("too old", too_old), ("over the cap", over)):
             if retired:
                 ids = [r["source_id"] for r in retired]

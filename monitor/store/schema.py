@@ -254,6 +254,17 @@ def m011_reading(db: Database) -> None:
         db.table("sources").add_column("reading", str)
 
 
+def m012_passed_over(db: Database) -> None:
+    # The entries a discovery listed but did not watch (over `max_sources`): an undated one is
+    # then told from an article first listed later, which a cap full of older ones makes room
+    # for, as "the newest, else by when found" says.
+    db.table("passed_over").create(
+        {"discovery_id": str, "canonical_url": str, "seen_at": str},
+        pk=("discovery_id", "canonical_url"),
+        if_not_exists=True,
+    )
+
+
 STEPS: tuple[Callable[[Database], None], ...] = (
     m001_initial,
     m002_service,
@@ -266,6 +277,7 @@ STEPS: tuple[Callable[[Database], None], ...] = (
     m009_database_id,
     m010_digest,
     m011_reading,
+    m012_passed_over,
 )
 
 
