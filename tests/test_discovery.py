@@ -567,17 +567,20 @@ def test_an_article_url_longer_than_a_sitemap_allows_is_not_watched(
 def test_a_new_article_alert_does_not_carry_the_key_of_a_members_feed(
     tmp_path: Path, pages: PageServer, seed_articles: list[Article]
 ) -> None:
-    put_articles(pages, seed_articles[0], "/2026/11/in-brief-members/")
-    put_feed(pages, [("/2026/11/in-brief-members/", "In Brief: Members", days_ago(1))])
-    pages.put(FEED + "?key=s3cretmemberkey", pages.get(FEED).body.decode(), content_type=RSS)
+    old, new = "/2026/11/in-brief-old/", "/2026/11/in-brief-members/"
+    put_articles(pages, seed_articles[0], old, new)
     with webhook(Webhook()) as hook:
         config = config_with(
             tmp_path,
             discover_block(pages.url(FEED) + "?key=s3cretmemberkey", "alert = true")
             + f'\n[[notify]]\nid = "chat"\nurl = "{hook.url()}"\n',
         )
-        result = run(config, "check")
-        assert result.exit_code == 0, result.output
+        for items in ([old], [new, old]):  # the first reading is the baseline: no alert
+            put_feed(pages, [(p, p, days_ago(1)) for p in items])
+            feed = pages.get(FEED).body.decode()
+            pages.put(FEED + "?key=s3cretmemberkey", feed, content_type=RSS)
+            result = run(config, "check")
+            assert result.exit_code == 0, result.output
     (post,) = hook.accepted()
     assert str(post.body["title"]).startswith("New article: ")
     assert f"({pages.url(FEED)})" in str(post.body["message"])
@@ -645,3 +648,63 @@ def test_monitor_run_schedules_an_article_that_a_manual_check_discovered_first(
         assert service.stop() == 0
     finally:
         service.stop()
+
+
+def test_a_failing_discovery_and_alerts_given_up_on_show_in_status_and_the_web_ui(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    """`status` said all was well (and `--json` had no word of it) while the feed answered
+    404 and a webhook had failed for good."""
+    path, later = "/2026/11/in-brief-one/", "/2026/11/in-brief-two/"
+    put_articles(pages, seed_articles[0], path, later)
+    put_feed(pages, [(path, "one", days_ago(1))])
+    with webhook(Webhook(always=500)) as hook:
+        config = config_with(
+            tmp_path,
+            discover_block(pages.url(FEED), "alert = true")
+            + f'\n[[notify]]\nid = "chat"\nurl = "{hook.url()}"\nmax_tries = 1\n',
+        )
+        assert run(config, "check").exit_code == 0  # the baseline: no alert
+        put_feed(pages, [(later, "two", days_ago(0)), (path, "one", days_ago(1))])
+        assert run(config, "check").exit_code == 1  # the alert of "two", given up on
+    pages.put(FEED, "<html><head><title>Not here</title></head></html>", status=404)
+    assert run(config, "check").exit_code == 1
+    shown = run(config, "status")
+    assert "discover in-brief: failing since" in shown.output
+    assert "HTTP 404" in shown.output
+    assert "1 alert given up on for good" in shown.output
+    state = json.loads(run(config, "status", "--json").stdout)
+    (discovery,) = state["discoveries"]
+    assert discovery["id"] == "in-brief" and "HTTP 404" in discovery["error"]
+    assert state["failed_alerts"] == 1
+    with TestClient(create_app(tmp_path / "monitor.db")) as client:
+        page = client.get("/sources").text
+    assert "discovery in-brief failing" in page and "1 alert given up on for good" in page
+    put_feed(pages, [(later, "two", days_ago(0)), (path, "one", days_ago(1))])  # back
+    assert run(config, "check").exit_code == 0
+    state = json.loads(run(config, "status", "--json").stdout)
+    assert state["discoveries"][0]["error"] is None
+    assert "failing since" not in run(config, "status").output
+
+
+def test_the_first_reading_of_a_feed_is_its_baseline_with_no_new_article_alerts(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    """`alert = true` on a feed of twenty entries sent twenty "New article" alerts at once."""
+    paths = [f"/2026/11/in-brief-{n}/" for n in range(3)]
+    put_articles(pages, seed_articles[0], *paths)
+    put_feed(pages, [(p, p, days_ago(2)) for p in paths[:2]])
+    with webhook(Webhook()) as hook:
+        config = config_with(
+            tmp_path,
+            discover_block(pages.url(FEED), "alert = true")
+            + f'\n[[notify]]\nid = "chat"\nurl = "{hook.url()}"\n',
+        )
+        assert run(config, "check").exit_code == 0
+        assert hook.posts == []
+        assert len(watched(config)) == 2
+        put_feed(pages, [(p, p, days_ago(2)) for p in paths])
+        assert run(config, "check").exit_code == 0
+    assert [str(p.body["title"]) for p in hook.accepted()] == [
+        "New article: In Brief: 2026/11/in-brief-2"
+    ]

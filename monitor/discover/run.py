@@ -17,7 +17,7 @@ from monitor.discover.sitemaps import parse_sitemap
 from monitor.errors import CaptureError
 from monitor.fetch import Fetcher, is_private_host
 from monitor.store.db import Store
-from monitor.store.discovered import Candidate, canonical, record_found
+from monitor.store.discovered import Candidate, canonical, record_found, record_run
 
 # A sitemap index may list thousands of sitemaps (one per day, per section): only the newest
 # this many are read on each run.
@@ -61,6 +61,7 @@ class Discoverer:
             entries = self._entries(discovery, report.unread, private)
         except CaptureError as exc:
             report.error = str(exc)
+            record_run(self.store, discovery.id, now, report.error)
             return report
         report.listed = len(entries)
         entries = [replace(e, url=_fetchable(e.url)) for e in entries]
@@ -84,6 +85,7 @@ class Discoverer:
             recorded.retired,
             recorded.skipped,
         )
+        record_run(self.store, discovery.id, now, None)
         return report
 
     def _fetch(

@@ -96,6 +96,14 @@ def record_found(
                 [json.dumps([c.source_id for c in fresh.values()])],
             )
         }
+        # The first reading of a discovery is its baseline: what the feed lists then is
+        # watched without a "new article" alert each (a feed of 100 entries, 100 emails).
+        first = (
+            not any(r["discovery_id"] == discovery.id for r in rows)
+            and not db.execute(
+                "select 1 from passed_over where discovery_id = ? limit 1", [discovery.id]
+            ).fetchone()
+        )
         live = {discovery.id, *discoveries}
         orphans = [
             r
@@ -171,9 +179,41 @@ def record_found(
                 )
                 out.retired += ids
         if new:
-            _insert(db, discovery, new, stamp)
+            _insert(db, discovery, new, stamp, alert=discovery.alert and not first)
             out.added = [c.source_id for c in new]
     return out
+
+
+@dataclass(frozen=True)
+class DiscoveryRun:
+    """How a discovery's last reading went; `failing_since` is set while it fails."""
+
+    discovery_id: str
+    last_run_at: str
+    last_error: str | None
+    failing_since: str | None
+
+
+def record_run(store: Store, discovery_id: str, at: datetime, error: str | None) -> None:
+    """Keep the outcome of a discovery's reading; a failure keeps when the failing began."""
+    stamp = iso(at)
+    with store.write() as db:
+        db.execute(
+            "insert into discovery_runs (discovery_id, last_run_at, last_error, failing_since)"
+            " values (?, ?, ?, ?) on conflict (discovery_id) do update set"
+            " last_run_at = excluded.last_run_at, last_error = excluded.last_error,"
+            " failing_since = case when excluded.last_error is null then null"
+            " else coalesce(discovery_runs.failing_since, excluded.failing_since) end",
+            [discovery_id, stamp, error, stamp if error else None],
+        )
+
+
+def discovery_runs(store: Store) -> dict[str, DiscoveryRun]:
+    with store.lock:
+        rows = store.db.execute(
+            "select discovery_id, last_run_at, last_error, failing_since from discovery_runs"
+        ).fetchall()
+    return {r[0]: DiscoveryRun(*r) for r in rows}
 
 
 def _shown(url: str) -> str:
@@ -191,7 +231,9 @@ def _dated(row: dict[str, Any]) -> str:
     return min(row["published_at"] or found, found)
 
 
-def _insert(db: Any, discovery: Discovery, new: list[Candidate], stamp: str) -> None:
+def _insert(
+    db: Any, discovery: Discovery, new: list[Candidate], stamp: str, *, alert: bool
+) -> None:
     db.table("sources").insert_all(
         {
             "id": c.source_id,
@@ -230,7 +272,7 @@ def _insert(db: Any, discovery: Discovery, new: list[Candidate], stamp: str) -> 
             )
             .last_pk
         )
-        if discovery.alert and template is not None:
+        if alert and template is not None:
             recipients = Recipients(
                 {c.source_id: template.recipients}, notify={c.source_id: template.notify}
             )

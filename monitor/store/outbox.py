@@ -40,6 +40,16 @@ def count_alerts(store: Store, status: str | None = None) -> int:
         return store.db.table("alerts").count_where(where, params)
 
 
+def failed_alerts(store: Store) -> tuple[int, str | None]:
+    """How many alerts were given up on for good, and when the newest was last tried."""
+    with store.lock:
+        row = store.db.execute(
+            "select count(*), max(coalesce(attempted_at, created_at)) from alerts"
+            " where status = 'failed'"
+        ).fetchone()
+    return int(row[0]), row[1]
+
+
 def due_alerts(store: Store, now: datetime, channel: str = "email") -> list[Alert]:
     """The pending alerts of one channel ("email" or "notify") whose time has come."""
     with store.lock:

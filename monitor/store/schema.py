@@ -265,6 +265,16 @@ def m012_passed_over(db: Database) -> None:
     )
 
 
+def m013_discovery_runs(db: Database) -> None:
+    # How each discovery's last reading went: a feed that fails (a 404, a page that is no feed)
+    # was only logged, and `monitor status` said all was well.
+    db.table("discovery_runs").create(
+        {"discovery_id": str, "last_run_at": str, "last_error": str, "failing_since": str},
+        pk="discovery_id",
+        if_not_exists=True,
+    )
+
+
 STEPS: tuple[Callable[[Database], None], ...] = (
     m001_initial,
     m002_service,
@@ -278,6 +288,7 @@ STEPS: tuple[Callable[[Database], None], ...] = (
     m010_digest,
     m011_reading,
     m012_passed_over,
+    m013_discovery_runs,
 )
 
 

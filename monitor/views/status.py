@@ -17,9 +17,9 @@ from typing import Any
 
 from monitor.config.settings import MonitorSettings, Settings, Source
 from monitor.fetch.http import MAX_RETRY_AFTER
-from monitor.store import heartbeat
+from monitor.store import heartbeat, outbox
 from monitor.store.db import Store
-from monitor.store.discovered import all_sources
+from monitor.store.discovered import all_sources, discovery_runs
 from monitor.store.heartbeat import STALE_AFTER
 from monitor.store.rows import ServiceRow
 from monitor.store.schema import iso, parse_iso
@@ -59,6 +59,19 @@ class InFlightCheck:
 
 
 @dataclass(frozen=True)
+class DiscoveryStatus:
+    """A configured `[[discover]]` block and how its last reading went."""
+
+    id: str
+    last_run_at: str | None  # None: not read yet
+    error: str | None  # the last reading's failure
+    failing_since: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
 class Status:
     alive: bool
     pid: int | None
@@ -73,6 +86,9 @@ class Status:
     overdue: int = 0  # of them, overdue, on every page
     in_flight: tuple[InFlightCheck, ...] = ()  # at the last heartbeat, oldest first
     workers: int | None = None  # checks the service runs at once, as it recorded
+    discoveries: tuple[DiscoveryStatus, ...] = ()
+    failed_alerts: int = 0  # given up on for good (`monitor alerts --failed`)
+    failed_alerts_at: str | None = None  # the newest of them was last tried then
 
     @property
     def stuck(self) -> int:
@@ -92,9 +108,20 @@ class Status:
         return self.alive and not self.stalled
 
     @property
+    def failing_discoveries(self) -> int:
+        return sum(1 for d in self.discoveries if d.error)
+
+    @property
     def healthy(self) -> bool:
-        """Up, no source failing and no check stuck or overdue."""
-        return self.alive and not self.failing and not self.overdue and not self.stuck
+        """Up, no source or discovery failing and no check stuck or overdue. (Alerts failed
+        for good are shown, not counted: they stay failed until `monitor alerts --retry`.)"""
+        return (
+            self.alive
+            and not self.failing
+            and not self.overdue
+            and not self.stuck
+            and not self.failing_discoveries
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -113,6 +140,9 @@ class Status:
             "stalled": self.stalled,
             "workers": self.workers,
             "in_flight": [c.to_json() for c in self.in_flight],
+            "discoveries": [d.to_json() for d in self.discoveries],
+            "failed_alerts": self.failed_alerts,
+            "failed_alerts_at": self.failed_alerts_at,
             "offset": self.offset,
             "sources": [s.to_json() for s in self.sources],
         }
@@ -312,6 +342,18 @@ def status(
                 stuck=source.id in stuck,
             )
         )
+    runs = discovery_runs(store) if settings.discover else {}
+    discoveries = tuple(
+        DiscoveryStatus(
+            d.id,
+            run.last_run_at if run else None,
+            run.last_error if run else None,
+            run.failing_since if run else None,
+        )
+        for d in settings.discover
+        for run in [runs.get(d.id)]
+    )
+    failed_alerts, failed_at = outbox.failed_alerts(store)
     return Status(
         alive,
         pid,
@@ -326,4 +368,7 @@ def status(
         overdue=len(overdue),
         in_flight=load.in_flight,
         workers=load.workers,
+        discoveries=discoveries,
+        failed_alerts=failed_alerts,
+        failed_alerts_at=failed_at,
     )

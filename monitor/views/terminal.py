@@ -223,6 +223,25 @@ def print_status(console: Console, state: Status) -> None:
                     style="bold red",
                 )
             )
+    for d in state.discoveries:
+        if d.error:
+            console.print(
+                Text(
+                    f"discover {d.id}: failing since {d.failing_since} (last read "
+                    f"{d.last_run_at}): {d.error}",
+                    style="bold red",
+                )
+            )
+    if state.failed_alerts:
+        noun = "alert" if state.failed_alerts == 1 else "alerts"
+        console.print(
+            Text(
+                f"{state.failed_alerts} {noun} given up on for good (the newest tried "
+                f"{state.failed_alerts_at}): monitor alerts --failed lists them, "
+                "monitor alerts --retry sends them again",
+                style="red",
+            )
+        )
     shown = len(state.sources)
     if shown < state.total:
         end = state.offset + shown

@@ -31,7 +31,9 @@ from starlette.routing import Route
 
 from monitor.detect.compare import KINDS
 from monitor.errors import ConfigError, NotFound, StoreError
+from monitor.store import outbox
 from monitor.store.db import Store
+from monitor.store.discovered import discovery_runs
 from monitor.views.feed import build_feed
 from monitor.views.render import change_view, environment, source_summaries, stylesheet
 from monitor.views.status import workers
@@ -126,7 +128,18 @@ def create_app(
         pager = _Pager(request.query_params, store().count_sources(), "/sources", {})
         rows = store().source_rows(limit=pager.size, offset=pager.offset)
         load = workers(store(), datetime.now(UTC))  # the running service's checks in flight
-        return _page("web_sources.html", sources=rows, pager=pager, load=load)
+        # what fails beside the sources: a feed that cannot be read, alerts given up on
+        broken = [run for run in discovery_runs(store()).values() if run.last_error]
+        failed, failed_at = outbox.failed_alerts(store())
+        return _page(
+            "web_sources.html",
+            sources=rows,
+            pager=pager,
+            load=load,
+            broken=broken,
+            failed_alerts=failed,
+            failed_alerts_at=failed_at,
+        )
 
     def source(request: Request) -> Response:
         source_id = request.path_params["source_id"]
