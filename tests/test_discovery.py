@@ -708,3 +708,74 @@ def test_the_first_reading_of_a_feed_is_its_baseline_with_no_new_article_alerts(
     assert [str(p.body["title"]) for p in hook.accepted()] == [
         "New article: In Brief: 2026/11/in-brief-2"
     ]
+
+
+def test_campaign_parameters_and_escaped_letters_do_not_make_an_article_twice(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    """A feed that rotates `utm_*` values listed the same article anew each time (a "New
+    article" alert each), and a configured source lost to its `?utm_source=rss` copy."""
+    rotated, mine, letters = (
+        "/2026/11/in-brief-b/",
+        "/2026/11/in-brief-cfg/",
+        "/2026/11/in-brief-été/",
+    )
+    escaped = "/2026/11/in-brief-%C3%A9t%C3%A9/"
+    put_articles(pages, seed_articles[0], rotated + "?utm_campaign=day1", mine + "?utm_source=rss")
+    put_articles(pages, seed_articles[0], rotated + "?utm_campaign=day2", letters, escaped)
+    config = config_with(
+        tmp_path, discover_block(pages.url(FEED)) + source_block("mine", pages.url(mine))
+    )
+    pages.put_article(mine, seed_articles[0])
+    put_feed(
+        pages,
+        [
+            (rotated + "?utm_campaign=day1", "b", days_ago(1)),
+            (mine + "?utm_source=rss", "cfg", days_ago(1)),
+            (letters, "letters", days_ago(1)),
+        ],
+    )
+    assert run(config, "check").exit_code == 0
+    first = watched(config)
+    assert len(first) == 3 and first["mine"] is None  # b, the letters, and the configured one
+    put_feed(
+        pages,
+        [
+            (rotated + "?utm_campaign=day2", "b", days_ago(1)),
+            (mine + "?utm_source=rss", "cfg", days_ago(1)),
+            (escaped, "letters", days_ago(1)),
+        ],
+    )
+    again = run(config, "check")
+    assert again.exit_code == 0, again.output
+    assert "0 new" in again.output
+    assert watched(config) == first
+
+
+@pytest.mark.parametrize(
+    ("url", "same_as"),
+    [
+        ("https://ex.org/a/?utm_source=rss&id=3#top", "https://EX.org/a?id=3"),
+        ("https://ex.org/a?fbclid=x&gclid=y", "https://ex.org/a"),
+        ("https://ex.org/%C3%A9t%C3%A9", "https://ex.org/été"),
+        ("https://ex.org/%7euser", "https://ex.org/~user"),
+    ],
+)
+def test_urls_that_name_one_page_compare_equal(url: str, same_as: str) -> None:
+    from monitor.store.discovered import canonical
+
+    assert canonical(url) == canonical(same_as)
+
+
+@pytest.mark.parametrize(
+    ("url", "other"),
+    [
+        ("https://ex.org/a%2Fb", "https://ex.org/a/b"),  # an escaped slash is no slash
+        ("https://ex.org/a?id=3", "https://ex.org/a?id=4"),
+        ("https://ex.org/a?ref_utm=1", "https://ex.org/a"),  # only names that start utm_
+    ],
+)
+def test_urls_that_name_two_pages_stay_apart(url: str, other: str) -> None:
+    from monitor.store.discovered import canonical
+
+    assert canonical(url) != canonical(other)

@@ -13,6 +13,7 @@ Every read here is one query over the set, never one per source.
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -49,12 +50,40 @@ class Recorded:
 
 def canonical(url: str) -> str:
     """A URL as compared with others: no fragment, scheme and host in lower case, no trailing
-    slash on the path (feeds and configs write the same article both ways)."""
+    slash on the path (feeds and configs write the same article both ways), no campaign
+    tracking parameters (`utm_*`, `fbclid`, …: a feed that rotates them would list the same
+    article anew each time), and percent-escapes of letters decoded (`%C3%A9` and `é` are one
+    letter) while those of reserved characters (`%2F`) stay as they mean something else."""
     parts = urllib.parse.urlsplit(url.strip())
-    path = parts.path.rstrip("/") or "/"
-    return urllib.parse.urlunsplit(
-        (parts.scheme.lower(), parts.netloc.lower(), path, parts.query, "")
+    path = _ESCAPES.sub(_unescape, parts.path).rstrip("/") or "/"
+    query = "&".join(
+        pair
+        for pair in parts.query.split("&")
+        if pair and not _TRACKING.match(pair.partition("=")[0].lower())
     )
+    return urllib.parse.urlunsplit(
+        (parts.scheme.lower(), parts.netloc.lower(), path, _ESCAPES.sub(_unescape, query), "")
+    )
+
+
+# Parameters that say where a reader came from, not which page: Google Analytics' `utm_*`,
+# the ad platforms' click ids, Mailchimp's campaign and member ids.
+_TRACKING = re.compile(
+    r"utm_\w+$|fbclid$|gclid$|dclid$|gbraid$|wbraid$|msclkid$|yclid$|igshid$|mc_cid$|mc_eid$|_ga$"
+)
+_ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+# What an escape may be decoded to without changing what the URL means (RFC 3986's unreserved
+# characters); any other ASCII character is kept escaped, in upper case.
+_UNRESERVED = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
+
+
+def _unescape(match: re.Match[str]) -> str:
+    raw = bytes.fromhex(match.group().replace("%", ""))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return match.group().upper()
+    return "".join(ch if ch in _UNRESERVED or ord(ch) > 127 else f"%{ord(ch):02X}" for ch in text)
 
 
 def record_found(

@@ -275,6 +275,19 @@ def m013_discovery_runs(db: Database) -> None:
     )
 
 
+def m014_canonical_tracking(db: Database) -> None:
+    # `canonical` now leaves out campaign parameters and decodes escaped letters: the stored
+    # forms (m006) are made anew, so that a configured source still wins over a discovered
+    # copy of its URL.
+    from monitor.store.discovered import canonical
+
+    rows = db.execute("select source_id, url from discovered").fetchall()
+    db.conn.executemany(
+        "update discovered set canonical_url = ? where source_id = ?",
+        [(canonical(url), source_id) for source_id, url in rows],
+    )
+
+
 STEPS: tuple[Callable[[Database], None], ...] = (
     m001_initial,
     m002_service,
@@ -289,6 +302,7 @@ STEPS: tuple[Callable[[Database], None], ...] = (
     m011_reading,
     m012_passed_over,
     m013_discovery_runs,
+    m014_canonical_tracking,
 )
 
 
