@@ -779,3 +779,83 @@ def test_urls_that_name_two_pages_stay_apart(url: str, other: str) -> None:
     from monitor.store.discovered import canonical
 
     assert canonical(url) != canonical(other)
+
+
+def test_an_index_of_many_dated_urls_watches_the_newest_across_its_sitemaps(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    """Each sitemap is cut to what could make the cap as it is read (an index of 20 sitemaps
+    of 50,000 URLs held them all to watch 10): the newest still win, whichever sitemap lists
+    them, and the counts cover every URL."""
+    xml = "application/xml"
+    newest = ["/2026/11/in-brief-newest-a/", "/2026/11/in-brief-newest-b/"]
+    put_articles(pages, seed_articles[0], *newest)
+    for n in range(3):
+        rows = [
+            (f"/2025/01/in-brief-{n}-{i}/", days_ago(30 + n * 200 + i).date().isoformat())
+            for i in range(200)
+        ]
+        if n == 1:  # the middle sitemap lists the two newest
+            rows[100] = (newest[0], days_ago(1).date().isoformat())
+            rows[150] = (newest[1], days_ago(2).date().isoformat())
+        urls = "".join(
+            f"<url><loc>{pages.url(p)}</loc><lastmod>{d}</lastmod></url>" for p, d in rows
+        )
+        pages.put(
+            f"/s{n}.xml",
+            f'<?xml version="1.0"?><urlset {SITEMAPS}>{urls}</urlset>',
+            content_type=xml,
+        )
+    pages.put(
+        "/index.xml",
+        sitemap_doc("sitemapindex", *(pages.url(f"/s{n}.xml") for n in range(3))),
+        content_type=xml,
+    )
+    config = config_with(
+        tmp_path, discover_block(pages.url("/index.xml"), "max_sources = 2", kind="sitemap")
+    )
+    result = run(config, "check")
+    assert result.exit_code == 0, result.output
+    assert "600 listed, 600 matching, 2 new" in result.output
+    assert set(watched(config)) == {sid(pages, p) for p in newest}
+
+
+def test_refused_entries_are_counted_and_named_and_host_lookups_are_bounded(
+    tmp_path: Path,
+    pages: PageServer,
+    seed_articles: list[Article],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A public feed (`localhost`, taken for a public name) listing an article on 127.0.0.1
+    and articles on 150 other hosts: the private one is refused and said, and no more than
+    `MAX_HOSTS` names are looked up (each is a DNS query, in turn, on every reading)."""
+    import monitor.discover.run as discover_run
+
+    looked_up: list[str] = []
+
+    def private(host: str) -> bool:
+        looked_up.append(host)
+        return host == "127.0.0.1"
+
+    monkeypatch.setattr(discover_run, "is_private_host", private)
+    public = pages.url("/").replace("127.0.0.1", "localhost")
+    inside = pages.url("/2026/11/in-brief-inside/")
+    others = [f"http://h{n}.example/in-brief-{n}/" for n in range(150)]
+    pages.put(
+        FEED,
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        + "".join(f"<item><link>{u}</link></item>" for u in [inside, *others])
+        + "</channel></rss>",
+        content_type=RSS,
+    )
+    config = config_with(tmp_path, discover_block(public + FEED.lstrip("/"), "max_sources = 1"))
+    result = run(config, "check", "--dry-run")
+    assert "not read with --dry-run" in result.output
+    assert looked_up == []
+    result = run(config, "check")
+    assert "refused (not http(s), a private address seen from the feed's public site" in (
+        result.output
+    )
+    assert inside in result.output
+    assert len(set(looked_up)) <= discover_run.MAX_HOSTS + 1  # the feed's own host too
+    assert pages.hits.get("/2026/11/in-brief-inside/") is None

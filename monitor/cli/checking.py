@@ -152,6 +152,15 @@ def check_cmd(
             # articles as `monitor run` does
             if not dry_run:
                 discovery_failed = _discover(app.discoverer, settings)
+            else:
+                # reading a feed records what it finds: a dry run checks only the articles
+                # found before, and says so rather than "checked 0 sources" on a new config
+                names = ", ".join(d.id for d in settings.discover)
+                click.echo(
+                    f"discover {names}: not read with --dry-run (it would record what it "
+                    "finds); the articles found before are checked",
+                    err=True,
+                )
             chosen = all_sources(app.store, settings)
         fetcher = app.fetcher
         sending = nullcontext(None) if dry_run else app.sender.delivering()
@@ -219,6 +228,13 @@ def _discover(discoverer: Discoverer, settings: Settings) -> bool:
         )
         for unread in found.unread:
             click.echo(f"  a sitemap of the index could not be read: {unread}", err=True)
+        if found.refused:
+            shown = ", ".join(found.refused[:3]) + (" …" if len(found.refused) > 3 else "")
+            click.echo(
+                f"  {len(found.refused)} refused (not http(s), a private address seen from "
+                f"the feed's public site, or a URL over 2,048 characters): {shown}",
+                err=True,
+            )
     return failed
 
 

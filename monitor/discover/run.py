@@ -3,10 +3,11 @@ record the new ones as sources (and retire those past the age limit or the cap).
 
 from __future__ import annotations
 
+import heapq
 import urllib.parse
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from monitor.clock import Clock, utcnow
 from monitor.config.discover import Discovery
@@ -25,6 +26,8 @@ MAX_CHILD_SITEMAPS = 20
 # The longest URL an article may have (sitemaps.org's limit): a longer one is refused, not
 # watched to fail for ever with a 100 KB address in every status line.
 MAX_URL = 2048
+# Article hosts other than the feed's own whose address is looked up, at most, on a reading.
+MAX_HOSTS = 100
 
 
 @dataclass
@@ -38,6 +41,8 @@ class DiscoveryReport:
     error: str | None = None
     # Sitemaps of an index that could not be read (with why): the others were.
     unread: list[str] = field(default_factory=list)
+    # Entries the patterns keep but `_allowed` refuses: what they are is the user's to see.
+    refused: list[str] = field(default_factory=list)
 
 
 class Discoverer:
@@ -58,19 +63,17 @@ class Discoverer:
         now = self.clock()
         private: dict[str, bool] = {}  # one DNS lookup per host, not per article
         try:
-            entries = self._entries(discovery, report.unread, private)
+            entries = self._entries(discovery, report, private)
         except CaptureError as exc:
             report.error = str(exc)
             record_run(self.store, discovery.id, now, report.error)
             return report
-        report.listed = len(entries)
-        entries = [replace(e, url=_fetchable(e.url)) for e in entries]
-        wanted = [
-            e
-            for e in entries
-            if discovery.matches(e.url) and self._allowed(discovery, e.url, private)
-        ]
-        report.matched = len(wanted)
+        wanted = []
+        for entry in entries:
+            if self._allowed(discovery, entry.url, private):
+                wanted.append(entry)
+            else:
+                report.refused.append(entry.url[:200])
         candidates = [Candidate(source_id_for(e.url), e.url, e.title, e.published) for e in wanted]
         recorded = record_found(
             self.store,
@@ -95,16 +98,27 @@ class Discoverer:
         return capture.body, capture.url, capture.media_type
 
     def _entries(
-        self, discovery: Discovery, unread: list[str], private: dict[str, bool]
+        self, discovery: Discovery, report: DiscoveryReport, private: dict[str, bool]
     ) -> list[Entry]:
+        """The entries the patterns keep, of those that could make the cap (`_newest`); with
+        `report.listed` and `report.matched` counted on all of them."""
+        unread = report.unread
+
+        def kept(found: list[Entry], entries: list[Entry]) -> list[Entry]:
+            report.listed += len(found)
+            found = [replace(e, url=_fetchable(e.url)) for e in found]
+            found = [e for e in found if discovery.matches(e.url)]
+            report.matched += len(found)
+            return _newest(entries + found, discovery.max_sources)
+
         if discovery.feed is not None:
             body, url, media_type = self._fetch(discovery, discovery.feed)
-            return parse_feed(body, url, media_type)
+            return kept(parse_feed(body, url, media_type), [])
         assert discovery.sitemap is not None
         body, url, _ = self._fetch(discovery, discovery.sitemap)
         sitemap = parse_sitemap(body, url, self.fetcher.max_body)
         if not sitemap.children:
-            return sitemap.urls
+            return kept(sitemap.urls, [])
         cutoff = None
         if discovery.max_age is not None:
             cutoff = self.clock() - timedelta(seconds=discovery.max_age)
@@ -144,7 +158,9 @@ class Discoverer:
                     unread.append(f"{child_url}: {exc}")
                     continue
                 read_any = True
-                entries += read.urls
+                # kept to what could make the cap as each sitemap is read: an index of 20
+                # sitemaps of 50,000 URLs held them all (850 MB) to watch 10
+                entries = kept(read.urls, entries)
                 if read.children:
                     queue.append((got, read.children))
         if not read_any and unread:
@@ -167,8 +183,29 @@ class Discoverer:
         if parts.hostname == home:
             return True
         if parts.hostname not in private:
+            if len(private) > MAX_HOSTS:
+                # a name per entry would be a DNS lookup each, in turn, on every reading
+                return False
             private[parts.hostname] = is_private_host(parts.hostname)
         return not private[parts.hostname] or private[home]
+
+
+def _newest(entries: list[Entry], cap: int) -> list[Entry]:
+    """The entries that could be watched under a cap of `cap`: every undated one (in the
+    feed's order, which decides among them), and of the dated ones the newest, with room for
+    as many again that turn out to be taken or refused (a dated entry past those can never
+    push a newer one out)."""
+    dated = [e for e in entries if e.published is not None]
+    room = 2 * cap
+    if len(dated) <= room:
+        return entries
+    newest = {id(e) for e in heapq.nlargest(room, dated, key=_published)}
+    return [e for e in entries if e.published is None or id(e) in newest]
+
+
+def _published(entry: Entry) -> datetime:
+    assert entry.published is not None
+    return entry.published
 
 
 def _fetchable(url: str) -> str:

@@ -330,6 +330,8 @@ class Service:
             "added": ",".join(report.added),
             "retired": ",".join(report.retired),
         }
+        if report.refused:
+            fields["refused"] = len(report.refused)
         if report.error:
             self.log.warning("discovery", extra=fields | {"error": report.error})
         elif report.unread:
