@@ -506,7 +506,10 @@ def test_a_public_index_cannot_send_the_fetcher_to_a_private_address_or_a_local_
     )
     config = config_with(tmp_path, discover_block(public + "sitemap_index.xml", kind="sitemap"))
     result = run(config, "check")
-    assert result.exit_code == 0, result.output
+    # the public article is watched; its check, which does reach 127.0.0.1, is refused too
+    assert result.exit_code == 1, result.output
+    assert "1 listed, 1 matching, 1 new" in result.output
+    assert "now resolves to 127.0.0.1" in result.output
     assert pages.hits.get("/internal.xml") is None
     assert f"{pages.url('/internal.xml')}: refused" in result.output
     assert f"file://{local}: refused" in result.output
@@ -859,3 +862,46 @@ def test_refused_entries_are_counted_and_named_and_host_lookups_are_bounded(
     assert inside in result.output
     assert len(set(looked_up)) <= discover_run.MAX_HOSTS + 1  # the feed's own host too
     assert pages.hits.get("/2026/11/in-brief-inside/") is None
+
+
+@pytest.mark.parametrize("allowed", [False, True], ids=["public feed", "allow_private"])
+def test_an_article_of_a_public_feed_is_not_fetched_from_a_private_address_later(
+    tmp_path: Path,
+    pages: PageServer,
+    seed_articles: list[Article],
+    monkeypatch: pytest.MonkeyPatch,
+    allowed: bool,
+) -> None:
+    """DNS rebinding: the article's name was public when the feed listed it (`localhost` is
+    taken for a public name while the feed is read) and resolves to 127.0.0.1 when it is
+    checked. The check refuses the connection, unless the discovery allows private ones."""
+    import monitor.discover.run as discover_run
+
+    real = discover_run.is_private_host
+    monkeypatch.setattr(discover_run, "is_private_host", lambda h: h != "localhost" and real(h))
+    path = "/2026/11/in-brief-rebound/"
+    put_articles(pages, seed_articles[0], path)
+    public = pages.url("/").replace("127.0.0.1", "localhost")
+    pages.put(
+        FEED,
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        f"<item><link>{public}{path.lstrip('/')}</link></item></channel></rss>",
+        content_type=RSS,
+    )
+    extra = "allow_private = true" if allowed else ""
+    config = config_with(tmp_path, discover_block(public + FEED.lstrip("/"), extra))
+    result = run(config, "check", "--json")
+    (checked,) = json.loads(result.stdout)
+    if allowed:
+        assert checked["outcome"] == "new" and pages.hits[path] == 1
+    else:
+        assert checked["outcome"] == "error"
+        assert (
+            "now resolves to 127.0.0.1, a private or loopback address: refused"
+            in (checked["error"])
+        )
+        # (the connection kept alive from reading the feed carried the request: the answer
+        # is refused before its body is read; a new connection is refused before it is used,
+        # `test_fetch`)
+        state = json.loads(run(config, "status", "--json").stdout)
+        assert [s["versions"] for s in state["sources"]] == [0]

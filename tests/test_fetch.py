@@ -684,3 +684,16 @@ def test_a_proxy_that_refuses_the_tunnel_says_so(
     with client, pytest.raises(CaptureError) as info:
         Fetcher(client, max_body=1 << 20, retries=0).fetch("https://example.org/page")
     assert str(info.value) == "HTTP error: 501 Unsupported method ('CONNECT')"
+
+
+def test_a_public_only_fetch_refuses_a_connection_to_a_private_address(
+    http: LoopServer, fetcher: Fetcher
+) -> None:
+    """A name a public feed listed, resolving to loopback when the page is checked (DNS
+    rebinding): the connection is refused before a request goes over it."""
+    url = http.static("/admin", "secret admin page", Content_Type="text/html")
+    fetcher.retries = 0
+    with pytest.raises(CaptureError, match=r"now resolves to 127\.0\.0\.1, a private or loopback"):
+        fetcher.fetch(url.replace("127.0.0.1", "localhost"), public_only=True)
+    assert http.hits("/admin") == []
+    assert fetcher.fetch(url).body == b"secret admin page"  # not public_only: as before

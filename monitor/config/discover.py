@@ -73,15 +73,21 @@ class Discovery:
             return False
         return not any(re.search(p, url) for p in self.exclude)
 
-    def source_for(self, source_id: str, url: str) -> Source:
-        """The source watching one found article."""
+    def source_for(self, source_id: str, url: str, public_only: bool = False) -> Source:
+        """The source watching one found article; `public_only`: see `Source.public_only`."""
         template = self.template
         assert template is not None
         # A copy of the template's fields, without `dataclasses.replace`: status and the
         # scheduler build one per discovered source, and replace costs 6 µs each (0.6 s for
         # 100,000 sources). The template was validated when the config was loaded.
         source = object.__new__(type(template))
-        source.__dict__.update(template.__dict__, id=source_id, url=url, discovered_by=self.id)
+        source.__dict__.update(
+            template.__dict__,
+            id=source_id,
+            url=url,
+            discovered_by=self.id,
+            public_only=public_only,
+        )
         return source
 
 

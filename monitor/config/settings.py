@@ -189,6 +189,9 @@ class Source:
     settle: float | None = None
     # The `[[discover]]` id that found this source; None for a configured one.
     discovered_by: str | None = None
+    # Found by a feed on the public internet: the page may not be fetched from a private
+    # address, whatever its name resolves to when it is checked (DNS rebinding).
+    public_only: bool = False
     # The `[[notify]]` targets that take this source's alerts: (target id, kinds; empty: all).
     notify: tuple[tuple[str, frozenset[str]], ...] = ()
 

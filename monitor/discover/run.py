@@ -75,6 +75,9 @@ class Discoverer:
             else:
                 report.refused.append(entry.url[:200])
         candidates = [Candidate(source_id_for(e.url), e.url, e.title, e.published) for e in wanted]
+        lenient = discovery.allow_private or bool(
+            discovery.template and discovery.template.allow_private
+        )
         recorded = record_found(
             self.store,
             discovery,
@@ -82,6 +85,8 @@ class Discoverer:
             now=now,
             configured=configured,
             discoveries=discoveries,
+            # a feed on the public internet: its articles stay there at every check
+            public_only=not lenient and not private.get(_host(discovery.url), True),
         )
         report.added, report.retired, report.skipped = (
             recorded.added,

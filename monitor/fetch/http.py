@@ -219,9 +219,12 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         def connect() -> httpcore.NetworkStream:
             return self._inner.connect_tcp(host, port, limit, local_address, socket_options)
 
-        if _is_address(host):  # no name to look up: the connect's own timeout bounds it
-            return _DeadlineStream(connect())
-        return _DeadlineStream(_within_deadline(connect, limit))
+        # (an address: no name to look up, the connect's own timeout bounds it)
+        stream = connect() if _is_address(host) else _within_deadline(connect, limit)
+        if host == getattr(_deadline, "public_host", None):
+            # a connection to the page's own host; one to a proxy is the proxy's to resolve
+            _public_peer(stream)
+        return _DeadlineStream(stream)
 
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Any = None
@@ -231,6 +234,24 @@ class _DeadlineBackend(httpcore.NetworkBackend):
 
     def sleep(self, seconds: float) -> None:
         self._inner.sleep(seconds)
+
+
+def _public_peer(stream: httpcore.NetworkStream) -> None:
+    """Refuse a connection made to a private or loopback address (`Fetcher.fetch`'s
+    `public_only`)."""
+    sock = stream.get_extra_info("socket")
+    if not isinstance(sock, socket.socket):
+        return
+    try:
+        peer = ipaddress.ip_address(str(sock.getpeername()[0]).split("%")[0])
+    except (OSError, ValueError):
+        return
+    if isinstance(peer, ipaddress.IPv6Address) and peer.ipv4_mapped is not None:
+        peer = peer.ipv4_mapped
+    if not peer.is_global:
+        stream.close()
+        _deadline.refused = str(peer)
+        raise httpcore.ConnectError(f"{peer} is a private address: refused")
 
 
 def _is_address(host: str) -> bool:
@@ -370,6 +391,10 @@ class Fetcher:
         for stream in streams:
             _shut(stream)
 
+    def _proxied(self, request: httpx.Request) -> bool:
+        """Whether `request` goes through a proxy (whose address is not the site's)."""
+        return self.client._transport_for_url(request.url) is not self.client._transport
+
     def _trace(self, event: str, info: dict[str, Any]) -> None:
         """httpx's documented `trace` extension: sees each new connection's stream."""
         if event in self._CONNECTED and (stream := info.get("return_value")) is not None:
@@ -385,13 +410,20 @@ class Fetcher:
         etag: str | None = None,
         last_modified: str | None = None,
         allow_private: bool | None = None,
+        public_only: bool = False,
     ) -> Capture:
+        """The page at `url`. `allow_private`: whether a redirect may lead to a private
+        address (None: if the URL's own host is private). `public_only`: neither may the
+        connection itself, whatever the host's name resolves to now (a name a public feed
+        listed, rebound to 127.0.0.1 since: DNS rebinding)."""
         if is_local(url):
             return read_file(url, self.max_body)
         if self.cancel.is_set():
             raise Cancelled("not checked: cancelled before it started")
+        if public_only:
+            allow_private = False
         try:
-            return self._fetch(url, etag, last_modified, allow_private)
+            return self._fetch(url, etag, last_modified, allow_private, public_only)
         except CaptureError as exc:
             if self.cancel.is_set() and not isinstance(exc, Cancelled):
                 # a connection shut down by `cancel_all` fails as a broken read: it is not one
@@ -399,7 +431,12 @@ class Fetcher:
             raise
 
     def _fetch(
-        self, url: str, etag: str | None, last_modified: str | None, allow_private: bool | None
+        self,
+        url: str,
+        etag: str | None,
+        last_modified: str | None,
+        allow_private: bool | None,
+        public_only: bool = False,
     ) -> Capture:
         headers = {}
         if etag:
@@ -408,7 +445,7 @@ class Fetcher:
             headers["If-Modified-Since"] = last_modified
         for attempt in range(self.retries + 1):
             try:
-                return self._get(url, headers, allow_private)
+                return self._get(url, headers, allow_private, public_only)
             except _Transient as exc:
                 wait = exc.wait if exc.wait is not None else self._delay(attempt)
                 if attempt == self.retries or wait > MAX_RETRY_AFTER:
@@ -423,16 +460,30 @@ class Fetcher:
         base: float = self.backoff * (2**attempt)
         return base / 2 + random.uniform(0, base / 2)
 
-    def _get(self, url: str, headers: dict[str, str], allow_private: bool | None) -> Capture:
+    def _get(
+        self, url: str, headers: dict[str, str], allow_private: bool | None, public_only: bool
+    ) -> Capture:
         ends = time.monotonic() + self.deadline
         _deadline.ends, _deadline.cut, _deadline.cancel = ends, False, self.cancel
+        _deadline.refused = None
         try:
             request = self.client.build_request(
                 "GET", url, headers=headers, extensions={"trace": self._trace}
             )
             for _ in range(MAX_REDIRECTS + 1):
+                # the host whose connection `_public_peer` checks, hop by hop
+                _deadline.public_host = request.url.host if public_only else None
                 response = self.client.send(request, stream=True)
                 try:
+                    if public_only and not self._proxied(request):
+                        # a kept-alive connection was made before, maybe for another request
+                        # (the feed's own): its address is checked here, before the body
+                        stream = response.extensions.get("network_stream")
+                        if stream is not None:
+                            with contextlib.suppress(httpcore.ConnectError):
+                                _public_peer(stream)
+                            if _deadline.refused is not None:
+                                raise _refused(url, _deadline.refused)
                     target = response.next_request
                     if target is None:
                         return self._answer(response, ends)
@@ -454,6 +505,8 @@ class Fetcher:
                 ) from None
             raise _Transient(f"timed out ({_phase(exc)})") from None
         except httpx.ConnectError as exc:
+            if _deadline.refused is not None:
+                raise _refused(url, _deadline.refused) from None
             raise _Transient(f"cannot connect to {_host_of(url)}: {_reason(exc)}") from None
         except httpx.RemoteProtocolError as exc:
             if "location header" in str(exc):  # httpx could not build the redirect
@@ -468,7 +521,7 @@ class Fetcher:
         except httpx.HTTPError as exc:
             raise CaptureError(f"HTTP error: {_reason(exc)}") from None
         finally:
-            _deadline.ends = _deadline.cancel = None
+            _deadline.ends = _deadline.cancel = _deadline.public_host = None
 
     def _answer(self, response: httpx.Response, ends: float) -> Capture:
         status = response.status_code
@@ -530,6 +583,14 @@ class Fetcher:
             etag=response.headers.get("etag"),
             last_modified=response.headers.get("last-modified"),
         )
+
+
+def _refused(url: str, peer: str) -> CaptureError:
+    return CaptureError(
+        f"{_host_of(url)} now resolves to {peer}, a private or loopback address: refused, as "
+        "the feed that listed it is on the public internet (set allow_private = true on the "
+        "[[discover]] to allow it)"
+    )
 
 
 def _shut(stream: Any) -> None:

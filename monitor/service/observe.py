@@ -92,7 +92,11 @@ def fetch_source(
                 source.url, allow_private=allow_private, rules=source.extract, settle=source.settle
             )
         return fetcher.fetch(
-            source.url, etag=etag, last_modified=last_modified, allow_private=allow_private
+            source.url,
+            etag=etag,
+            last_modified=last_modified,
+            allow_private=allow_private,
+            public_only=source.public_only,
         )
 
 

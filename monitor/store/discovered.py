@@ -94,12 +94,14 @@ def record_found(
     now: datetime,
     configured: Iterable[Source],
     discoveries: Iterable[str] = (),
+    public_only: bool = False,
 ) -> Recorded:
     """Add the new candidates as sources, and retire those past the age limit or the cap, in
     one transaction. A new source's `discovered` event and its alerts (when the discovery asks
     for them) are written in the same transaction. `discoveries`: the ids of every configured
     discovery; a listed article found by one no longer configured (a block renamed, a feed
-    replaced by a sitemap) is taken over by this one, history and all, not left unwatched."""
+    replaced by a sitemap) is taken over by this one, history and all, not left unwatched.
+    `public_only`: the feed is on the public internet (`Source.public_only`)."""
     out = Recorded()
     configured = list(configured)
     configured_urls = {canonical(s.url) for s in configured}
@@ -208,7 +210,14 @@ def record_found(
                 )
                 out.retired += ids
         if new:
-            _insert(db, discovery, new, stamp, alert=discovery.alert and not first)
+            _insert(
+                db,
+                discovery,
+                new,
+                stamp,
+                alert=discovery.alert and not first,
+                public_only=public_only,
+            )
             out.added = [c.source_id for c in new]
     return out
 
@@ -261,7 +270,13 @@ def _dated(row: dict[str, Any]) -> str:
 
 
 def _insert(
-    db: Any, discovery: Discovery, new: list[Candidate], stamp: str, *, alert: bool
+    db: Any,
+    discovery: Discovery,
+    new: list[Candidate],
+    stamp: str,
+    *,
+    alert: bool,
+    public_only: bool,
 ) -> None:
     db.table("sources").insert_all(
         {
@@ -279,6 +294,7 @@ def _insert(
             "discovery_id": discovery.id,
             "url": c.url,
             "canonical_url": canonical(c.url),
+            "public_only": int(public_only),
             "title": c.title,
             "published_at": iso(c.published) if c.published else None,
             "discovered_at": stamp,
@@ -320,14 +336,17 @@ def watched(store: Store, settings: Settings) -> list[Source]:
     configured_ids = json.dumps([s.id for s in settings.sources])
     with store.lock:
         rows = store.db.execute(
-            "select source_id, url, discovery_id from discovered"
+            "select source_id, url, discovery_id, public_only from discovered"
             " where retired_at is null and discovery_id in (select value from json_each(?))"
             " and source_id not in (select value from json_each(?))"
             " and canonical_url not in (select value from json_each(?))"
             " order by source_id",
             [json.dumps(list(by_id)), configured_ids, configured_urls],
         ).fetchall()
-    return [by_id[discovery_id].source_for(sid, url) for sid, url, discovery_id in rows]
+    return [
+        by_id[discovery_id].source_for(sid, url, bool(public))
+        for sid, url, discovery_id, public in rows
+    ]
 
 
 def all_sources(store: Store, settings: Settings) -> list[Source]:
@@ -345,7 +364,8 @@ def find_source(store: Store, settings: Settings, source_id: str) -> Source:
     with store.lock:
         row = next(
             store.db.query(
-                "select url, discovery_id, retired_at from discovered where source_id = ?",
+                "select url, discovery_id, retired_at, public_only from discovered"
+                " where source_id = ?",
                 [source_id],
             ),
             None,
@@ -357,7 +377,7 @@ def find_source(store: Store, settings: Settings, source_id: str) -> Source:
             f"no source with id {source_id!r} in {settings.path} nor watched by a [[discover]] "
             f"(configured: {known})"
         )
-    return discovery.source_for(source_id, row["url"])
+    return discovery.source_for(source_id, row["url"], bool(row["public_only"]))
 
 
 def origins(store: Store) -> dict[str, str]:

@@ -288,6 +288,15 @@ def m014_canonical_tracking(db: Database) -> None:
     )
 
 
+def m015_public_only(db: Database) -> None:
+    # Whether the feed that found an article was on the public internet: the article's page
+    # may then not be fetched from a private address at any later check (a name rebound to
+    # 127.0.0.1 after it was found). Unknown for the articles found before: not enforced.
+    discovered = db.table("discovered")
+    if "public_only" not in discovered.columns_dict:
+        discovered.add_column("public_only", int, not_null_default=0)
+
+
 STEPS: tuple[Callable[[Database], None], ...] = (
     m001_initial,
     m002_service,
@@ -303,6 +312,7 @@ STEPS: tuple[Callable[[Database], None], ...] = (
     m012_passed_over,
     m013_discovery_runs,
     m014_canonical_tracking,
+    m015_public_only,
 )
 
 
