@@ -225,6 +225,7 @@ def test_the_notify_url_takes_its_secret_from_the_environment(
         ('id = "x"\nurl = "json://h/p"\nkinds = ["teaser"]', "notify[1] (id 'x').kinds: 'teaser'"),
         ('id = "x"\nurl = "json://h/p"\nsources = ["nope"]', "'nope' is neither a source"),
         ('id = "x"\nurl = "json://h/p"\nurll = "y"', "did you mean 'url'?"),
+        ('id = "x"\nurl = "json://127.0.0.1:99999/x"', "'json://…' has a port out of range"),
     ],
 )
 def test_a_bad_notify_entry_is_refused_naming_the_key(

@@ -8,6 +8,7 @@ that takes the alerts of some kinds and sources, beside email.
 from __future__ import annotations
 
 import re
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -220,6 +221,10 @@ def _check_apprise_url(url: str, key: str) -> None:
         if not _known_scheme(scheme):
             raise ConfigError(f"{key}: {scheme!r} is not a notification service Apprise knows")
         return
+    try:
+        urllib.parse.urlsplit(url).port  # noqa: B018 - raises for a port out of range
+    except ValueError as exc:
+        raise ConfigError(f"{key}: {_redacted(url)!r} has a port out of range: {exc}") from None
     if Apprise.instantiate(url) is None:
         raise ConfigError(
             f"{key}: Apprise cannot use {_redacted(url)!r}; see "
