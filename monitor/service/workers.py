@@ -34,11 +34,15 @@ from multiprocessing.synchronize import Event, Semaphore
 
 from monitor.fetch import Fetcher, build_client
 from monitor.fetch.http import tls_context
-from monitor.service.observe import Job, host_key, observe
+from monitor.service.observe import Fetched, Job, host_key, observe, prefetch
 from monitor.store.rows import CheckResult
 
 # What a worker process extracts with: imported by the worker itself, not inherited.
 _EXTRACTOR = "monitor.detect.extract"
+
+# The most a worker holds of a unit's pages fetched ahead of their reading: 32 pages of a few
+# hundred kilobytes; a unit of larger ones is read as it is fetched past this.
+PREFETCH_BYTES = 16 << 20
 
 # How often a worker looks whether its parent is still there.
 WATCH_SECONDS = 0.2
@@ -99,11 +103,26 @@ def _watch(fetcher: Fetcher, cancel: Event, parent: Connection) -> None:
 
 
 def observe_many(jobs: list[Job], started_at: datetime) -> list[CheckResult]:
+    """Check a unit of jobs: fetch their pages first (up to `PREFETCH_BYTES` of them held at
+    once), then read each (`observe.prefetch`)."""
     assert _fetcher is not None, "a worker process starts with _start"
-    results = []
+    ahead: list[Fetched | None] = []
+    held = 0
     for job in jobs:
+        if held > PREFETCH_BYTES:
+            break  # the rest are fetched as they are read
         try:
-            results.append(observe(job, _fetcher, started_at, slot=_slot))
+            fetched = prefetch(job, _fetcher, _slot)
+        except Exception:  # pragma: no cover - prefetch hands over what the request raised
+            fetched = None
+        ahead.append(fetched)
+        if fetched is not None and fetched.capture is not None:
+            held += len(fetched.capture.body)
+    results = []
+    for index, job in enumerate(jobs):
+        try:
+            fetched = ahead[index] if index < len(ahead) else None
+            results.append(observe(job, _fetcher, started_at, slot=_slot, fetched=fetched))
         except Exception as exc:  # a bug in one source's check must not stop the others
             results.append(
                 CheckResult(job.source.id, "error", started_at, error=f"internal error: {exc!r}")
