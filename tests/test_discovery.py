@@ -905,3 +905,26 @@ def test_an_article_of_a_public_feed_is_not_fetched_from_a_private_address_later
         # `test_fetch`)
         state = json.loads(run(config, "status", "--json").stdout)
         assert [s["versions"] for s in state["sources"]] == [0]
+
+
+def test_an_entry_listed_for_the_first_time_is_newer_than_those_found_in_the_same_second(
+    tmp_path: Path,
+) -> None:
+    """Two readings within one second (a cron pass and a service's): the stamps are the same
+    to the second, and an undated entry never listed before must still count as the newer."""
+    from monitor.app import open_store
+    from monitor.store.discovered import Candidate, record_found
+
+    config = config_with(tmp_path, discover_block("http://127.0.0.1:9/feed/", "max_sources = 1"))
+    settings = load_settings(config)
+    (discovery,) = settings.discover
+    now = datetime(2026, 12, 1, 12, 0, 0, tzinfo=UTC)
+
+    def listed(*names: str) -> list[Candidate]:
+        return [Candidate(f"in-brief-{n}", f"http://127.0.0.1:9/in-brief-{n}/") for n in names]
+
+    with open_store(settings) as store:
+        first = record_found(store, discovery, listed("a"), now=now, configured=[])
+        later = record_found(store, discovery, listed("b", "a"), now=now, configured=[])
+    assert first.added == ["in-brief-a"]
+    assert later.added == ["in-brief-b"] and later.retired == ["in-brief-a"]
