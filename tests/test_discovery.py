@@ -672,13 +672,19 @@ def test_a_failing_discovery_and_alerts_given_up_on_show_in_status_and_the_web_u
         assert run(config, "check").exit_code == 1  # the alert of "two", given up on
     pages.put(FEED, "<html><head><title>Not here</title></head></html>", status=404)
     assert run(config, "check").exit_code == 1
+    once = json.loads(run(config, "status", "--json").stdout)["discoveries"][0]
+    assert once["failures"] == 1 and not once["failing"]  # one 503 is no outage yet
+    assert "discover in-brief: failed its last reading since" in run(config, "status").output
+    for _ in range(2):  # failing_after = 3, as for a source
+        assert run(config, "check").exit_code == 1
     shown = run(config, "status")
-    assert "discover in-brief: failing since" in shown.output
+    assert "discover in-brief: failing 3 readings in a row since" in shown.output
     assert "HTTP 404" in shown.output
     assert "1 alert given up on for good" in shown.output
     state = json.loads(run(config, "status", "--json").stdout)
     (discovery,) = state["discoveries"]
     assert discovery["id"] == "in-brief" and "HTTP 404" in discovery["error"]
+    assert discovery["failing"] and discovery["failures"] == 3
     assert state["failed_alerts"] == 1
     with TestClient(create_app(tmp_path / "monitor.db")) as client:
         page = client.get("/sources").text
@@ -928,3 +934,88 @@ def test_an_entry_listed_for_the_first_time_is_newer_than_those_found_in_the_sam
         later = record_found(store, discovery, listed("b", "a"), now=now, configured=[])
     assert first.added == ["in-brief-a"]
     assert later.added == ["in-brief-b"] and later.retired == ["in-brief-a"]
+
+
+def test_the_first_article_a_discovery_matches_after_a_reading_that_kept_nothing_alerts(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    """The baseline is the first reading that succeeded, whatever it kept: an `include` that
+    matched nothing yet made the first matching article a silent one."""
+    path = "/2026/11/in-brief-first-match/"
+    put_articles(pages, seed_articles[0], path, "/2026/11/essay/")
+    put_feed(pages, [("/2026/11/essay/", "essay", days_ago(1))])
+    with webhook(Webhook()) as hook:
+        config = config_with(
+            tmp_path,
+            discover_block(pages.url(FEED), "alert = true")
+            + f'\n[[notify]]\nid = "chat"\nurl = "{hook.url()}"\n',
+        )
+        assert run(config, "check").exit_code == 0
+        put_feed(pages, [(path, "match", days_ago(0)), ("/2026/11/essay/", "essay", days_ago(1))])
+        assert run(config, "check").exit_code == 0
+    assert len(hook.accepted()) == 1
+
+
+def test_a_renamed_block_alerts_what_is_new_and_keeps_what_the_old_one_passed_over(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    u1, u2, u3 = (f"/2026/11/in-brief-u{n}/" for n in range(1, 4))
+    put_articles(pages, seed_articles[0], u1, u2, u3)
+    put_feed(pages, [(u1, "u1", None), (u2, "u2", None)])
+    with webhook(Webhook()) as hook:
+        config = config_with(
+            tmp_path,
+            discover_block(pages.url(FEED), "max_sources = 1\nalert = true")
+            + f'\n[[notify]]\nid = "chat"\nurl = "{hook.url()}"\n',
+        )
+        assert run(config, "check").exit_code == 0
+        assert set(watched(config)) == {sid(pages, u1)}  # u2 passed over
+        renamed = config.read_text(encoding="utf-8").replace('id = "in-brief"', 'id = "wotr"')
+        config.write_text(renamed, encoding="utf-8")
+        assert run(config, "check").exit_code == 0  # the same feed: nothing moves
+        assert watched(config) == {sid(pages, u1): "wotr"}
+        put_feed(pages, [(u3, "u3", None), (u1, "u1", None), (u2, "u2", None)])
+        assert run(config, "check").exit_code == 0
+    assert watched(config) == {sid(pages, u3): "wotr"}
+    assert len(hook.accepted()) == 1  # u3's
+
+
+def test_links_that_change_on_every_request_do_not_push_the_watched_out(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    """A feed whose links carry a cache-buster: every reading lists only entries never seen
+    before, which would push out the watched ones at each reading, an alert each."""
+    paths = ["/2026/11/in-brief-a/", "/2026/11/in-brief-b/"]
+    put_articles(pages, seed_articles[0], *paths)
+    for n in range(3):
+        for p in paths:
+            pages.put_article(f"{p}?cb={n}", seed_articles[0])
+    config = config_with(tmp_path, discover_block(pages.url(FEED), "max_sources = 2"))
+    put_feed(pages, [(f"{p}?cb=0", p, None) for p in paths])
+    assert run(config, "check").exit_code == 0
+    first = watched(config)
+    for n in (1, 2):
+        put_feed(pages, [(f"{p}?cb={n}", p, None) for p in paths])
+        again = run(config, "check")
+        assert "0 new, 0 no longer watched" in again.output, again.output
+    assert watched(config) == first
+
+
+def test_a_member_feeds_key_stays_out_of_status_and_a_removed_block_out_of_the_web_ui(
+    tmp_path: Path, pages: PageServer
+) -> None:
+    pages.put(FEED + "?key=s3cret", "<html><head><title>Gone</title></head></html>", status=404)
+    config = config_with(tmp_path, discover_block(pages.url(FEED) + "?key=s3cret"))
+    assert run(config, "check").exit_code == 1
+    assert "s3cret" not in run(config, "status", "--json").stdout
+    with TestClient(create_app(tmp_path / "monitor.db")) as client:
+        page = client.get("/sources").text
+    assert "discovery in-brief failing" in page and "s3cret" not in page
+    config.write_text(
+        config.read_text(encoding="utf-8").replace('id = "in-brief"', 'id = "other"'),
+        encoding="utf-8",
+    )
+    run(config, "check")
+    with TestClient(create_app(tmp_path / "monitor.db")) as client:
+        page = client.get("/sources").text
+    assert "discovery in-brief" not in page and "discovery other failing" in page

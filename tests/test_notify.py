@@ -462,3 +462,15 @@ def test_a_service_that_trickles_its_answer_does_not_hold_the_process_at_exit(
         listener.close()
     assert "did not answer within 1 s" in done.stdout, done.stderr
     assert took < 30  # the receiver trickles for 50 s
+
+
+def test_a_telegram_url_with_its_bot_token_loads(tmp_path: Path, pages: PageServer) -> None:
+    """The port check took Telegram's `bot_id:token` for a host and port, refused the
+    config, and printed the token."""
+    token = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+    config = notify_config(
+        tmp_path, pages, f'[[notify]]\nid = "t"\nurl = "tgram://{token}/-1001234"\n'
+    )
+    result = run(config, "changes")
+    assert result.exit_code == 0, result.output
+    assert "AAHdq" not in result.output

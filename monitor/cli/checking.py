@@ -31,7 +31,7 @@ from monitor.detect.compare import compare
 from monitor.detect.rules import ExtractRules
 from monitor.errors import CaptureError
 from monitor.fetch.browser import missing as browser_missing
-from monitor.store.discovered import all_sources, find_source
+from monitor.store.discovered import all_sources, find_source, forget_runs
 from monitor.store.rows import CheckResult
 
 if TYPE_CHECKING:
@@ -215,6 +215,7 @@ def _chosen(settings: Settings, names: tuple[str, ...]) -> list[Source]:
 def _discover(discoverer: Discoverer, settings: Settings) -> bool:
     """Run every [[discover]] block once, a line each on stderr; True if one failed."""
     failed = False
+    forget_runs(discoverer.store, [d.id for d in settings.discover])
     for discovery in settings.discover:
         found = discoverer.run(discovery, settings.sources, [d.id for d in settings.discover])
         if found.error:

@@ -8,7 +8,6 @@ that takes the alerts of some kinds and sources, beside email.
 from __future__ import annotations
 
 import re
-import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -221,10 +220,11 @@ def _check_apprise_url(url: str, key: str) -> None:
         if not _known_scheme(scheme):
             raise ConfigError(f"{key}: {scheme!r} is not a notification service Apprise knows")
         return
-    try:
-        urllib.parse.urlsplit(url).port  # noqa: B018 - raises for a port out of range
-    except ValueError as exc:
-        raise ConfigError(f"{key}: {_redacted(url)!r} has a port out of range: {exc}") from None
+    # A number after the host's colon must be a port; what else stands there (Telegram's
+    # `bot_id:token`) is the service's, and never shown
+    host = re.split(r"[/?#]", url.partition("://")[2], maxsplit=1)[0].rpartition("@")[2]
+    if (port := re.fullmatch(r".*:(\d+)", host)) and not 0 < int(port.group(1)) < 65536:
+        raise ConfigError(f"{key}: {_redacted(url)!r} has a port out of range (1 to 65535)")
     if Apprise.instantiate(url) is None:
         raise ConfigError(
             f"{key}: Apprise cannot use {_redacted(url)!r}; see "

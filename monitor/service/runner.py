@@ -43,7 +43,7 @@ from monitor.service.scheduler import (
 )
 from monitor.store import heartbeat
 from monitor.store.db import Store
-from monitor.store.discovered import all_sources, watched
+from monitor.store.discovered import all_sources, forget_runs, watched
 from monitor.store.rows import CheckResult
 from monitor.store.schema import parse_iso
 
@@ -354,6 +354,8 @@ class Service:
     def _sync_discoveries(self, scheduler: Scheduler) -> None:
         """One job per `[[discover]]` block, first run at once, then every `interval`."""
         wanted = {d.id: d.interval for d in self.settings.discover}
+        if self._app is not None:
+            forget_runs(self._app.store, wanted)
         for discovery_id, interval in list(self._discoveries.items()):
             if wanted.get(discovery_id) != interval:
                 scheduler.aps.remove_job(DISCOVERY_JOB + discovery_id)

@@ -127,14 +127,6 @@ def record_found(
                 [json.dumps([c.source_id for c in fresh.values()])],
             )
         }
-        # The first reading of a discovery is its baseline: what the feed lists then is
-        # watched without a "new article" alert each (a feed of 100 entries, 100 emails).
-        first = (
-            not any(r["discovery_id"] == discovery.id for r in rows)
-            and not db.execute(
-                "select 1 from passed_over where discovery_id = ? limit 1", [discovery.id]
-            ).fetchone()
-        )
         live = {discovery.id, *discoveries}
         orphans = [
             r
@@ -151,6 +143,27 @@ def record_found(
             )
             for row in orphans:
                 row["discovery_id"] = discovery.id
+        # and what the block no longer configured passed over, which this one lists too
+        db.execute(
+            "update or ignore passed_over set discovery_id = ?"
+            " where discovery_id not in (select value from json_each(?))"
+            " and canonical_url in (select value from json_each(?))",
+            [discovery.id, json.dumps(sorted(live)), json.dumps(list(fresh))],
+        )
+        # The first reading of a discovery is its baseline: what the feed lists then is
+        # watched without a "new article" alert each (a feed of 100 entries, 100 emails).
+        # First: no reading of it succeeded yet, and it holds nothing (a database from before
+        # readings were recorded, or a block renamed, holds its articles).
+        first = not (
+            any(r["discovery_id"] == discovery.id for r in rows)
+            or db.execute(
+                "select 1 from discovery_runs where discovery_id = ? and last_ok_at is not null",
+                [discovery.id],
+            ).fetchone()
+            or db.execute(
+                "select 1 from passed_over where discovery_id = ? limit 1", [discovery.id]
+            ).fetchone()
+        )
         passed = {
             r[0]
             for r in db.execute(
@@ -180,12 +193,15 @@ def record_found(
         # every reading of an unchanged feed, each with a "new article" alert, until the feed
         # ran out.
         # Each: (its date, its rank among that date's, whether watched now, the row or entry).
-        # An entry never listed before is newer than every watched article of its second too.
+        # An entry never listed before is newer than every watched article of its second too;
+        # but not on a reading that lists no entry seen before: links that change on every
+        # request (a cache-buster in the query) would push the watched out at each reading.
+        stable = bool(known.intersection(fresh) or passed)
         ranked: list[tuple[str, int, bool, Any]] = [(_dated(r), 1, True, r) for r in active]
         for c in new:
             if c.published:
                 ranked.append((min(iso(c.published), stamp), 0, False, c))
-            elif canonical(c.url) in passed:
+            elif canonical(c.url) in passed or not stable:
                 ranked.append(("", 0, False, c))
             else:
                 ranked.append((stamp, 2, False, c))
@@ -224,32 +240,62 @@ def record_found(
 
 @dataclass(frozen=True)
 class DiscoveryRun:
-    """How a discovery's last reading went; `failing_since` is set while it fails."""
+    """How a discovery's last reading went; `failing_since` is set while it fails, `failures`
+    counts the readings that failed in a row."""
 
     discovery_id: str
     last_run_at: str
     last_error: str | None
     failing_since: str | None
+    failures: int
 
 
 def record_run(store: Store, discovery_id: str, at: datetime, error: str | None) -> None:
-    """Keep the outcome of a discovery's reading; a failure keeps when the failing began."""
+    """Keep the outcome of a discovery's reading: a failure keeps when the failing began and
+    how many readings in a row failed; a success, when the last one was. The error is kept
+    without the credentials and queries of the URLs in it (`status` and the web UI show it:
+    a member feed's key)."""
     stamp = iso(at)
+    shown = _URL_IN_TEXT.sub(lambda m: _shown(m.group()), error) if error else None
     with store.write() as db:
         db.execute(
-            "insert into discovery_runs (discovery_id, last_run_at, last_error, failing_since)"
-            " values (?, ?, ?, ?) on conflict (discovery_id) do update set"
-            " last_run_at = excluded.last_run_at, last_error = excluded.last_error,"
+            "insert into discovery_runs (discovery_id, last_run_at, last_error, failing_since,"
+            " failures, last_ok_at) values (?, ?, ?, ?, ?, ?) on conflict (discovery_id) do"
+            " update set last_run_at = excluded.last_run_at, last_error = excluded.last_error,"
             " failing_since = case when excluded.last_error is null then null"
-            " else coalesce(discovery_runs.failing_since, excluded.failing_since) end",
-            [discovery_id, stamp, error, stamp if error else None],
+            " else coalesce(discovery_runs.failing_since, excluded.failing_since) end,"
+            " failures = case when excluded.last_error is null then 0"
+            " else discovery_runs.failures + 1 end,"
+            " last_ok_at = coalesce(excluded.last_ok_at, discovery_runs.last_ok_at)",
+            [
+                discovery_id,
+                stamp,
+                shown,
+                stamp if error else None,
+                1 if error else 0,
+                None if error else stamp,
+            ],
         )
+
+
+def forget_runs(store: Store, configured: Iterable[str]) -> None:
+    """Drop the readings of discoveries no longer configured: the web UI, which has no config,
+    would show a removed block's last failure for ever."""
+    with store.write() as db:
+        db.execute(
+            "delete from discovery_runs where discovery_id not in (select value from json_each(?))",
+            [json.dumps(sorted(configured))],
+        )
+
+
+_URL_IN_TEXT = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
 
 
 def discovery_runs(store: Store) -> dict[str, DiscoveryRun]:
     with store.lock:
         rows = store.db.execute(
-            "select discovery_id, last_run_at, last_error, failing_since from discovery_runs"
+            "select discovery_id, last_run_at, last_error, failing_since, failures"
+            " from discovery_runs"
         ).fetchall()
     return {r[0]: DiscoveryRun(*r) for r in rows}
 

@@ -269,7 +269,14 @@ def m013_discovery_runs(db: Database) -> None:
     # How each discovery's last reading went: a feed that fails (a 404, a page that is no feed)
     # was only logged, and `monitor status` said all was well.
     db.table("discovery_runs").create(
-        {"discovery_id": str, "last_run_at": str, "last_error": str, "failing_since": str},
+        {
+            "discovery_id": str,
+            "last_run_at": str,
+            "last_error": str,
+            "failing_since": str,
+            "failures": int,  # readings that failed in a row
+            "last_ok_at": str,  # the last that succeeded: none yet, the next is the baseline
+        },
         pk="discovery_id",
         if_not_exists=True,
     )

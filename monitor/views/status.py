@@ -66,6 +66,8 @@ class DiscoveryStatus:
     last_run_at: str | None  # None: not read yet
     error: str | None  # the last reading's failure
     failing_since: str | None
+    failures: int = 0  # readings that failed in a row
+    failing: bool = False  # `failing_after` of them, as a source is
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -109,7 +111,7 @@ class Status:
 
     @property
     def failing_discoveries(self) -> int:
-        return sum(1 for d in self.discoveries if d.error)
+        return sum(1 for d in self.discoveries if d.failing)
 
     @property
     def healthy(self) -> bool:
@@ -349,6 +351,8 @@ def status(
             run.last_run_at if run else None,
             run.last_error if run else None,
             run.failing_since if run else None,
+            run.failures if run else 0,
+            bool(run and run.failures >= settings.monitor.failing_after),
         )
         for d in settings.discover
         for run in [runs.get(d.id)]

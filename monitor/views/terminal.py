@@ -225,11 +225,13 @@ def print_status(console: Console, state: Status) -> None:
             )
     for d in state.discoveries:
         if d.error:
+            times = "reading" if d.failures == 1 else f"{d.failures} readings in a row"
+            state_word = "failing" if d.failing else "failed its last"
             console.print(
                 Text(
-                    f"discover {d.id}: failing since {d.failing_since} (last read "
-                    f"{d.last_run_at}): {d.error}",
-                    style="bold red",
+                    f"discover {d.id}: {state_word} {times} since {d.failing_since} (last "
+                    f"read {d.last_run_at}): {d.error}",
+                    style="bold red" if d.failing else "yellow",
                 )
             )
     if state.failed_alerts:
