@@ -1019,3 +1019,23 @@ def test_a_member_feeds_key_stays_out_of_status_and_a_removed_block_out_of_the_w
     with TestClient(create_app(tmp_path / "monitor.db")) as client:
         page = client.get("/sources").text
     assert "discovery in-brief" not in page and "discovery other failing" in page
+
+
+def test_two_blocks_listing_one_article_with_other_campaign_parameters_watch_it_once(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    path = "/2026/11/in-brief-shared/"
+    put_articles(pages, seed_articles[0], path + "?utm_source=a", path + "?utm_source=b")
+    put_feed(pages, [(path + "?utm_source=a", "a", days_ago(1))])
+    pages.put(
+        "/feed-b/",
+        pages.get(FEED).body.decode().replace("utm_source=a", "utm_source=b"),
+        content_type=RSS,
+    )
+    config = config_with(
+        tmp_path,
+        discover_block(pages.url(FEED))
+        + discover_block(pages.url("/feed-b/")).replace('id = "in-brief"', 'id = "b"'),
+    )
+    assert run(config, "check").exit_code == 0
+    assert len(watched(config)) == 1

@@ -116,8 +116,10 @@ def record_found(
             db.query(
                 "select source_id, discovery_id, url, published_at, discovered_at, retired_at"
                 " from discovered where discovery_id = ?"
-                " or url in (select value from json_each(?))",
-                [discovery.id, json.dumps([c.url for c in fresh.values()])],
+                # by the canonical form: another discovery's copy with other campaign
+                # parameters is the same article
+                " or canonical_url in (select value from json_each(?))",
+                [discovery.id, json.dumps(list(fresh))],
             )
         )
         taken = {
