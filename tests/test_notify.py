@@ -474,3 +474,44 @@ def test_a_telegram_url_with_its_bot_token_loads(tmp_path: Path, pages: PageServ
     result = run(config, "changes")
     assert result.exit_code == 0, result.output
     assert "AAHdq" not in result.output
+
+
+def test_a_target_that_hangs_holds_back_no_other_target_in_a_round(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    """Targets were sent to one after the other: a webhook that hung until the send's
+    deadline (30 s) delayed every other target's alerts by as much, round after round."""
+    hung, good = Webhook(statuses=[500]), Webhook(statuses=[500])  # the first round fails
+    seen: list[tuple[bool, int]] = []  # when the good target was served: hung waiting, its posts
+    with webhook(hung), webhook(good):
+        config = notify_config(
+            tmp_path,
+            pages,
+            f'[[notify]]\nid = "hung"\nurl = "{hung.url()}"\n\n'
+            f'[[notify]]\nid = "good"\nurl = "{good.url()}"\n',
+        )
+        pages.put_article(PATH, seed_articles[0])
+        run(config, "check")
+        edit_teaser(pages, seed_articles[0])
+        run(config, "check")  # an alert for each target, failed once: pending
+        assert [a["status"] for a in notify_alerts(config)] == ["pending", "pending"]
+        hung.hold = threading.Event()  # from now on the hung target answers nothing
+        stop = threading.Event()
+
+        def watch() -> None:
+            while not stop.is_set():
+                if good.accepted():
+                    seen.append((hung.waiting.is_set(), len(hung.posts)))
+                    break
+                stop.wait(0.01)
+            assert hung.hold is not None
+            hung.hold.set()
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        try:
+            deliver_at(config, 120)
+        finally:
+            stop.set()
+            watcher.join(15)
+    assert seen == [(True, 1)]  # served while the hung one waited (its first, failed post only)

@@ -27,6 +27,10 @@ class Webhook:
     always: int = 200  # the answer once `statuses` is used up
     posts: list[Post] = field(default_factory=list)
     port: int = 0
+    # Set: each answer waits for it (10 s at most), as a service that hangs; `waiting` is set
+    # while a request waits.
+    hold: threading.Event | None = None
+    waiting: threading.Event = field(default_factory=threading.Event)
 
     def url(self, path: str = "/hook") -> str:
         return f"json://127.0.0.1:{self.port}{path}"
@@ -45,6 +49,9 @@ def webhook(hook: Webhook) -> Iterator[Webhook]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = json.loads(self.rfile.read(length) or b"{}")
+            if hook.hold is not None:
+                hook.waiting.set()
+                hook.hold.wait(10)
             with lock:
                 status = hook.statuses.pop(0) if hook.statuses else hook.always
                 hook.posts.append(Post(self.path, body, status))

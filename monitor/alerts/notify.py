@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from monitor.alerts.outbox import DeliveryReport, EventView, Item
@@ -29,6 +30,9 @@ from monitor.store.schema import iso
 SEND_TIMEOUT = 30.0
 
 Send = Callable[[str, str, str], None]
+
+# Targets sent to at once in a round, each in a thread of its own (`Notifier.deliver`).
+MAX_TARGETS_AT_ONCE = 8
 
 
 def apprise_send(url: str, title: str, body: str) -> None:
@@ -134,9 +138,27 @@ class Notifier:
         self.report_url = report_url
 
     def deliver(self) -> DeliveryReport:
+        """One round: each target's due alerts in a thread of its own, so that a target that
+        hangs until `SEND_TIMEOUT` holds back none of the others."""
+        due = outbox.due_alerts(self.store, self.clock(), channel="notify")
+        by_target: dict[str, list[Alert]] = {}
+        for alert in due:
+            by_target.setdefault(alert.recipient, []).append(alert)
+        report = DeliveryReport()
+        if len(by_target) <= 1:
+            for alerts in by_target.values():
+                report.add(self._deliver_to(alerts))
+            return report
+        workers = min(len(by_target), MAX_TARGETS_AT_ONCE)
+        with ThreadPoolExecutor(workers, thread_name_prefix="notify") as pool:
+            for done in pool.map(self._deliver_to, by_target.values()):
+                report.add(done)
+        return report
+
+    def _deliver_to(self, due: list[Alert]) -> DeliveryReport:
+        """One target's due alerts, in order; after a failure the rest wait for a later round."""
         report = DeliveryReport()
         down: set[str] = set()  # targets that failed this round: their other alerts wait
-        due = outbox.due_alerts(self.store, self.clock(), channel="notify")
         for index, alert in enumerate(due):
             try:
                 self._attempt(alert, down, report)
