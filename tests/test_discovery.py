@@ -1039,3 +1039,36 @@ def test_two_blocks_listing_one_article_with_other_campaign_parameters_watch_it_
     )
     assert run(config, "check").exit_code == 0
     assert len(watched(config)) == 1
+
+
+def test_entries_passed_over_are_forgotten_a_week_after_their_feed_stops_listing_them(
+    tmp_path: Path,
+) -> None:
+    """A feed whose links change on every request passes over its whole listing at each
+    reading: the table would grow by as much every time."""
+    from monitor.app import open_store
+    from monitor.store.discovered import Candidate, record_found
+
+    config = config_with(tmp_path, discover_block("http://127.0.0.1:9/feed/", "max_sources = 1"))
+    settings = load_settings(config)
+    (discovery,) = settings.discover
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+
+    def listed(*names: str) -> list[Candidate]:
+        return [Candidate(f"in-brief-{n}", f"http://127.0.0.1:9/in-brief-{n}/") for n in names]
+
+    def passed_over(store: object) -> set[str]:
+        rows = store.db.execute("select canonical_url from passed_over").fetchall()  # type: ignore[attr-defined]
+        return {r[0].rsplit("-", 1)[1] for r in rows}
+
+    with open_store(settings) as store:
+        record_found(store, discovery, listed("a", "b", "c"), now=start, configured=[])
+        assert passed_over(store) == {"b", "c"}
+        # six days on, b is still listed (and remembered anew), c is not
+        record_found(
+            store, discovery, listed("a", "b"), now=start + timedelta(days=6), configured=[]
+        )
+        record_found(
+            store, discovery, listed("a", "b"), now=start + timedelta(days=8), configured=[]
+        )
+        assert passed_over(store) == {"b"}

@@ -174,6 +174,17 @@ def record_found(
                 [discovery.id, json.dumps(list(fresh))],
             )
         }
+        # Kept while listed, forgotten a while after: a feed whose links change on every
+        # request would otherwise add its whole listing to the table at each reading.
+        db.execute(
+            "update passed_over set seen_at = ? where discovery_id = ?"
+            " and canonical_url in (select value from json_each(?))",
+            [stamp, discovery.id, json.dumps(sorted(passed))],
+        )
+        db.execute(
+            "delete from passed_over where discovery_id = ? and seen_at < ?",
+            [discovery.id, iso(now - timedelta(seconds=PASSED_OVER_KEPT))],
+        )
         known = {canonical(r["url"]) for r in rows}
         new: list[Candidate] = []
         for key, candidate in fresh.items():
@@ -307,6 +318,10 @@ def _shown(url: str) -> str:
     parts = urllib.parse.urlsplit(url)
     host = parts.netloc.rpartition("@")[2]
     return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+# How long an entry passed over is remembered once its feed no longer lists it.
+PASSED_OVER_KEPT = 7 * 24 * 3600
 
 
 def _dated(row: dict[str, Any]) -> str:
