@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from monitor.app import open_app
-from monitor.config.settings import load_settings
+from monitor.app import open_app, open_store
+from monitor.config.discover import Discovery
+from monitor.config.settings import Settings, load_settings
 from monitor.demo.site import Article, PageServer
 from monitor.discover import source_id_for
-from monitor.store.discovered import all_sources
+from monitor.store.discovered import Candidate, all_sources, canonical, record_found
 from monitor.views.web import create_app
 
 from .conftest import ROOT, run, source_block, write_config
@@ -72,6 +73,24 @@ def watched(config: Path) -> dict[str, str | None]:
 
 def sid(pages: PageServer, path: str) -> str:
     return source_id_for(pages.url(path))
+
+
+def chat(hook: Webhook, extra: str = "") -> str:
+    """A `[[notify]]` block sending to `hook`."""
+    return f'\n[[notify]]\nid = "chat"\nurl = "{hook.url()}"\n{extra}\n'
+
+
+def listed(*names: str) -> list[Candidate]:
+    """Candidates as a feed on 127.0.0.1:9 would list them, for `record_found` itself."""
+    return [Candidate(f"in-brief-{n}", f"http://127.0.0.1:9/in-brief-{n}/") for n in names]
+
+
+def one_discovery(tmp_path: Path, extra: str) -> tuple[Settings, Discovery]:
+    settings = load_settings(
+        config_with(tmp_path, discover_block("http://127.0.0.1:9/feed/", extra))
+    )
+    (discovery,) = settings.discover
+    return settings, discovery
 
 
 def test_a_feed_article_becomes_a_source_with_an_id_from_its_url_and_its_first_capture_as_baseline(
@@ -575,8 +594,7 @@ def test_a_new_article_alert_does_not_carry_the_key_of_a_members_feed(
     with webhook(Webhook()) as hook:
         config = config_with(
             tmp_path,
-            discover_block(pages.url(FEED) + "?key=s3cretmemberkey", "alert = true")
-            + f'\n[[notify]]\nid = "chat"\nurl = "{hook.url()}"\n',
+            discover_block(pages.url(FEED) + "?key=s3cretmemberkey", "alert = true") + chat(hook),
         )
         for items in ([old], [new, old]):  # the first reading is the baseline: no alert
             put_feed(pages, [(p, p, days_ago(1)) for p in items])
@@ -664,8 +682,7 @@ def test_a_failing_discovery_and_alerts_given_up_on_show_in_status_and_the_web_u
     with webhook(Webhook(always=500)) as hook:
         config = config_with(
             tmp_path,
-            discover_block(pages.url(FEED), "alert = true")
-            + f'\n[[notify]]\nid = "chat"\nurl = "{hook.url()}"\nmax_tries = 1\n',
+            discover_block(pages.url(FEED), "alert = true") + chat(hook, "max_tries = 1"),
         )
         assert run(config, "check").exit_code == 0  # the baseline: no alert
         put_feed(pages, [(later, "two", days_ago(0)), (path, "one", days_ago(1))])
@@ -706,8 +723,7 @@ def test_the_first_reading_of_a_feed_is_its_baseline_with_no_new_article_alerts(
     with webhook(Webhook()) as hook:
         config = config_with(
             tmp_path,
-            discover_block(pages.url(FEED), "alert = true")
-            + f'\n[[notify]]\nid = "chat"\nurl = "{hook.url()}"\n',
+            discover_block(pages.url(FEED), "alert = true") + chat(hook),
         )
         assert run(config, "check").exit_code == 0
         assert hook.posts == []
@@ -771,8 +787,6 @@ def test_campaign_parameters_and_escaped_letters_do_not_make_an_article_twice(
     ],
 )
 def test_urls_that_name_one_page_compare_equal(url: str, same_as: str) -> None:
-    from monitor.store.discovered import canonical
-
     assert canonical(url) == canonical(same_as)
 
 
@@ -785,8 +799,6 @@ def test_urls_that_name_one_page_compare_equal(url: str, same_as: str) -> None:
     ],
 )
 def test_urls_that_name_two_pages_stay_apart(url: str, other: str) -> None:
-    from monitor.store.discovered import canonical
-
     assert canonical(url) != canonical(other)
 
 
@@ -918,17 +930,8 @@ def test_an_entry_listed_for_the_first_time_is_newer_than_those_found_in_the_sam
 ) -> None:
     """Two readings within one second (a cron pass and a service's): the stamps are the same
     to the second, and an undated entry never listed before must still count as the newer."""
-    from monitor.app import open_store
-    from monitor.store.discovered import Candidate, record_found
-
-    config = config_with(tmp_path, discover_block("http://127.0.0.1:9/feed/", "max_sources = 1"))
-    settings = load_settings(config)
-    (discovery,) = settings.discover
+    settings, discovery = one_discovery(tmp_path, "max_sources = 1")
     now = datetime(2026, 12, 1, 12, 0, 0, tzinfo=UTC)
-
-    def listed(*names: str) -> list[Candidate]:
-        return [Candidate(f"in-brief-{n}", f"http://127.0.0.1:9/in-brief-{n}/") for n in names]
-
     with open_store(settings) as store:
         first = record_found(store, discovery, listed("a"), now=now, configured=[])
         later = record_found(store, discovery, listed("b", "a"), now=now, configured=[])
@@ -947,8 +950,7 @@ def test_the_first_article_a_discovery_matches_after_a_reading_that_kept_nothing
     with webhook(Webhook()) as hook:
         config = config_with(
             tmp_path,
-            discover_block(pages.url(FEED), "alert = true")
-            + f'\n[[notify]]\nid = "chat"\nurl = "{hook.url()}"\n',
+            discover_block(pages.url(FEED), "alert = true") + chat(hook),
         )
         assert run(config, "check").exit_code == 0
         put_feed(pages, [(path, "match", days_ago(0)), ("/2026/11/essay/", "essay", days_ago(1))])
@@ -965,8 +967,7 @@ def test_a_renamed_block_alerts_what_is_new_and_keeps_what_the_old_one_passed_ov
     with webhook(Webhook()) as hook:
         config = config_with(
             tmp_path,
-            discover_block(pages.url(FEED), "max_sources = 1\nalert = true")
-            + f'\n[[notify]]\nid = "chat"\nurl = "{hook.url()}"\n',
+            discover_block(pages.url(FEED), "max_sources = 1\nalert = true") + chat(hook),
         )
         assert run(config, "check").exit_code == 0
         assert set(watched(config)) == {sid(pages, u1)}  # u2 passed over
@@ -1046,16 +1047,8 @@ def test_entries_passed_over_are_forgotten_a_week_after_their_feed_stops_listing
 ) -> None:
     """A feed whose links change on every request passes over its whole listing at each
     reading: the table would grow by as much every time."""
-    from monitor.app import open_store
-    from monitor.store.discovered import Candidate, record_found
-
-    config = config_with(tmp_path, discover_block("http://127.0.0.1:9/feed/", "max_sources = 1"))
-    settings = load_settings(config)
-    (discovery,) = settings.discover
+    settings, discovery = one_discovery(tmp_path, "max_sources = 1")
     start = datetime(2026, 12, 1, tzinfo=UTC)
-
-    def listed(*names: str) -> list[Candidate]:
-        return [Candidate(f"in-brief-{n}", f"http://127.0.0.1:9/in-brief-{n}/") for n in names]
 
     def passed_over(store: object) -> set[str]:
         rows = store.db.execute("select canonical_url from passed_over").fetchall()  # type: ignore[attr-defined]
