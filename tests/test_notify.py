@@ -515,3 +515,44 @@ def test_a_target_that_hangs_holds_back_no_other_target_in_a_round(
             stop.set()
             watcher.join(15)
     assert seen == [(True, 1)]  # served while the hung one waited (its first, failed post only)
+
+
+def test_ctrl_c_during_a_round_leaves_hung_notify_targets_at_once(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    """Each target's alerts go out in a thread of their own: Ctrl-C must not wait for the
+    threads still waiting on a hung service (they would end only at its answer)."""
+    first, second = Webhook(statuses=[500]), Webhook(statuses=[500])
+    with webhook(first), webhook(second):
+        config = notify_config(
+            tmp_path,
+            pages,
+            # Apprise's read timeout past the receivers' hold (10 s): a round waited for
+            # would end with both answers, and both alerts sent
+            f'[[notify]]\nid = "one"\nurl = "{first.url()}?rto=30"\nmax_tries = 1\n\n'
+            f'[[notify]]\nid = "two"\nurl = "{second.url()}?rto=30"\nmax_tries = 1\n',
+        )
+        pages.put_article(PATH, seed_articles[0])
+        run(config, "check")
+        edit_teaser(pages, seed_articles[0])
+        run(config, "check")  # each target fails its alert for good
+        assert [a["status"] for a in notify_alerts(config)] == ["failed", "failed"]
+        first.hold, second.hold = threading.Event(), threading.Event()  # both hang now
+        retry = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "--config", str(config), "alerts", "--retry"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for(lambda: first.waiting.is_set() and second.waiting.is_set(), "both", 60)
+            retry.send_signal(signal.SIGINT)
+            assert retry.wait(60) == 130
+            # gone while both services still held their answer (they hold it 10 s at most,
+            # and a round waited for would have ended with them): their first posts only
+            assert (len(first.posts), len(second.posts)) == (1, 1)
+        finally:
+            retry.kill()
+            retry.wait(10)
+            first.hold.set()
+            second.hold.set()
+    assert [a["status"] for a in notify_alerts(config)] == ["pending", "pending"]

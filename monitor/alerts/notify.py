@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from monitor.alerts.outbox import DeliveryReport, EventView, Item
@@ -30,9 +29,6 @@ from monitor.store.schema import iso
 SEND_TIMEOUT = 30.0
 
 Send = Callable[[str, str, str], None]
-
-# Targets sent to at once in a round, each in a thread of its own (`Notifier.deliver`).
-MAX_TARGETS_AT_ONCE = 8
 
 
 def apprise_send(url: str, title: str, body: str) -> None:
@@ -149,10 +145,31 @@ class Notifier:
             for alerts in by_target.values():
                 report.add(self._deliver_to(alerts))
             return report
-        workers = min(len(by_target), MAX_TARGETS_AT_ONCE)
-        with ThreadPoolExecutor(workers, thread_name_prefix="notify") as pool:
-            for done in pool.map(self._deliver_to, by_target.values()):
-                report.add(done)
+        # Daemon threads, joined here: Ctrl-C leaves at once, abandoning what still waits on
+        # a service (a pool's threads would be waited for at exit, `SEND_TIMEOUT` each).
+        done: dict[str, DeliveryReport] = {}
+        raised: list[BaseException] = []
+
+        def deliver_to(target_id: str, alerts: list[Alert]) -> None:
+            try:
+                done[target_id] = self._deliver_to(alerts)
+            except BaseException as exc:  # raised again below, in the caller's thread
+                raised.append(exc)
+
+        threads = [
+            threading.Thread(
+                target=deliver_to, args=(target_id, alerts), name="notify", daemon=True
+            )
+            for target_id, alerts in by_target.items()
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if raised:
+            raise raised[0]
+        for target_id in by_target:
+            report.add(done[target_id])
         return report
 
     def _deliver_to(self, due: list[Alert]) -> DeliveryReport:
