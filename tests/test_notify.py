@@ -50,6 +50,15 @@ def edit_teaser(pages: PageServer, article: Article) -> None:
     )
 
 
+def alert_each_target(config: Path, pages: PageServer, article: Article) -> None:
+    """Two checks of the threat page, the second finding a teaser edit: an alert for each
+    configured target, tried once as the check ends."""
+    pages.put_article(PATH, article)
+    run(config, "check")
+    edit_teaser(pages, article)
+    run(config, "check")
+
+
 def notify_alerts(config: Path, *status: str) -> list[dict[str, object]]:
     rows = json.loads(run(config, "alerts", "--json", *status).stdout)
     return [r for r in rows if r["channel"] == "notify"]
@@ -492,10 +501,7 @@ def test_a_target_that_hangs_holds_back_no_other_target_in_a_round(
             f'[[notify]]\nid = "hung"\nurl = "{hung.url()}?rto=30"\n\n'
             f'[[notify]]\nid = "good"\nurl = "{good.url()}"\n',
         )
-        pages.put_article(PATH, seed_articles[0])
-        run(config, "check")
-        edit_teaser(pages, seed_articles[0])
-        run(config, "check")  # an alert for each target, failed once: pending
+        alert_each_target(config, pages, seed_articles[0])  # failed once: pending
         assert [a["status"] for a in notify_alerts(config)] == ["pending", "pending"]
         hung.hold = threading.Event()  # from now on the hung target answers nothing
         stop = threading.Event()
@@ -534,10 +540,7 @@ def test_ctrl_c_during_a_round_leaves_hung_notify_targets_at_once(
             f'[[notify]]\nid = "one"\nurl = "{first.url()}?rto=30"\nmax_tries = 1\n\n'
             f'[[notify]]\nid = "two"\nurl = "{second.url()}?rto=30"\nmax_tries = 1\n',
         )
-        pages.put_article(PATH, seed_articles[0])
-        run(config, "check")
-        edit_teaser(pages, seed_articles[0])
-        run(config, "check")  # each target fails its alert for good
+        alert_each_target(config, pages, seed_articles[0])  # failed for good: max_tries 1
         assert [a["status"] for a in notify_alerts(config)] == ["failed", "failed"]
         first.hold, second.hold = threading.Event(), threading.Event()  # both hang now
         retry = subprocess.Popen(

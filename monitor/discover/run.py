@@ -75,9 +75,6 @@ class Discoverer:
             else:
                 report.refused.append(entry.url[:200])
         candidates = [Candidate(source_id_for(e.url), e.url, e.title, e.published) for e in wanted]
-        lenient = discovery.allow_private or bool(
-            discovery.template and discovery.template.allow_private
-        )
         recorded = record_found(
             self.store,
             discovery,
@@ -86,7 +83,7 @@ class Discoverer:
             configured=configured,
             discoveries=discoveries,
             # a feed on the public internet: its articles stay there at every check
-            public_only=not lenient and not private.get(_host(discovery.url), True),
+            public_only=not _lenient(discovery) and not private.get(_host(discovery.url), True),
         )
         report.added, report.retired, report.skipped = (
             recorded.added,
@@ -180,11 +177,11 @@ class Discoverer:
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > MAX_URL:
             return False
-        home = _host(discovery.url)
-        if home not in private:
-            private[home] = is_private_host(home)
-        if discovery.allow_private or (discovery.template and discovery.template.allow_private):
+        if _lenient(discovery):
             return True
+        home = _host(discovery.url)
+        if home not in private:  # looked up whatever the entry's host: `run` needs it too
+            private[home] = is_private_host(home)
         if parts.hostname == home:
             return True
         if parts.hostname not in private:
@@ -193,6 +190,11 @@ class Discoverer:
                 return False
             private[parts.hostname] = is_private_host(parts.hostname)
         return not private[parts.hostname] or private[home]
+
+
+def _lenient(discovery: Discovery) -> bool:
+    """Whether the discovery, or the sources it makes, may reach private addresses."""
+    return discovery.allow_private or bool(discovery.template and discovery.template.allow_private)
 
 
 def _newest(entries: list[Entry], cap: int) -> list[Entry]:

@@ -111,10 +111,7 @@ def observe_many(jobs: list[Job], started_at: datetime) -> list[CheckResult]:
     for job in jobs:
         if held > PREFETCH_BYTES:
             break  # the rest are fetched as they are read
-        try:
-            fetched = prefetch(job, _fetcher, _slot)
-        except Exception:  # pragma: no cover - prefetch hands over what the request raised
-            fetched = None
+        fetched = prefetch(job, _fetcher, _slot)  # what the request raised, it holds
         ahead.append(fetched)
         if fetched is not None and fetched.capture is not None:
             held += len(fetched.capture.body)
