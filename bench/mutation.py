@@ -27,6 +27,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MUTMUT = Path(sys.executable).parent / "mutmut"
 
+# The tests of a page's reading, shared by the modules of `monitor/detect/` that read it.
+_READING = (
+    "tests/test_extract.py",
+    "tests/test_extract_real_markup.py",
+    "tests/test_extract_rules.py",
+    "tests/test_digest.py",
+    # the real pages: seconds a mutant, over a thousand mutants (the README's figures are
+    # from a run without it)
+    "tests/test_corpus.py",
+)
+
 # module → the pytest arguments that select the tests holding its guarantees
 MODULES: dict[str, tuple[str, ...]] = {
     "monitor/fetch/inflate.py": ("tests/test_inflate.py", "tests/test_fetch.py"),
@@ -40,15 +51,12 @@ MODULES: dict[str, tuple[str, ...]] = {
         "--deselect",
         "tests/test_diff.py::test_two_word_edit_in_a_megabyte_line_is_two_words",
     ),
-    "monitor/detect/extract.py": (
-        "tests/test_extract.py",
-        "tests/test_extract_real_markup.py",
-        "tests/test_extract_rules.py",
-        "tests/test_digest.py",
-        # the real pages: seconds a mutant, over a thousand mutants (the README's figures are
-        # from a run without it)
-        "tests/test_corpus.py",
-    ),
+    "monitor/detect/extract.py": _READING,
+    "monitor/detect/article.py": _READING,
+    "monitor/detect/chrome.py": _READING,
+    "monitor/detect/notice.py": _READING,
+    "monitor/detect/access.py": _READING,
+    "monitor/detect/tree.py": _READING,
     "monitor/detect/capture.py": (
         "tests/test_capture.py",
         "tests/test_extract_rules.py",

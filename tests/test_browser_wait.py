@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.detect.extract import FOUND_NOTICE, KNOWN_NOTICES, extract
+from monitor.detect.extract import extract
+from monitor.detect.notice import FOUND_NOTICE, KNOWN_NOTICES
 from monitor.detect.regions import Regions
 from monitor.detect.rules import ExtractRules
 from monitor.fetch.browser import BrowserFetcher

@@ -13,15 +13,10 @@ import pytest
 
 from monitor.detect.capture import Capture, html_source
 from monitor.detect.compare import compare
-from monitor.detect.extract import (
-    Regions,
-    _more_words,
-    _says_notice,
-    extract,
-    extract_html,
-    extract_text,
-)
+from monitor.detect.extract import Regions, extract, extract_html, extract_text
+from monitor.detect.notice import says_notice
 from monitor.detect.rules import ExtractRules
+from monitor.detect.tree import more_words
 from monitor.errors import CaptureError
 
 from .test_extract_real_markup import FIRST, STORY
@@ -29,7 +24,7 @@ from .test_extract_real_markup import FIRST, STORY
 RULES = ExtractRules()
 LAST = "presented by the finance office."
 FREE = '<script type="application/ld+json">{"isAccessibleForFree": true}</script>'
-# no notice wording (`_says_notice`) in it: found only by the rule under test
+# no notice wording (`says_notice`) in it: found only by the rule under test
 NOTICE = "Support our newsroom to read the rest."
 
 
@@ -1612,7 +1607,7 @@ def test_a_japanese_notice_counts_two_characters_a_word_rounded_up() -> None:
 
 # --- notice wording: found in any case, at the start of a word -------------------------------
 
-# The wording as one case-insensitive pattern behind a word boundary: what `_says_notice` must
+# The wording as one case-insensitive pattern behind a word boundary: what `says_notice` must
 # find, exactly (it searches lower-cased text, a pattern a phrase, for speed).
 _WORDING_SPEC = re.compile(
     r"\b(?:to read the full (?:story|article)|subscribe to (?:continue|read|keep reading)|"
@@ -1714,7 +1709,7 @@ _WORDING_PIECES = [
     ],
 )
 def test_notice_wording_is_found_in_any_case_at_a_word_start(text: str, found: bool) -> None:
-    assert _says_notice(text) is found
+    assert says_notice(text) is found
     assert bool(_WORDING_SPEC.search(text)) is found
 
 
@@ -1725,7 +1720,7 @@ def test_notice_wording_finds_what_one_case_blind_pattern_finds_on_mixed_text() 
             rng.choice(_WORDING_PIECES) + rng.choice(["", " ", "a", "-", "."])
             for _ in range(rng.randint(1, 4))
         )
-        assert _says_notice(text) is bool(_WORDING_SPEC.search(text)), text
+        assert says_notice(text) is bool(_WORDING_SPEC.search(text)), text
 
 
 @pytest.mark.parametrize(
@@ -1750,13 +1745,13 @@ def test_a_notice_in_capitals_with_a_dotted_i_locks_the_page() -> None:
 
 
 def test_the_word_limit_check_counts_words_as_str_split_does() -> None:
-    # `_more_words` stops splitting past the limit; it must say what a whole split says
+    # `more_words` stops splitting past the limit; it must say what a whole split says
     rng = random.Random(7)
     pieces = [" ", "\n", "\t", "\xa0", "\u2003", "\u200b", "a", "é", "word", "x y"]
     for _ in range(20_000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 30)))
         for limit in (0, 1, 2, 4, 12):
-            assert _more_words(text, limit) == (len(text.split()) > limit), (text, limit)
+            assert more_words(text, limit) == (len(text.split()) > limit), (text, limit)
 
 
 # --- the faults of the unseen batch (tests/corpus/PROVENANCE_unseen.md), one page each -----------

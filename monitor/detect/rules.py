@@ -32,7 +32,7 @@ DEFAULT_MARKERS = ("Members-Only Content",)
 @dataclass(frozen=True)
 class ExtractRules:
     """Where the regions are on a page. Teaser selectors are tried in order (see
-    `extract._container` for how a match is chosen); paywall and description: first match."""
+    `article.container_of` for how a match is chosen); paywall and description: first match."""
 
     teaser: tuple[str, ...] = DEFAULT_TEASER
     paywall: tuple[str, ...] = DEFAULT_PAYWALL

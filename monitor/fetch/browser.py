@@ -841,7 +841,7 @@ async def _inline(page: Page, rules: ExtractRules, settle: float, left: float) -
     from playwright.async_api import TimeoutError as PlaywrightTimeout
 
     # what extraction looks for
-    from monitor.detect.extract import FOUND_NOTICE, KNOWN_NOTICES, says_notice
+    from monitor.detect.notice import FOUND_NOTICE, KNOWN_NOTICES, says_notice
 
     def notice(text: str) -> bool:
         return says_notice(text) or any(marker in text for marker in rules.markers)
