@@ -62,6 +62,24 @@ def test_a_page_declared_latin1_ascii_or_windows_1252_is_read_as_windows_1252(
     assert f"caf{read}" in html_source(html(body, charset=declared))
 
 
+@pytest.mark.parametrize(
+    ("declared", "body", "read"),
+    [
+        # a byte the code page leaves undefined is read as browsers read it, and only that byte:
+        # the rest of the page keeps its letters (the euro sign, Cyrillic)
+        ("windows-1252", b"\x80 caf\xe9 \x81", "€ café \x81"),
+        ("windows-1251", "Привет \x98 мир".encode("cp1251", errors="ignore"), "Привет  мир"),
+        ("windows-1251", "Привет".encode("cp1251") + b" \x98", "Привет \x98"),
+        ("koi8-r", "Привет".encode("koi8_r"), "Привет"),
+    ],
+)
+def test_a_byte_a_single_byte_charset_leaves_undefined_does_not_fail_the_page(
+    declared: str, body: bytes, read: str
+) -> None:
+    assert read in decode(html(page(body), charset=declared), "html")
+    assert read in decode(html(page(body, head=f'<meta charset="{declared}">'.encode())), "html")
+
+
 def test_an_undeclared_page_that_is_not_utf8_is_read_as_windows_1252_replacing_what_it_lacks() -> (
     None
 ):

@@ -2988,3 +2988,158 @@ def test_an_offer_to_subscribe_to_view_the_rest_is_the_notice_and_its_price_the_
     assert walled.paywall.startswith("Two ways to get all 145 companies")
     assert walled.teaser.endswith(LAST)
     assert compare(walled, regions(offer("$99"))).kinds == ("paywall_changed",)
+
+
+# --- chrome seen in real captures of one page taken years apart (round 0.21) ------------------
+
+
+@pytest.mark.parametrize(
+    "widget",
+    [
+        # Outbrain's and Taboola's boxes, their labels in the page and filled by scripts later
+        '<div class="OUTBRAIN" data-widget-id="AR_1"><h3>Sponsored Stories</h3></div>',
+        '<div class="ob-widget"><span class="ob-widget-text">Sponsored Stories</span></div>',
+        '<div id="tbl" class="taboola-feed"><h3>You May Like</h3></div>',
+        # a site's own recirculation rail (Fortune)
+        '<div class="component feed bottom-recirc"><h3 class="subtitle">You May Like</h3></div>',
+        # a component named for its related links (the BBC)
+        '<section data-component="related-internet-links"><div><h2>Related Internet Links</h2>'
+        "</div><p>The BBC is not responsible for the content of external sites.</p></section>",
+    ],
+)
+def test_a_recommendation_widget_inside_the_article_is_not_teaser(widget: str) -> None:
+    assert teaser_with(widget) == teaser_with("")
+
+
+def test_a_video_players_own_text_is_not_teaser() -> None:
+    # JW Player's screen-reader announcements and keyboard shortcuts (Mashable)
+    player = (
+        '<div class="jwplayer jw-reset"><div class="jw-wrapper">'
+        '<div class="jw-hidden-accessibility"><span>0 seconds of 0 seconds</span>'
+        "<span>Volume 0%</span></div><span>Press shift question mark to access a list of "
+        "keyboard shortcuts</span></div></div>"
+    )
+    assert teaser_with(player) == teaser_with("")
+    assert teaser_with('<div class="video-js"><p>Play Video</p></div>') == teaser_with("")
+
+
+@pytest.mark.parametrize(
+    "credit",
+    [
+        # the BBC before and after its redesign: a screen-reader label and the credit itself
+        '<figure><img src="a.jpg"><span class="off-screen">Image copyright</span>'
+        '<span class="story-image-copyright">Soti</span></figure>',
+        '<figure><img src="a.jpg"><span class="ssrcss-tvuve5-StyledFigureCopyright">'
+        '<span class="visually-hidden">Image source, </span>Carl Rodrigues</span></figure>',
+        '<figure><img src="a.jpg"><span class="photo-credit">Jo Smith/Agency</span></figure>',
+        '<figure><img src="a.jpg"><div class="credit">Jo Smith/Agency</div></figure>',
+        '<p class="photo-credit">Photo: Jo Smith/Agency</p>',
+        '<p class="article-copyright">© 2020 CBS Interactive Inc. All Rights Reserved.</p>',
+    ],
+)
+def test_a_pictures_credit_or_a_copyright_line_is_not_teaser(credit: str) -> None:
+    assert teaser_with(credit) == teaser_with("")
+    assert teaser_with("", before=credit).startswith(FIRST)
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        # taz before its redesign: the caption a <p> with its class, not a <figcaption>
+        '<p class="caption">The library on Main Street. <span>Foto: Jo Smith</span></p>',
+        # WordPress: the caption's box and its text, one inside the other
+        '<div class="wp-caption"><img src="a.jpg"><p class="wp-caption-text">The library on '
+        "Main Street, closed since May.</p></div>",
+        '<div class="ImageCaption">The library on Main Street, closed since May.</div>',
+    ],
+)
+def test_a_caption_named_by_its_class_is_a_caption_too(caption: str) -> None:
+    assert teaser_with(caption) == teaser_with("")
+    assert teaser_with("", before=caption).startswith(FIRST)
+
+
+def test_a_caption_classs_box_holding_the_story_stays() -> None:
+    # a wrapper whose class says caption but which holds three paragraphs is not a caption
+    story = STORY + "<p>The vote is now set for next month, after the budget.</p>"
+    found = regions(page(f'<article><div class="captioned-story">{story}</div></article>'))
+    assert found.teaser.startswith(FIRST)
+    assert found.teaser.endswith("after the budget.")
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '<div class="linkback">Related Roundup: <a href="/r">HomePod</a></div>',
+        '<div class="linkback">Buyer\'s Guide: <a href="/g">HomePod (Buy Now)</a></div>',
+        '<div>Related Forums: <a href="/f">Apple, Inc and Tech Industry</a>, '
+        '<a href="/i">iOS 10</a></div>',
+        '<p>Filed under: <a href="/t">Khawarij</a> |</p>',
+        '<p>Tags: <a href="/t1">budget</a>, <a href="/t2">libraries</a></p>',
+        # a label of three words, the most one is
+        '<p>See photos of: <a href="/n">NFL</a>, <a href="/b">Brett Favre</a></p>',
+    ],
+)
+def test_a_labelled_line_of_links_is_not_teaser(line: str) -> None:
+    assert teaser_with(line) == teaser_with("")
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # a sentence around its link says more than a label
+        '<p>Update: the council now says <a href="/v">the vote</a> is set for next month.</p>',
+        # a label without a colon is a sentence
+        '<p>See the <a href="/r">full report</a></p>',
+        '<p>Read <a href="/r">the report</a></p>',
+        # a list's item is the article's own list
+        '<ul><li>Step one: <a href="/app">Download the app</a></li></ul>',
+        # four words before the colon are more than a label
+        '<p>What the mayor said: <a href="/q">nothing new</a></p>',
+    ],
+)
+def test_a_line_with_more_than_a_label_beside_its_links_stays(line: str) -> None:
+    teaser = teaser_with(line)
+    text = " ".join(re.sub(r"<[^>]+>", " ", line).split())
+    assert text.replace(" ,", ",").replace(" .", ".") in " ".join(teaser.split())
+
+
+def test_an_article_in_blocks_each_in_a_layout_row_of_its_own_is_read_whole() -> None:
+    # Ars Technica: each block of the story in a grid row and column, an ad row between two
+    blocks = [
+        "<p>The first part of the story tells how the committee met on Tuesday to weigh "
+        "the proposal for the city's libraries, and what the residents said.</p>",
+        "<p>The second part tells what the finance office presented, and why the members "
+        "said they needed more time to study every figure before a vote.</p>",
+        "<p>The third part tells what happens next: the vote is set for next month, after "
+        "the budget, and the branches stay open until then.</p>",
+    ]
+    rows = '<div class="ad-wrapper"></div>'.join(
+        f'<div class="grid"><div class="col-span-2"><div class="post-content">{b}</div></div></div>'
+        for b in blocks
+    )
+    teaser = regions(page(f"<article><header><h1>Story</h1></header>{rows}</article>")).teaser
+    assert teaser.startswith("The first part")
+    assert teaser.endswith("branches stay open until then.")
+
+
+def test_an_offer_to_log_in_or_subscribe_to_continue_reading_is_the_notice() -> None:
+    # the Boston Globe's metered wall: the line under the cut story, before its offer
+    wall = (
+        '<div class="subscribe_continue">To continue reading, please login or subscribe to '
+        'Globe.com</div><a href="/subscribe">Get 6 Months of Unlimited Access for $1</a>'
+    )
+    found = regions(page(f"<article>{STORY}{wall}</article>"))
+    assert "To continue reading" not in found.teaser
+    assert found.paywall.startswith("To continue reading, please login or subscribe")
+    assert found.access == "locked"
+
+
+def test_a_caption_inside_a_caption_is_counted_once_against_min_words() -> None:
+    # WordPress's caption box holds its caption's text: the rest holds min_words exactly, so
+    # the caption goes (counted twice, it would look as if the article needed it)
+    twenty = " ".join(f"word{n}" for n in range(20))
+    caption = (
+        '<div class="wp-caption"><img src="a.jpg"><p class="wp-caption-text">The library on '
+        "Main Street, closed since May.</p></div>"
+    )
+    assert regions(page(f"<article><p>{twenty}</p>{caption}</article>")).teaser == twenty

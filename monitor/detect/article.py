@@ -6,7 +6,6 @@ the pieces and the lede of a story that is split into several blocks.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -14,6 +13,7 @@ from monitor.detect.normalise import compact, word_count
 from monitor.detect.rules import ExtractRules
 from monitor.detect.tree import (
     FEW_PARAGRAPH_WORDS,
+    ancestors,
     is_within,
     is_within_tags,
     link_words,
@@ -91,7 +91,9 @@ def container_of(
             if words > best_words:
                 best, best_words = node, words
             holder = node.parent if words else None
-            for _ in range(2):  # the parent, and the grandparent of pieces wrapped one by one
+            # the parent, and the (great-)grandparents of pieces wrapped one by one, or in a
+            # layout's row and column each (Ars Technica's grid, an ad row between two)
+            for _ in range(_PIECE_HOLDERS):
                 if holder is None:
                     break
                 pieces[holder.mem_id] = pieces.get(holder.mem_id, 0) + 1
@@ -103,7 +105,7 @@ def container_of(
                 # paragraph a `div.article-body`; the SF Standard wraps each in a `div` of its
                 # own): the article is what holds them all.
                 holder = best.parent
-                for _ in range(2):
+                for _ in range(_PIECE_HOLDERS):
                     if holder is None or holder.tag in ("body", "html"):
                         break
                     if pieces.get(holder.mem_id, 0) >= _PIECES:
@@ -200,22 +202,16 @@ def _own_paragraph_words(node: LexborNode, selector: str) -> int:
     return sum(
         reader_words(p.text(separator=" "))
         for p in node.css("p")
-        if not any(a.mem_id in inner for a in _ancestors(p, node))
+        if not any(a.mem_id in inner for a in ancestors(p, node))
     )
-
-
-def _ancestors(node: LexborNode, stop: LexborNode) -> Iterator[LexborNode]:
-    """The elements between `node` and `stop`, both left out."""
-    current = node.parent
-    while current is not None and current.mem_id != stop.mem_id:
-        yield current
-        current = current.parent
 
 
 # This many sibling matches of a named article selector, each with text, are one article's
 # pieces (`container_of`), and so many sibling blocks of one kind around the densest text
 # (`_with_pieces`); two may be a story and its summary box.
 _PIECES = 3
+# How many levels above a match its piece's holder may be.
+_PIECE_HOLDERS = 3
 # How far above the densest text's block its pieces are looked for: Quanta's sections are
 # four levels above the block that holds its paragraphs.
 _PIECE_LEVELS = 5

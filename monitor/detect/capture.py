@@ -152,6 +152,22 @@ def _utf8(body: bytes, keep: bool) -> str | bytes:
     return body
 
 
+# The legacy single-byte encodings of the HTML standard: a browser reads every byte of them,
+# those the Windows code pages leave undefined (0x98 in windows-1251, 0x81 in windows-1252) as
+# the control character of the same number, where Python's codecs refuse the whole page.
+_SINGLE_BYTE = re.compile(r"cp(?:866|874|125[0-8])|iso8859-(?:[2-9]|1[0-6])|koi8-[ru]|mac-roman")
+_C1 = "monitor-c1"
+
+
+def _c1(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    return "".join(chr(byte) for byte in exc.object[exc.start : exc.end]), exc.end
+
+
+codecs.register_error(_C1, _c1)
+
+
 def _strict(body: bytes, encoding: str, declared_by: str, keep_utf8: bool) -> str | bytes:
     try:
         codec = codecs.lookup(encoding)
@@ -159,14 +175,13 @@ def _strict(body: bytes, encoding: str, declared_by: str, keep_utf8: bool) -> st
         raise CaptureError(f"unknown charset {encoding!r} declared by {declared_by}") from None
     # Pages that say latin-1 are windows-1252 in practice (the HTML standard maps one to the
     # other, and ASCII too). `codecs.lookup` names latin-1 "iso8859-1", whatever it was called.
-    if codec.name in ("iso8859-1", "ascii", "cp1252"):
-        try:
-            return body.decode("cp1252")
-        except UnicodeDecodeError:
-            return body.decode("latin-1")  # every byte is valid latin-1
+    if codec.name in ("iso8859-1", "ascii"):
+        codec = codecs.lookup("cp1252")
     try:
         if codec.name == "utf-8":
             return _utf8(body, keep_utf8)
+        if _SINGLE_BYTE.fullmatch(codec.name):
+            return body.decode(codec.name, errors=_C1)
         return body.decode(codec.name)
     except UnicodeDecodeError as exc:
         raise CaptureError(

@@ -12,6 +12,7 @@ from selectolax.lexbor import LexborNode
 
 from monitor.detect.normalise import normalise, word_count
 from monitor.detect.tree import (
+    ancestors,
     is_within_tags,
     link_words,
     matches_inside,
@@ -25,7 +26,7 @@ JUNK = (
     "script, style, noscript, template, iframe, svg, canvas, form, button, select, textarea, "
     "input, nav, aside, footer, .sharedaddy, .jp-relatedposts, .related-posts, "
     ".yarpp-related, .comments-area, #comments, .entry-meta, .post-meta, .byline, "
-    ".screen-reader-text, .sr-only, .visually-hidden"
+    ".screen-reader-text, .sr-only, .visually-hidden, .off-screen, .offscreen"
 )
 # Chrome that publishers put inside the article's own container and change between two
 # requests: dates, bylines, share and comment counts, related and most-read links, ads.
@@ -41,6 +42,16 @@ _INNER_CHROME = (
     "[class*=readmore], [class*=newsletter], [class*=advert], "
     "[id*=related], [id*=advert], .ad, .ads, .ad-slot, [class*=ad-slot], [class*=promo], "
     "[class*=cookie], [class*=consent], [class*=footer], "
+    # the recommendation widgets' boxes and their "Sponsored Stories" / "You May Like" labels
+    # (Outbrain, Taboola, a site's own recirculation rail), filled by scripts after the page
+    "[class*=outbrain i], [class*=taboola], [class*=ob-widget], [class*=recirc], "
+    # a component named for related links (the BBC's `data-component="related-internet-links"`)
+    "[data-component*=related], "
+    # a video player's own text (its controls, shortcuts and screen-reader announcements)
+    ".jwplayer, [class*=jw-wrapper], .video-js, "
+    # a picture's credit and copyright line, inside or outside its caption ("Image
+    # copyright Soti"), and the article's own copyright line
+    "[class*=copyright i], [class*=photo-credit], [class*=image-credit], figure [class*=credit], "
     # readers' comments and polls, and lists of what is read now: they change with every
     # reader, not with the article (Sina's comments and hot lists, The Sun's trending rail)
     # (not by a heading's id: "comment-on-garde-le-lien" is an anchor made of its French text)
@@ -379,13 +390,29 @@ def drop_chrome_blocks(container: LexborNode, *, link_lists: bool = True) -> Non
         linked = link_words(block)
         if not linked:
             continue
-        words = word_count(block.text(separator=" "))
-        if words and linked / words >= 0.8 and (block.tag != "p" or words <= 25):
+        raw = block.text(separator=" ")
+        words = word_count(raw)
+        link_list = words and linked / words >= 0.8 and (block.tag != "p" or words <= 25)
+        if link_list or (block.tag in ("div", "p") and _labelled_links(raw, words, linked)):
             block.decompose()
 
 
+def _labelled_links(raw: str, words: int, linked: int) -> bool:
+    """A short line of links under a label ("Tags: …", "Related Forums: …", "Buyer's Guide:
+    …"), whose links are fewer words than a link list's share: the label is its only text."""
+    if words > _LABELLED_WORDS or words - linked > _LABEL_WORDS:
+        return False
+    label, colon, _ = raw.strip().partition(":")
+    return bool(colon) and 0 < word_count(label) <= _LABEL_WORDS
+
+
+# A labelled line of links is at most this many words, its label at most `_LABEL_WORDS`.
+_LABELLED_WORDS = 25
+_LABEL_WORDS = 3
+
+
 def drop_captions(container: LexborNode, floor: int) -> None:
-    """A picture's caption and credit (`<figcaption>`) are not the article's text: a photo
+    """A picture's caption and credit (`_CAPTIONS`) are not the article's text: a photo
     swapped or credited anew is not an edit of the teaser, and a caption above the first
     paragraph is not where the article starts.
 
@@ -393,11 +420,15 @@ def drop_captions(container: LexborNode, floor: int) -> None:
     Onedio's) and every caption of an article that would be left with fewer than `floor`
     words without them (a slideshow told in its captions): a teaser is never lost for them.
     """
-    captions = [
-        caption
-        for caption in matches_inside(container, "figcaption")
-        if len(caption.css("p")) < _CAPTION_PARAGRAPHS
-    ]
+    captions: list[LexborNode] = []
+    held: set[int] = set()  # the captions kept so far: one inside another goes with it
+    for caption in matches_inside(container, _CAPTIONS):
+        if len(caption.css("p")) >= _CAPTION_PARAGRAPHS:
+            continue
+        if any(node.mem_id in held for node in ancestors(caption, container)):
+            continue
+        held.add(caption.mem_id)
+        captions.append(caption)
     if not captions:
         return
     # a reader's words, as `_failure` counts them against the same floor
@@ -410,6 +441,9 @@ def drop_captions(container: LexborNode, floor: int) -> None:
 
 # A `<figcaption>` with this many paragraphs is an item's text, not a caption.
 _CAPTION_PARAGRAPHS = 3
+# A caption is a `<figcaption>`, or what a class calls one (WordPress's `wp-caption-text`, a
+# `<p class="caption">` under a picture).
+_CAPTIONS = "figcaption, [class*=caption i]"
 
 
 def drop_inner_chrome(container: LexborNode) -> None:

@@ -39,6 +39,7 @@ _NOTICE_WORDING = tuple(
     re.compile(pattern)
     for pattern in (
         r"to read the full (?:story|article)",
+        r"to continue reading,? please (?:(?:log ?in|sign in) or )?subscribe",
         r"subscribe to (?:continue|read|keep reading|view)",
         r"this (?:article|content|story) is (?:reserved|available|only available) (?:for|to) "
         r"(?:our )?(?:subscribers|members)",

@@ -8,6 +8,7 @@ Shared by the readings of the article (`article`), its chrome (`chrome`), the no
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from selectolax.lexbor import LexborNode
 
@@ -108,3 +109,11 @@ def reader_words(text: str) -> int:
         return word_count(text)
     cjk = len(_CJK.findall(text))
     return word_count(_CJK.sub(" ", text)) + (cjk + 1) // 2 if cjk else word_count(text)
+
+
+def ancestors(node: LexborNode, stop: LexborNode) -> Iterator[LexborNode]:
+    """The elements between `node` and `stop`, both left out."""
+    current = node.parent
+    while current is not None and current.mem_id != stop.mem_id:
+        yield current
+        current = current.parent
