@@ -3058,6 +3058,15 @@ def test_a_caption_named_by_its_class_is_a_caption_too(caption: str) -> None:
     assert teaser_with("", before=caption).startswith(FIRST)
 
 
+def test_a_caption_of_three_paragraphs_each_named_a_caption_stays_whole() -> None:
+    item = "".join(
+        f'<p class="caption-text">{line}</p>'
+        for line in ("She said:", "We will look at every branch again.", "Then we decide.")
+    )
+    teaser = teaser_with(PHOTO.format(item))
+    assert "We will look at every branch again." in teaser
+
+
 def test_a_caption_classs_box_holding_the_story_stays() -> None:
     # a wrapper whose class says caption but which holds three paragraphs is not a caption
     story = STORY + "<p>The vote is now set for next month, after the budget.</p>"

@@ -83,7 +83,7 @@ def container_of(
             # it wins whatever its exact count, which a long story need not be read through for.
             return _with_lede(matches[0])
         best, best_words = None, 0
-        pieces: dict[int, int] = {}  # matches holding text, by their parent
+        pieces: dict[int, int] = {}  # matches holding text, by the elements above them
         for node in matches:
             if not _candidate(node):
                 continue

@@ -421,14 +421,14 @@ def drop_captions(container: LexborNode, floor: int) -> None:
     words without them (a slideshow told in its captions): a teaser is never lost for them.
     """
     captions: list[LexborNode] = []
-    held: set[int] = set()  # the captions kept so far: one inside another goes with it
+    # the outermost captions: one inside another goes, or stays, with it
+    outer: set[int] = set()
     for caption in matches_inside(container, _CAPTIONS):
-        if len(caption.css("p")) >= _CAPTION_PARAGRAPHS:
+        if any(node.mem_id in outer for node in ancestors(caption, container)):
             continue
-        if any(node.mem_id in held for node in ancestors(caption, container)):
-            continue
-        held.add(caption.mem_id)
-        captions.append(caption)
+        outer.add(caption.mem_id)
+        if len(caption.css("p")) < _CAPTION_PARAGRAPHS:
+            captions.append(caption)
     if not captions:
         return
     # a reader's words, as `_failure` counts them against the same floor
