@@ -1570,12 +1570,6 @@ def test_a_challenge_phrase_beside_no_article_is_under_60_words_counted_block_by
     assert mentioning(60, "").error == "no article text found"
 
 
-def test_a_related_heading_over_an_empty_box_that_a_script_fills_stays_in_the_teaser() -> None:
-    assert teaser_with("<h3>Related</h3>\n<div class='widget' data-feed='/more'></div>").endswith(
-        f"{LAST}\nRelated"
-    )
-
-
 def test_of_two_nested_posts_with_as_many_paragraph_words_the_outer_is_the_article() -> None:
     # the outer one holds a line outside its paragraphs too
     post = (
@@ -3152,3 +3146,152 @@ def test_a_caption_inside_a_caption_is_counted_once_against_min_words() -> None:
         "Main Street, closed since May.</p></div>"
     )
     assert regions(page(f"<article><p>{twenty}</p>{caption}</article>")).teaser == twenty
+
+
+# --- section headings, read times and "Related …" headings over nothing (round 0.22) ------------
+
+SECTION = "<h1>What is new</h1><p>The library will open on Sundays from next spring onward.</p>"
+
+
+def test_an_h1_after_the_storys_first_paragraph_is_a_section_heading_and_teaser() -> None:
+    # Medium's editor writes section headings as <h1>; its redesign turned <h3>s into them
+    teaser = teaser_with(SECTION, before="<h1>Library hours</h1>")
+    assert "What is new" in teaser
+    assert "Library hours" not in teaser
+    assert teaser.startswith(FIRST)
+    assert teaser == teaser_with(SECTION.replace("h1>", "h3>"), before="<h1>Library hours</h1>")
+
+
+def test_a_section_h1_in_a_block_of_its_own_after_the_storys_paragraphs_stays() -> None:
+    teaser = teaser_with(f"<section>{SECTION}</section>", before="<h1>Library hours</h1>")
+    assert "What is new" in teaser
+
+
+def test_an_only_h1_goes_wherever_it_stands() -> None:
+    assert "What is new" not in teaser_with(SECTION)
+
+
+@pytest.mark.parametrize(
+    "heading",
+    [
+        # the headline again, further down (the NYT's interactive page)
+        "<h1>Story</h1>",
+        # a photo's caption written as an <h1> (Taipei Times)
+        "<h1>" + " ".join(["word"] * 21) + "</h1>",
+        # a card's title inside a link
+        '<a href="/other"><h1>Another story</h1></a>',
+    ],
+)
+def test_an_h1_after_the_text_that_is_no_section_heading_goes(heading: str) -> None:
+    after = heading + "<p>The library will open on Sundays from next spring.</p>"
+    teaser = teaser_with(after, before="<h1>Library hours</h1>")
+    assert teaser.startswith(FIRST)
+    assert teaser.count("\n") == 2  # the story's two paragraphs and the one after the <h1>
+    assert "Another story" not in teaser and "word word" not in teaser
+
+
+def test_a_section_h1_of_twenty_words_stays() -> None:
+    heading = " ".join(["word"] * 20)
+    section = f"<h1>{heading}</h1><p>More of the story follows here.</p>"
+    assert heading in teaser_with(section, before="<h1>Library hours</h1>")
+
+
+def test_of_several_h1s_each_before_any_paragraph_goes() -> None:
+    teaser = teaser_with("", before="<h1>Opinion</h1><h1>Library hours</h1>")
+    assert teaser.startswith(FIRST)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # Medium after its redesign: the date and the read time on one line
+        "<div><a href=/p>Jun 19, 2017</a> · 3 min read</div>",
+        "<div>June 3, 2024 • 5 Min. Lesezeit</div>",
+        "<div>12 mars 2024 · 6 min de lecture</div>",
+    ],
+)
+def test_a_date_line_with_a_read_time_is_not_teaser(line: str) -> None:
+    assert teaser_with("", before=line) == teaser_with("")
+
+
+def test_a_read_time_alone_in_the_text_stays() -> None:
+    line = "<p>She read for 3 min before the meeting began again.</p>"
+    assert "She read for 3 min" in teaser_with(line)
+
+
+@pytest.mark.parametrize(
+    "after",
+    [
+        # Mashable: the heading names the video its player shows
+        '<div class="video-block"><div class="jwplayer"><span>Play</span></div></div>',
+        # a widget's box that a script fills (until round 0.22, "Related" stayed over it)
+        '<div id="related-box"></div>',
+        "\n<div class='widget' data-feed='/more'></div>",
+        # nothing at all after it
+        "",
+    ],
+)
+def test_a_related_heading_over_nothing_left_to_read_is_not_teaser(after: str) -> None:
+    heading = "<h3>Related video: The director on bringing the epic back to the screen</h3>"
+    assert teaser_with(heading + after) == teaser_with("")
+
+
+@pytest.mark.parametrize(
+    "after",
+    [
+        "<p>The council will decide in May.</p>",
+        "The council will decide in May.",
+    ],
+)
+def test_a_related_heading_over_text_stays(after: str) -> None:
+    heading = "<h3>Related video: The director on bringing the epic back</h3>"
+    assert "Related video" in teaser_with(heading + after)
+
+
+def test_a_heading_over_nothing_that_announces_no_related_links_stays() -> None:
+    heading = "<h3>The director on bringing the epic back to the screen</h3>"
+    assert "The director" in teaser_with(heading + '<div class="video-block"></div>')
+
+
+def test_a_related_heading_longer_than_a_label_stays() -> None:
+    heading = "<h3>Related " + " ".join(["word"] * 25) + "</h3>"
+    assert "Related word" in teaser_with(heading)
+
+
+# --- another WordPress post's card on a post's page (round 0.22) --------------------------------
+
+CARD_WORDS = " ".join(["card"] * 31)
+CARDS = "".join(
+    f"<article class='post-{n} post type-post'><div class='post-content'><p>{CARD_WORDS} "
+    f"number {n}.</p></div></article>"
+    for n in (901, 902, 903)
+)
+STORY_DIV = f"<div class='et_pb_post_content'>{STORY}{STORY}</div>"
+
+
+def test_cards_of_other_posts_are_not_the_article_of_a_post_page() -> None:
+    # Ilanga (Divi): three cards of other posts, each with its `.post-content`, beside a story
+    # that no teaser selector names
+    html = page(f"<div class='grid'>{CARDS}</div>{STORY_DIV}", body_attrs="class='postid-23574'")
+    assert regions(html).teaser.startswith(FIRST)
+
+
+def test_cards_are_the_article_where_the_body_names_no_post() -> None:
+    html = page(f"<div class='grid'>{CARDS}</div>{STORY_DIV}")
+    assert regions(html).teaser.startswith("card card")
+
+
+def test_the_pages_own_numbered_post_holds_its_article() -> None:
+    own = (
+        f"<article class='post-23574 post type-post'><div class='post-content'>{STORY}</div>"
+        "</article>"
+    )
+    html = page(f"<div class='grid'>{CARDS}</div>{own}", body_attrs="class='single postid-23574'")
+    assert regions(html).teaser.startswith(FIRST)
+
+
+def test_a_card_of_another_post_inside_the_pages_own_post_is_not_its_article() -> None:
+    inner = "<article class='post-901'><div class='post-content'><p>" + " ".join(["card"] * 40)
+    own = f"<div id='post-23574'>{inner}</p></div></article>{STORY_DIV}</div>"
+    html = page(own, body_attrs="class='postid-23574'")
+    assert regions(html).teaser.startswith(FIRST)

@@ -68,6 +68,7 @@ def container_of(
     match, so that a short locked teaser is still found.
     """
     floor = rules.min_words if floor is None else floor
+    own = page_post(tree)
     first: LexborNode | None = None
     dense: LexborNode | None = None
     densest_done = False
@@ -76,7 +77,7 @@ def container_of(
         if (
             len(matches) == 1
             and selector not in _LOOSE_SELECTORS
-            and _candidate(matches[0])
+            and _candidate(matches[0], own)
             and _holds_paragraph_words(matches[0], rules.min_words)
         ):
             # The one match (so no pieces, and no match inside it) holds an article's worth:
@@ -85,7 +86,7 @@ def container_of(
         best, best_words = None, 0
         pieces: dict[int, int] = {}  # matches holding text, by the elements above them
         for node in matches:
-            if not _candidate(node):
+            if not _candidate(node, own):
                 continue
             words = _own_paragraph_words(node, selector)
             if words > best_words:
@@ -127,7 +128,7 @@ def container_of(
             first = best
     if not densest_done:
         dense = _densest(tree, floor)
-    post = _post_element(tree)
+    post = _post_element(tree, own)
     # The page names its post, and the densest text lies outside it: a sidebar blurb
     # outweighs a short post.
     if (
@@ -139,10 +140,31 @@ def container_of(
     return dense or first
 
 
-def _candidate(node: LexborNode) -> bool:
+def _candidate(node: LexborNode, own: str | None) -> bool:
     """Whether a teaser selector's match may hold the article: not a `<meta>` or `<link>`
-    (`<meta itemprop="articleBody">`), nor inside a sidebar, a menu or a footer."""
-    return node.tag not in ("meta", "link") and not is_within_tags(node, ("aside", "nav", "footer"))
+    (`<meta itemprop="articleBody">`), nor inside a sidebar, a menu or a footer, nor inside
+    another post than the page's own (`own`, its WordPress number: a card of more posts)."""
+    return (
+        node.tag not in ("meta", "link")
+        and not is_within_tags(node, ("aside", "nav", "footer"))
+        and (own is None or _post_of(node) in (None, own))
+    )
+
+
+def _post_of(node: LexborNode) -> str | None:
+    """The number of the WordPress post `node` is in: the nearest numbered one."""
+    current: LexborNode | None = node
+    while current is not None:
+        if (number := _post_number(current)) is not None:
+            return number
+        current = current.parent
+    return None
+
+
+def page_post(tree: LexborHTMLParser) -> str | None:
+    """The number of the post a WordPress page is (`postid-123` in its body's classes)."""
+    found = _PAGE_POST.search(tree.body.attributes.get("class") or "") if tree.body else None
+    return found.group(1) if found else None
 
 
 def _holds_paragraph_words(node: LexborNode, floor: int) -> bool:
@@ -172,17 +194,31 @@ def _in_notice(node: LexborNode, article: LexborNode, rules: ExtractRules) -> bo
     return False
 
 
-def _post_element(tree: LexborHTMLParser) -> LexborNode | None:
+def _post_element(tree: LexborHTMLParser, own: str | None) -> LexborNode | None:
     """The element the page marks as its post (WordPress `post-N`, hentry, schema.org
-    microdata), the one with the most paragraph words."""
+    microdata), the one with the most paragraph words; not another post than `own`."""
     best, best_words = None, 0
     for node in tree.css(_POST_ELEMENTS):
         if node.tag in ("meta", "link", "body", "html") or not _names_post(node):
             continue
+        if own is not None and _post_number(node) not in (None, own):
+            continue  # another post's card ("more from Ilanga"), on this post's page
         words = paragraph_words(node)
         if words > best_words:
             best, best_words = node, words
     return best
+
+
+def _post_number(node: LexborNode) -> str | None:
+    """The number of the WordPress post an element holds (`id="post-123"`, `class="post-123"`)."""
+    found = _POST_NUMBER.search(f"{node.id or ''} {node.attributes.get('class') or ''}")
+    return found.group(1) if found else None
+
+
+# WordPress writes a single post's number in the body's classes (`postid-123`) and in its own
+# element's id and classes (`post-123`): an element numbered otherwise is another post.
+_PAGE_POST = re.compile(r"(?:^|\s)postid-(\d+)(?:\s|$)")
+_POST_NUMBER = re.compile(r"(?:^|\s)post-(\d+)(?:\s|$)")
 
 
 def _names_post(node: LexborNode) -> bool:

@@ -121,14 +121,18 @@ _DATE_WORDS = re.compile(
     r"today|yesterday|heute|gestern|hoy|ayer|aujourd'hui|hier|"
     r"published|updated|posted|modified|submitted|veröffentlicht|aktualisiert|akt|stand|"
     r"publié|mis à jour|publicado|actualizado|on|at|um|uhr|le|à|el|de|del|a las|hs|h|"
-    r"am|pm|a\.m|p\.m|gmt|utc|est|edt|pst|pdt|cet|cest|bst)\b\.?|[+-]\d{1,2}(?::?\d{2})?\b|"
+    r"am|pm|a\.m|p\.m|gmt|utc|est|edt|pst|pdt|cet|cest|bst|"
+    # a read time beside the date ("Jun 19, 2017 · 3 min read", "5 Min. Lesezeit")
+    r"min(?:ute)?s?\.?\s+(?:read|de lecture|de lectura|di lettura|de leitura|lesezeit)|"
+    r"read(?:ing)? time|lesezeit|lesedauer|temps de lecture|tiempo de lectura)\b\.?|"
+    r"[+-]\d{1,2}(?::?\d{2})?\b|"
     r"\d+(?:st|nd|rd|th)\b|(?<=\d)h(?=\d)|"
     # Japanese, Chinese and Korean: a number with its unit ("2025年1月14日 01時28分"), the
     # weekday in brackets, "updated", "published", morning and afternoon.
     r"\d+\s*(?:年|月|日|時|时|分|秒|년|월|일|시|분|초)|\((?:月|火|水|木|金|土|日)\)|"
     r"更新|公開|配信|掲載|投稿|発行|午前|午後|上午|下午|发布|發布|입력|수정|업데이트|오전|오후"
 )
-_DATE_ONLY = re.compile(r"[\d\s,./:|()-]*")
+_DATE_ONLY = re.compile(r"[\d\s,./:|()·•-]*")
 # What makes a short line a date wherever it stands in the article (`_dated_block`): a month
 # or a weekday, by name (in CJK, a month and its day); and the longest such a line is.
 _NAMED_DATE = re.compile(
@@ -321,7 +325,7 @@ def _is_date_line(line: str) -> bool:
     relative = _says_ago(line) and _RELATIVE.search(line) is not None
     if not relative and not any(ch.isdigit() for ch in line):
         return False
-    if _DATE_ONLY.fullmatch(_DATE_WORDS.sub(" ", line).strip(" ,.:|-–—")):
+    if _DATE_ONLY.fullmatch(_DATE_WORDS.sub(" ", line).strip(" ,.:|-–—·•")):
         return True
     clock = _CLOCK.search(line) is not None
     # counted as a reader would: a CJK sentence is one run of word characters
@@ -370,6 +374,9 @@ def drop_chrome_blocks(container: LexborNode, *, link_lists: bool = True) -> Non
         if text and _DATE_LINE.match(text):
             block.decompose()
     for heading in matches_inside(container, "h2, h3, h4, h5, h6, strong, b, p"):
+        if heading.tag in _HEADINGS and _over_nothing(heading):
+            heading.decompose()  # "Related video: …" over a player, gone as chrome
+            continue
         text = _short_text(heading, 4)
         if text and heading.tag in _HEADINGS and _counts_only(text):
             heading.decompose()  # the comments' heading with their count ("评论(15)")
@@ -395,6 +402,21 @@ def drop_chrome_blocks(container: LexborNode, *, link_lists: bool = True) -> Non
         link_list = words and linked / words >= 0.8 and (block.tag != "p" or words <= 25)
         if link_list or (block.tag in ("div", "p") and _labelled_links(raw, words, linked)):
             block.decompose()
+
+
+def _over_nothing(heading: LexborNode) -> bool:
+    """A "Related …" heading (`_LINK_BLOCK_HEADINGS`, up to `_LABELLED_WORDS` words: "Related
+    video: <its title>") with nothing to read after it: what it announced (a video player, a
+    widget a script fills) was chrome, and is gone."""
+    following = heading.next
+    while following is not None and not following.is_element_node:
+        if following.tag == "-text" and following.text().strip():
+            return False
+        following = following.next
+    if following is not None and following.text().strip():
+        return False
+    text = _short_text(heading, _LABELLED_WORDS)
+    return bool(text and _LINK_BLOCK_HEADINGS.match(text))
 
 
 def _labelled_links(raw: str, words: int, linked: int) -> bool:
@@ -526,6 +548,49 @@ def drop_site_headers(container: LexborNode) -> None:
         classes = (header.attributes.get("class") or "").lower()
         if role == "banner" or "site" in classes or header.css_first("nav") is not None:
             header.decompose()
+
+
+def drop_headlines(container: LexborNode, titles: tuple[str, ...]) -> None:
+    """The headline is the page's title, shown with every change: not teaser. It is the
+    container's only `<h1>`; of several, each one no paragraph of text comes before, each
+    that says a title again, each longer than a heading (Taipei Times writes its photos'
+    captions as `<h1>`) and each inside a link (a card's title). A short `<h1>` after the
+    story's first paragraph is one of its section headings (Medium's editor writes them so),
+    part of its text: a redesign that turns an `<h3>` into one is no edit."""
+    headings = matches_inside(container, "h1")
+    if len(headings) == 1:
+        headings[0].decompose()
+        return
+    folded = [_fold(title) for title in titles if title]
+    for heading in headings:
+        text = heading.text(separator=" ")
+        if (
+            more_words(text, _HEADING_WORDS)
+            or any(_fold(text) in title for title in folded)
+            or is_within_tags(heading, ("a",))
+            or not _text_before(heading, container)
+        ):
+            heading.decompose()
+
+
+# A section heading is at most this many words; an `<h1>` of more is not one.
+_HEADING_WORDS = 20
+
+
+def _text_before(node: LexborNode, container: LexborNode) -> bool:
+    """Whether a paragraph with words comes before `node` in `container`."""
+    current: LexborNode | None = node
+    while current is not None and current.mem_id != container.mem_id:
+        sibling = current.prev
+        while sibling is not None:
+            # lexbor's `css` tests the element itself too: a `<p>` sibling is one
+            if sibling.is_element_node and any(
+                word_count(p.text(separator=" ")) for p in sibling.css("p")
+            ):
+                return True
+            sibling = sibling.prev
+        current = current.parent
+    return False
 
 
 def _short_text(node: LexborNode, words: int, raw: str | None = None) -> str | None:

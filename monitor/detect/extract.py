@@ -31,6 +31,7 @@ from monitor.detect.chrome import (
     NOTICE_CHROME,
     drop_captions,
     drop_chrome_blocks,
+    drop_headlines,
     drop_inner_chrome,
     drop_sign_in_forms,
     drop_site_headers,
@@ -212,7 +213,8 @@ def extract_html(
         for child in list(container.iter(include_text=False)):
             if child.tag != "-comment" and ASIDE in child.attrs:
                 child.decompose()
-        drop(container, JUNK, "h1", *rules.exclude)
+        drop(container, JUNK, *rules.exclude)
+        drop_headlines(container, (title, og_title))
         drop_inner_chrome(container)
         drop_chrome_blocks(container)
         drop_captions(container, floor)
