@@ -4,10 +4,13 @@ that sends its status line and headers a byte at a time never trips them (issue 
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -231,3 +234,80 @@ def test_a_fetch_waiting_for_a_host_name_lookup_is_cancelled(slow_lookup: SlowLo
     finally:
         client.close()
     assert len(outcome) == 1 and isinstance(outcome[0], Cancelled), outcome
+
+
+def test_a_host_name_lookup_slower_than_the_poll_is_waited_for(
+    http: LoopServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wait for a lookup looks every 50 ms whether the fetch was cancelled or its time is
+    up; neither is, and the lookup answers after 300 ms: the page is read."""
+    url = http.static("/page", "<p>ok</p>", Content_Type="text/html")
+    entered, release = threading.Event(), threading.Event()
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "slow-lookup.test":
+            entered.set()
+            release.wait(60)
+            host = "127.0.0.1"
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    client = build_client(timeout=10.0, user_agent="monitor-test/1")
+    fetcher = Fetcher(client, max_body=1 << 20, retries=0)
+    outcome: list[object] = []
+
+    def fetch() -> None:
+        try:
+            outcome.append(fetcher.fetch(url.replace("127.0.0.1", "slow-lookup.test")).body)
+        except BaseException as exc:  # handed to the test's thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=fetch, daemon=True)
+    try:
+        worker.start()
+        assert entered.wait(10)
+        time.sleep(0.3)  # several polls' worth
+        release.set()
+        worker.join(10)
+    finally:
+        release.set()
+        fetcher.cancel_all()
+        client.close()
+    assert outcome == [b"<p>ok</p>"]
+
+
+def test_a_process_whose_host_name_lookup_hangs_still_exits() -> None:
+    """The fetch gives up on a lookup at the deadline; the lookup itself cannot be ended, and
+    the thread it runs in must not keep the process from exiting (a command, Ctrl-C)."""
+    script = """if True:
+        import socket, threading
+        real, hang = socket.getaddrinfo, threading.Event()
+
+        def getaddrinfo(host, *args, **kwargs):
+            if host == "slow-lookup.test":
+                hang.wait(120)
+            return real(host, *args, **kwargs)
+
+        socket.getaddrinfo = getaddrinfo
+        from monitor.errors import CaptureError
+        from monitor.fetch import Fetcher, build_client
+
+        client = build_client(timeout=5.0, user_agent="monitor-test/1")
+        fetcher = Fetcher(client, max_body=1024, retries=0, deadline=0.5)
+        try:
+            fetcher.fetch("http://slow-lookup.test:9/page")
+        except CaptureError as exc:
+            print(exc)
+    """
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,  # half the lookup's hang
+    )
+    assert (result.returncode, result.stdout) == (
+        0,
+        "timed out (the whole response took over 0.5 s)\n",
+    ), result.stderr

@@ -16,7 +16,7 @@ import pytest
 import trustme
 
 from monitor.detect.capture import decode, sniff_format
-from monitor.errors import Cancelled, CaptureError
+from monitor.errors import Cancelled, CaptureError, ConfigError
 from monitor.fetch import Fetcher, build_client
 from monitor.fetch.http import is_private_host
 
@@ -697,3 +697,239 @@ def test_a_public_only_fetch_refuses_a_connection_to_a_private_address(
         fetcher.fetch(url.replace("127.0.0.1", "localhost"), public_only=True)
     assert http.hits("/admin") == []
     assert fetcher.fetch(url).body == b"secret admin page"  # not public_only: as before
+
+
+def test_a_public_only_refusal_names_the_host_the_address_and_the_setting_that_allows_it(
+    http: LoopServer, fetcher: Fetcher
+) -> None:
+    """The message is the one a person reads in the check's error: what was refused, why,
+    and the setting that allows it."""
+    url = http.static("/admin", "secret admin page", Content_Type="text/html")
+    fetcher.retries = 0
+    with pytest.raises(CaptureError) as info:
+        fetcher.fetch(url.replace("127.0.0.1", "localhost"), public_only=True)
+    assert str(info.value) == (
+        "localhost now resolves to 127.0.0.1, a private or loopback address: refused, as the"
+        " feed that listed it is on the public internet (set allow_private = true on the"
+        " [[discover]] to allow it)"
+    )
+
+
+def test_a_public_only_fetch_refuses_loopback_written_as_an_ipv4_mapped_ipv6_address(
+    http: LoopServer, fetcher: Fetcher
+) -> None:
+    """`[::ffff:127.0.0.1]` reaches 127.0.0.1 over an IPv6 socket: the peer is named by the
+    IPv4 address it maps."""
+    url = http.static("/admin", "secret admin page", Content_Type="text/html")
+    mapped = url.replace("127.0.0.1", "[::ffff:127.0.0.1]")
+    fetcher.retries = 0
+    with pytest.raises(CaptureError, match=r"now resolves to 127\.0\.0\.1, a private or loopback"):
+        fetcher.fetch(mapped, public_only=True)
+    assert http.hits("/admin") == []
+    assert fetcher.fetch(mapped).body == b"secret admin page"  # the address does reach it
+
+
+def test_a_public_only_fetch_over_a_kept_alive_connection_to_a_private_address_is_refused(
+    http: LoopServer, fetcher: Fetcher
+) -> None:
+    """The connection was opened by an earlier request that could go to a private address
+    (no new connection is made, so none is checked as it opens): its address is checked
+    before the page is read."""
+    url = http.static("/admin", "secret admin page", Content_Type="text/html")
+    by_name = url.replace("127.0.0.1", "localhost")
+    fetcher.retries = 0
+    assert fetcher.fetch(by_name).body == b"secret admin page"
+    with pytest.raises(CaptureError, match=r"now resolves to 127\.0\.0\.1, a private or loopback"):
+        fetcher.fetch(by_name, public_only=True)
+    assert http.connections == 1  # the premise: the second request went over the first's
+
+
+def test_a_public_only_fetch_through_a_proxy_on_a_private_address_is_not_refused(
+    http: LoopServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A proxy is most often on the local network: the connection to it is not the page's
+    host's, which the proxy resolves."""
+    http.static("http://example.org/page", HTML, Content_Type="text/html")
+    for name in ("HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", http.url(""))
+    with build_client(timeout=2.0, user_agent="monitor-test/1") as client:
+        fetcher = Fetcher(client, max_body=1 << 20, retries=0)
+        capture = fetcher.fetch("http://example.org/page", public_only=True)
+    assert capture.body == HTML.encode()
+
+
+def test_a_304_that_names_its_pages_content_encoding_is_an_empty_not_modified_capture(
+    http: LoopServer, fetcher: Fetcher
+) -> None:
+    """A 304 may repeat the page's headers, `Content-Encoding: gzip` among them; it has no
+    body, which is not a gzip stream cut short."""
+    url = http.route(
+        "/a", lambda r: Reply(304, headers={"ETag": '"v1"', "Content-Encoding": "gzip"})
+    )
+    capture = fetcher.fetch(url, etag='"v1"')
+    assert (capture.not_modified, capture.body, capture.etag) == (True, b"", '"v1"')
+
+
+def test_a_host_name_whose_port_refuses_the_connection_says_so(fetcher: Fetcher) -> None:
+    """A host name is looked up and connected to in a thread of its own: its failure is the
+    fetch's, in words."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    fetcher.retries = 0
+    with pytest.raises(CaptureError) as info:
+        fetcher.fetch(f"http://localhost:{port}/")
+    assert str(info.value) == (
+        "cannot connect to localhost: connection refused (nothing listens on that port)"
+    )
+
+
+def test_a_retry_after_of_a_full_minute_is_waited_for_and_a_cancel_ends_the_wait(
+    http: LoopServer,
+) -> None:
+    """`Retry-After: 60` is the longest wait still taken (a longer one is left to the next
+    check); `cancel_all` ends it, and the fetch is cancelled, in the word the check's line
+    shows."""
+    url = http.static("/busy", "busy", status=503, Retry_After="60")
+    client = build_client(timeout=5.0, user_agent="monitor-test/1")
+    fetcher = Fetcher(client, max_body=1 << 20, retries=2, backoff=0.01)
+    outcome: list[BaseException] = []
+
+    def fetch() -> None:
+        try:
+            fetcher.fetch(url)
+        except CaptureError as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=fetch)
+    thread.start()
+    try:
+        wait_for(lambda: bool(http.hits("/busy")), "the first request")
+        thread.join(2)
+        waiting = thread.is_alive()  # not given up on at once
+        fetcher.cancel_all()
+        thread.join(10)
+        ended_by_the_cancel = not thread.is_alive()
+    finally:
+        fetcher.cancel_all()
+        thread.join()
+        client.close()
+    assert waiting and ended_by_the_cancel
+    assert [(type(e), str(e)) for e in outcome] == [(Cancelled, "cancelled")]
+    assert len(http.hits("/busy")) == 1
+
+
+def test_a_body_still_arriving_after_a_cancel_is_not_read_on(http: LoopServer) -> None:
+    """The cancel comes between two pieces of the body (the server itself sets it): the
+    fetch ends at the next piece, without waiting for the body's end."""
+    cancel = threading.Event()
+    end_body = threading.Event()
+
+    def body() -> Iterator[bytes]:
+        yield b"<p>first</p>"
+        cancel.set()
+        yield b"<p>second</p>"
+        end_body.wait(30)  # the body's end (the connection's close) waits for the test
+
+    url = http.route("/a", lambda r: Reply(200, headers={}, stream=body))
+    client = build_client(timeout=30.0, user_agent="monitor-test/1")
+    fetcher = Fetcher(client, max_body=1 << 20, retries=0, cancel=cancel)
+    try:
+        with pytest.raises(Cancelled) as info:
+            fetcher.fetch(url)
+        body_ended = end_body.is_set()
+    finally:
+        end_body.set()
+        client.close()
+    assert (str(info.value), body_ended) == ("cancelled", False)
+
+
+def test_a_cancel_that_ends_a_body_at_its_connections_close_is_not_a_short_page(
+    http: LoopServer,
+) -> None:
+    """A body with no length ends when its connection closes; `cancel_all` shuts the socket
+    down, which reads as that end: the fetch is cancelled, not the page read so far."""
+    stop = threading.Event()
+
+    def trickle() -> Iterator[bytes]:
+        for _ in range(100):
+            if stop.wait(0.2):
+                return
+            yield b"x"
+
+    url = http.route("/trickle", lambda r: Reply(200, headers={}, stream=trickle))
+    client = build_client(timeout=30.0, user_agent="monitor-test/1")
+    fetcher = Fetcher(client, max_body=1 << 20, retries=0)
+    outcome: list[object] = []
+
+    def fetch() -> None:
+        try:
+            outcome.append(fetcher.fetch(url))
+        except CaptureError as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=fetch)
+    thread.start()
+    try:
+        wait_for(lambda: http.streamed >= 2, "part of the body")
+        fetcher.cancel_all()
+        thread.join(10)
+    finally:
+        stop.set()
+        thread.join()
+        client.close()
+    assert [(type(o), str(o)) for o in outcome] == [(Cancelled, "cancelled")]
+
+
+@pytest.fixture
+def fresh_tls_preload(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process as it starts: no CA bundle loaded, none loading."""
+    import monitor.fetch.http as fetch_http
+
+    monkeypatch.setattr(fetch_http, "_preloading", None)
+    fetch_http._tls_context.cache_clear()
+    yield
+    if fetch_http._preloading is not None:
+        fetch_http._preloading.join()
+    fetch_http._tls_context.cache_clear()
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="the bundle is loaded ahead on 2 cores up")
+@pytest.mark.usefixtures("fresh_tls_preload")
+def test_the_ca_bundle_loaded_ahead_is_the_one_tls_context_returns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`preload_tls_context` loads the bundle `SSL_CERT_FILE` and `SSL_CERT_DIR` name, once;
+    `tls_context` then finds it loaded instead of loading it again."""
+    from monitor.fetch.http import _tls_context, preload_tls_context, tls_context
+
+    ca_file = tmp_path / "ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(ca_file))
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path))
+    preload_tls_context()
+    assert isinstance(tls_context(), ssl.SSLContext)
+    loads = _tls_context.cache_info()
+    assert (loads.misses, loads.hits) == (1, 1)
+
+
+@pytest.mark.usefixtures("fresh_tls_preload")
+def test_a_ca_bundle_that_fails_to_load_ahead_fails_only_where_it_is_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loading thread keeps its failure to itself (nothing printed as a command starts);
+    `tls_context`, asked for the bundle, raises it with the fix."""
+    import monitor.fetch.http as fetch_http
+
+    failures: list[threading.ExceptHookArgs] = []
+    monkeypatch.setattr(threading, "excepthook", failures.append)
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_text("not a certificate\n")
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    fetch_http.preload_tls_context()
+    if fetch_http._preloading is not None:  # (one core: nothing loads ahead)
+        fetch_http._preloading.join()
+    assert failures == []
+    with pytest.raises(ConfigError, match=rf"^SSL_CERT_FILE={ca_file}: no CA certificates"):
+        fetch_http.tls_context()
