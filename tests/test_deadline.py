@@ -277,6 +277,31 @@ def test_a_host_name_lookup_slower_than_the_poll_is_waited_for(
     assert outcome == [b"<p>ok</p>"]
 
 
+def test_a_fetch_waiting_for_a_connect_to_an_address_is_cancelled(hanging_connect: str) -> None:
+    """As for a host name: an IP address's connect that hangs (its own limit is 10 s) ends
+    when the fetch is cancelled (Ctrl-C, a stop), not when that limit runs out."""
+    client = build_client(timeout=30.0, user_agent="monitor-test/1")
+    fetcher = Fetcher(client, max_body=1 << 20, retries=0)
+    outcome: list[BaseException] = []
+
+    def fetch() -> None:
+        try:
+            fetcher.fetch(hanging_connect)
+        except BaseException as exc:  # handed to the test's thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=fetch, daemon=True)
+    try:
+        worker.start()
+        time.sleep(0.5)  # the connect has begun (the fetch has nothing else to do first)
+        fetcher.cancel_all()
+        worker.join(5)  # half the connect's own limit: only the cancel can end it by then
+        assert not worker.is_alive()
+    finally:
+        client.close()
+    assert len(outcome) == 1 and isinstance(outcome[0], Cancelled), outcome
+
+
 def test_a_process_whose_host_name_lookup_hangs_still_exits() -> None:
     """The fetch gives up on a lookup at the deadline; the lookup itself cannot be ended, and
     the thread it runs in must not keep the process from exiting (a command, Ctrl-C)."""
