@@ -219,8 +219,8 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         def connect() -> httpcore.NetworkStream:
             return self._inner.connect_tcp(host, port, limit, local_address, socket_options)
 
-        # (an address: no name to look up, the connect's own timeout bounds it)
-        stream = connect() if _is_address(host) else _within_deadline(connect, limit)
+        # (an address too: a cancel must end its connect, which `cancel_all` cannot reach)
+        stream = _within_deadline(connect, limit)
         if host == getattr(_deadline, "public_host", None):
             # a connection to the page's own host; one to a proxy is the proxy's to resolve
             _public_peer(stream)
@@ -254,14 +254,6 @@ def _public_peer(stream: httpcore.NetworkStream) -> None:
         raise httpcore.ConnectError(f"{peer} is a private address: refused")
 
 
-def _is_address(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
-
-
 # How often a connection being made looks whether its fetcher was cancelled meanwhile.
 _CONNECT_POLL = 0.05
 
@@ -274,7 +266,10 @@ def _within_deadline(
 
     The host name's lookup (`getaddrinfo`) has no timeout of its own and cannot be
     interrupted: a resolver that does not answer would hold a check past its deadline, and
-    Ctrl-C with it. A connection that is made after the wait gave up is closed at once.
+    Ctrl-C with it. Nor can a connect be cut short by `cancel_all`, which shuts down only the
+    connections already made: one to an address that drops packets would hold Ctrl-C for its
+    own timeout (up to 10 s). A connection that is made after the wait gave up is closed at
+    once.
     """
     ends = None if limit is None else time.monotonic() + limit
     cancel: threading.Event | None = getattr(_deadline, "cancel", None)
