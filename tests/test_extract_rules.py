@@ -3295,3 +3295,61 @@ def test_a_card_of_another_post_inside_the_pages_own_post_is_not_its_article() -
     own = f"<div id='post-23574'>{inner}</p></div></article>{STORY_DIV}</div>"
     html = page(own, body_attrs="class='postid-23574'")
     assert regions(html).teaser.startswith(FIRST)
+
+
+# --- an ad's label, a screen reader's label, a list item written with a <p> (round 0.22) --------
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        '<p class="story-continued">Advertisement</p>',  # Politico, before its ad slot
+        "<div>Advertisement - Continue Reading Below</div>",  # Hearst
+        "<div>ADVERTISEMENT</div>",
+        "<span>Anzeige</span>",
+        "<p>Publicidad</p>",
+        "<div>Story continues below advertisement</div>",  # Global News
+        "<div>Article continues below this ad</div>",  # the San Francisco Chronicle
+    ],
+)
+def test_an_ads_label_standing_alone_is_not_teaser(label: str) -> None:
+    assert teaser_with(label) == teaser_with("")
+    assert teaser_with("", before=label).startswith(FIRST)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "<p>Advertisement: the firm said it would spend more on billboards next year.</p>",
+        "<p>The story continues.</p>",
+        "<p>Sponsored by the city's library fund.</p>",
+    ],
+)
+def test_a_line_that_only_starts_like_an_ads_label_stays(line: str) -> None:
+    assert teaser_with(line) != teaser_with("")
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        # the BBC's styled components: "Published" over the date, "Related Topics" over links
+        '<dt class="ssrcss-oyqyoe-VisuallyHidden e1y6uwnp0">Published</dt>',
+        '<span class="a11y-visually-hidden">Open this photo in gallery:</span>',
+    ],
+)
+def test_a_screen_readers_label_in_a_generated_class_name_is_not_teaser(label: str) -> None:
+    assert teaser_with("", before=label).startswith(FIRST)
+
+
+def test_a_list_item_of_mostly_linked_words_reads_alike_with_or_without_its_p() -> None:
+    # the BBC's promo list: one redesign wrapped each item's line in a <p>
+    items = (
+        "<li>{open}THE LIFE SCIENTIFIC: <a href='/a'>In charge of one of the most successful "
+        "vaccine projects in the world</a>{close}</li>"
+        "<li>{open}YOUR WORK, YOUR MONEY: <a href='/b'>Financial help if you must "
+        "quarantine</a>{close}</li>"
+    )
+    bare = teaser_with("<ul>" + items.format(open="", close="") + "</ul>")
+    wrapped = teaser_with("<ul>" + items.format(open="<p>", close="</p>") + "</ul>")
+    assert "THE LIFE SCIENTIFIC" in bare
+    assert wrapped == bare

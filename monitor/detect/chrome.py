@@ -26,7 +26,9 @@ JUNK = (
     "script, style, noscript, template, iframe, svg, canvas, form, button, select, textarea, "
     "input, nav, aside, footer, .sharedaddy, .jp-relatedposts, .related-posts, "
     ".yarpp-related, .comments-area, #comments, .entry-meta, .post-meta, .byline, "
-    ".screen-reader-text, .sr-only, .visually-hidden, .off-screen, .offscreen"
+    ".screen-reader-text, .sr-only, .visually-hidden, .off-screen, .offscreen, "
+    # a screen reader's label in a generated class name (the BBC's `ssrcss-…-VisuallyHidden`)
+    "[class*=VisuallyHidden], [class*=visually-hidden]"
 )
 # Chrome that publishers put inside the article's own container and change between two
 # requests: dates, bylines, share and comment counts, related and most-read links, ads.
@@ -362,7 +364,7 @@ def drop_chrome_blocks(container: LexborNode, *, link_lists: bool = True) -> Non
     drop_site_headers(container)
     for block in matches_inside(container, "p, div, span, small, li"):
         raw = block.text(separator=" ")
-        if _short_line(raw) and _dated_block(block, raw):
+        if _short_line(raw) and (_dated_block(block, raw) or _AD_LABEL.fullmatch(raw.strip())):
             block.decompose()
             continue
         # Normalising keeps an ASCII letter or digit as it is: a block that starts with one
@@ -397,6 +399,8 @@ def drop_chrome_blocks(container: LexborNode, *, link_lists: bool = True) -> Non
         linked = link_words(block)
         if not linked:
             continue
+        if block.tag == "p" and is_within_tags(block, ("li",)):
+            continue  # a list's item, judged with its list whether written with a `<p>` or not
         raw = block.text(separator=" ")
         words = word_count(raw)
         link_list = words and linked / words >= 0.8 and (block.tag != "p" or words <= 25)
@@ -417,6 +421,17 @@ def _over_nothing(heading: LexborNode) -> bool:
         return False
     text = _short_text(heading, _LABELLED_WORDS)
     return bool(text and _LINK_BLOCK_HEADINGS.match(text))
+
+
+# An advertisement's label, standing alone where an ad slot interrupts the story (Politico's
+# `p.story-continued`, Hearst's "Advertisement - Continue Reading Below"): shown only with the
+# ad, so present in one capture and not in the next.
+_AD_LABEL = re.compile(
+    r"(?i)(?:advertisement|advertising|ad|anzeige|werbung|publicité|publicidad|pubblicità|"
+    r"reklama|annonce|sponsored)(?:\s*[-–—:|·]?\s*(?:continue reading below|"
+    r"(?:the )?(?:story|article) continues below))?|"
+    r"(?:the )?(?:story|article) continues (?:below|after)(?: (?:this |the )?(?:advertisement|ad))?"
+)
 
 
 def _labelled_links(raw: str, words: int, linked: int) -> bool:
