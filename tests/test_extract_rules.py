@@ -881,16 +881,26 @@ def test_a_captcha_beside_a_locked_teaser_and_its_notice_is_no_challenge() -> No
         # The Australian's header bar: a login lightbox whose id names the header
         "<div id='header-nav-login-lightbox'><div class='ci-content'>{}</div></div>",
         "<div id='site_masthead'>{}</div>",
+        # the site's sign-in and sign-up dialogs, shown when a reader asks (LifeBuzz, round 0.22)
+        "<aside class='modal'><div class='pane login'>{}</div></aside>",
+        "<div role='dialog'>{}</div>",
+        "<dialog>{}</dialog>",
     ],
 )
-def test_a_sign_in_form_in_the_sites_menus_is_no_login_wall(menu: str) -> None:
+def test_a_sign_in_form_in_the_sites_menus_or_dialogs_is_no_login_wall(menu: str) -> None:
     form = menu.format("<form><input type='password' name='p'></form>")
     r = regions(page(f"{form}<article><p>{said(40, 'story')}</p></article>"))
     assert (r.error, r.teaser.split()[1]) == (None, "story")
 
 
 @pytest.mark.parametrize(
-    "box", ["<div id='login-box'>{}</div>", "<div id='subheaderless'>{}</div>", "<div>{}</div>"]
+    "box",
+    [
+        "<div id='login-box'>{}</div>",
+        "<div id='subheaderless'>{}</div>",
+        "<div>{}</div>",
+        "<div class='modality'>{}</div>",
+    ],
 )
 def test_a_sign_in_form_whose_ids_name_no_header_or_menu_is_a_login_wall(box: str) -> None:
     form = box.format("<form><input type='password' name='p'></form>")
@@ -3353,3 +3363,35 @@ def test_a_list_item_of_mostly_linked_words_reads_alike_with_or_without_its_p() 
     wrapped = teaser_with("<ul>" + items.format(open="<p>", close="</p>") + "</ul>")
     assert "THE LIFE SCIENTIFIC" in bare
     assert wrapped == bare
+
+
+# --- a lone match after the article's introduction (round 0.22) ---------------------------------
+
+INTRO = (
+    "<section><p>With the signature swirl and rich cream cheese filling, the pumpkin roll has "
+    "a lifetime spot on our list of desserts for the autumn months, and for good reason.</p>"
+    "<p>The most important step is to roll the cake up as soon as it comes out of the oven, "
+    "while it is still warm enough to bend without cracking.</p></section>"
+    # in a block of its own: the paragraphs before the match are counted block by block
+    "<div><p>Dust a large kitchen towel with powdered sugar first, then flip the warm cake onto "
+    "it, peel off the parchment and roll the whole cake up tightly in the towel.</p></div>"
+)
+INTRO_WORDS = sum(len(p.split()) for p in re.findall(r"<p>(.*?)</p>", INTRO))
+
+
+def lone_match_after(before: str, words: int) -> str:
+    tail = " ".join(["bio"] * words)
+    body = f"<div class='recipe-body'>{before}<div class='article-body'><p>{tail}</p></div></div>"
+    return regions(page(body)).teaser
+
+
+def test_a_lone_match_after_an_introduction_of_twice_its_words_is_read_with_it() -> None:
+    # Delish: the recipe's introduction stands before the short block named `.article-body`
+    assert lone_match_after(INTRO, RULES.min_words).startswith("With the signature swirl")
+
+
+def test_a_lone_match_after_less_than_twice_its_words_is_read_alone() -> None:
+    # a match of fewer than `min_words` is not taken alone anyway; exactly half is widened
+    assert INTRO_WORDS % 2 == 0 and RULES.min_words < INTRO_WORDS // 2
+    assert lone_match_after(INTRO, INTRO_WORDS // 2).startswith("With the signature swirl")
+    assert lone_match_after(INTRO, INTRO_WORDS // 2 + 1).startswith("bio bio")

@@ -82,7 +82,7 @@ def container_of(
         ):
             # The one match (so no pieces, and no match inside it) holds an article's worth:
             # it wins whatever its exact count, which a long story need not be read through for.
-            return _with_lede(matches[0])
+            return _with_lede(_with_introduction(matches[0]))
         best, best_words = None, 0
         pieces: dict[int, int] = {}  # matches holding text, by the elements above them
         for node in matches:
@@ -138,6 +138,32 @@ def container_of(
     ):
         return post
     return dense or first
+
+
+def _with_introduction(node: LexborNode) -> LexborNode:
+    """The element, or what holds it when the paragraphs before it there hold at least
+    `_INTRODUCTION` times its own paragraph words: a recipe's introduction and method above
+    the short block the page names its article body (Delish's `.article-body`)."""
+    parent = node.parent
+    if parent is None or parent.tag in ("body", "html"):
+        return node
+    before = 0
+    sibling = node.prev
+    while sibling is not None:
+        if sibling.is_element_node:
+            before += _p_words(sibling)
+        sibling = sibling.prev
+    # most stories have no paragraph before them there: their own words are then not counted
+    return parent if before and before >= _INTRODUCTION * _p_words(node) else node
+
+
+def _p_words(node: LexborNode) -> int:
+    return sum(reader_words(p.text(separator=" ")) for p in node.css("p"))
+
+
+# Paragraphs before a lone match that hold this many times its words are the article's, and
+# the match only its end.
+_INTRODUCTION = 2
 
 
 def _candidate(node: LexborNode, own: str | None) -> bool:

@@ -43,6 +43,7 @@ from monitor.detect.notice import (
     declared_trailer,
     declared_wording,
     form_wall,
+    in_dialog,
     in_site_menu,
     link_wall,
     notice_trailer,
@@ -168,7 +169,8 @@ def extract_html(
         return Regions.failed("empty page: no <body>")
     if tree.css_first(_CHALLENGE_SELECTORS) is not None:
         return Regions.failed(f"bot challenge page ({title or 'no title'})")
-    login = any(not in_site_menu(n) for n in tree.css('input[type="password"]'))
+    # a sign-in form in the site's menus, or in its sign-in dialog, is on every page of it
+    login = any(not (in_site_menu(n) or in_dialog(n)) for n in tree.css('input[type="password"]'))
     captcha = tree.css_first(_CAPTCHA_SELECTORS) is not None
     description = _description(tree, rules)
     empty_matches(tree.body, EMPTIED)

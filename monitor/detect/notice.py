@@ -193,7 +193,7 @@ def notices_of(
             text = normalise(node.text(separator=" "))
             if not text:
                 continue
-            if (declared == "free" and _in_dialog(node)) or _about_comments(node, container):
+            if (declared == "free" and in_dialog(node)) or _about_comments(node, container):
                 continue
             if container is not None and (
                 is_within(container, node)
@@ -358,7 +358,8 @@ _SITE_MENU_ID = frozenset(("header", "nav", "navbar", "menu", "masthead"))
 _ID_WORD = re.compile(r"[a-z]+")
 
 
-def _in_dialog(node: LexborNode) -> bool:
+def in_dialog(node: LexborNode) -> bool:
+    """Whether `node` lies in a dialog: `<dialog>`, its roles, `aria-modal`, a `modal` class."""
     current: LexborNode | None = node
     while current is not None and current.tag not in ("body", "html"):
         attrs = current.attributes
@@ -391,7 +392,7 @@ def _in_overlay(node: LexborNode) -> bool:
         if _OVERLAY_NAMES.intersection(_ID_WORD.findall(names)):
             return True
         current = current.parent
-    return _in_dialog(node)
+    return in_dialog(node)
 
 
 def _worded_nodes(
