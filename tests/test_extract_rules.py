@@ -3395,3 +3395,41 @@ def test_a_lone_match_after_less_than_twice_its_words_is_read_alone() -> None:
     assert INTRO_WORDS % 2 == 0 and RULES.min_words < INTRO_WORDS // 2
     assert lone_match_after(INTRO, INTRO_WORDS // 2).startswith("With the signature swirl")
     assert lone_match_after(INTRO, INTRO_WORDS // 2 + 1).startswith("bio bio")
+
+
+# --- a paywall class on the story's body below a standfirst (round 0.22) ------------------------
+
+STANDFIRST = f"<p class='vorspann'>{said(40, 'lede')}</p>"
+
+
+def body_marked(cls: str, words: int) -> Regions:
+    body = f"<div class='{cls}'><p>{said(words, 'body')}</p></div>"
+    return regions(page(f"<article>{STANDFIRST}{body}</article>"))
+
+
+@pytest.mark.parametrize("cls", ["articleText articlePaywall", "paywall"])
+def test_a_paywall_class_on_the_storys_body_below_its_standfirst_marks_the_page(cls: str) -> None:
+    # Salzburger Nachrichten: `div.articleText.articlePaywall` after the lede `p.vorspann`
+    r = body_marked(cls, 160)
+    assert (r.access, r.paywall) == ("metered", "")
+    assert r.teaser.startswith("Then lede")
+
+
+def test_a_paywall_box_of_a_notices_words_below_a_standfirst_is_the_notice() -> None:
+    r = body_marked("paywall", 60)
+    assert (r.access, r.paywall) == ("locked", said(60, "body"))
+
+
+def test_a_paywall_class_on_a_block_holding_half_the_storys_words_does_not_mark_it() -> None:
+    # the block's words must be more than half the article's: 160 against 40 + 160 marks it
+    assert body_marked("articlePaywall", 160).access == "metered"
+    half = f"<div class='articlePaywall'><p>{said(160, 'body')}</p></div>"
+    other = f"<div><p>{said(120, 'more')}</p></div>"
+    html = page(f"<article>{STANDFIRST}{half}{other}</article>")
+    assert regions(html).access == "free"
+
+
+def test_a_camel_case_paywall_class_beside_the_article_names_no_notice() -> None:
+    promo = "<div class='sidebarPaywallPromo'><p>Subscribe now for one euro a month.</p></div>"
+    r = regions(page(f"<article>{STORY}</article>{promo}"))
+    assert (r.access, r.paywall) == ("free", "")

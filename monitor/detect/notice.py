@@ -13,7 +13,13 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from monitor.detect.normalise import normalise, word_count
 from monitor.detect.regions import Access
 from monitor.detect.rules import ExtractRules
-from monitor.detect.tree import is_within, is_within_tags, more_words, reader_words
+from monitor.detect.tree import (
+    is_within,
+    is_within_tags,
+    more_words,
+    paragraph_words,
+    reader_words,
+)
 
 # Notices of the paywall and membership systems in common use, beyond the configured selectors.
 KNOWN_NOTICES = (
@@ -28,6 +34,9 @@ KNOWN_NOTICES = (
 # on its own, last: in the list above an id costs every page 9 µs, on its own 5, and only pages
 # whose notice no class names pay even that.
 _NAMED_PAYWALL = "#paywall"
+# The paywall's class written in camel case on the article's text (Salzburger Nachrichten's
+# `div.articleText.articlePaywall`): it marks the page as `.paywall` there does.
+_CAMEL_PAYWALL = "[class*=Paywall]"
 # A notice is a few sentences; a block with more words than this is article text.
 _NOTICE_WORDS = 150
 # What a paywall notice says when no selector or configured marker finds it, searched for in
@@ -181,7 +190,7 @@ def notices_of(
     declares itself locked, broader wording finds the notice (`_DECLARED_WORDING`).
     """
     walled = False
-    for selector in (*rules.paywall, KNOWN_NOTICES, _NAMED_PAYWALL):
+    for selector in (*rules.paywall, KNOWN_NOTICES, _NAMED_PAYWALL, _CAMEL_PAYWALL):
         matches = tree.css(selector)
         # A class put on the article's paragraphs marks the part a reader without access would
         # not see (Wired's `p.paywall`): the other blocks inside the article that carry it
@@ -207,13 +216,16 @@ def notices_of(
                         or marks_text
                         or is_within_tags(node, ("p",))
                         or _holds_first_paragraph(node, container)
+                        or _holds_the_text(node, text, container)
                     )
                 )
             ):
                 walled = True  # on the article, or on a paragraph of it
                 continue
-            if node.tag == "article":
-                continue  # another article's card, marked as for subscribers (Sermitsiaq)
+            if node.tag == "article" or selector == _CAMEL_PAYWALL:
+                # another article's card, marked as for subscribers (Sermitsiaq); a class that
+                # only holds the word marks the article's text, and names no notice
+                continue
             if word_count(text) > _NOTICE_WORDS:
                 continue
             return [node], walled
@@ -234,6 +246,15 @@ def notices_of(
             else []
         )
     ), walled
+
+
+def _holds_the_text(node: LexborNode, text: str, container: LexborNode) -> bool:
+    """Whether `node` holds more words than a notice has and most of the article's paragraph
+    words: the story's body below a standfirst the class leaves out (Salzburger Nachrichten's
+    `div.articlePaywall` after its `p.vorspann`)."""
+    return more_words(text, _NOTICE_WORDS) and 2 * paragraph_words(node) > paragraph_words(
+        container
+    )
 
 
 def _holds_first_paragraph(node: LexborNode, container: LexborNode) -> bool:
