@@ -3209,6 +3209,8 @@ def test_a_section_h1_of_twenty_words_stays() -> None:
 def test_of_several_h1s_each_before_any_paragraph_goes() -> None:
     teaser = teaser_with("", before="<h1>Opinion</h1><h1>Library hours</h1>")
     assert teaser.startswith(FIRST)
+    # a paragraph with no words is no text before them
+    assert teaser_with("", before="<p> </p><h1>Opinion</h1><h1>Hours</h1>").startswith(FIRST)
 
 
 @pytest.mark.parametrize(

@@ -575,37 +575,31 @@ def drop_headlines(container: LexborNode, titles: tuple[str, ...]) -> None:
     headings = matches_inside(container, "h1")
     if len(headings) == 1:
         headings[0].decompose()
+    if len(headings) <= 1:
         return
     folded = [_fold(title) for title in titles if title]
-    for heading in headings:
-        text = heading.text(separator=" ")
+    text_before = False
+    dropped = []
+    # lexbor lists the matches of a list of tags in document order: one walk, however many
+    # headings (a walk back from each would be quadratic in a page of thousands)
+    for node in matches_inside(container, "h1, p"):
+        if node.tag == "p":
+            text_before = text_before or word_count(node.text(separator=" ")) > 0
+            continue
+        text = node.text(separator=" ")
         if (
-            more_words(text, _HEADING_WORDS)
+            not text_before
+            or more_words(text, _HEADING_WORDS)
             or any(_fold(text) in title for title in folded)
-            or is_within_tags(heading, ("a",))
-            or not _text_before(heading, container)
+            or is_within_tags(node, ("a",))
         ):
-            heading.decompose()
+            dropped.append(node)
+    for node in dropped:  # after the walk: a dropped heading's own nodes are freed with it
+        node.decompose()
 
 
 # A section heading is at most this many words; an `<h1>` of more is not one.
 _HEADING_WORDS = 20
-
-
-def _text_before(node: LexborNode, container: LexborNode) -> bool:
-    """Whether a paragraph with words comes before `node` in `container`."""
-    current: LexborNode | None = node
-    while current is not None and current.mem_id != container.mem_id:
-        sibling = current.prev
-        while sibling is not None:
-            # lexbor's `css` tests the element itself too: a `<p>` sibling is one
-            if sibling.is_element_node and any(
-                word_count(p.text(separator=" ")) for p in sibling.css("p")
-            ):
-                return True
-            sibling = sibling.prev
-        current = current.parent
-    return False
 
 
 def _short_text(node: LexborNode, words: int, raw: str | None = None) -> str | None:
