@@ -3435,3 +3435,8 @@ def test_a_camel_case_paywall_class_beside_the_article_names_no_notice() -> None
     promo = "<div class='sidebarPaywallPromo'><p>Subscribe now for one euro a month.</p></div>"
     r = regions(page(f"<article>{STORY}</article>{promo}"))
     assert (r.access, r.paywall) == ("free", "")
+
+
+@pytest.mark.parametrize("cls", ["articleText noPaywall", "storyPaywallFree", "withoutPaywall"])
+def test_a_camel_case_class_that_says_there_is_no_paywall_marks_nothing(cls: str) -> None:
+    assert body_marked(cls, 160).access == "free"

@@ -37,6 +37,7 @@ _NAMED_PAYWALL = "#paywall"
 # The paywall's class written in camel case on the article's text (Salzburger Nachrichten's
 # `div.articleText.articlePaywall`): it marks the page as `.paywall` there does.
 _CAMEL_PAYWALL = "[class*=Paywall]"
+_NO_PAYWALL = re.compile(r"(?i)(?:no|non|without)[-_]?paywall|paywall[-_]?(?:free|off|none)")
 # A notice is a few sentences; a block with more words than this is article text.
 _NOTICE_WORDS = 150
 # What a paywall notice says when no selector or configured marker finds it, searched for in
@@ -204,6 +205,10 @@ def notices_of(
                 continue
             if (declared == "free" and in_dialog(node)) or _about_comments(node, container):
                 continue
+            if selector == _CAMEL_PAYWALL and _NO_PAYWALL.search(
+                node.attributes.get("class") or ""
+            ):
+                continue  # `noPaywall`, `paywallFree`: the class says there is none
             if container is not None and (
                 is_within(container, node)
                 or (
