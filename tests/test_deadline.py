@@ -18,6 +18,7 @@ import pytest
 from monitor.errors import Cancelled, CaptureError
 from monitor.fetch import Fetcher, build_client
 
+from .fetch_helpers import fetch_in_thread
 from .server import LoopServer, Reply
 
 
@@ -63,17 +64,8 @@ def _failure(
     `within` seconds to end."""
     client = build_client(timeout=timeout, user_agent="monitor-test/1")
     fetcher = Fetcher(client, max_body=1 << 20, retries=0, deadline=deadline)
-    outcome: list[BaseException] = []
-
-    def fetch() -> None:
-        try:
-            fetcher.fetch(url)
-        except BaseException as exc:  # handed to the test's thread
-            outcome.append(exc)
-
-    worker = threading.Thread(target=fetch, daemon=True)
     try:
-        worker.start()
+        worker, outcome = fetch_in_thread(fetcher, url)
         worker.join(within)
         assert not worker.is_alive(), f"the fetch was still running after {within:g} s"
     finally:
@@ -214,17 +206,8 @@ def test_a_connection_made_after_the_fetch_gave_up_is_closed(slow_lookup: SlowLo
 def test_a_fetch_waiting_for_a_host_name_lookup_is_cancelled(slow_lookup: SlowLookup) -> None:
     client = build_client(timeout=30.0, user_agent="monitor-test/1")
     fetcher = Fetcher(client, max_body=1 << 20, retries=0)
-    outcome: list[BaseException] = []
-
-    def fetch() -> None:
-        try:
-            fetcher.fetch(slow_lookup.url)
-        except BaseException as exc:  # handed to the test's thread
-            outcome.append(exc)
-
-    worker = threading.Thread(target=fetch, daemon=True)
     try:
-        worker.start()
+        worker, outcome = fetch_in_thread(fetcher, slow_lookup.url)
         assert slow_lookup.entered.wait(10)
         fetcher.cancel_all()
         # within half the connect's own limit (10 s): the cancel ended the wait, not the limit;
@@ -255,17 +238,8 @@ def test_a_host_name_lookup_slower_than_the_poll_is_waited_for(
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     client = build_client(timeout=10.0, user_agent="monitor-test/1")
     fetcher = Fetcher(client, max_body=1 << 20, retries=0)
-    outcome: list[object] = []
-
-    def fetch() -> None:
-        try:
-            outcome.append(fetcher.fetch(url.replace("127.0.0.1", "slow-lookup.test")).body)
-        except BaseException as exc:  # handed to the test's thread
-            outcome.append(exc)
-
-    worker = threading.Thread(target=fetch, daemon=True)
     try:
-        worker.start()
+        worker, outcome = fetch_in_thread(fetcher, url.replace("127.0.0.1", "slow-lookup.test"))
         assert entered.wait(10)
         time.sleep(0.3)  # several polls' worth
         release.set()
@@ -274,7 +248,7 @@ def test_a_host_name_lookup_slower_than_the_poll_is_waited_for(
         release.set()
         fetcher.cancel_all()
         client.close()
-    assert outcome == [b"<p>ok</p>"]
+    assert [getattr(item, "body", item) for item in outcome] == [b"<p>ok</p>"]
 
 
 def test_a_fetch_waiting_for_a_connect_to_an_address_is_cancelled(hanging_connect: str) -> None:
@@ -282,17 +256,8 @@ def test_a_fetch_waiting_for_a_connect_to_an_address_is_cancelled(hanging_connec
     when the fetch is cancelled (Ctrl-C, a stop), not when that limit runs out."""
     client = build_client(timeout=30.0, user_agent="monitor-test/1")
     fetcher = Fetcher(client, max_body=1 << 20, retries=0)
-    outcome: list[BaseException] = []
-
-    def fetch() -> None:
-        try:
-            fetcher.fetch(hanging_connect)
-        except BaseException as exc:  # handed to the test's thread
-            outcome.append(exc)
-
-    worker = threading.Thread(target=fetch, daemon=True)
     try:
-        worker.start()
+        worker, outcome = fetch_in_thread(fetcher, hanging_connect)
         time.sleep(0.5)  # the connect has begun (the fetch has nothing else to do first)
         fetcher.cancel_all()
         worker.join(5)  # half the connect's own limit: only the cancel can end it by then

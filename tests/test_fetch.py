@@ -20,6 +20,7 @@ from monitor.errors import Cancelled, CaptureError, ConfigError
 from monitor.fetch import Fetcher, build_client
 from monitor.fetch.http import is_private_host
 
+from .fetch_helpers import fetch_in_thread
 from .server import LoopServer, Reply
 
 HTML = "<html><body><main><p>Hello</p></main></body></html>"
@@ -414,17 +415,22 @@ def test_a_compressed_body_cut_short_is_a_failed_fetch(
     assert fetcher.fetch(whole).body == page
 
 
-def test_a_trickling_server_is_stopped_at_the_deadline(http: LoopServer) -> None:
-    """A byte every 0.3 s never trips a 1 s read timeout; the whole response's deadline does."""
-    stop = threading.Event()
+def _trickling(http: LoopServer, stop: threading.Event, *, every: float) -> str:
+    """A page whose body is a byte every `every` seconds, a hundred at most, until `stop`."""
 
     def trickle() -> Iterator[bytes]:
         for _ in range(100):
-            if stop.wait(0.3):
+            if stop.wait(every):
                 return
             yield b"x"
 
-    url = http.route("/trickle", lambda r: Reply(200, headers={}, stream=trickle))
+    return http.route("/trickle", lambda r: Reply(200, headers={}, stream=trickle))
+
+
+def test_a_trickling_server_is_stopped_at_the_deadline(http: LoopServer) -> None:
+    """A byte every 0.3 s never trips a 1 s read timeout; the whole response's deadline does."""
+    stop = threading.Event()
+    url = _trickling(http, stop, every=0.3)
     client = build_client(timeout=1.0, user_agent="monitor-test/1")
     began = time.monotonic()
     try:
@@ -538,16 +544,7 @@ def test_cancel_all_ends_a_read_the_server_is_holding(http: LoopServer) -> None:
     url = http.route("/held", held)
     client = build_client(timeout=30.0, user_agent="monitor-test/1")
     fetcher = Fetcher(client, max_body=1 << 20, retries=0)
-    outcome: list[BaseException] = []
-
-    def fetch() -> None:
-        try:
-            fetcher.fetch(url)
-        except CaptureError as exc:
-            outcome.append(exc)
-
-    thread = threading.Thread(target=fetch)
-    thread.start()
+    thread, outcome = fetch_in_thread(fetcher, url)
     try:
         wait_for(lambda: bool(http.hits("/held")), "the request")
         fetcher.cancel_all()
@@ -794,16 +791,7 @@ def test_a_retry_after_of_a_full_minute_is_waited_for_and_a_cancel_ends_the_wait
     url = http.static("/busy", "busy", status=503, Retry_After="60")
     client = build_client(timeout=5.0, user_agent="monitor-test/1")
     fetcher = Fetcher(client, max_body=1 << 20, retries=2, backoff=0.01)
-    outcome: list[BaseException] = []
-
-    def fetch() -> None:
-        try:
-            fetcher.fetch(url)
-        except CaptureError as exc:
-            outcome.append(exc)
-
-    thread = threading.Thread(target=fetch)
-    thread.start()
+    thread, outcome = fetch_in_thread(fetcher, url)
     try:
         wait_for(lambda: bool(http.hits("/busy")), "the first request")
         thread.join(2)
@@ -851,26 +839,10 @@ def test_a_cancel_that_ends_a_body_at_its_connections_close_is_not_a_short_page(
     """A body with no length ends when its connection closes; `cancel_all` shuts the socket
     down, which reads as that end: the fetch is cancelled, not the page read so far."""
     stop = threading.Event()
-
-    def trickle() -> Iterator[bytes]:
-        for _ in range(100):
-            if stop.wait(0.2):
-                return
-            yield b"x"
-
-    url = http.route("/trickle", lambda r: Reply(200, headers={}, stream=trickle))
+    url = _trickling(http, stop, every=0.2)
     client = build_client(timeout=30.0, user_agent="monitor-test/1")
     fetcher = Fetcher(client, max_body=1 << 20, retries=0)
-    outcome: list[object] = []
-
-    def fetch() -> None:
-        try:
-            outcome.append(fetcher.fetch(url))
-        except CaptureError as exc:
-            outcome.append(exc)
-
-    thread = threading.Thread(target=fetch)
-    thread.start()
+    thread, outcome = fetch_in_thread(fetcher, url)
     try:
         wait_for(lambda: http.streamed >= 2, "part of the body")
         fetcher.cancel_all()
