@@ -3440,3 +3440,16 @@ def test_a_camel_case_paywall_class_beside_the_article_names_no_notice() -> None
 @pytest.mark.parametrize("cls", ["articleText noPaywall", "storyPaywallFree", "withoutPaywall"])
 def test_a_camel_case_class_that_says_there_is_no_paywall_marks_nothing(cls: str) -> None:
     assert body_marked(cls, 160).access == "free"
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "<article class='articlePaywall'>{}</article>",
+        "<div class='storyPaywall'><article>{}</article></div>",
+    ],
+)
+def test_a_camel_case_paywall_class_on_or_around_the_article_marks_the_page(where: str) -> None:
+    assert regions(page(where.format(STORY))).access == "metered"
+    around_all = regions(page(f"<article>{STORY}</article>", body_attrs="class='hasPaywall'"))
+    assert around_all.access == "metered"

@@ -16,6 +16,7 @@ from monitor.detect.rules import ExtractRules
 from monitor.detect.tree import (
     is_within,
     is_within_tags,
+    matches_inside,
     more_words,
     paragraph_words,
     reader_words,
@@ -192,7 +193,7 @@ def notices_of(
     """
     walled = False
     for selector in (*rules.paywall, KNOWN_NOTICES, _NAMED_PAYWALL, _CAMEL_PAYWALL):
-        matches = tree.css(selector)
+        matches = _camel_marks(container) if selector == _CAMEL_PAYWALL else tree.css(selector)
         # A class put on the article's paragraphs marks the part a reader without access would
         # not see (Wired's `p.paywall`): the other blocks inside the article that carry it
         # (an inset card) are more of that part, not the notice.
@@ -251,6 +252,21 @@ def notices_of(
             else []
         )
     ), walled
+
+
+def _camel_marks(container: LexborNode | None) -> list[LexborNode]:
+    """The matches of `_CAMEL_PAYWALL` that can mark the page: the container, what holds it
+    and what it holds (one elsewhere names no notice either). Not the whole page's walk:
+    every reading pays for this query, and it concerns a few pages."""
+    if container is None:
+        return []
+    around = []
+    current: LexborNode | None = container
+    while current is not None and current.is_element_node:
+        if "Paywall" in (current.attributes.get("class") or ""):
+            around.append(current)
+        current = current.parent
+    return around + matches_inside(container, _CAMEL_PAYWALL)
 
 
 def _holds_the_text(node: LexborNode, text: str, container: LexborNode) -> bool:
