@@ -3453,3 +3453,24 @@ def test_a_camel_case_paywall_class_on_or_around_the_article_marks_the_page(wher
     assert regions(page(where.format(STORY))).access == "metered"
     around_all = regions(page(f"<article>{STORY}</article>", body_attrs="class='hasPaywall'"))
     assert around_all.access == "metered"
+
+
+# --- the site's menus and icons are emptied before anything else is looked for ---------------
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        '<div id="challenge-form">Checking your browser</div>',
+        '<div class="g-recaptcha"></div>',
+        '<form><input type="password" name="pwd"></form>',
+    ],
+)
+def test_a_challenge_captcha_or_sign_in_form_inside_the_site_menu_marks_nothing(
+    markup: str,
+) -> None:
+    # Each, outside the menu, fails the reading of a page with no article's worth of text.
+    lone = page(f"<div>{markup}</div><p>Short words here.</p>")
+    assert regions(lone).access == "unknown"
+    read = regions(page(f"<nav><ul><li>{markup}</li></ul></nav><article>{STORY}</article>"))
+    assert read.access == "free" and read.teaser.startswith(FIRST), read.error

@@ -167,13 +167,16 @@ def extract_html(
     title = normalise(title_node.text()) if title_node else ""
     if tree.body is None:
         return Regions.failed("empty page: no <body>")
+    description = _description(tree, rules)
+    # First, as it leaves the fewest elements for every query after it to walk: a site's menus
+    # can be most of its page (300 links), and a challenge page, a login wall's form or a
+    # CAPTCHA is never in a menu or an icon.
+    empty_matches(tree.body, EMPTIED)
     if tree.css_first(_CHALLENGE_SELECTORS) is not None:
         return Regions.failed(f"bot challenge page ({title or 'no title'})")
     # a sign-in form in the site's menus, or in its sign-in dialog, is on every page of it
     login = any(not (in_site_menu(n) or in_dialog(n)) for n in tree.css('input[type="password"]'))
     captcha = tree.css_first(_CAPTCHA_SELECTORS) is not None
-    description = _description(tree, rules)
-    empty_matches(tree.body, EMPTIED)
     drop(tree.body, HIDDEN)
     post = declares_post(tree)
     not_found = _NOT_FOUND_BODY.search(tree.body.attributes.get("class") or "") is not None
