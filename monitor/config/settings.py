@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import tomli
-from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
 from monitor.config.validate import (
     DURATION_RANGE,
@@ -238,7 +237,11 @@ def _invalid_selector(selectors: tuple[str, ...]) -> str | None:
 
 @functools.cache
 def _valid_selector(selector: str) -> bool:
-    # Thousands of sources share the same few selectors: compile each once.
+    # Thousands of sources share the same few selectors: compile each once. The parser is
+    # imported here, not with the settings: a config read from its cache validates nothing,
+    # and a pass's parent, which reads no page, then never loads it (its workers do).
+    from selectolax.lexbor import LexborHTMLParser, SelectolaxError
+
     try:
         LexborHTMLParser("<html><body></body></html>").css(selector)
     except SelectolaxError:
