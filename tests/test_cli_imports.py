@@ -9,10 +9,8 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from monitor.config import cache
 from monitor.service.check import PROCESS_THRESHOLD
 
 from .conftest import SEED_FILES, source_block, write_config
@@ -77,22 +75,20 @@ def test_httpx_main_is_a_stub_in_a_monitor_process(tmp_path: Path) -> None:
     assert proc.stdout.split() == ["True", "False", "True"]
 
 
-def test_a_large_pass_from_a_cached_config_leaves_the_html_parser_to_its_workers(
+def test_a_large_pass_with_the_default_rules_leaves_the_html_parser_to_its_workers(
     tmp_path: Path,
 ) -> None:
     # A pass over this many sources checks them in worker processes, which read the pages;
-    # the parent, whose settings come from the cache, validates no selector and reads none.
-    count = PROCESS_THRESHOLD + 300  # and a config large enough to cache (`MIN_BYTES`)
+    # the parent reads none, and with the default rules has no selector of a user's to check.
+    count = PROCESS_THRESHOLD + 50
     project = tmp_path / "project"
-    (project / "pages").mkdir(parents=True)  # apart from the database: see `config.cache`
+    (project / "pages").mkdir(parents=True)
     body = SEED_FILES[0].read_bytes()
     blocks = []
     for i in range(count):
         (project / "pages" / f"p{i}.txt").write_bytes(body)
         blocks.append(source_block(f"s{i}", f"pages/p{i}.txt"))
     write_config(project, "".join(blocks), seeds=False)
-    # The cache trusts no folder changed within `RACY_NS` of its validation.
-    time.sleep(cache.RACY_NS / 1e9 + 0.2)
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
     argv = ["monitor", "--config", "config.toml", "check", "--json"]
     # (registered after `monitor.cli.ending`'s exit function, so that it runs before it)
@@ -103,19 +99,15 @@ def test_a_large_pass_from_a_cached_config_leaves_the_html_parser_to_its_workers
         f"sys.argv = {argv!r}\n"
         "runpy.run_module('monitor', run_name='__main__')\n"
     )
-    outcomes = []
-    for _ in range(2):
-        proc = subprocess.run(
-            [sys.executable, "-c", code],
-            cwd=project,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert proc.returncode == 0, proc.stderr[-2000:]
-        outcomes.append({r["outcome"] for r in json.loads(proc.stdout)})
-        parser = [line for line in proc.stderr.splitlines() if line.startswith("parser ")]
-    assert outcomes == [{"new"}, {"unchanged"}]
-    assert list((tmp_path / "cache" / "monitor").glob("settings-*.cache"))
-    assert parser == ["parser False"]
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    results = json.loads(proc.stdout)
+    assert len(results) == count and {r["outcome"] for r in results} == {"new"}
+    assert "parser False" in proc.stderr.splitlines()

@@ -3,9 +3,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from selectolax.lexbor import LexborHTMLParser
 
 from monitor.config.settings import load_settings
 from monitor.config.validate import parse_duration, parse_size
+from monitor.detect.rules import DEFAULT_DESCRIPTION, DEFAULT_PAYWALL, DEFAULT_TEASER
 from monitor.errors import ConfigError
 
 from .conftest import ROOT, run, write_config
@@ -123,3 +125,16 @@ def test_allow_private_is_a_source_boolean(tmp_path: Path) -> None:
     wrong = GOOD.replace('interval = "30m"', 'interval = "30m"\nallow_private = "yes"', 1)
     with pytest.raises(ConfigError, match=r"source\[1\] \(id '.*'\)\.allow_private: expected"):
         load_settings(write_config(tmp_path, wrong))
+
+
+@pytest.mark.parametrize("selector", sorted(DEFAULT_TEASER + DEFAULT_PAYWALL + DEFAULT_DESCRIPTION))
+def test_every_default_selector_is_valid_css(selector: str) -> None:
+    # The loader checks only a user's own selectors (the defaults, checked here, are ours).
+    LexborHTMLParser("<html><body><p>x</p></body></html>").css(selector)
+
+
+def test_a_users_selector_is_checked_even_when_written_beside_a_default(tmp_path: Path) -> None:
+    block = '[[source]]\nid = "a"\nurl = "https://example.org/a"\n[source.extract]\n'
+    config = write_config(tmp_path, block + 'teaser = ["article", "main[["]\n', seeds=False)
+    with pytest.raises(ConfigError, match=r"teaser: 'main\[\[' is not a valid CSS selector"):
+        load_settings(config)

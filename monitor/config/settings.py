@@ -230,16 +230,21 @@ def _check_selectors(selectors: tuple[str, ...], key: str) -> None:
 def _invalid_selector(selectors: tuple[str, ...]) -> str | None:
     # Every source without its own rules repeats the same default tuples: check each tuple once.
     for selector in selectors:
-        if not _valid_selector(selector):
+        if selector not in _DEFAULT_SELECTORS and not _valid_selector(selector):
             return selector
     return None
+
+
+# The rules' own selectors, valid by the tests (`test_config`): only a user's are compiled to
+# be checked, so that a config without any loads no HTML parser.
+_DEFAULT_SELECTORS = frozenset((*DEFAULT_TEASER, *DEFAULT_PAYWALL, *DEFAULT_DESCRIPTION))
 
 
 @functools.cache
 def _valid_selector(selector: str) -> bool:
     # Thousands of sources share the same few selectors: compile each once. The parser is
-    # imported here, not with the settings: a config read from its cache validates nothing,
-    # and a pass's parent, which reads no page, then never loads it (its workers do).
+    # imported here, not with the settings: a pass's parent reads no page, and with the
+    # default rules (or settings from the cache) never loads it; its workers do.
     from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
     try:
