@@ -50,9 +50,10 @@ MISSED = {
 }
 
 
-def read(name: str) -> Regions:
+def read(name: str, url: str) -> Regions:
+    """A pair's capture, read as if fetched from its address."""
     body = gzip.decompress((HERE / name).read_bytes())
-    return extract(Capture(url="pair.html", body=body, media_type="text/html"), ExtractRules())
+    return extract(Capture(url=url, body=body, media_type="text/html"), ExtractRules())
 
 
 def test_the_pairs_span_several_sites_and_every_outcome() -> None:
@@ -69,7 +70,7 @@ GONE = [pair for pair in PAIRS if pair["truth"] == "gone"]
 
 @pytest.mark.parametrize("pair", COMPARED, ids=[f"{p['pair']}-{p['site']}" for p in COMPARED])
 def test_a_real_pair_is_a_change_exactly_when_a_reader_sees_one(pair: dict[str, str]) -> None:
-    before, after = read(pair["old"]), read(pair["new"])
+    before, after = read(pair["old"], pair["url"]), read(pair["new"], pair["url"])
     assert before.access != "unknown", before.error
     assert after.access != "unknown", after.error
     changed = compare(before, after).changed
@@ -83,6 +84,8 @@ def test_a_real_pair_is_a_change_exactly_when_a_reader_sees_one(pair: dict[str, 
 def test_an_article_gone_from_its_address_is_a_failed_check_not_a_change(
     pair: dict[str, str],
 ) -> None:
-    # the address now serves the site's front page, which holds no article text
-    assert read(pair["old"]).access != "unknown"
-    assert read(pair["new"]).access == "unknown"
+    # the address now serves the site's front page, which says so (its canonical address)
+    assert read(pair["old"], pair["url"]).access != "unknown"
+    gone = read(pair["new"], pair["url"])
+    assert gone.access == "unknown"
+    assert gone.error is not None and "says it is the site's home page" in gone.error

@@ -3474,3 +3474,63 @@ def test_a_challenge_captcha_or_sign_in_form_inside_the_site_menu_marks_nothing(
     assert regions(lone).access == "unknown"
     read = regions(page(f"<nav><ul><li>{markup}</li></ul></nav><article>{STORY}</article>"))
     assert read.access == "free" and read.teaser.startswith(FIRST), read.error
+
+
+# --- a page that says it is its site's home page, at an article's address ---------------------
+
+ARTICLE_URL = "https://news.example/2024/05/city-budget/"
+FRONT = "".join(
+    f"<article><h2><a href='/s{i}'>Story {i}</a></h2>{STORY}</article>" for i in range(3)
+)
+
+
+def front_page(canonical: str, head: str = "") -> str:
+    return page(f"<main>{FRONT}</main>", head=f'<link rel="canonical" href="{canonical}">{head}')
+
+
+@pytest.mark.parametrize(
+    "canonical",
+    ["https://news.example/", "https://www.news.example", "/", "https://news.example/#top"],
+)
+def test_a_page_whose_canonical_address_is_its_sites_home_page_is_no_article(
+    canonical: str,
+) -> None:
+    read = extract_html(front_page(canonical), RULES, url=ARTICLE_URL)
+    assert read.access == "unknown"
+    assert read.error is not None and "says it is the site's home page" in read.error
+    # the same page from nowhere known, and the stories' text is what is read
+    assert extract_html(front_page(canonical), RULES).access == "free"
+
+
+@pytest.mark.parametrize(
+    ("canonical", "url"),
+    [
+        ("https://news.example/2024/05/city-budget/", ARTICLE_URL),  # its own address
+        ("https://news.example/?page=2", ARTICLE_URL),  # a page of the front page's list
+        ("https://other.example/", ARTICLE_URL),  # another site's home page
+        ("https://news.example/", "https://news.example/"),  # the source is the home page
+        ("https://news.example/", "https://news.example/?edition=uk"),
+        ("/", "seeds/front.html"),  # a capture read from a file
+        ("", ARTICLE_URL),
+    ],
+)
+def test_a_canonical_address_that_is_not_another_home_page_marks_nothing(
+    canonical: str, url: str
+) -> None:
+    assert extract_html(front_page(canonical), RULES, url=url).access == "free"
+
+
+@pytest.mark.parametrize(
+    "declares",
+    [
+        '<meta property="og:type" content="article">',
+        '<script type="application/ld+json">{"@type": "NewsArticle"}</script>',
+    ],
+)
+def test_an_article_that_gives_the_home_page_as_its_canonical_address_is_read(
+    declares: str,
+) -> None:
+    # the Daily Star's articles all did, by a mistake of its templates
+    html = page(f"<article>{STORY}</article>", head=f'<link rel="canonical" href="/">{declares}')
+    read = extract_html(html, RULES, url=ARTICLE_URL)
+    assert read.access == "free" and read.teaser.startswith(FIRST), read.error

@@ -51,6 +51,7 @@ HOME = (
     )
     + b"</main></body></html>"
 )
+HOME_SAYS_SO = HOME.replace(b"<head>", b'<head><link rel="canonical" href="/">')
 MAINTENANCE = (
     b"<html><head><title>War on the Rocks</title></head><body><article><h1>We&rsquo;ll be back"
     b" soon!</h1><div><p>Sorry for the inconvenience but we&rsquo;re performing some"
@@ -109,6 +110,11 @@ def faults(page: bytes) -> dict[str, tuple[Callable[[LoopServer], Reply], str]]:
         "redirect to the home page": (
             lambda s: Reply(301, b"", {"Location": "/"}),
             "redirected to the home page",
+        ),
+        # taken down, and the site's front page served at the article's address
+        "home page at the address": (
+            lambda s: Reply(200, HOME_SAYS_SO, HTML),
+            "says it is the site's home page",
         ),
         "maintenance 200": (lambda s: Reply(200, MAINTENANCE, HTML), "maintenance"),
         "challenge 200": (

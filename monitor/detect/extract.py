@@ -16,6 +16,7 @@ import functools
 import hashlib
 import html
 import re
+import urllib.parse
 from typing import overload
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -122,7 +123,7 @@ def extract(capture: Capture, rules: ExtractRules, unless: str | None = None) ->
     """
     fmt: Format = sniff_format(capture)
     if fmt == "html":
-        return extract_html(html_source(capture), rules, unless)
+        return extract_html(html_source(capture), rules, unless, url=capture.url)
     return extract_text(decode(capture, fmt), rules)
 
 
@@ -154,14 +155,17 @@ def _starts(text: str, prefix: str) -> bool:
 
 
 @overload
-def extract_html(text: str | bytes, rules: ExtractRules) -> Regions: ...
+def extract_html(text: str | bytes, rules: ExtractRules, *, url: str | None = None) -> Regions: ...
 @overload
-def extract_html(text: str | bytes, rules: ExtractRules, unless: str | None) -> Regions | None: ...
 def extract_html(
-    text: str | bytes, rules: ExtractRules, unless: str | None = None
+    text: str | bytes, rules: ExtractRules, unless: str | None, *, url: str | None = None
+) -> Regions | None: ...
+def extract_html(
+    text: str | bytes, rules: ExtractRules, unless: str | None = None, *, url: str | None = None
 ) -> Regions | None:
     """Regions of an HTML page: its text, or its UTF-8 bytes (`html_source`); None when its
-    digest is `unless` (see `extract`)."""
+    digest is `unless` (see `extract`). `url`: where it was read from, if known (a page that
+    says it is its site's home page is no article found there: `_home_canonical`)."""
     tree = LexborHTMLParser(text)
     title_node = tree.css_first("title")
     title = normalise(title_node.text()) if title_node else ""
@@ -179,6 +183,11 @@ def extract_html(
     captcha = tree.css_first(_CAPTCHA_SELECTORS) is not None
     drop(tree.body, HIDDEN)
     post = declares_post(tree)
+    if url is not None and not post and (home := _home_canonical(tree, url)):
+        return Regions.failed(
+            f"the page at this address says it is the site's home page (canonical {home}), "
+            "not an article: the article may have been taken down"
+        )
     not_found = _NOT_FOUND_BODY.search(tree.body.attributes.get("class") or "") is not None
     floor = rules.min_words
     if floor == ExtractRules.min_words and post:
@@ -324,6 +333,36 @@ def _prefix(rules: ExtractRules) -> bytes | None:
     if code is None or any(ch in selector for selector in rules.exclude for ch in "+~:"):
         return None
     return f"{code}\x00{rules!r}\x00".encode("utf-8", "surrogatepass")
+
+
+def _home_canonical(tree: LexborHTMLParser, url: str) -> str | None:
+    """The page's canonical address when it is the home page of the site of `url`, which is
+    not that home page itself.
+
+    A publisher that takes an article down may serve its front page at the article's address
+    with no redirect (WIRED's review, Hookem's story): read as an article, its teasers would be
+    reported as the article rewritten. Asked only of a page that does not say it is an
+    article (`declares_post`): some sites give every article the home page as its canonical
+    address by mistake (the Daily Star's), and say `og:type` "article" all the same.
+    """
+    node = tree.css_first('link[rel~="canonical" i][href]')
+    href = "" if node is None else (node.attributes.get("href") or "").strip()
+    page = urllib.parse.urlsplit(url)
+    if not href or not page.hostname or not page.path.strip("/"):
+        # No canonical address, a capture read from a file, or a source at the site's root
+        # (its home page, an edition of it; a WordPress post's "/?p=123" too, left alone).
+        return None
+    try:
+        home = urllib.parse.urlsplit(urllib.parse.urljoin(url, href))
+    except ValueError:  # an address that is no URL ("http://[broken")
+        return None
+    if home.path.strip("/") or home.query or _site(home.hostname) != _site(page.hostname):
+        return None
+    return urllib.parse.urlunsplit(home)
+
+
+def _site(host: str | None) -> str | None:
+    return host.removeprefix("www.") if host else None
 
 
 def _og_title(tree: LexborHTMLParser) -> str:
