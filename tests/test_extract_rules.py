@@ -3534,3 +3534,9 @@ def test_an_article_that_gives_the_home_page_as_its_canonical_address_is_read(
     html = page(f"<article>{STORY}</article>", head=f'<link rel="canonical" href="/">{declares}')
     read = extract_html(html, RULES, url=ARTICLE_URL)
     assert read.access == "free" and read.teaser.startswith(FIRST), read.error
+
+
+@pytest.mark.parametrize("rel", ["CANONICAL", "canonical home"])
+def test_a_canonical_link_is_known_by_any_case_and_among_other_rel_words(rel: str) -> None:
+    html = page(f"<main>{FRONT}</main>", head=f'<link rel="{rel}" href="/">')
+    assert extract_html(html, RULES, url=ARTICLE_URL).access == "unknown"
