@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import pytest
 
+from monitor.detect import extract as extract_module
 from monitor.detect.capture import Capture, html_source
 from monitor.detect.compare import compare
 from monitor.detect.extract import Regions, extract, extract_html, extract_text
@@ -3540,3 +3541,60 @@ def test_an_article_that_gives_the_home_page_as_its_canonical_address_is_read(
 def test_a_canonical_link_is_known_by_any_case_and_among_other_rel_words(rel: str) -> None:
     html = page(f"<main>{FRONT}</main>", head=f'<link rel="{rel}" href="/">')
     assert extract_html(html, RULES, url=ARTICLE_URL).access == "unknown"
+
+
+# --- a notice met again (a site's, on each of its pages) is not cleaned again ---------------
+
+WALL = (
+    '<div class="mepr-unauthorized-message"><p>Members-Only Content. Subscribe to read on.</p>'
+    '<form><input name="log"><input type="password" name="pwd"><button>Log in</button></form>'
+    "<p><span>Updated 5 hours ago</span> <a href='/join'>Join</a></p></div>"
+)
+# a notice written inline: in a paragraph, its date line is the paragraph's words
+INLINE_WALL = '<span class="paywall">Subscribe to read on. <span>18:58 Uhr</span></span>'
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        f"<article>{STORY}{WALL}</article>",  # inside the article's container
+        f"<article>{STORY}</article>{WALL}",  # beside it
+        f"<div><p>Two words.</p></div>{WALL}",  # no article: the page's whole text decides
+        # (a control's words go with the notice's cleaning: not a challenge's then)
+        f"<div><p>Two words.</p></div>{WALL.replace('Log in', 'Verify you are human')}",
+        f"<article><p>Two words.</p>{WALL}</article>",  # nor in the container
+        f"<article>{STORY}</article><div class='paywall'><form><input type='password'></form>"
+        "</div>",
+        f"<article>{STORY}</article><p>{INLINE_WALL}</p>",  # held by a paragraph
+        f"<article>{STORY}</article><div>{INLINE_WALL}</div>",
+        f"<div class='paywall'><article>{STORY}</article>{WALL}</div>",  # around the article
+        f"<article>{STORY}{WALL}</article>{WALL.replace('Subscribe', 'Register')}",  # two
+    ],
+)
+def test_a_notice_read_again_reads_as_it_did_the_first_time(body: str) -> None:
+    extract_module._NOTICE_TEXTS.clear()
+    first = regions(page(body))
+    again = regions(page(body))
+    assert again == first
+    # what a page read after another site's notice gives is what it gives alone
+    extract_module._NOTICE_TEXTS.clear()
+    regions(page(f"<article>{STORY}</article>{WALL.replace('Members', 'Readers')}"))
+    assert regions(page(body)) == first
+
+
+def test_a_sites_notice_is_kept_by_its_markup_and_where_it_stands() -> None:
+    extract_module._NOTICE_TEXTS.clear()
+    regions(page(f"<article>{STORY}{WALL}</article>"))
+    regions(page(f"<article>{STORY.replace('Tuesday', 'Monday')}{WALL}</article>"))
+    assert len(extract_module._NOTICE_TEXTS) == 1  # one notice, met twice
+    inline = regions(page(f"<article>{STORY}</article><div>{INLINE_WALL}</div>"))
+    in_paragraph = regions(page(f"<article>{STORY}</article><p>{INLINE_WALL}</p>"))
+    assert len(extract_module._NOTICE_TEXTS) == 3  # in a paragraph: kept apart
+    assert "18:58" in in_paragraph.paywall and "18:58" not in inline.paywall
+
+
+def test_the_notices_kept_are_a_bounded_few() -> None:
+    extract_module._NOTICE_TEXTS.clear()
+    for i in range(extract_module._NOTICES_KEPT + 10):
+        regions(page(f"<article>{STORY}</article>{WALL.replace('Subscribe', f'Plan {i}:')}"))
+    assert 0 < len(extract_module._NOTICE_TEXTS) <= extract_module._NOTICES_KEPT

@@ -53,7 +53,7 @@ from monitor.detect.notice import (
 from monitor.detect.reading import code_key
 from monitor.detect.regions import Access, Regions
 from monitor.detect.rules import ExtractRules
-from monitor.detect.tree import drop, is_within, reader_words
+from monitor.detect.tree import drop, is_within, is_within_tags, reader_words
 
 # A sign-in page can carry some prose; an article with a login form in its sidebar has more.
 _LOGIN_WALL_WORDS = 150
@@ -210,11 +210,21 @@ def extract_html(
         digest = _digest(facts, rules, container, paywall_nodes)
         if unless is not None and digest == unless:
             return None
-    for node in paywall_nodes:
-        drop_sign_in_forms(node)
-        drop(node, CONTROLS, NOTICE_CHROME)
-        drop_chrome_blocks(node, link_lists=False)
-    paywall = normalise("\n".join(_block_text(n) for n in paywall_nodes))
+    # A notice read before (a site's is the same on every page of it) is not cleaned again:
+    # it goes with the container, or stays beside it, where only a page with no teaser reads
+    # it (`page_text`), and it is cleaned then.
+    uncleaned = None  # such a notice, beside the container
+    key = _notice_key(paywall_nodes, container)
+    if key is not None and (known := _NOTICE_TEXTS.get(key)) is not None:
+        paywall = known
+        if container is None or not is_within(paywall_nodes[0], container):
+            uncleaned = paywall_nodes[0]
+    else:
+        paywall = normalise("\n".join(_notice_text(n) for n in paywall_nodes))
+        if key is not None:
+            if len(_NOTICE_TEXTS) >= _NOTICES_KEPT:
+                _NOTICE_TEXTS.clear()
+            _NOTICE_TEXTS[key] = paywall
     teaser = ""
     if container is not None:
         for node in paywall_nodes:
@@ -240,6 +250,8 @@ def extract_html(
                 paywall = f"{paywall}\n{trailer}"
         elif declared == "locked" and not marked_only:
             teaser, paywall = declared_trailer(teaser, declared_wording(tree))
+    if not teaser and uncleaned is not None:
+        _notice_text(uncleaned)  # as a notice read for the first time would be
     # With no article text, what the page does say tells a challenge from an error page.
     page_text = "" if teaser else normalise(tree.body.text(separator=" "))[:2000]
     if reason := _failure(
@@ -425,6 +437,38 @@ def _failure(
         noun = "word" if words == 1 else "words"
         return f"no article text found (only {words} {noun}, fewer than min_words={floor})"
     return None
+
+
+def _notice_text(node: LexborNode) -> str:
+    """A notice's text, its sign-in forms, controls and chrome taken out of the tree first."""
+    drop_sign_in_forms(node)
+    drop(node, CONTROLS, NOTICE_CHROME)
+    drop_chrome_blocks(node, link_lists=False)
+    return _block_text(node)
+
+
+# The text of the notices read lately (`paywall`), by `_notice_key`: a pass reads many pages
+# of a site, whose notice is the same on each, and cleaning it costs a tenth of a reading.
+_NOTICE_TEXTS: dict[tuple[str, bool], str] = {}
+_NOTICES_KEPT = 128
+# A notice of more markup than this is read each time (a paywall class on a whole story).
+_NOTICE_CHARS = 20_000
+
+
+def _notice_key(notices: list[LexborNode], container: LexborNode | None) -> tuple[str, bool] | None:
+    """What cleaning the page's one notice reads: its markup, and whether a `<p>` holds it (a
+    date line's `<span>` inside a paragraph is part of it: `chrome._dated_block`). None for
+    several notices, a notice of more than `_NOTICE_CHARS`, and one that holds the container,
+    whose cleaning takes chrome out of the article too."""
+    if len(notices) != 1:
+        return None
+    node = notices[0]
+    if container is not None and is_within(container, node):
+        return None
+    markup = node.html or ""
+    if len(markup) > _NOTICE_CHARS:
+        return None
+    return markup, is_within_tags(node, ("p",))
 
 
 def _block_text(node: LexborNode) -> str:
