@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 import sqlite3
 from datetime import UTC, datetime
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
 MIGRATION_SET = "monitor"
 
 
+# A pass writes its start time with each of its checks, three times a check.
+@functools.lru_cache(maxsize=64)
 def iso(moment: datetime) -> str:
     """How every time is stored: UTC, to the second, sortable as text: 2026-11-23T02:45:00Z."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
