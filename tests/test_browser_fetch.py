@@ -25,7 +25,7 @@ from monitor.errors import CaptureError
 from monitor.fetch.browser import BrowserFetcher
 
 from .conftest import SEED_FILES, run, source_block, write_config
-from .process_helpers import descendants, running
+from .process_helpers import descendants, end_all, running
 from .server import LoopServer, Reply
 from .service_helpers import RunningService
 
@@ -503,10 +503,7 @@ def test_sigterm_to_check_cancels_the_browser_page_and_leaves_no_browser_behind(
         left = [pid for pid in below if running(pid)]
     finally:
         released.set()
-        for pid in {proc.pid} | below:
-            if running(pid):
-                os.kill(pid, signal.SIGKILL)
-        proc.wait()
+        end_all(proc, below)
     assert proc.returncode == 143, err
     assert [line.split()[:2] for line in out.splitlines() if line.startswith("page-")] == [
         ["page-0", "cancelled"]

@@ -27,7 +27,7 @@ from monitor.fetch import Fetcher, build_client
 from monitor.service.check import PROCESS_THRESHOLD
 
 from .conftest import source_block, write_config
-from .process_helpers import HAVE_PROC, descendants, running
+from .process_helpers import HAVE_PROC, descendants, end_all, running
 from .server import LoopServer, Reply
 
 SOURCES = PROCESS_THRESHOLD  # enough for worker processes
@@ -90,10 +90,7 @@ class Check:
 
     def end(self) -> None:
         """Kill what is left of it: the test may have failed with processes running."""
-        for pid in {self.pid} | self.below:
-            if running(pid):
-                os.kill(pid, signal.SIGKILL)
-        self.proc.wait()
+        end_all(self.proc, self.below)
 
 
 @pytest.fixture
@@ -174,10 +171,7 @@ def test_sigterm_to_the_process_group_keeps_what_was_checked_and_says_the_worker
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(60)
     finally:
-        for pid in {proc.pid} | below:
-            if running(pid):
-                os.kill(pid, signal.SIGKILL)
-        proc.wait()
+        end_all(proc, below)
     message = (folder / "err.txt").read_text()
     assert proc.returncode == 143, message
     assert "the worker processes were stopped by the signal too; what was checked is kept" in (
