@@ -3501,6 +3501,9 @@ def test_a_page_whose_canonical_address_is_its_sites_home_page_is_no_article(
     assert read.error is not None and "says it is the site's home page" in read.error
     # the same page from nowhere known, and the stories' text is what is read
     assert extract_html(front_page(canonical), RULES).access == "free"
+    # an article's address that starts as a home page's name does is an article's still
+    at_homes = extract_html(front_page(canonical), RULES, url="https://news.example/homes/")
+    assert at_homes.access == "unknown"
 
 
 @pytest.mark.parametrize(
@@ -3511,6 +3514,8 @@ def test_a_page_whose_canonical_address_is_its_sites_home_page_is_no_article(
         ("https://other.example/", ARTICLE_URL),  # another site's home page
         ("https://news.example/", "https://news.example/"),  # the source is the home page
         ("https://news.example/", "https://news.example/?edition=uk"),
+        ("https://news.example/", "https://news.example/index.html"),
+        ("/", "https://www.news.example/Default.aspx"),
         ("/", "seeds/front.html"),  # a capture read from a file
         ("", ARTICLE_URL),
     ],

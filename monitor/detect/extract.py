@@ -360,9 +360,10 @@ def _home_canonical(tree: LexborHTMLParser, url: str) -> str | None:
     node = tree.css_first('link[rel~="canonical" i][href]')
     href = "" if node is None else (node.attributes.get("href") or "").strip()
     page = urllib.parse.urlsplit(url)
-    if not href or not page.hostname or not page.path.strip("/"):
-        # No canonical address, a capture read from a file, or a source at the site's root
-        # (its home page, an edition of it; a WordPress post's "/?p=123" too, left alone).
+    if not href or not page.hostname or _HOME_PATH.fullmatch(page.path.strip("/")):
+        # No canonical address, a capture read from a file, or a source that is the home page
+        # ("/", "/index.html", an edition "/?edition=uk"; a WordPress post's "/?p=123" too,
+        # left alone).
         return None
     try:
         home = urllib.parse.urlsplit(urllib.parse.urljoin(url, href))
@@ -371,6 +372,10 @@ def _home_canonical(tree: LexborHTMLParser, url: str) -> str | None:
     if home.path.strip("/") or home.query or _site(home.hostname) != _site(page.hostname):
         return None
     return urllib.parse.urlunsplit(home)
+
+
+# The path of a site's home page, its leading and trailing slashes aside.
+_HOME_PATH = re.compile(r"(?i)(?:(?:index|default|home)(?:\.\w+)?)?")
 
 
 def _site(host: str | None) -> str | None:
