@@ -2,7 +2,8 @@
 
 Pure: text and rules in, `Regions` out. A capture with no recognisable article (error page,
 login wall, bot challenge, empty body) gives `access == "unknown"` with the reason in `error`;
-that is an extraction failure, never a change of content.
+that is an extraction failure, never a change of content. The one state kept between readings
+is a cache of notices' texts by their markup (`_NOTICE_TEXTS`), which changes no answer.
 
 An HTML page is read in this order (`extract_html`): what is never text goes (`chrome`), the
 article's element is found (`article`), then what the page declares of its access (`access`)
