@@ -3491,7 +3491,15 @@ def front_page(canonical: str, head: str = "") -> str:
 
 @pytest.mark.parametrize(
     "canonical",
-    ["https://news.example/", "https://www.news.example", "/", "https://news.example/#top"],
+    [
+        "https://news.example/",
+        "https://www.news.example",
+        "/",
+        "https://news.example/#top",
+        # the root's index file, as a redirect's target is judged too (`address`)
+        "https://news.example/index.html",
+        "/Default.aspx",
+    ],
 )
 def test_a_page_whose_canonical_address_is_its_sites_home_page_is_no_article(
     canonical: str,
@@ -3511,6 +3519,8 @@ def test_a_page_whose_canonical_address_is_its_sites_home_page_is_no_article(
     [
         ("https://news.example/2024/05/city-budget/", ARTICLE_URL),  # its own address
         ("https://news.example/?page=2", ARTICLE_URL),  # a page of the front page's list
+        ("https://news.example/index.php?page=2", ARTICLE_URL),
+        ("https://news.example/news/index.html", ARTICLE_URL),  # a section's front page
         ("https://other.example/", ARTICLE_URL),  # another site's home page
         ("https://news.example/", "https://news.example/"),  # the source is the home page
         ("https://news.example/", "https://news.example/?edition=uk"),

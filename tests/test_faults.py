@@ -111,6 +111,11 @@ def faults(page: bytes) -> dict[str, tuple[Callable[[LoopServer], Reply], str]]:
             lambda s: Reply(301, b"", {"Location": "/"}),
             "redirected to the home page",
         ),
+        # the front page at its index file's address, as some servers and CMSs send it
+        "redirect to the home page's index file": (
+            lambda s: Reply(301, b"", {"Location": "/index.html"}),
+            "redirected to the home page",
+        ),
         # taken down, and the site's front page served at the article's address
         "home page at the address": (
             lambda s: Reply(200, HOME_SAYS_SO, HTML),
@@ -140,6 +145,7 @@ def site(tmp_path: Path, http: LoopServer, seed_articles: list[Article]):  # typ
     http.route("/login", lambda r: Reply(200, LOGIN, HTML))
     http.route("/login-worded", lambda r: Reply(200, WORDED_LOGIN, HTML))
     http.route("/", lambda r: Reply(200, HOME, HTML))
+    http.route("/index.html", lambda r: Reply(200, HOME, HTML))
     body = '[monitor]\nretries = 0\ntimeout = "1s"\n\n[email]\nto = ["desk@example.org"]\n\n'
     config = write_config(tmp_path, body + source_block("a", http.url("/a"), SEED_FILES[0].name))
     return config, state, page
@@ -276,9 +282,18 @@ def test_a_free_article_replaced_by_a_page_that_is_none_is_a_failed_check_not_a_
         ("https://ex.org/2024/story", "https://ex.org/?s=story", False),  # a search, not home
         ("https://ex.org/", "https://ex.org/", False),
         ("https://ex.org/", "https://www.ex.org/", False),  # the source is a home page itself
+        # the root's index file, by the names the page's own canonical address is judged by
+        ("https://ex.org/2024/story", "https://ex.org/index.html", True),
+        ("https://ex.org/2024/story", "https://ex.org/Default.aspx", True),
+        ("https://ex.org/2024/story", "https://ex.org/home", True),
+        ("https://ex.org/2024/story", "https://ex.org/index.php?s=story", False),  # a search
+        ("https://ex.org/2024/story", "https://ex.org/2024/index.html", False),  # a section's
+        ("https://ex.org/2024/story", "https://ex.org/homeland-security", False),
+        ("https://ex.org/index.html", "https://ex.org/", False),  # a home page itself
+        ("https://ex.org/home", "https://ex.org/index.php", False),
     ],
 )
-def test_a_redirect_is_to_the_home_page_only_from_an_article_to_a_bare_root(
+def test_a_redirect_is_to_the_home_page_only_from_an_article_to_the_site_root(
     asked: str, got: str, home: bool
 ) -> None:
     from monitor.service.observe import redirected_away

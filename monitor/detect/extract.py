@@ -23,6 +23,7 @@ from typing import overload
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from monitor.detect.access import declared_access
+from monitor.detect.address import is_home_path
 from monitor.detect.article import ASIDE, SHORT_POST_WORDS, container_of, declares_post
 from monitor.detect.capture import Capture, Format, decode, html_source, sniff_format
 from monitor.detect.chrome import (
@@ -361,7 +362,7 @@ def _home_canonical(tree: LexborHTMLParser, url: str) -> str | None:
     node = tree.css_first('link[rel~="canonical" i][href]')
     href = "" if node is None else (node.attributes.get("href") or "").strip()
     page = urllib.parse.urlsplit(url)
-    if not href or not page.hostname or _HOME_PATH.fullmatch(page.path.strip("/")):
+    if not href or not page.hostname or is_home_path(page.path):
         # No canonical address, a capture read from a file, or a source that is the home page
         # ("/", "/index.html", an edition "/?edition=uk"; a WordPress post's "/?p=123" too,
         # left alone).
@@ -370,13 +371,9 @@ def _home_canonical(tree: LexborHTMLParser, url: str) -> str | None:
         home = urllib.parse.urlsplit(urllib.parse.urljoin(url, href))
     except ValueError:  # an address that is no URL ("http://[broken")
         return None
-    if home.path.strip("/") or home.query or _site(home.hostname) != _site(page.hostname):
+    if not is_home_path(home.path) or home.query or _site(home.hostname) != _site(page.hostname):
         return None
     return urllib.parse.urlunsplit(home)
-
-
-# The path of a site's home page, its leading and trailing slashes aside.
-_HOME_PATH = re.compile(r"(?i)(?:(?:index|default|home)(?:\.\w+)?)?")
 
 
 def _site(host: str | None) -> str | None:

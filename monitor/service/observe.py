@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from monitor.config.settings import Source
+from monitor.detect.address import is_home_path
 from monitor.detect.capture import Capture
 from monitor.detect.compare import compare, suspect
 from monitor.detect.regions import Regions
@@ -318,8 +319,10 @@ def redirected_away(asked: str, got: str) -> str | None:
     host = (after.hostname or "").split(".")
     if host[0] in _CONSENT_HOSTS and before.hostname != after.hostname:
         return f"redirected to a cookie consent page ({after.hostname}), not the article"
-    if after.path.strip("/") or after.query or not (before.path.strip("/") or before.query):
-        return None  # not a home page, or the source is one itself
+    if not is_home_path(after.path) or after.query:
+        return None  # not a home page
+    if is_home_path(before.path) and not before.query:
+        return None  # the source is a home page itself ("/?p=123", a WordPress post, is not)
     return f"redirected to the home page ({got}): the article may have been taken down"
 
 
