@@ -193,6 +193,25 @@ def test_a_server_that_is_down_leaves_every_alert_of_the_round_waiting(
     assert {a["status"] for a in alerts(config)} == {"pending"}
 
 
+def test_one_round_counts_what_waits_on_every_channel_when_the_servers_are_down(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    """`monitor alerts --retry` makes one round: the mail server is down (each of three
+    recipients' alerts waits, the first tried, the others not) and so is a webhook target."""
+    down = Webhook(always=503)
+    with webhook(down):
+        email = plain_smtp(free_port()) + to(DESK, "a@x.org", "b@x.org")
+        config = email_config(tmp_path, pages, email)
+        config.write_text(config.read_text() + f'\n[[notify]]\nid = "chat"\nurl = "{down.url()}"\n')
+        pages.put_article(PATH, seed_articles[0])
+        run(config, "check")
+        queue_a_change(config, pages, seed_articles[0], "rare trip", "rare journey")
+        result = run(config, "alerts", "--retry")
+    assert "alerts: 0 emails sent, 4 waiting to be retried" in result.output
+    assert {a["status"] for a in alerts(config)} == {"pending"}
+    assert sorted(a["tries"] for a in alerts(config)) == [0, 0, 1, 1]  # one try each channel
+
+
 def test_a_long_pass_counts_the_alerts_sent_while_it_ran_and_after_it(
     tmp_path: Path, pages: PageServer, seed_articles: list[Article]
 ) -> None:
@@ -436,6 +455,30 @@ def test_a_digest_resent_later_leaves_out_alerts_younger_than_the_interval(
     assert [m["X-Monitor-Alert-Ids"] for _, m in box.received] == ["1", "1", "1", "2"]
 
 
+def test_a_digest_goes_to_each_recipient_with_only_their_own_alerts(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    box = Mailbox()
+    with smtp_server(box) as port:
+        email = plain_smtp(port) + to(DESK, "editor@example.org") + 'mode = "digest"\n'
+        config = email_config(tmp_path, pages, email + 'digest_interval = "1h"\n')
+        pages.put_article(PATH, seed_articles[0])
+        run(config, "check")
+        article = seed_articles[0]
+        queue_a_change(config, pages, article, "rare trip", "rare journey")
+        article = replace(article, teaser=article.teaser.replace("rare trip", "rare journey"))
+        queue_a_change(config, pages, article, "three", "four")
+        deliver_at(load_settings(config), datetime.now(UTC) + timedelta(hours=2))
+    queued = alerts(config)
+    for recipient in (DESK, "editor@example.org"):
+        own = sorted(str(a["id"]) for a in queued if a["recipient"] == recipient)
+        (message,) = box.to(recipient)
+        assert message["To"] == recipient
+        assert message["Subject"] == "monitor: 2 updates: Teaser edited (2)"
+        assert message["X-Monitor-Alert-Ids"] == ", ".join(own)
+    assert len(box.received) == 2
+
+
 def test_monitor_alerts_retry_gives_failed_alerts_a_new_set_of_tries_and_sends_them(
     tmp_path: Path, pages: PageServer, seed_articles: list[Article]
 ) -> None:
@@ -514,6 +557,40 @@ def _claimed_twice(tmp_path: Path, pages: PageServer, article: Article) -> tuple
 
 def _state(store: Store) -> tuple[object, ...]:
     return tuple(store.conn.execute("select status, last_error from alerts").fetchone())
+
+
+def test_an_alert_another_sender_claimed_first_is_skipped_and_the_round_goes_on(
+    tmp_path: Path, pages: PageServer, seed_articles: list[Article]
+) -> None:
+    """Between this round's reading of the due alerts and its claim of the first, another
+    process (a `monitor run` beside a `monitor check`) claims that one: it is that process's
+    to send, and this round sends the next."""
+    from monitor.store.outbox import claim, due_alerts
+
+    box = Mailbox()
+    with smtp_server(box) as port:
+        config = email_config(tmp_path, pages, plain_smtp(port) + to(DESK, "editor@example.org"))
+        pages.put_article(PATH, seed_articles[0])
+        run(config, "check")
+        queue_a_change(config, pages, seed_articles[0], "rare trip", "rare journey")
+        settings = load_settings(config)
+        now = datetime.now(UTC)
+        mine, other = Store.open(settings.monitor.database), Store.open(settings.monitor.database)
+
+        def claimed_elsewhere_then_connect() -> Transport:
+            first = due_alerts(other, now)[0]
+            assert claim(other, first, now, 60)
+            return build_transport(settings.email)
+
+        try:
+            sender = Sender(mine, settings.email, claimed_elsewhere_then_connect, lambda: now)
+            report = sender.deliver()
+        finally:
+            mine.close()
+            other.close()
+    assert (report.sent, report.deferred) == (1, 0)
+    assert [rcpts for rcpts, _ in box.received] == [["editor@example.org"]]
+    assert by_recipient(config)[DESK]["status"] == "pending"  # the other process's to send
 
 
 def test_a_sender_whose_claim_lapsed_does_not_overwrite_the_other_senders_sent(
